@@ -1,0 +1,80 @@
+// Package baseline holds the reentry task's reference estimator: the
+// mean-reentry-altitude crossing of reentry-spec.md §5.1, which every model
+// must beat. It learns one number, so it shows how much of the label a fixed
+// altitude explains and how much depends on the vehicle's ballistic
+// coefficient.
+package baseline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/feature"
+)
+
+// MeanAltitude predicts reentry where the track first descends through the
+// mean reentry altitude of the training tracks.
+type MeanAltitude struct {
+	Altitude float64 `json:"altitude_m"` // h-bar
+	Tracks   int     `json:"tracks"`     // labels it was fitted on
+}
+
+// FitMeanAltitude averages reentry_altitude over the reentering labels.
+func FitMeanAltitude(labels []dataset.TrackLabel) (MeanAltitude, error) {
+	var m MeanAltitude
+	sum := 0.0
+	for _, l := range labels {
+		if l.Reenters && !math.IsNaN(l.ReentryAltitude) {
+			sum += l.ReentryAltitude
+			m.Tracks++
+		}
+	}
+	if m.Tracks == 0 {
+		return m, errors.New("baseline: no reentering track with a reentry_altitude label to fit on")
+	}
+	m.Altitude = sum / float64(m.Tracks)
+	return m, nil
+}
+
+// Smoothing of the altitude used to find the apogee (cubic, 7.5 s).
+const (
+	apogeeWindow = 15
+	apogeeOrder  = 3
+)
+
+// Predict returns the estimated reentry time on the track's time base. The
+// apogee is the argmax of the smoothed altitude (it may be the first sample:
+// a track that starts descending is fine); the prediction is the first row
+// after it at or below h-bar, interpolated from the row before. A track that
+// never gets that low is extrapolated from its last two rows.
+func (m MeanAltitude) Predict(tr *dataset.Track) (float64, error) {
+	n := tr.Len()
+	if n < 2 {
+		return 0, fmt.Errorf("track %q: %w: %d row(s)", tr.ID, dataset.ErrInsufficientData, n)
+	}
+	smooth := make([]float64, n)
+	feature.SavGol(smooth, tr.Alt, apogeeWindow, apogeeOrder)
+	apo := 0
+	for i, a := range smooth {
+		if a > smooth[apo] {
+			apo = i
+		}
+	}
+	h := m.Altitude
+	for i := apo + 1; i < n; i++ {
+		if tr.Alt[i] <= h {
+			a0, a1 := tr.Alt[i-1], tr.Alt[i]
+			if a0 <= a1 { // noise made the previous row no higher: take this row's time
+				return tr.T[i], nil
+			}
+			return tr.T[i-1] + (a0-h)/(a0-a1)*(tr.T[i]-tr.T[i-1]), nil
+		}
+	}
+	slope := (tr.Alt[n-1] - tr.Alt[n-2]) / (tr.T[n-1] - tr.T[n-2])
+	if !(slope < 0) {
+		return 0, fmt.Errorf("track %q: ends above %.0f m and is not descending; cannot extrapolate a crossing", tr.ID, h)
+	}
+	return tr.T[n-1] + (h-tr.Alt[n-1])/slope, nil
+}

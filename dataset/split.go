@@ -1,0 +1,192 @@
+package dataset
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// Fold is one train/test partition of row indices (0-based, sorted).
+type Fold struct {
+	Train []int `json:"train"`
+	Test  []int `json:"test"`
+}
+
+// splitRand is the one generator every split uses, so a seed means the same
+// thing everywhere.
+func splitRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x5eed5eed5eed5eed))
+}
+
+// GroupSplit puts every distinct group on one side: the groups are sorted,
+// shuffled with seed and the first round(testFrac*n) go to test. The result
+// depends only on the set of groups and the seed, never on their order.
+func GroupSplit(groups []string, testFrac float64, seed uint64) (train, test []string) {
+	u := slices.Clone(groups)
+	slices.SortFunc(u, compareIDs)
+	u = slices.Compact(u)
+	r := splitRand(seed)
+	r.Shuffle(len(u), func(i, j int) { u[i], u[j] = u[j], u[i] })
+	nTest := testCount(len(u), testFrac)
+	test, train = slices.Clone(u[:nTest]), slices.Clone(u[nTest:])
+	slices.SortFunc(test, compareIDs)
+	slices.SortFunc(train, compareIDs)
+	return train, test
+}
+
+func testCount(n int, frac float64) int {
+	k := int(math.Round(frac * float64(n)))
+	if n >= 2 {
+		k = min(max(k, 1), n-1)
+	}
+	return k
+}
+
+// SplitTracks splits labelled tracks by group (the source flight for
+// forecast cuts), returning the ids of each side.
+func SplitTracks(ts *TrackSet, testFrac float64, seed uint64) (train, test []string) {
+	tracks, labels := ts.Labelled()
+	groupOf := map[string][]string{}
+	var groups []string
+	for i, t := range tracks {
+		g := labels[i].Group()
+		if _, ok := groupOf[g]; !ok {
+			groups = append(groups, g)
+		}
+		groupOf[g] = append(groupOf[g], t.ID)
+	}
+	gTrain, gTest := GroupSplit(groups, testFrac, seed)
+	for _, g := range gTrain {
+		train = append(train, groupOf[g]...)
+	}
+	for _, g := range gTest {
+		test = append(test, groupOf[g]...)
+	}
+	return train, test
+}
+
+// byClass returns the row indices of each class in class order; classes are
+// the distinct values of y (missing rows, y < 0, are left out).
+func byClass(y []int) [][]int {
+	var classes []int
+	for _, c := range y {
+		if c >= 0 {
+			classes = append(classes, c)
+		}
+	}
+	slices.Sort(classes)
+	classes = slices.Compact(classes)
+	idx := make([][]int, len(classes))
+	for i, c := range y {
+		if c >= 0 {
+			k, _ := slices.BinarySearch(classes, c)
+			idx[k] = append(idx[k], i)
+		}
+	}
+	return idx
+}
+
+// StratifiedSplit holds out about testFrac of each class.
+func StratifiedSplit(y []int, testFrac float64, seed uint64) Fold {
+	r := splitRand(seed)
+	var f Fold
+	for _, rows := range byClass(y) {
+		rows = slices.Clone(rows)
+		r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		k := testCount(len(rows), testFrac)
+		f.Test = append(f.Test, rows[:k]...)
+		f.Train = append(f.Train, rows[k:]...)
+	}
+	slices.Sort(f.Test)
+	slices.Sort(f.Train)
+	return f
+}
+
+// StratifiedKFold returns k*repeats folds. In each repeat every class is
+// shuffled and dealt round-robin over the k folds, continuing the deal
+// across classes so fold sizes differ by at most one.
+func StratifiedKFold(y []int, k, repeats int, seed uint64) ([]Fold, error) {
+	classes := byClass(y)
+	for c, rows := range classes {
+		if len(rows) < k {
+			return nil, fmt.Errorf("class %d has %d rows, fewer than the %d folds", c, len(rows), k)
+		}
+	}
+	if k < 2 || repeats < 1 {
+		return nil, fmt.Errorf("need k >= 2 and repeats >= 1, got %d and %d", k, repeats)
+	}
+	r := splitRand(seed)
+	var folds []Fold
+	for range repeats {
+		assign := make([][]int, k)
+		next := 0
+		for _, rows := range classes {
+			rows = slices.Clone(rows)
+			r.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+			for _, row := range rows {
+				assign[next] = append(assign[next], row)
+				next = (next + 1) % k
+			}
+		}
+		for i := range k {
+			var f Fold
+			for j := range k {
+				if j == i {
+					f.Test = append(f.Test, assign[j]...)
+				} else {
+					f.Train = append(f.Train, assign[j]...)
+				}
+			}
+			slices.Sort(f.Test)
+			slices.Sort(f.Train)
+			folds = append(folds, f)
+		}
+	}
+	return folds, nil
+}
+
+// FoldFile is the format of shared/data/breast_cancer_folds.json.
+type FoldFile struct {
+	Protocol string `json:"protocol"`
+	Positive string `json:"positive"`
+	Folds    []Fold `json:"folds"`
+}
+
+// ReadFolds reads a fold file and checks it against a table of nRows rows:
+// indices in range, no repeats, train and test disjoint.
+func ReadFolds(name string, r io.Reader, nRows int) (*FoldFile, error) {
+	var ff FoldFile
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&ff); err != nil {
+		return nil, fmt.Errorf("%s: not a fold file: %w", name, err)
+	}
+	if len(ff.Folds) == 0 {
+		return nil, fmt.Errorf("%s: no folds", name)
+	}
+	seen := make([]int8, nRows)
+	for i, f := range ff.Folds {
+		if len(f.Train) == 0 || len(f.Test) == 0 {
+			return nil, fmt.Errorf("%s: fold %d has an empty train or test side", name, i)
+		}
+		clear(seen)
+		for side, rows := range [][]int{f.Train, f.Test} {
+			for _, row := range rows {
+				if row < 0 || row >= nRows {
+					return nil, fmt.Errorf("%s: fold %d: row index %d out of range for %d rows", name, i, row, nRows)
+				}
+				if seen[row] != 0 {
+					what := "repeated"
+					if int(seen[row]) != side+1 {
+						what = "in both train and test"
+					}
+					return nil, fmt.Errorf("%s: fold %d: row index %d is %s", name, i, row, what)
+				}
+				seen[row] = int8(side + 1)
+			}
+		}
+	}
+	return &ff, nil
+}
