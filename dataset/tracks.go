@@ -67,19 +67,20 @@ type TrackProblem struct {
 // TrackReport counts everything the loader changed or rejected, so nothing
 // happens silently.
 type TrackReport struct {
-	Rows               int      `json:"rows"`
-	RowsMoved          int      `json:"rows_moved"`           // rows that came before an earlier time of their track
-	Interleaved        bool     `json:"interleaved"`          // a track's rows were not contiguous
-	DuplicatesDropped  int      `json:"duplicates_dropped"`   // repeated t within a track
-	DuplicateConflicts int      `json:"duplicate_conflicts"`  // ... whose positions differ by > 5 sigma
-	RowsDropped        int      `json:"rows_dropped"`         // non-finite or unparsable t, x, y, z
-	AltRecomputed      int      `json:"alt_recomputed"`       // missing alt
-	AltDisagree        int      `json:"alt_disagree"`         // alt off by > 1 m from x, y, z
-	DT                 float64  `json:"dt_s"`                 // median of the tracks' time steps
-	LabelsWithoutTrack []string `json:"labels_without_track"` // ignored
-	TracksWithoutLabel []string `json:"tracks_without_label"`
-	Warnings           []string `json:"warnings"`
-	Dropped            []string `json:"dropped_examples"` // where rows were dropped, first few
+	Rows               int            `json:"rows"`
+	RowsMoved          int            `json:"rows_moved"`           // rows that came before an earlier time of their track
+	Interleaved        bool           `json:"interleaved"`          // a track's rows were not contiguous
+	DuplicatesDropped  int            `json:"duplicates_dropped"`   // repeated t within a track
+	DuplicateConflicts int            `json:"duplicate_conflicts"`  // ... whose positions differ by > 5 sigma
+	RowsDropped        int            `json:"rows_dropped"`         // non-finite or unparsable t, x, y, z
+	AltRecomputed      int            `json:"alt_recomputed"`       // missing alt
+	AltDisagree        int            `json:"alt_disagree"`         // alt off by > 1 m from x, y, z
+	DT                 float64        `json:"dt_s"`                 // median of the tracks' time steps
+	Missing            map[string]int `json:"missing"`              // empty, NA or NaN cells per known column
+	LabelsWithoutTrack []string       `json:"labels_without_track"` // ignored
+	TracksWithoutLabel []string       `json:"tracks_without_label"`
+	Warnings           []string       `json:"warnings"`
+	Dropped            []string       `json:"dropped_examples"` // where rows were dropped, first few
 }
 
 // TrackSet is a loaded tracks.csv with its labels.csv, when present.
@@ -293,6 +294,17 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 	iAlt, hasAlt := col["alt"]
 	iRdot, hasRdot := col["rdot"]
 
+	known := []string{"track_id", "t", "x", "y", "z"}
+	if hasAlt {
+		known = append(known, "alt")
+	}
+	if hasRdot {
+		known = append(known, "rdot")
+	}
+	rep.Missing = map[string]int{}
+	for _, k := range known {
+		rep.Missing[k] = 0
+	}
 	groups := map[string][]rawRow{}
 	var order []string
 	last, seq := "", 0
@@ -320,6 +332,12 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 		if len(rec) != len(header) {
 			drop(line, "", "", fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header)))
 			continue
+		}
+		for _, k := range known {
+			switch strings.TrimSpace(rec[col[k]]) {
+			case "", "NA", "NaN", "nan":
+				rep.Missing[k]++
+			}
 		}
 		id := strings.TrimSpace(rec[iID])
 		if id == "" {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// app is the state shared by all commands: global flags and the streams.
+type app struct {
+	home      string
+	logLevel  string
+	logFormat string
+	json      bool
+
+	out, err io.Writer
+	log      *slog.Logger
+}
+
+// exitCode lets a command choose a non-zero status without printing twice.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{out: stdout, err: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "reckon: interrupted; nothing partial was kept")
+		return 130
+	}
+	fmt.Fprintf(stderr, "reckon: %v\n", err)
+	return 1
+}
+
+func defaultHome() string {
+	if h := os.Getenv("RECKON_HOME"); h != "" {
+		return h
+	}
+	return ".reckon"
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "reckon",
+		Short: "From raw data to monitored batch predictions, in one binary",
+		Long: `reckon takes a machine-learning model from raw data to monitored batch
+predictions: generate or import data, engineer features, train, evaluate,
+compare, register, predict in bulk and watch for drift.
+
+Start with the demo, which needs no setup and no data:
+
+  reckon demo
+
+Then look at your own data:
+
+  reckon data inspect my.csv
+  reckon data gen reentry --count 90 --seed 7 --out tracks/
+  reckon data inspect tracks/`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setupLog()
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&a.home, "home", defaultHome(), "reckon's working directory (default $RECKON_HOME, else ./.reckon)")
+	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
+	f.BoolVar(&a.json, "json", false, "print the result as one JSON object on stdout")
+
+	root.AddCommand(a.versionCmd(), a.dataCmd(), a.demoCmd())
+	return root
+}
+
+func (a *app) setupLog() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", a.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.err, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.err, opts))
+	default:
+		return fmt.Errorf("--log-format: %q is not text or json", a.logFormat)
+	}
+	return nil
+}
+
+// report prints v as one JSON object with --json, otherwise calls human.
+func (a *app) report(v any, human func(w io.Writer)) error {
+	if a.json {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	human(a.out)
+	return nil
+}
+
+// progressOut is where progress bars go: stderr, unless the user asked for
+// quiet logs.
+func (a *app) progressOut() io.Writer {
+	if strings.EqualFold(a.logLevel, "error") {
+		return nil
+	}
+	return a.err
+}
+
+// homePath joins parts under --home.
+func (a *app) homePath(parts ...string) string {
+	return filepath.Join(append([]string{a.home}, parts...)...)
+}

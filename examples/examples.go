@@ -1,0 +1,14 @@
+// Package examples embeds the example data shipped with reckon, so the demo
+// works from any directory and from a bare binary.
+package examples
+
+import _ "embed"
+
+// TumorCSVName is the file name of the Breast Cancer Wisconsin example.
+const TumorCSVName = "breast_cancer_wisconsin_clean.csv"
+
+// TumorCSV is examples/tumor/breast_cancer_wisconsin_clean.csv (CC BY 4.0,
+// see examples/tumor/README.md).
+//
+//go:embed tumor/breast_cancer_wisconsin_clean.csv
+var TumorCSV []byte
