@@ -61,6 +61,9 @@ func Generate(ctx context.Context, cfg Config, emit func([]Track) error, progres
 	}()
 
 	for i := range cfg.Count {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var r result
 		select {
 		case r = <-slots[i]:
