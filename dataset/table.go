@@ -464,8 +464,15 @@ func parseCell(s string, t Type, isMissing func(string) bool) (cell, string) {
 	case Int:
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			if f, ferr := strconv.ParseFloat(s, 64); ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return cell{i: int64(f)}, "" // "3.0" in an integer column
+			if f, ferr := strconv.ParseFloat(s, 64); ferr == nil {
+				switch {
+				case math.IsInf(f, 0):
+					return cell{}, "infinite value"
+				case math.IsNaN(f):
+					return cell{missing: true}, ""
+				case f == math.Trunc(f) && math.Abs(f) < 1<<53:
+					return cell{i: int64(f)}, "" // "3.0" in an integer column
+				}
 			}
 			return cell{}, "not an integer"
 		}

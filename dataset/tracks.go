@@ -344,6 +344,15 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 			drop(line, "track_id", rec[iID], "empty track id")
 			continue
 		}
+		if _, seen := groups[id]; !seen {
+			// Registered before its values are checked, so a track whose
+			// every row is dropped is still reported by name (spec §7 row 1).
+			groups[id] = nil
+			order = append(order, id)
+		} else if id != last {
+			rep.Interleaved = true
+		}
+		last = id
 		var row rawRow
 		ok := true
 		for _, c := range []struct {
@@ -384,12 +393,6 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 		}
 		row.seq = seq
 		seq++
-		if _, seen := groups[id]; !seen {
-			order = append(order, id)
-		} else if id != last {
-			rep.Interleaved = true
-		}
-		last = id
 		groups[id] = append(groups[id], row)
 	}
 	if rep.Rows == 0 && rep.RowsDropped == 0 {
