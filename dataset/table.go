@@ -35,6 +35,16 @@ func (t Type) String() string {
 // MarshalText makes types readable in JSON reports.
 func (t Type) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
+// UnmarshalText reads what MarshalText wrote.
+func (t *Type) UnmarshalText(b []byte) error {
+	v, err := ParseType(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
 // ParseType accepts the names users type on the command line.
 func ParseType(s string) (Type, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// reckon runs the CLI in-process and returns stdout, stderr and the status.
+func reckon(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"--home", t.TempDir()}, args...), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func mustReckon(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errs, code := reckon(t, args...)
+	if code != 0 {
+		t.Fatalf("reckon %s: exit %d\nstderr: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+func TestVersionJSON(t *testing.T) {
+	var v versionInfo
+	if err := json.Unmarshal([]byte(mustReckon(t, "version", "--json")), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Version == "" || !strings.HasPrefix(v.Go, "go") {
+		t.Errorf("version %+v", v)
+	}
+	if out := mustReckon(t, "version"); !strings.Contains(out, "commit ") {
+		t.Errorf("human version: %q", out)
+	}
+}
+
+func TestBadGlobalFlags(t *testing.T) {
+	if _, errs, code := reckon(t, "--log-format", "xml", "version"); code != 1 || !strings.Contains(errs, "--log-format") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+func sameFiles(t *testing.T, a, b string) {
+	t.Helper()
+	for _, n := range []string{"tracks.csv", "labels.csv", "meta.json"} {
+		x, err1 := os.ReadFile(filepath.Join(a, n))
+		y, err2 := os.ReadFile(filepath.Join(b, n))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs between %s and %s", n, a, b)
+		}
+	}
+}
+
+func genAndCheck(t *testing.T, small, large int) {
+	dir := t.TempDir()
+	a, b, c := filepath.Join(dir, "A"), filepath.Join(dir, "B"), filepath.Join(dir, "C")
+	n := strconv.Itoa
+	mustReckon(t, "data", "gen", "reentry", "--count", n(small), "--seed", "7", "--out", a)
+	mustReckon(t, "data", "gen", "reentry", "--count", n(small), "--seed", "7", "--out", b, "--workers", "1")
+	sameFiles(t, a, b)
+	mustReckon(t, "data", "gen", "reentry", "--count", n(large), "--seed", "7", "--out", c)
+	for _, f := range []string{"tracks.csv", "labels.csv"} {
+		x, _ := os.ReadFile(filepath.Join(a, f))
+		y, _ := os.ReadFile(filepath.Join(c, f))
+		if !bytes.HasPrefix(y, x) {
+			t.Errorf("%s of --count %d does not reproduce --count %d", f, large, small)
+		}
+	}
+	var res inspectResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "data", "inspect", a, "--json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Kind != "tracks" || res.Tracks.TrackCount != small || res.Tracks.Reentering != small {
+		t.Errorf("inspect: kind %s, %+v", res.Kind, res.Tracks)
+	}
+}
+
+func TestGenDeterministicAndPrefixStable(t *testing.T) { genAndCheck(t, 4, 5) }
+
+// The issue's own acceptance check at full size; not -short because it
+// generates 280 tracks.
+func TestCalibrationCLIGen90(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 280 tracks; skipped with -short")
+	}
+	genAndCheck(t, 90, 100)
+}
+
+func TestGenRefusesOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	mustReckon(t, "data", "gen", "reentry", "--count", "1", "--out", dir)
+	_, errs, code := reckon(t, "data", "gen", "reentry", "--count", "1", "--out", dir)
+	if code != 1 || !strings.Contains(errs, "--force") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	mustReckon(t, "data", "gen", "reentry", "--count", "1", "--out", dir, "--force")
+	if _, errs, code := reckon(t, "data", "gen", "reentry", "--count", "0", "--out", dir); code != 1 || !strings.Contains(errs, "--count") {
+		t.Errorf("count 0: exit %d, stderr %q", code, errs)
+	}
+}
+
+const tumor = "../../examples/tumor/breast_cancer_wisconsin_clean.csv"
+
+func TestInspectTumorJSON(t *testing.T) {
+	var res inspectResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "data", "inspect", tumor, "--json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	s := res.Table
+	if res.Kind != "table" || s.Rows != 569 || s.Target != "diagnosis" || s.ClassBalance["malignant"] != 212 || s.ClassBalance["benign"] != 357 {
+		t.Errorf("kind %s rows %d target %s balance %v", res.Kind, s.Rows, s.Target, s.ClassBalance)
+	}
+	if out := mustReckon(t, "data", "inspect", tumor); !strings.Contains(out, "benign 357") || !strings.Contains(out, "malignant 212") {
+		t.Errorf("human output lacks the class balance:\n%s", out)
+	}
+}
+
+// withBadLine37 copies the tumor CSV with an unparsable number on line 37.
+func withBadLine37(t *testing.T) string {
+	b, err := os.ReadFile(tumor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	f := strings.Split(lines[36], ",")
+	f[3] = "12O4.5" // a letter O typed for a zero
+	lines[36] = strings.Join(f, ",")
+	p := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestInspectBadLine(t *testing.T) {
+	p := withBadLine37(t)
+	_, errs, code := reckon(t, "data", "inspect", p)
+	if code != 1 || !strings.Contains(errs, "bad.csv:37") || !strings.Contains(errs, `column "mean_area"`) || !strings.Contains(errs, "12O4.5") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+
+	errPath := filepath.Join(t.TempDir(), "rows.csv")
+	var res inspectResult
+	out := mustReckon(t, "data", "inspect", p, "--on-error", "set-aside", "--errors", errPath, "--json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Table.Rows != 568 || res.Read.SetAside != 1 || res.Errors != errPath {
+		t.Errorf("rows %d set aside %d errors file %q", res.Table.Rows, res.Read.SetAside, res.Errors)
+	}
+	f, err := os.Open(errPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[1][0] != "37" || recs[1][1] != "mean_area" || recs[1][3+3] != "12O4.5" {
+		t.Errorf("errors file: %v", recs)
+	}
+
+	// Default errors path is under --home.
+	home := t.TempDir()
+	var out2, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--home", home, "data", "inspect", p, "--on-error", "set-aside"}, &out2, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(home, "errors", "bad.errors.csv")); err != nil {
+		t.Errorf("default errors file: %v", err)
+	}
+}
+
+func TestInspectUnknownTarget(t *testing.T) {
+	if _, errs, code := reckon(t, "data", "inspect", tumor, "--target", "nope"); code != 1 || !strings.Contains(errs, `"nope"`) {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	var res demoResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "demo", "--count", "10", "--json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || !(res.BaselineRMSE > 0) || res.Tumor.Rows != 569 {
+		t.Errorf("demo: %+v", res)
+	}
+	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {
+		t.Errorf("demo left its temporary home %s", res.Home)
+	}
+}
