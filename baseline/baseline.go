@@ -47,7 +47,8 @@ const (
 // Predict returns the estimated reentry time on the track's time base. The
 // apogee is the argmax of the smoothed altitude (it may be the first sample:
 // a track that starts descending is fine); the prediction is the first row
-// after it at or below h-bar, interpolated from the row before. A track that
+// after it at or below h-bar (confirmed by one of the next two rows),
+// interpolated from the row before. A track that
 // never gets that low is extrapolated from its last two rows.
 func (m MeanAltitude) Predict(tr *dataset.Track) (float64, error) {
 	n := tr.Len()
@@ -63,8 +64,11 @@ func (m MeanAltitude) Predict(tr *dataset.Track) (float64, error) {
 		}
 	}
 	h := m.Altitude
+	below := func(i int) bool { return i >= n || tr.Alt[i] <= h }
 	for i := apo + 1; i < n; i++ {
-		if tr.Alt[i] <= h {
+		// A row counts only when one of the next two agrees, so a single
+		// outlier cannot fire the crossing (spec §7 row 7).
+		if tr.Alt[i] <= h && (i == n-1 || below(i+1) || below(i+2)) {
 			a0, a1 := tr.Alt[i-1], tr.Alt[i]
 			if a0 <= a1 { // noise made the previous row no higher: take this row's time
 				return tr.T[i], nil
