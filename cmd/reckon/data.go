@@ -105,12 +105,11 @@ type inspectResult struct {
 }
 
 type tableFlags struct {
-	target   string
-	types    []string
-	onError  string
-	errors   string
-	missing  []string
-	tracksOK bool
+	target  string
+	types   []string
+	onError string
+	errors  string
+	missing []string
 }
 
 func (a *app) inspectCmd() *cobra.Command {
