@@ -254,6 +254,19 @@ func TestSpec7Row10Units(t *testing.T) {
 	if _, err := load(t, csvOf(hdr, fast("ok")), "", TrackOptions{}); err != nil {
 		t.Errorf("metres and seconds rejected: %v", err)
 	}
+	// A few noisy samples near the ground below -1 km are noise, not units.
+	noisy := fast("noisy")
+	noisy[0], noisy[1] = "noisy,0.0,0,0,-1500", "noisy,0.5,2000,0,-1200"
+	if _, err := load(t, csvOf(hdr, noisy), "", TrackOptions{}); err != nil {
+		t.Errorf("two low outliers rejected the track: %v", err)
+	}
+	var deep []string
+	for k := range 40 {
+		deep = append(deep, fmt.Sprintf("D,%.1f,%.1f,0,%.1f", 0.5*float64(k), 1000*float64(k), -7e6+100*float64(k)))
+	}
+	if _, err := load(t, csvOf(hdr, deep), "", TrackOptions{}); !errors.Is(err, ErrUnits) || !strings.Contains(err.Error(), "outside [-1, 5000] km") {
+		t.Errorf("track below the ground: %v", err)
+	}
 }
 
 func TestSpec7Row11LabelMismatch(t *testing.T) {
