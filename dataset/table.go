@@ -82,6 +82,16 @@ func (c *Column) Len() int {
 	return len(c.Floats)
 }
 
+func (c *Column) capacity() int {
+	switch c.Type {
+	case Int:
+		return cap(c.Ints)
+	case Categorical:
+		return cap(c.Codes)
+	}
+	return cap(c.Floats)
+}
+
 // IsMissing reports whether row i is missing.
 func (c *Column) IsMissing(i int) bool { return c.Missing != nil && c.Missing[i] }
 
@@ -264,6 +274,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 		}
 	}
 	stats := make([]colStats, len(header))
+	records := 0
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -275,6 +286,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 			}
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
+		records++
 		if len(rec) != len(header) {
 			continue
 		}
@@ -309,13 +321,22 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 	if _, err := cr.Read(); err != nil {
 		return nil, nil, csvErr(name, err)
 	}
-	t := &Table{Source: name, Columns: make([]Column, len(header))}
+	// Exact capacities from pass 1: appends never regrow, so peak memory is
+	// the typed values themselves.
+	t := &Table{Source: name, Columns: make([]Column, len(header)), Lines: make([]int, 0, records)}
 	levels := make([]map[string]int32, len(header))
 	for j := range header {
-		t.Columns[j] = Column{Name: header[j], Type: types[j]}
-		if types[j] == Categorical {
+		c := Column{Name: header[j], Type: types[j]}
+		switch types[j] {
+		case Float:
+			c.Floats = make([]float64, 0, records)
+		case Int:
+			c.Ints = make([]int64, 0, records)
+		case Categorical:
+			c.Codes = make([]int32, 0, records)
 			levels[j] = map[string]int32{}
 		}
+		t.Columns[j] = c
 	}
 	rep := &ReadReport{}
 	var ew *csv.Writer
@@ -504,7 +525,7 @@ func parseCell(s string, t Type, isMissing func(string) bool) (cell, string) {
 
 func appendCell(c *Column, levels map[string]int32, v cell, text string, row int) {
 	if v.missing && c.Missing == nil {
-		c.Missing = make([]bool, row, max(row+1, 2*row))
+		c.Missing = make([]bool, row, c.capacity())
 	}
 	if c.Missing != nil {
 		c.Missing = append(c.Missing, v.missing)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -233,4 +234,39 @@ func TestTableHash(t *testing.T) {
 	if !strings.HasPrefix(base, "sha256:") || len(base) != 7+64 {
 		t.Errorf("hash %q", base)
 	}
+}
+
+// The reader streams: after a read, the live heap holds the typed values
+// (8 bytes a cell plus the line index), not the file's text.
+func TestReadCSVHoldsOnlyTypedValues(t *testing.T) {
+	const rows, cols = 50000, 20
+	var sb strings.Builder
+	for j := range cols {
+		fmt.Fprintf(&sb, "column_number_%d,", j)
+	}
+	sb.WriteString("y\n")
+	for i := range rows {
+		for j := range cols {
+			fmt.Fprintf(&sb, "%.9f,", float64(i*cols+j)/7)
+		}
+		sb.WriteString("1\n")
+	}
+	text := sb.String()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tab, _, err := ReadCSV("big.csv", strings.NewReader(text), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	live := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	typed := int64(rows * (cols + 2) * 8)
+	t.Logf("text %d bytes, typed values %d bytes, live heap growth %d bytes", len(text), typed, live)
+	if live > typed*5/4 {
+		t.Errorf("reading kept %d bytes live for %d bytes of typed values", live, typed)
+	}
+	runtime.KeepAlive(tab)
+	runtime.KeepAlive(text)
 }
