@@ -259,11 +259,17 @@ func (f *flight) fly(thresholdG float64) (*truth, error) {
 
 	var s state
 	apogee := false
+	// After burnout each step's end state is the next step's start, so its
+	// altitude and drag carry over instead of being recomputed.
+	carried := false
+	var alt, drag float64
 	for n := 0; n < maxSteps; n++ {
 		t := float64(n) * H
 		burning := n < tbSteps
-		alt := altitudeOf(s.p)
-		drag := f.drag(t, alt, s.v, burning)
+		if !carried {
+			alt = altitudeOf(s.p)
+			drag = f.drag(t, alt, s.v, burning)
+		}
 		if n >= delaySteps && (n-delaySteps)%stepsPerSample == 0 {
 			tr.samples = append(tr.samples, sample{p: s.p, v: s.v, alt: alt, drag: drag})
 		}
@@ -312,7 +318,7 @@ func (f *flight) fly(thresholdG float64) (*truth, error) {
 			tr.groundRange = groundRange(tr.impact)
 			return tr, nil
 		}
-		s = next
+		s, alt, drag, carried = next, nAlt, nDrag, true
 	}
 	return nil, errNoImpact
 }
