@@ -17,7 +17,7 @@ func evalSeed(t *testing.T, seed uint64) float64 {
 	dir := t.TempDir()
 	cfg := reentry.DefaultConfig()
 	cfg.Seed = seed
-	if _, err := reentry.WriteDir(context.Background(), dir, cfg, false, nil); err != nil {
+	if _, err := reentry.WriteDir(context.Background(), dir, cfg, reentry.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})

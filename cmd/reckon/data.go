@@ -41,7 +41,9 @@ tracks.csv, labels.csv and meta.json (reentry-spec.md §6).
 The label is the first time after apogee at which drag reaches --threshold-g
 times g0. Output is deterministic: the same flags and --seed give identical
 bytes whatever --workers is, and a larger --count reproduces every track of a
-smaller one. Files appear only when complete; Ctrl-C leaves nothing partial.
+smaller one. Files appear only when complete. Ctrl-C (or a crash) keeps what
+was done in DIR/.reckon-partial; the same command again resumes from there
+and writes exactly the bytes of an uninterrupted run.
 
 Variant A (default) writes whole tracks, which run past reentry. Variant B
 writes forecast cuts: each track stops H seconds before reentry, with H drawn
@@ -56,12 +58,15 @@ from --horizons; H is in labels.csv only, never in tracks.csv.`,
 				return fmt.Errorf("--out is required: the directory to write tracks.csv and labels.csv into")
 			}
 			bar := progress.New(a.progressOut(), "tracks", cfg.Count)
-			sum, err := reentry.WriteDir(cmd.Context(), out, cfg, force, bar.Set)
+			sum, err := reentry.WriteDir(cmd.Context(), out, cfg, reentry.WriteOptions{Overwrite: force, Progress: bar.Set})
 			if err != nil {
 				return err
 			}
 			bar.Finish()
 			return a.report(sum, func(w io.Writer) {
+				if sum.Resumed > 0 {
+					fmt.Fprintf(w, "resumed an interrupted run after %d flights\n", sum.Resumed)
+				}
 				fmt.Fprintf(w, "wrote %d tracks (%d reentering, %d rows) to %s in %.1f s\n", sum.Tracks, sum.Reentering, sum.Rows, sum.Dir, sum.Seconds)
 				fmt.Fprintf(w, "next: reckon data inspect %s\n", sum.Dir)
 			})

@@ -57,7 +57,7 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 			cfg := reentry.DefaultConfig()
 			cfg.Count, cfg.Seed = count, seed
 			bar := progress.New(a.progressOut(), "generating tracks", cfg.Count)
-			sum, err := reentry.WriteDir(cmd.Context(), dir, cfg, false, bar.Set)
+			sum, err := reentry.WriteDir(cmd.Context(), dir, cfg, reentry.WriteOptions{Progress: bar.Set})
 			if err != nil {
 				return err
 			}

@@ -45,7 +45,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return int(code)
 	}
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "reckon: interrupted; nothing partial was kept")
+		if err == context.Canceled {
+			fmt.Fprintln(stderr, "reckon: interrupted")
+		} else {
+			fmt.Fprintf(stderr, "reckon: interrupted: %v\n", err)
+		}
 		return 130
 	}
 	fmt.Fprintf(stderr, "reckon: %v\n", err)

@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func collect(t testing.TB, cfg Config) []Track {
 	t.Helper()
 	var out []Track
-	if err := Generate(context.Background(), cfg, func(ts []Track) error { out = append(out, ts...); return nil }, nil); err != nil {
+	if err := Generate(context.Background(), cfg, 0, func(ts []Track) error { out = append(out, ts...); return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -46,7 +47,7 @@ func TestOutputIndependentOfWorkers(t *testing.T) {
 	for _, w := range []int{1, 3} {
 		c.Workers = w
 		dir := t.TempDir()
-		if _, err := WriteDir(context.Background(), dir, c, false, nil); err != nil {
+		if _, err := WriteDir(context.Background(), dir, c, WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		sets = append(sets, readAll(t, dir))
@@ -65,10 +66,10 @@ func TestOutputIndependentOfWorkers(t *testing.T) {
 // tracks, so its tracks.csv and labels.csv start with the smaller files' bytes.
 func TestPrefixStable(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	if _, err := WriteDir(context.Background(), a, small(4), false, nil); err != nil {
+	if _, err := WriteDir(context.Background(), a, small(4), WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteDir(context.Background(), b, small(6), false, nil); err != nil {
+	if _, err := WriteDir(context.Background(), b, small(6), WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	fa, fb := readAll(t, a), readAll(t, b)
@@ -342,30 +343,100 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
-func TestWriteDirRefusesOverwriteAndCancelLeavesNothing(t *testing.T) {
+func TestWriteDirRefusesOverwrite(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := WriteDir(context.Background(), dir, small(1), false, nil); err != nil {
+	if _, err := WriteDir(context.Background(), dir, small(1), WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := WriteDir(context.Background(), dir, small(1), false, nil)
+	_, err := WriteDir(context.Background(), dir, small(1), WriteOptions{})
 	if err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("second write: %v, want a refusal mentioning --force", err)
 	}
+	if _, err := WriteDir(context.Background(), dir, small(2), WriteOptions{Overwrite: true}); err != nil {
+		t.Errorf("overwrite: %v", err)
+	}
+}
 
-	empty := t.TempDir()
+// interrupt runs WriteDir and cancels it once `after` flights are done,
+// checkpointing after every flight.
+func interrupt(t *testing.T, dir string, c Config, after int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := small(50)
-	_, err = WriteDir(ctx, empty, c, false, func(done int) {
-		if done == 2 {
+	defer cancel()
+	_, err := WriteDir(ctx, dir, c, WriteOptions{Every: time.Nanosecond, Progress: func(done int) {
+		if done == after {
 			cancel()
 		}
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled write returned %v", err)
+	}})
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) || ie.Done < after {
+		t.Fatalf("interrupted write returned %v", err)
 	}
-	left, _ := os.ReadDir(empty)
-	if len(left) != 0 {
-		t.Errorf("cancelled write left %d entries in the output directory", len(left))
+	if _, err := os.Stat(filepath.Join(dir, TracksFile)); !os.IsNotExist(err) {
+		t.Fatal("an interrupted write left a tracks.csv that looks whole")
+	}
+}
+
+// Ctrl-C keeps a checkpoint; re-running the same command resumes and ends
+// with the bytes of an uninterrupted run, also after a kill -9 that left
+// half-written bytes past the checkpoint.
+func TestWriteDirResumes(t *testing.T) {
+	c := small(9)
+	c.WriteTruth = true
+	want := t.TempDir()
+	if _, err := WriteDir(context.Background(), want, c, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	interrupt(t, dir, c, 3)
+	sum, err := WriteDir(context.Background(), dir, c, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Resumed < 3 || sum.Tracks != 9 {
+		t.Errorf("resumed from %d, %d tracks", sum.Resumed, sum.Tracks)
+	}
+	same(t, want, dir)
+
+	// kill -9 after the checkpoint: torn rows past the recorded offsets.
+	dir2 := t.TempDir()
+	interrupt(t, dir2, c, 4)
+	f, err := os.OpenFile(filepath.Join(dir2, PartialDir, TracksFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("999,0.5,1.00,2.0")
+	f.Close()
+	if _, err := WriteDir(context.Background(), dir2, c, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	same(t, want, dir2)
+
+	// Another configuration does not resume someone else's partial set.
+	dir3 := t.TempDir()
+	interrupt(t, dir3, c, 2)
+	other := c
+	other.Seed++
+	sum, err = WriteDir(context.Background(), dir3, other, WriteOptions{})
+	if err != nil || sum.Resumed != 0 {
+		t.Errorf("other seed: resumed from %d, %v", sum.Resumed, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir3, PartialDir)); !os.IsNotExist(err) {
+		t.Error("partial directory left behind after completion")
+	}
+}
+
+func same(t *testing.T, a, b string) {
+	t.Helper()
+	fa, fb := readAll(t, a), readAll(t, b)
+	if len(fa) != 4 || len(fb) != 4 {
+		t.Fatalf("%d and %d files", len(fa), len(fb))
+	}
+	for n := range fa {
+		if !bytes.Equal(fa[n], fb[n]) {
+			t.Errorf("%s differs from the uninterrupted run", n)
+		}
 	}
 }
 

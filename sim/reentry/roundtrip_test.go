@@ -26,7 +26,7 @@ func TestGeneratedSetsLoadCleanly(t *testing.T) {
 			c.Count, c.Seed = 4, 3
 			mut(&c)
 			dir := t.TempDir()
-			sum, err := reentry.WriteDir(context.Background(), dir, c, false, nil)
+			sum, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

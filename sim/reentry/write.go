@@ -1,6 +1,7 @@
 package reentry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,7 @@ type Summary struct {
 	Tracks     int     `json:"tracks"`
 	Reentering int     `json:"reentering"`
 	Rows       int     `json:"rows"`
+	Resumed    int     `json:"resumed_from"` // flights taken from an interrupted run's checkpoint
 	Seconds    float64 `json:"seconds"`
 }
 
@@ -69,57 +71,125 @@ func newMeta(c Config) Meta {
 	}
 }
 
-// WriteDir generates cfg into dir. Files are written under a temporary name
-// and renamed into place only once complete, so an interrupted run never
-// leaves a set that looks whole. An existing set in dir is refused unless
-// overwrite is set.
-func WriteDir(ctx context.Context, dir string, cfg Config, overwrite bool, progress func(done int)) (Summary, error) {
+// PartialDir is where WriteDir keeps an unfinished set inside the output
+// directory, with the checkpoint that lets a re-run resume it.
+const PartialDir = ".reckon-partial"
+
+const checkpointFile = "checkpoint.json"
+
+// checkpoint records how far a generation got: the files in PartialDir are
+// valid up to Offsets, which hold exactly the first Done flights.
+type checkpoint struct {
+	Version string           `json:"version"`
+	Config  Config           `json:"config"`
+	Done    int              `json:"done"`
+	Offsets map[string]int64 `json:"offsets"`
+	Summary Summary          `json:"summary"`
+}
+
+// WriteOptions controls WriteDir.
+type WriteOptions struct {
+	Overwrite bool           // replace an existing set in the directory
+	Progress  func(done int) // called after each flight, when not nil
+	Every     time.Duration  // checkpoint interval; 0 means 2 s
+}
+
+// InterruptedError says a generation stopped early and what was kept.
+type InterruptedError struct {
+	Done, Count int
+	Dir         string
+	Err         error
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("stopped after %d of %d flights; they are kept in %s: run the same command again to resume",
+		e.Done, e.Count, filepath.Join(e.Dir, PartialDir))
+}
+
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// WriteDir generates cfg into dir. Files grow in dir/.reckon-partial with a
+// checkpoint every few seconds and are renamed into place only once
+// complete, so an interrupted run never leaves a set that looks whole. A
+// later run with the same configuration resumes from the checkpoint (even
+// after kill -9: bytes past it are cut) and writes exactly the bytes of an
+// uninterrupted run. An existing set in dir is refused unless overwriting.
+func WriteDir(ctx context.Context, dir string, cfg Config, opt WriteOptions) (Summary, error) {
 	start := time.Now()
-	sum := Summary{Dir: dir}
 	if err := cfg.Validate(); err != nil {
-		return sum, err
+		return Summary{Dir: dir}, err
+	}
+	if opt.Every == 0 {
+		opt.Every = 2 * time.Second
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return sum, err
+		return Summary{Dir: dir}, err
 	}
-	names := []string{TracksFile, LabelsFile, MetaFile}
+	names := []string{TracksFile, LabelsFile}
 	if cfg.WriteTruth {
 		names = append(names, TruthFile)
 	}
-	if !overwrite {
+	if !opt.Overwrite {
 		for _, n := range []string{TracksFile, LabelsFile, MetaFile, TruthFile} {
 			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-				return sum, fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", filepath.Join(dir, n))
+				return Summary{Dir: dir}, fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", filepath.Join(dir, n))
 			}
 		}
 	}
-	tmp, err := os.MkdirTemp(dir, ".partial-")
+	part := filepath.Join(dir, PartialDir)
+	cp, files, err := openPartial(part, cfg, names)
 	if err != nil {
-		return sum, err
+		return Summary{Dir: dir}, err
 	}
-	defer os.RemoveAll(tmp)
-
-	files := map[string]*os.File{}
-	for _, n := range names {
-		f, err := os.Create(filepath.Join(tmp, n))
-		if err != nil {
-			return sum, err
+	defer func() {
+		for _, f := range files {
+			f.Close()
 		}
-		defer f.Close()
-		files[n] = f
-	}
+	}()
+	sum := cp.Summary
+	sum.Dir, sum.Resumed = dir, cp.Done
 
 	radar := cfg.NoiseModel == NoiseRadar
-	tw := &csvLine{w: files[TracksFile]}
-	tw.header(trackHeader(radar))
-	lw := &csvLine{w: files[LabelsFile]}
-	lw.header(labelHeader(cfg.Variant == "B"))
-	uw := &csvLine{w: io.Discard}
-	if cfg.WriteTruth {
-		uw = &csvLine{w: files[TruthFile]}
+	variantB := cfg.Variant == "B"
+	lines := map[string]*csvLine{}
+	for _, n := range names {
+		lines[n] = &csvLine{w: files[n]}
+	}
+	tw, lw := lines[TracksFile], lines[LabelsFile]
+	uw := lines[TruthFile]
+	if uw == nil {
+		uw = &csvLine{w: io.Discard}
+	}
+	if cp.Done == 0 {
+		tw.header(trackHeader(radar))
+		lw.header(labelHeader(variantB))
 		uw.header([]string{"track_id", "t", "x", "y", "z", "vx", "vy", "vz", "alt", "drag"})
 	}
-	err = Generate(ctx, cfg, func(ts []Track) error {
+
+	// save flushes every file and records the checkpoint atomically.
+	save := func() error {
+		for _, n := range names {
+			if err := lines[n].flush(); err != nil {
+				return err
+			}
+			if err := files[n].Sync(); err != nil {
+				return err
+			}
+			off, err := files[n].Seek(0, io.SeekCurrent)
+			if err != nil {
+				return err
+			}
+			cp.Offsets[n] = off
+		}
+		cp.Summary = sum
+		b, err := json.Marshal(cp)
+		if err != nil {
+			return err
+		}
+		return writeFileAtomic(filepath.Join(part, checkpointFile), b)
+	}
+	lastSave := time.Now()
+	err = Generate(ctx, cfg, cp.Done, func(ts []Track) error {
 		sum.Flights++
 		for i := range ts {
 			tr := &ts[i]
@@ -129,36 +199,146 @@ func WriteDir(ctx context.Context, dir string, cfg Config, overwrite bool, progr
 				sum.Reentering++
 			}
 			writeTrack(tw, tr, radar)
-			writeLabel(lw, &tr.Label, cfg.Variant == "B")
+			writeLabel(lw, &tr.Label, variantB)
 			writeTruth(uw, tr)
 		}
-		return errors.Join(tw.err, lw.err, uw.err)
-	}, progress)
+		cp.Done++
+		if err := errors.Join(tw.err, lw.err, uw.err); err != nil {
+			return err
+		}
+		if time.Since(lastSave) >= opt.Every {
+			lastSave = time.Now()
+			return save()
+		}
+		return nil
+	}, opt.Progress)
 	if err != nil {
+		if ctx.Err() != nil && cp.Done > 0 {
+			if serr := save(); serr != nil {
+				return sum, errors.Join(err, serr)
+			}
+			return sum, &InterruptedError{Done: cp.Done, Count: cfg.Count, Dir: dir, Err: err}
+		}
+		if sum.Resumed == 0 {
+			os.RemoveAll(part) // nothing worth resuming
+		}
+		return sum, err
+	}
+	if err := save(); err != nil {
 		return sum, err
 	}
 	meta, err := json.MarshalIndent(newMeta(cfg), "", "  ")
 	if err != nil {
 		return sum, err
 	}
-	if _, err := files[MetaFile].Write(append(meta, '\n')); err != nil {
+	if err := writeFileAtomic(filepath.Join(part, MetaFile), append(meta, '\n')); err != nil {
 		return sum, err
 	}
-	if err := errors.Join(tw.flush(), lw.flush(), uw.flush()); err != nil {
-		return sum, err
-	}
-	for _, f := range files {
-		if err := f.Sync(); err != nil {
+	for _, n := range append(names, MetaFile) {
+		if err := os.Rename(filepath.Join(part, n), filepath.Join(dir, n)); err != nil {
 			return sum, err
 		}
 	}
-	for _, n := range names {
-		if err := os.Rename(filepath.Join(tmp, n), filepath.Join(dir, n)); err != nil {
-			return sum, err
-		}
+	if !cfg.WriteTruth {
+		os.Remove(filepath.Join(dir, TruthFile)) // a stale truth.csv would not match
+	}
+	if err := os.RemoveAll(part); err != nil {
+		return sum, err
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	return sum, nil
+}
+
+// openPartial resumes the partial set in part when its checkpoint was made
+// with the same generator version and configuration, cutting every file back
+// to the checkpoint; otherwise it starts a fresh one.
+func openPartial(part string, cfg Config, names []string) (*checkpoint, map[string]*os.File, error) {
+	fresh := &checkpoint{Version: Version, Config: cfg, Offsets: map[string]int64{}}
+	var old checkpoint
+	b, err := os.ReadFile(filepath.Join(part, checkpointFile))
+	resume := err == nil && json.Unmarshal(b, &old) == nil && old.Version == Version &&
+		sameConfig(old.Config, cfg) && old.Done > 0 && old.Done <= cfg.Count
+	if !resume {
+		if err := os.RemoveAll(part); err != nil {
+			return nil, nil, err
+		}
+		if err := os.MkdirAll(part, 0o755); err != nil {
+			return nil, nil, err
+		}
+	}
+	files := map[string]*os.File{}
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for _, n := range names {
+		p := filepath.Join(part, n)
+		if !resume {
+			f, err := os.Create(p)
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			files[n] = f
+			continue
+		}
+		off, ok := old.Offsets[n]
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err == nil && ok {
+			if st, serr := f.Stat(); serr != nil || st.Size() < off {
+				err = fmt.Errorf("%s is shorter than its checkpoint", p)
+			} else if err = f.Truncate(off); err == nil {
+				_, err = f.Seek(off, io.SeekStart)
+			}
+		} else if err == nil {
+			err = fmt.Errorf("checkpoint has no offset for %s", n)
+		}
+		if err != nil {
+			if f != nil {
+				f.Close()
+			}
+			closeAll()
+			// A damaged partial set is not worth keeping: start over.
+			if rerr := os.RemoveAll(part); rerr != nil {
+				return nil, nil, rerr
+			}
+			return openPartial(part, cfg, names)
+		}
+		files[n] = f
+	}
+	if resume {
+		old.Config = cfg
+		return &old, files, nil
+	}
+	return fresh, files, nil
+}
+
+// sameConfig compares everything that shapes the output (not Workers).
+func sameConfig(a, b Config) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func trackHeader(radar bool) []string {
