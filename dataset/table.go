@@ -256,16 +256,8 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 	}
 
 	// Pass 1: header and type inference.
-	cr := newCSVReader(r)
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, nil, fmt.Errorf("%s: file is empty (expected a header row)", name)
-	}
+	cr, header, _, err := readHeader(name, r, "a header row")
 	if err != nil {
-		return nil, nil, csvErr(name, err)
-	}
-	header = slices.Clone(header)
-	if err := checkHeader(name, header); err != nil {
 		return nil, nil, err
 	}
 	for col := range opt.Types {
@@ -414,6 +406,43 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 	}
 	rep.Rows = t.Rows()
 	return t, rep, nil
+}
+
+// readHeader starts a CSV read: it checks the header row and returns the
+// reader positioned on the first data row, the header and its column index.
+// expect says what an empty file should have held.
+func readHeader(name string, r io.Reader, expect string) (*csv.Reader, []string, map[string]int, error) {
+	cr := newCSVReader(r)
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, nil, fmt.Errorf("%s: file is empty (expected %s)", name, expect)
+	}
+	if err != nil {
+		return nil, nil, nil, csvErr(name, err)
+	}
+	header = slices.Clone(header)
+	if err := checkHeader(name, header); err != nil {
+		return nil, nil, nil, err
+	}
+	col := make(map[string]int, len(header))
+	for j, h := range header {
+		col[strings.TrimSpace(h)] = j
+	}
+	return cr, header, col, nil
+}
+
+// requireColumns names every required column the header lacks.
+func requireColumns(name string, header []string, col map[string]int, req ...string) error {
+	var missing []string
+	for _, c := range req {
+		if _, ok := col[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s:1: missing required column(s) %s (have: %s)", name, strings.Join(missing, ", "), strings.Join(header, ", "))
+	}
+	return nil
 }
 
 func newCSVReader(r io.Reader) *csv.Reader {

@@ -265,30 +265,12 @@ type rawRow struct {
 // first appearance. Rows with a missing, non-finite or unparsable t, x, y or
 // z are dropped and counted (spec §7 row 5).
 func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]rawRow, []string, error) {
-	cr := newCSVReader(r)
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, nil, fmt.Errorf("%s: file is empty (expected the header track_id,t,x,y,z)", name)
-	}
+	cr, header, col, err := readHeader(name, r, "the header track_id,t,x,y,z")
 	if err != nil {
-		return nil, nil, csvErr(name, err)
-	}
-	header = slices.Clone(header)
-	if err := checkHeader(name, header); err != nil {
 		return nil, nil, err
 	}
-	col := map[string]int{}
-	for j, h := range header {
-		col[strings.TrimSpace(h)] = j
-	}
-	var missing []string
-	for _, req := range []string{"track_id", "t", "x", "y", "z"} {
-		if _, ok := col[req]; !ok {
-			missing = append(missing, req)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("%s:1: missing required column(s) %s (have: %s)", name, strings.Join(missing, ", "), strings.Join(header, ", "))
+	if err := requireColumns(name, header, col, "track_id", "t", "x", "y", "z"); err != nil {
+		return nil, nil, err
 	}
 	iID, iT, iX, iY, iZ := col["track_id"], col["t"], col["x"], col["y"], col["z"]
 	iAlt, hasAlt := col["alt"]
@@ -429,7 +411,9 @@ func finishTrack(id string, rows []rawRow, opt TrackOptions, rep *TrackReport) (
 			lim := 5 * opt.SigmaPos
 			if math.Abs(r.x-p.x) > lim || math.Abs(r.y-p.y) > lim || math.Abs(r.z-p.z) > lim {
 				rep.DuplicateConflicts++
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("track %q: duplicate t=%g with positions more than 5 sigma apart; kept the first", id, r.t))
+				if rep.DuplicateConflicts <= maxExamples { // the count tells the rest
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("track %q: duplicate t=%g with positions more than 5 sigma apart; kept the first", id, r.t))
+				}
 			}
 			continue
 		}
@@ -527,24 +511,12 @@ func checkUnits(tr *Track) error {
 // readLabels parses labels.csv. A duplicate track id or an unparsable value
 // is an error naming the line; labels are small and must be right.
 func readLabels(name string, r io.Reader) (map[string]TrackLabel, error) {
-	cr := newCSVReader(r)
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: file is empty (expected a header with track_id)", name)
-	}
+	cr, header, col, err := readHeader(name, r, "a header with track_id")
 	if err != nil {
-		return nil, csvErr(name, err)
-	}
-	header = slices.Clone(header)
-	if err := checkHeader(name, header); err != nil {
 		return nil, err
 	}
-	col := map[string]int{}
-	for j, h := range header {
-		col[strings.TrimSpace(h)] = j
-	}
-	if _, ok := col["track_id"]; !ok {
-		return nil, fmt.Errorf("%s:1: missing required column track_id (have: %s)", name, strings.Join(header, ", "))
+	if err := requireColumns(name, header, col, "track_id"); err != nil {
+		return nil, err
 	}
 	_, hasTime := col["reentry_time"]
 	_, hasReenters := col["reenters"]
