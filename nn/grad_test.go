@@ -1,0 +1,161 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// checkGrads compares analytic gradients with central finite differences of
+// loss() for every listed parameter (and the input, when given). loss must
+// run the forward pass from scratch; backward must run forward then
+// backward and leave the gradients in the params.
+func checkGrads(t *testing.T, name string, params []*Param, input []float32, inputGrad func() []float32, loss func() float64) {
+	t.Helper()
+	const eps = 1e-2
+	check := func(what string, w []float32, analytic []float32) {
+		for j := range w {
+			orig := w[j]
+			w[j] = orig + eps
+			lp := loss()
+			w[j] = orig - eps
+			lm := loss()
+			w[j] = orig
+			fd := (lp - lm) / (2 * eps)
+			a := float64(analytic[j])
+			if diff := math.Abs(fd - a); diff > 2e-3+2e-2*math.Abs(fd) {
+				t.Errorf("%s %s[%d]: analytic %.6g, finite difference %.6g", name, what, j, a, fd)
+				return
+			}
+		}
+	}
+	dx := inputGrad() // runs forward + backward, fills param grads
+	for _, p := range params {
+		g := append([]float32(nil), p.G...)
+		check(p.Name, p.W, g)
+	}
+	if input != nil {
+		check("input", input, dx)
+	}
+}
+
+func randSlice(r *rand.Rand, n int, scale float64) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64() * scale)
+	}
+	return s
+}
+
+// weighted is a loss with a random but fixed weight per output, so every
+// output's gradient is exercised.
+func weighted(out, w []float32) float64 {
+	var s float64
+	for i, v := range out {
+		s += float64(v) * float64(w[i])
+	}
+	return s
+}
+
+func TestDenseGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	d := NewDense(r, 5, 3)
+	x := randSlice(r, 4*5, 1)
+	w := randSlice(r, 4*3, 1)
+	loss := func() float64 { return weighted(d.Forward(x, 4), w) }
+	checkGrads(t, "dense", d.Params(), x, func() []float32 {
+		ZeroGrad(d.Params())
+		d.Forward(x, 4)
+		return d.Backward(w)
+	}, loss)
+}
+
+func TestLSTMGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const T, B, In, H = 5, 3, 4, 6
+	l := NewLSTM(r, In, H)
+	x := randSlice(r, T*B*In, 1)
+	w := randSlice(r, T*B*H, 1)
+	loss := func() float64 { return weighted(l.Forward(x, T, B), w) }
+	checkGrads(t, "lstm", l.Params(), x, func() []float32 {
+		ZeroGrad(l.Params())
+		l.Forward(x, T, B)
+		return l.Backward(w)
+	}, loss)
+}
+
+// Two stacked LSTMs and a dense head on the last step, trained with MSE:
+// the exact shape of the LSTM benchmark.
+func TestStackedLSTMWithHeadGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const T, B, In, H = 4, 2, 3, 5
+	l1, l2, head := NewLSTM(r, In, H), NewLSTM(r, H, H), NewDense(r, H, 1)
+	x := randSlice(r, T*B*In, 1)
+	target := randSlice(r, B, 1)
+	grad := make([]float32, B)
+	params := append(append(l1.Params(), l2.Params()...), head.Params()...)
+	forward := func() []float32 {
+		h2 := l2.Forward(l1.Forward(x, T, B), T, B)
+		return head.Forward(h2[(T-1)*B*H:], B)
+	}
+	loss := func() float64 { return MSE(forward(), target, grad, 1) }
+	checkGrads(t, "stack", params, x, func() []float32 {
+		ZeroGrad(params)
+		MSE(forward(), target, grad, 1)
+		dlast := head.Backward(grad)
+		dh2 := make([]float32, T*B*H)
+		copy(dh2[(T-1)*B*H:], dlast)
+		return l1.Backward(l2.Backward(dh2))
+	}, loss)
+}
+
+func TestActivationsAgainstMath(t *testing.T) {
+	for x := -100.0; x <= 100; x += 0.01 {
+		f := float32(x)
+		if want := math.Exp(float64(f)); want < math.MaxFloat32 {
+			got := float64(exp32(f))
+			if math.Abs(got-want) > 3e-7*want+2e-38 { // flushed to 0 below e^-87.3
+				t.Fatalf("exp32(%g) = %g, want %g", f, got, want)
+			}
+		}
+		if got, want := float64(sigmoid32(f)), 1/(1+math.Exp(-float64(f))); math.Abs(got-want) > 1e-7 {
+			t.Fatalf("sigmoid32(%g) = %g, want %g", f, got, want)
+		}
+		if got, want := float64(tanh32(f)), math.Tanh(float64(f)); math.Abs(got-want) > 2e-7 {
+			t.Fatalf("tanh32(%g) = %.9g, want %.9g", f, got, want)
+		}
+	}
+}
+
+func TestReduceGradsOrderAndClip(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	d := NewDense(r, 2, 2)
+	a, b := d.Replicate(), d.Replicate()
+	if &a.W.W[0] != &d.W.W[0] {
+		t.Fatal("replica does not share weights")
+	}
+	a.W.G[0], b.W.G[0] = 1, 2
+	ReduceGrads(d.Params(), a.Params(), b.Params())
+	if d.W.G[0] != 3 {
+		t.Errorf("reduced %g, want 3", d.W.G[0])
+	}
+	ZeroGrad(d.Params())
+	d.W.G[0], d.W.G[1] = 3, 4
+	if n := ClipGradNorm(d.Params(), 1); n != 5 || math.Abs(GradNorm(d.Params())-1) > 1e-5 {
+		t.Errorf("norm before %g, after %g", n, GradNorm(d.Params()))
+	}
+}
+
+// Adam's first step moves every weight by lr against the sign of its
+// gradient (bias correction makes m/sqrt(v) = g/|g|), as PyTorch's does.
+func TestAdamFirstStep(t *testing.T) {
+	p := newParam("p", 3)
+	p.W = []float32{1, 1, 1}
+	p.G = []float32{0.5, -2, 1e-3}
+	NewAdam(0.01).Step([]*Param{p})
+	for i, want := range []float32{0.99, 1.01, 0.99} {
+		if math.Abs(float64(p.W[i]-want)) > 1e-5 {
+			t.Errorf("w[%d] = %g, want %g", i, p.W[i], want)
+		}
+	}
+}

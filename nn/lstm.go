@@ -1,0 +1,150 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// LSTM is one unidirectional LSTM layer (PyTorch's gate order i, f, g, o):
+//
+//	i, f, o = sigmoid(x·Wx + h·Wh + b), g = tanh(...)
+//	c' = f*c + i*g,  h' = o*tanh(c')
+//
+// The four gates are one fused 4H-wide matrix product. Inputs and outputs
+// are time-major (see the package comment); the initial state is zero.
+type LSTM struct {
+	In, Hidden int
+	Wx, Wh, B  *Param // In×4H, H×4H, 4H
+
+	// Forward caches.
+	x        []float32 // T*B*In
+	t, b     int
+	gates    []float32 // T*B*4H activated gates
+	c, tc, h []float32 // T*B*H cell, tanh(cell), output
+}
+
+// NewLSTM initialises every weight from U(-1/sqrt(H), 1/sqrt(H)) as PyTorch does.
+func NewLSTM(r *rand.Rand, in, hidden int) *LSTM {
+	l := &LSTM{In: in, Hidden: hidden,
+		Wx: newParam("lstm.wx", in, 4*hidden), Wh: newParam("lstm.wh", hidden, 4*hidden), B: newParam("lstm.b", 4*hidden)}
+	k := 1 / math.Sqrt(float64(hidden))
+	l.Wx.uniform(r, k)
+	l.Wh.uniform(r, k)
+	l.B.uniform(r, k)
+	return l
+}
+
+func (l *LSTM) Params() []*Param { return []*Param{l.Wx, l.Wh, l.B} }
+
+// Replicate returns an LSTM sharing l's weights with its own gradients.
+func (l *LSTM) Replicate() *LSTM {
+	return &LSTM{In: l.In, Hidden: l.Hidden, Wx: l.Wx.replica(), Wh: l.Wh.replica(), B: l.B.replica()}
+}
+
+// Forward runs T steps over a batch of B sequences and returns every
+// step's output h (T*B*H). x is kept for Backward.
+func (l *LSTM) Forward(x []float32, T, B int) []float32 {
+	H, G := l.Hidden, 4*l.Hidden
+	if len(x) != T*B*l.In {
+		panic(fmt.Sprintf("nn: LSTM.Forward got %d values for T=%d B=%d In=%d", len(x), T, B, l.In))
+	}
+	l.x, l.t, l.b = x, T, B
+	l.gates = grow(l.gates, T*B*G)
+	l.c = grow(l.c, T*B*H)
+	l.tc = grow(l.tc, T*B*H)
+	l.h = make([]float32, T*B*H) // returned to the caller: never reused
+
+	// Input contributions for all steps at once, plus the bias.
+	for r := range T * B {
+		copy(l.gates[r*G:(r+1)*G], l.B.W)
+	}
+	gemm(false, false, T*B, G, l.In, 1, x, l.Wx.W, 1, l.gates)
+	for t := range T {
+		pre := l.gates[t*B*G : (t+1)*B*G]
+		if t > 0 {
+			gemm(false, false, B, G, H, 1, l.h[(t-1)*B*H:t*B*H], l.Wh.W, 1, pre)
+		}
+		for b := range B {
+			g := pre[b*G : (b+1)*G]
+			for j := range H {
+				g[j] = sigmoid32(g[j])
+				g[H+j] = sigmoid32(g[H+j])
+				g[2*H+j] = tanh32(g[2*H+j])
+				g[3*H+j] = sigmoid32(g[3*H+j])
+			}
+			off := (t*B + b) * H
+			c, tc, h := l.c[off:off+H], l.tc[off:off+H], l.h[off:off+H]
+			if t == 0 {
+				for j := range H {
+					c[j] = g[j] * g[2*H+j]
+				}
+			} else {
+				cp := l.c[off-B*H : off-B*H+H]
+				for j := range H {
+					c[j] = g[H+j]*cp[j] + g[j]*g[2*H+j]
+				}
+			}
+			for j := range H {
+				tc[j] = tanh32(c[j])
+				h[j] = g[3*H+j] * tc[j]
+			}
+		}
+	}
+	return l.h
+}
+
+// Backward takes dL/dh for every step (T*B*H; zero where the output is not
+// used), accumulates the parameter gradients and returns dL/dx.
+func (l *LSTM) Backward(dh []float32) []float32 {
+	T, B, H, G := l.t, l.b, l.Hidden, 4*l.Hidden
+	dpre := make([]float32, T*B*G)
+	dhNext := make([]float32, B*H)
+	dcNext := make([]float32, B*H)
+	for t := T - 1; t >= 0; t-- {
+		for b := range B {
+			off := (t*B + b) * H
+			g := l.gates[(t*B+b)*G : (t*B+b+1)*G]
+			dp := dpre[(t*B+b)*G : (t*B+b+1)*G]
+			tc := l.tc[off : off+H]
+			dhb, dhn, dcn := dh[off:off+H], dhNext[b*H:(b+1)*H], dcNext[b*H:(b+1)*H]
+			var cp []float32
+			if t > 0 {
+				cp = l.c[off-B*H : off-B*H+H]
+			}
+			for j := range H {
+				i, f, gg, o := g[j], g[H+j], g[2*H+j], g[3*H+j]
+				d := dhb[j] + dhn[j]
+				dc := dcn[j] + d*o*(1-tc[j]*tc[j])
+				var c0 float32
+				if cp != nil {
+					c0 = cp[j]
+				}
+				dp[j] = dc * gg * i * (1 - i)
+				dp[H+j] = dc * c0 * f * (1 - f)
+				dp[2*H+j] = dc * i * (1 - gg*gg)
+				dp[3*H+j] = d * tc[j] * o * (1 - o)
+				dcn[j] = dc * f
+			}
+		}
+		if t > 0 {
+			gemm(false, true, B, H, G, 1, dpre[t*B*G:(t+1)*B*G], l.Wh.W, 0, dhNext)
+		}
+	}
+	// Weight gradients for all steps at once: h_{t-1} pairs with step t.
+	if T > 1 {
+		gemm(true, false, H, G, (T-1)*B, 1, l.h[:(T-1)*B*H], dpre[B*G:], 1, l.Wh.G)
+	}
+	gemm(true, false, l.In, G, T*B, 1, l.x, dpre, 1, l.Wx.G)
+	addColSums(l.B.G, dpre, T*B, G)
+	dx := make([]float32, T*B*l.In)
+	gemm(false, true, T*B, l.In, G, 1, dpre, l.Wx.W, 0, dx)
+	return dx
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
