@@ -11,8 +11,8 @@ func exp32(x float32) float32 {
 		ln2hi = 0.693145751953125
 		ln2lo = 1.428606765330187e-06
 	)
-	if x > 88.5 {
-		return float32(math.Inf(1))
+	if x > 88 { // near overflow: rare, let math do the edge
+		return float32(math.Exp(float64(x)))
 	}
 	if x < -87.3 {
 		return 0
