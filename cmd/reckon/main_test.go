@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -199,5 +200,42 @@ func TestDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {
 		t.Errorf("demo left its temporary home %s", res.Home)
+	}
+}
+
+func writeSeqbin(t *testing.T, n, steps, f int) string {
+	t.Helper()
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, [3]int32{int32(n), int32(steps), int32(f)})
+	x := make([]float32, n*steps*f)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	binary.Write(&b, binary.LittleEndian, x)
+	binary.Write(&b, binary.LittleEndian, make([]float32, n))
+	p := filepath.Join(t.TempDir(), "s.seqbin")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBenchLSTM(t *testing.T) {
+	p := writeSeqbin(t, 40, 6, 3)
+	var res map[string]any
+	out := mustReckon(t, "bench", "lstm", "--data", p, "--epochs", "2", "--hidden", "8", "--batch", "16", "--json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"median_s_per_epoch", "s_per_epoch", "loss_per_epoch", "threads", "engine"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("missing JSON key %q (the anchor prints it)", k)
+		}
+	}
+	// A truncated file is refused with its path.
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, b[:len(b)-10], 0o644)
+	if _, errs, code := reckon(t, "bench", "lstm", "--data", p); code != 1 || !strings.Contains(errs, "truncated") {
+		t.Errorf("truncated seqbin: exit %d, %q", code, errs)
 	}
 }
