@@ -3,9 +3,11 @@ package baseline
 import (
 	"errors"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/model"
 )
 
 // arc is a vertical track with altitude alt(t) sampled every 0.5 s.
@@ -106,5 +108,20 @@ func TestPredictExtrapolatesAndRefuses(t *testing.T) {
 	}
 	if _, err := (MeanAltitude{Altitude: 1000}).Predict(arc(1, parabola)); !errors.Is(err, dataset.ErrInsufficientData) {
 		t.Errorf("one row: %v", err)
+	}
+}
+
+func TestMeanAltitudeArtifact(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "b.rkm")
+	if err := model.Save(p, &MeanAltitude{Altitude: 35123.5, Tracks: 72}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := m.(*MeanAltitude)
+	if !ok || got.Altitude != 35123.5 || got.Tracks != 72 || m.Kind() != Kind {
+		t.Errorf("loaded %#v", m)
 	}
 }
