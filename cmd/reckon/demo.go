@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 
@@ -13,14 +12,15 @@ import (
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/sim/reentry"
+	"github.com/reckon-ml/reckon/trackmodel"
 	"github.com/spf13/cobra"
 )
 
 type demoResult struct {
 	Home           string                  `json:"home"`
 	Reentry        dataset.TrackSetSummary `json:"reentry"`
-	Baseline       baseline.MeanAltitude   `json:"baseline"`
-	BaselineRMSE   float64                 `json:"baseline_rmse_s"`
+	Baseline       *baseline.MeanAltitude  `json:"baseline"`
+	Validation     trackmodel.Evaluation   `json:"baseline_validation"`
 	TrainTracks    int                     `json:"train_tracks"`
 	TestTracks     int                     `json:"test_tracks"`
 	Tumor          dataset.TableSummary    `json:"tumor"`
@@ -68,33 +68,13 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 				return err
 			}
 			res.Reentry = dataset.SummarizeTracks(ts)
-			train, test := dataset.SplitTracks(ts, 0.2, 0)
-			res.TrainTracks, res.TestTracks = len(train), len(test)
-			var trainLabels []dataset.TrackLabel
-			for _, id := range train {
-				trainLabels = append(trainLabels, ts.Labels[id])
-			}
-			if res.Baseline, err = baseline.FitMeanAltitude(trainLabels); err != nil {
+			tr, err := trackmodel.Train(cmd.Context(), ts, trackmodel.Config{Kind: baseline.Kind, Split: trackmodel.Split{TestFrac: 0.2}})
+			if err != nil {
 				return err
 			}
-			byID := map[string]*dataset.Track{}
-			for i := range ts.Tracks {
-				byID[ts.Tracks[i].ID] = &ts.Tracks[i]
-			}
-			se, n := 0.0, 0
-			for _, id := range test {
-				l := ts.Labels[id]
-				if !l.Reenters {
-					continue
-				}
-				p, err := res.Baseline.Predict(byID[id])
-				if err != nil {
-					return err
-				}
-				se += (p - l.ReentryTime) * (p - l.ReentryTime)
-				n++
-			}
-			res.BaselineRMSE = math.Sqrt(se / float64(n))
+			res.Baseline = tr.Model.(*baseline.MeanAltitude)
+			res.Validation = tr.Validation
+			res.TrainTracks, res.TestTracks = len(tr.Train), tr.Validation.N
 
 			// Tumor: the embedded CSV through the same strict reader.
 			t, _, err := dataset.ReadCSV(examples.TumorCSVName, bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
@@ -108,7 +88,8 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 				printTracks(w, &res.Reentry)
 				fmt.Fprintf(w, "\n== mean-altitude baseline (reentry-spec §5.1)\n")
 				fmt.Fprintf(w, "fitted on %d tracks: mean reentry altitude %.0f m\n", res.TrainTracks, res.Baseline.Altitude)
-				fmt.Fprintf(w, "RMSE on %d held-out tracks: %.2f s (the number every reentry model must beat)\n", res.TestTracks, res.BaselineRMSE)
+				fmt.Fprintf(w, "on %d held-out tracks (the numbers every reentry model must beat):\n", res.TestTracks)
+				printEval(w, &res.Validation)
 				fmt.Fprintf(w, "\n== tumor: Breast Cancer Wisconsin (embedded copy of examples/tumor)\n")
 				fmt.Fprintf(w, "%d rows, %d columns, %d malignant / %d benign, version %s\n",
 					res.Tumor.Rows, len(res.Tumor.Columns), res.Tumor.ClassBalance["malignant"], res.Tumor.ClassBalance["benign"], res.Tumor.Hash)

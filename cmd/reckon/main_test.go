@@ -195,7 +195,7 @@ func TestDemo(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustReckon(t, "demo", "--count", "10", "--json")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || !(res.BaselineRMSE > 0) || res.Tumor.Rows != 569 {
+	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || !(res.Validation.RMSE > 0) || res.Tumor.Rows != 569 {
 		t.Errorf("demo: %+v", res)
 	}
 	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {
@@ -237,5 +237,45 @@ func TestBenchLSTM(t *testing.T) {
 	os.WriteFile(p, b[:len(b)-10], 0o644)
 	if _, errs, code := reckon(t, "bench", "lstm", "--data", p); code != 1 || !strings.Contains(errs, "truncated") {
 		t.Errorf("truncated seqbin: exit %d, %q", code, errs)
+	}
+}
+
+func TestTrainAndEvalReentry(t *testing.T) {
+	dir := t.TempDir()
+	data, mpath := filepath.Join(dir, "tracks"), filepath.Join(dir, "b.rkm")
+	mustReckon(t, "data", "gen", "reentry", "--count", "10", "--seed", "3", "--out", data)
+	var tr trainResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "train", "reentry", "--data", data, "--out", mpath, "--json")), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Train != 8 || tr.Validation.N != 2 || tr.Kind != "baseline-mean-altitude" {
+		t.Errorf("train: %+v", tr)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(mustReckon(t, "eval", "--model", mpath, "--data", data, "--json")), &ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"rmse_s", "mae_s", "max_abs_error_s", "exact_index_rate", "rmse_ci95_s"} {
+		if _, ok := ev[k]; !ok {
+			t.Errorf("eval JSON lacks %q", k)
+		}
+	}
+	if ev["scope"] != "held-out" || ev["rmse_s"] != tr.Validation.RMSE {
+		t.Errorf("eval on the training data: scope %v, rmse %v vs validation %v", ev["scope"], ev["rmse_s"], tr.Validation.RMSE)
+	}
+	if out := mustReckon(t, "eval", "--model", mpath, "--data", data, "--all"); !strings.Contains(out, "all tracks") || !strings.Contains(out, "tracks 10") {
+		t.Errorf("eval --all:\n%s", out)
+	}
+	// Existing model files are kept; damaged ones are refused.
+	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--out", mpath); code != 1 || !strings.Contains(errs, "--force") {
+		t.Errorf("overwrite: exit %d, %q", code, errs)
+	}
+	b, _ := os.ReadFile(mpath)
+	os.WriteFile(mpath, b[:len(b)-5], 0o644)
+	if _, errs, code := reckon(t, "eval", "--model", mpath, "--data", data); code != 1 || !strings.Contains(errs, "truncated") {
+		t.Errorf("truncated model: exit %d, %q", code, errs)
+	}
+	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--out", mpath+"2", "--model", "lstm"); code != 1 || !strings.Contains(errs, "available: baseline-mean-altitude") {
+		t.Errorf("unknown kind: exit %d, %q", code, errs)
 	}
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/trackmodel"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) trainCmd() *cobra.Command {
+	c := &cobra.Command{Use: "train", Short: "Train a model and save it to one file"}
+	c.AddCommand(a.trainReentryCmd())
+	return c
+}
+
+type trainResult struct {
+	Model      string                `json:"model"`
+	Kind       string                `json:"kind"`
+	DataHash   string                `json:"data_hash"`
+	Train      int                   `json:"train_tracks"`
+	Validation trackmodel.Evaluation `json:"validation"`
+}
+
+func (a *app) trainReentryCmd() *cobra.Command {
+	cfg := trackmodel.Config{Kind: trackmodel.Kinds[0], Split: trackmodel.Split{TestFrac: 0.2}}
+	var data, out, variant string
+	var force bool
+	c := &cobra.Command{
+		Use:   "reentry --data DIR --out FILE",
+		Short: "Train a reentry-time model on a track set",
+		Long: `Train a model that predicts each track's reentry time (reentry-spec.md §4).
+
+The labelled tracks are split by flight (--test-frac, --split-seed); the model
+is fitted on the training side only and scored on the held-out side, and those
+validation metrics are stored in the model file with the data's hash. 'reckon
+eval' on the same data then scores only the held-out tracks.
+
+Model kinds available now: ` + strings.Join(trackmodel.Kinds, ", ") + ` (the spec's §5.1
+reference). The LSTM and the physics fit are not in this build yet.`,
+		Example: `  reckon data gen reentry --count 90 --seed 7 --out tracks
+  reckon train reentry --data tracks --out baseline.rkm
+  reckon eval --model baseline.rkm --data tracks`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if data == "" || out == "" {
+				return fmt.Errorf("--data (a track set directory) and --out (the model file to write) are required")
+			}
+			if variant != "A" {
+				return fmt.Errorf("--variant %s: only variant A (labelling) can be trained in this build", variant)
+			}
+			if _, err := os.Stat(out); err == nil && !force {
+				return fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", out)
+			}
+			ts, err := a.loadTracks(data, false)
+			if err != nil {
+				return err
+			}
+			res, err := trackmodel.Train(cmd.Context(), ts, cfg)
+			if err != nil {
+				return err
+			}
+			art, err := res.Artifact(ts, cfg, buildVersion().Version)
+			if err != nil {
+				return err
+			}
+			if err := model.WriteFile(out, art); err != nil {
+				return err
+			}
+			r := trainResult{Model: out, Kind: art.Header.Kind, DataHash: art.Header.DataHash, Train: len(res.Train), Validation: res.Validation}
+			return a.report(r, func(w io.Writer) {
+				fmt.Fprintf(w, "trained %s on %d tracks; wrote %s\n", r.Kind, r.Train, out)
+				fmt.Fprintf(w, "validation on %d held-out tracks:\n", r.Validation.N)
+				printEval(w, &r.Validation)
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&data, "data", "", "track set directory (tracks.csv + labels.csv)")
+	f.StringVar(&out, "out", "", "model file to write")
+	f.BoolVar(&force, "force", false, "replace an existing model file")
+	f.StringVar(&cfg.Kind, "model", cfg.Kind, "model kind: "+strings.Join(trackmodel.Kinds, ", "))
+	f.StringVar(&variant, "variant", "A", "task variant: A (labelling)")
+	f.Float64Var(&cfg.Split.TestFrac, "test-frac", cfg.Split.TestFrac, "share of flights held out for validation")
+	f.Uint64Var(&cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
+	f.Uint64Var(&cfg.Seed, "seed", 0, "training seed")
+	return c
+}
+
+// loadTracks loads a track set and logs what the loader changed.
+func (a *app) loadTracks(path string, requireLabels bool) (*dataset.TrackSet, error) {
+	ts, err := dataset.LoadTracks(path, dataset.TrackOptions{RequireLabels: requireLabels})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ts.Report.Warnings {
+		a.log.Warn(w)
+	}
+	for _, p := range ts.Problems {
+		a.log.Warn("track rejected", "track_id", p.TrackID, "reason", p.Reason)
+	}
+	return ts, nil
+}
+
+type evalResult struct {
+	Model string `json:"model"`
+	Kind  string `json:"kind"`
+	Data  string `json:"data"`
+	Scope string `json:"scope"` // "held-out" or "all"
+	trackmodel.Evaluation
+}
+
+func (a *app) evalCmd() *cobra.Command {
+	var modelPath, data string
+	var all bool
+	var seed uint64
+	c := &cobra.Command{
+		Use:   "eval --model FILE --data DIR",
+		Short: "Score a saved model on a labelled track set",
+		Long: `Score a saved model on labelled tracks: RMSE with a 95% bootstrap interval
+(18 validation tracks make a single RMSE noisy), MAE, bias, largest error,
+exact-index rate, index RMSE and the share within 0.5 s, plus every track's
+error. A track the model cannot predict is listed, never scored as NaN.
+
+On the data the model was trained on (same content hash) only the held-out
+tracks are scored, unless --all.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if modelPath == "" || data == "" {
+				return fmt.Errorf("--model (a model file) and --data (a track set directory) are required")
+			}
+			art, err := model.ReadFile(modelPath)
+			if err != nil {
+				return err
+			}
+			m, err := model.FromArtifact(modelPath, art)
+			if err != nil {
+				return err
+			}
+			p, ok := m.(trackmodel.Predictor)
+			if !ok {
+				return fmt.Errorf("%s: a %s model does not predict reentry times", modelPath, m.Kind())
+			}
+			ts, err := a.loadTracks(data, true)
+			if err != nil {
+				return err
+			}
+			res := evalResult{Model: modelPath, Kind: m.Kind(), Data: data, Scope: "all"}
+			var ids []string
+			if !all && art.Header.DataHash == ts.Hash() {
+				var cfg trackmodel.Config
+				if err := json.Unmarshal(art.Header.Hyper, &cfg); err != nil {
+					return fmt.Errorf("%s: unreadable training configuration: %w", modelPath, err)
+				}
+				ids, res.Scope = trackmodel.HeldOut(ts, cfg.Split), "held-out"
+			}
+			if res.Evaluation, err = trackmodel.Evaluate(p, ts, ids, seed); err != nil {
+				return err
+			}
+			return a.report(res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s (%s) on %s, %s tracks:\n", modelPath, res.Kind, data, res.Scope)
+				printEval(w, &res.Evaluation)
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&modelPath, "model", "", "model file")
+	f.StringVar(&data, "data", "", "labelled track set directory")
+	f.BoolVar(&all, "all", false, "score every labelled track, even those the model was trained on")
+	f.Uint64Var(&seed, "bootstrap-seed", 0, "seed of the bootstrap interval")
+	return c
+}
+
+func printEval(w io.Writer, e *trackmodel.Evaluation) {
+	fmt.Fprintf(w, "  RMSE %.3f s (95%% CI %.3f-%.3f), MAE %.3f s, bias %+.3f s, max |error| %.3f s\n",
+		e.RMSE, e.RMSECI95[0], e.RMSECI95[1], e.MAE, e.Bias, e.MaxAbs)
+	fmt.Fprintf(w, "  exact index %.0f%%, index RMSE %.3f s, within 0.5 s %.0f%%, tracks %d\n",
+		100*e.ExactIndexRate, e.IndexRMSE, 100*e.Within05, e.N)
+	if e.Skipped > 0 {
+		fmt.Fprintf(w, "  %d non-reentering track(s) not scored\n", e.Skipped)
+	}
+	for _, f := range e.Failed {
+		fmt.Fprintf(w, "  no prediction for track %s: %s\n", f.TrackID, f.Reason)
+	}
+}

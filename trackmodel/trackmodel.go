@@ -1,0 +1,218 @@
+// Package trackmodel trains and evaluates models that predict a track's
+// reentry time (reentry-spec.md §4): the kind-independent protocol of
+// splitting by flight, fitting on the training side only, and scoring on
+// the held-out side with the spec's metrics.
+package trackmodel
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/reckon-ml/reckon/baseline"
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/metrics"
+	"github.com/reckon-ml/reckon/model"
+)
+
+// Predictor is a model that estimates a track's reentry time.
+type Predictor interface {
+	model.Model
+	Predict(tr *dataset.Track) (float64, error)
+}
+
+// Kinds that can be trained today, in the order `--help` lists them.
+var Kinds = []string{baseline.Kind}
+
+// Split says how training held out its validation tracks; it is stored in
+// the model so evaluation on the same data can score only unseen tracks.
+type Split struct {
+	TestFrac float64 `json:"test_frac"`
+	Seed     uint64  `json:"split_seed"`
+}
+
+// Config is what `reckon train reentry` takes.
+type Config struct {
+	Kind  string `json:"kind"`
+	Split Split  `json:"split"`
+	Seed  uint64 `json:"seed"`
+}
+
+// Result is a trained model with its validation scores.
+type Result struct {
+	Model      Predictor
+	Train      []string   // track ids fitted on
+	Validation Evaluation // on the held-out tracks
+}
+
+// Train fits cfg.Kind on the training side of a group split of ts and
+// scores it on the other side. The returned model's artifact records the
+// data hash, the split and the validation metrics.
+func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, error) {
+	if ts.Labels == nil {
+		return nil, fmt.Errorf("%s: training needs labels.csv beside the tracks", ts.TracksPath)
+	}
+	trainIDs, testIDs := dataset.SplitTracks(ts, cfg.Split.TestFrac, cfg.Split.Seed)
+	if len(trainIDs) == 0 {
+		return nil, fmt.Errorf("%s: no labelled tracks to train on", ts.TracksPath)
+	}
+	var trainLabels []dataset.TrackLabel
+	for _, id := range trainIDs {
+		trainLabels = append(trainLabels, ts.Labels[id])
+	}
+	var p Predictor
+	switch cfg.Kind {
+	case baseline.Kind:
+		m, err := baseline.FitMeanAltitude(trainLabels)
+		if err != nil {
+			return nil, err
+		}
+		p = &m
+	default:
+		return nil, fmt.Errorf("unknown or not yet trainable model kind %q (available: %s)", cfg.Kind, strings.Join(Kinds, ", "))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	val, err := Evaluate(p, ts, testIDs, 0)
+	if err != nil {
+		return nil, fmt.Errorf("validation: %w", err)
+	}
+	return &Result{Model: p, Train: trainIDs, Validation: val}, nil
+}
+
+// Artifact stores r's model with its provenance and validation metrics.
+func (r *Result) Artifact(ts *dataset.TrackSet, cfg Config, reckonVersion string) (*model.Artifact, error) {
+	a, err := r.Model.Artifact()
+	if err != nil {
+		return nil, err
+	}
+	a.Header.Kind = r.Model.Kind()
+	a.Header.Reckon = reckonVersion
+	a.Header.DataHash = ts.Hash()
+	a.Header.Seed = cfg.Seed
+	if a.Header.Hyper, err = json.Marshal(cfg); err != nil {
+		return nil, err
+	}
+	a.Header.Schema = json.RawMessage(`{"input":"tracks","columns":["track_id","t","x","y","z"],"units":"s, m (ENU)","dt_s":0.5}`)
+	a.Header.Metrics = r.Validation.Metrics()
+	return a, nil
+}
+
+// TrackError is one scored track.
+type TrackError struct {
+	TrackID         string  `json:"track_id"`
+	Predicted       float64 `json:"predicted_s"`
+	Truth           float64 `json:"truth_s"`
+	Error           float64 `json:"error_s"`
+	ReentryAltitude float64 `json:"reentry_altitude_m,omitempty"`
+}
+
+// Evaluation holds the spec §4 metrics of one model on one set of tracks,
+// under the JSON keys users script against.
+type Evaluation struct {
+	N              int                    `json:"n"`
+	RMSE           float64                `json:"rmse_s"`
+	RMSECI95       [2]float64             `json:"rmse_ci95_s"` // percentile bootstrap over tracks
+	MAE            float64                `json:"mae_s"`
+	Bias           float64                `json:"bias_s"` // mean error: positive is late
+	MaxAbs         float64                `json:"max_abs_error_s"`
+	ExactIndexRate float64                `json:"exact_index_rate"` // ceil(pred/dt) == reentry_index
+	IndexRMSE      float64                `json:"index_rmse_s"`     // dt * RMS(index error)
+	Within05       float64                `json:"within_0_5_s"`     // share with |error| <= 0.5 s
+	Tracks         []TrackError           `json:"tracks"`
+	Failed         []dataset.TrackProblem `json:"failed,omitempty"` // no prediction: never a silent NaN
+	Skipped        int                    `json:"skipped_nonreentering"`
+}
+
+// Metrics flattens the headline numbers for the model file.
+func (e *Evaluation) Metrics() map[string]float64 {
+	return map[string]float64{
+		"rmse_s": e.RMSE, "mae_s": e.MAE, "bias_s": e.Bias, "max_abs_error_s": e.MaxAbs,
+		"exact_index_rate": e.ExactIndexRate, "index_rmse_s": e.IndexRMSE, "within_0_5_s": e.Within05,
+		"rmse_ci95_lo_s": e.RMSECI95[0], "rmse_ci95_hi_s": e.RMSECI95[1], "n": float64(e.N),
+	}
+}
+
+const dt = 0.5
+
+// HeldOut returns the validation ids of a model trained with split on ts.
+func HeldOut(ts *dataset.TrackSet, split Split) []string {
+	_, test := dataset.SplitTracks(ts, split.TestFrac, split.Seed)
+	return test
+}
+
+// Evaluate scores p on the listed reentering tracks of ts (all labelled
+// tracks when ids is nil). A track the model cannot predict is listed in
+// Failed and counted against nothing else; an evaluation where every track
+// fails is an error.
+func Evaluate(p Predictor, ts *dataset.TrackSet, ids []string, bootstrapSeed uint64) (Evaluation, error) {
+	byID := map[string]*dataset.Track{}
+	for i := range ts.Tracks {
+		byID[ts.Tracks[i].ID] = &ts.Tracks[i]
+	}
+	if ids == nil {
+		for id := range ts.Labels {
+			if byID[id] != nil {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+	}
+	var ev Evaluation
+	var errs []float64
+	var idxSS float64
+	exact, within := 0, 0
+	for _, id := range ids {
+		l, ok := ts.Labels[id]
+		tr := byID[id]
+		switch {
+		case !ok:
+			return ev, fmt.Errorf("track %q has no label", id)
+		case tr == nil:
+			continue
+		case !l.Reenters:
+			ev.Skipped++
+			continue
+		}
+		pred, err := p.Predict(tr)
+		if err == nil && (math.IsNaN(pred) || math.IsInf(pred, 0)) {
+			err = fmt.Errorf("non-finite prediction %g", pred)
+		}
+		if err != nil {
+			ev.Failed = append(ev.Failed, dataset.TrackProblem{TrackID: id, Err: err, Reason: err.Error()})
+			continue
+		}
+		e := pred - l.ReentryTime
+		errs = append(errs, e)
+		ev.Tracks = append(ev.Tracks, TrackError{TrackID: id, Predicted: pred, Truth: l.ReentryTime, Error: e, ReentryAltitude: l.ReentryAltitude})
+		k := int(math.Ceil(pred / dt))
+		truthK := l.ReentryIndex
+		if truthK < 0 {
+			truthK = int(math.Ceil(l.ReentryTime / dt))
+		}
+		if k == truthK {
+			exact++
+		}
+		idxSS += float64((k - truthK) * (k - truthK))
+		if math.Abs(e) <= 0.5 {
+			within++
+		}
+	}
+	if len(errs) == 0 {
+		return ev, fmt.Errorf("no track could be scored (%d failed, %d do not reenter)", len(ev.Failed), ev.Skipped)
+	}
+	reg, err := metrics.Regress(errs, 2000, bootstrapSeed)
+	if err != nil {
+		return ev, err
+	}
+	ev.N, ev.RMSE, ev.RMSECI95, ev.MAE, ev.Bias, ev.MaxAbs = reg.N, reg.RMSE, reg.RMSECI95, reg.MAE, reg.Bias, reg.MaxAbs
+	n := float64(len(errs))
+	ev.ExactIndexRate = float64(exact) / n
+	ev.IndexRMSE = dt * math.Sqrt(idxSS/n)
+	ev.Within05 = float64(within) / n
+	return ev, nil
+}
