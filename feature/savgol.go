@@ -2,6 +2,7 @@ package feature
 
 import (
 	"fmt"
+	"math"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -10,8 +11,12 @@ import (
 // the given order, the least-squares weights that evaluate the fitted
 // polynomial at every position of the window: w[s][i] weighs sample i for
 // the value at position s (s = m is the centre, the classic coefficients).
-func SavGolWeights(window, order int) [][]float64 {
-	if window < 1 || window%2 == 0 || order < 0 || order >= window {
+func SavGolWeights(window, order int) [][]float64 { return savGolWeights(window, order, 0) }
+
+// savGolWeights is SavGolWeights for the deriv-th derivative of the fitted
+// polynomial, per unit of sample spacing.
+func savGolWeights(window, order, deriv int) [][]float64 {
+	if window < 1 || window%2 == 0 || order < 0 || order >= window || deriv < 0 {
 		panic(fmt.Sprintf("feature: SavGol needs an odd window > order >= 0, got window %d order %d", window, order))
 	}
 	m := window / 2
@@ -37,10 +42,14 @@ func SavGolWeights(window, order int) [][]float64 {
 		w[s] = make([]float64, window)
 		x := float64(s - m)
 		for i := range window {
-			v, p := 0.0, 1.0
-			for j := 0; j <= order; j++ {
-				v += p * pinv.At(j, i)
-				p *= x
+			v := 0.0
+			for j := deriv; j <= order; j++ {
+				// d^deriv/dx^deriv of x^j = j!/(j-deriv)! x^(j-deriv)
+				c := 1.0
+				for k := j - deriv + 1; k <= j; k++ {
+					c *= float64(k)
+				}
+				v += c * math.Pow(x, float64(j-deriv)) * pinv.At(j, i)
 			}
 			w[s][i] = v
 		}
@@ -61,7 +70,11 @@ func eye(n int) *mat.Dense {
 // full window is evaluated (scipy's mode="interp"), so no padding invents
 // data. A series shorter than the window uses the largest odd window that
 // fits, and the order drops to stay below it.
-func SavGol(dst, src []float64, window, order int) {
+func SavGol(dst, src []float64, window, order int) { SavGolDeriv(dst, src, window, order, 0, 1) }
+
+// SavGolDeriv writes the deriv-th derivative of the Savitzky-Golay fit of
+// src, for samples spaced dt apart, into dst. deriv 0 is SavGol.
+func SavGolDeriv(dst, src []float64, window, order, deriv int, dt float64) {
 	n := len(src)
 	if len(dst) != n {
 		panic(fmt.Sprintf("feature: SavGol dst has %d elements, src %d", len(dst), n))
@@ -73,18 +86,23 @@ func SavGol(dst, src []float64, window, order int) {
 		}
 	}
 	order = min(order, window-1)
-	if window < 3 {
-		copy(dst, src)
+	if window < 3 || deriv > order {
+		if deriv == 0 {
+			copy(dst, src)
+		} else {
+			clear(dst) // not enough samples to estimate the derivative
+		}
 		return
 	}
-	w := SavGolWeights(window, order)
+	w := savGolWeights(window, order, deriv)
+	scale := math.Pow(dt, -float64(deriv))
 	m := window / 2
 	conv := func(ws []float64, start int) float64 {
 		v := 0.0
 		for i, c := range ws {
 			v += c * src[start+i]
 		}
-		return v
+		return v * scale
 	}
 	out := make([]float64, n) // dst may alias src
 	for k := range n {

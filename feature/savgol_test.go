@@ -64,3 +64,34 @@ func TestSavGolReducesNoise(t *testing.T) {
 		}
 	}
 }
+
+// Derivatives of a cubic are exact, at the ends too, and scale with dt.
+func TestSavGolDerivatives(t *testing.T) {
+	const dt = 0.5
+	n := 30
+	src := make([]float64, n)
+	for i := range src {
+		x := float64(i) * dt
+		src[i] = 3 + 2*x - 0.7*x*x + 0.05*x*x*x
+	}
+	d1, d2 := make([]float64, n), make([]float64, n)
+	SavGolDeriv(d1, src, 15, 3, 1, dt)
+	SavGolDeriv(d2, src, 15, 3, 2, dt)
+	for i := range src {
+		x := float64(i) * dt
+		if want := 2 - 1.4*x + 0.15*x*x; math.Abs(d1[i]-want) > 1e-8 {
+			t.Fatalf("d1[%d] = %g, want %g", i, d1[i], want)
+		}
+		if want := -1.4 + 0.3*x; math.Abs(d2[i]-want) > 1e-8 {
+			t.Fatalf("d2[%d] = %g, want %g", i, d2[i], want)
+		}
+	}
+	// scipy.signal.savgol_coeffs(5, 2, deriv=1, use="dot") = [-0.2, -0.1, 0, 0.1, 0.2].
+	w := savGolWeights(5, 2, 1)[2]
+	for i, want := range []float64{-0.2, -0.1, 0, 0.1, 0.2} {
+		if math.Abs(w[i]-want) > 1e-12 {
+			t.Errorf("deriv weights %v", w)
+			break
+		}
+	}
+}
