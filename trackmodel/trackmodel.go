@@ -16,6 +16,7 @@ import (
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/metrics"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/physfit"
 )
 
 // Predictor is a model that estimates a track's reentry time.
@@ -25,7 +26,7 @@ type Predictor interface {
 }
 
 // Kinds that can be trained today, in the order `--help` lists them.
-var Kinds = []string{baseline.Kind}
+var Kinds = []string{baseline.Kind, physfit.Kind}
 
 // Split says how training held out its validation tracks; it is stored in
 // the model so evaluation on the same data can score only unseen tracks.
@@ -71,6 +72,12 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 			return nil, err
 		}
 		p = &m
+	case physfit.Kind:
+		m, err := physfit.Fit(trainLabels, physfit.DefaultConfig())
+		if err != nil {
+			return nil, err
+		}
+		p = m
 	default:
 		return nil, fmt.Errorf("unknown or not yet trainable model kind %q (available: %s)", cfg.Kind, strings.Join(Kinds, ", "))
 	}
