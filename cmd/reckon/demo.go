@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/reckon-ml/reckon/baseline"
 	"github.com/reckon-ml/reckon/dataset"
@@ -16,11 +17,17 @@ import (
 	"github.com/spf13/cobra"
 )
 
+type demoModel struct {
+	Kind       string                `json:"kind"`
+	Seconds    float64               `json:"train_seconds"`
+	Validation trackmodel.Evaluation `json:"validation"`
+}
+
 type demoResult struct {
 	Home           string                  `json:"home"`
 	Reentry        dataset.TrackSetSummary `json:"reentry"`
 	Baseline       *baseline.MeanAltitude  `json:"baseline"`
-	Validation     trackmodel.Evaluation   `json:"baseline_validation"`
+	Models         []demoModel             `json:"models"`
 	TrainTracks    int                     `json:"train_tracks"`
 	TestTracks     int                     `json:"test_tracks"`
 	Tumor          dataset.TableSummary    `json:"tumor"`
@@ -37,7 +44,8 @@ func (a *app) demoCmd() *cobra.Command {
 		Long: `Run reckon's reference workloads with zero setup, in a temporary home:
 
   1. generate 90 reentry tracks (seed 7) and inspect them,
-  2. fit the mean-reentry-altitude baseline on a 72/18 split and score it,
+  2. train the reentry models (mean-altitude baseline, physics fit) on a 72/18
+     split by track and compare them on the held-out tracks,
   3. inspect the Breast Cancer Wisconsin table shipped inside the binary.
 
 Later versions grow this into the full train / compare / predict pipelines.`,
@@ -68,13 +76,18 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 				return err
 			}
 			res.Reentry = dataset.SummarizeTracks(ts)
-			tr, err := trackmodel.Train(cmd.Context(), ts, trackmodel.Config{Kind: baseline.Kind, Split: trackmodel.Split{TestFrac: 0.2}})
-			if err != nil {
-				return err
+			for _, kind := range trackmodel.Kinds {
+				t0 := time.Now()
+				tr, err := trackmodel.Train(cmd.Context(), ts, trackmodel.Config{Kind: kind, Split: trackmodel.Split{TestFrac: 0.2}})
+				if err != nil {
+					return err
+				}
+				if b, ok := tr.Model.(*baseline.MeanAltitude); ok {
+					res.Baseline = b
+				}
+				res.Models = append(res.Models, demoModel{Kind: kind, Seconds: time.Since(t0).Seconds(), Validation: tr.Validation})
+				res.TrainTracks, res.TestTracks = len(tr.Train), tr.Validation.N
 			}
-			res.Baseline = tr.Model.(*baseline.MeanAltitude)
-			res.Validation = tr.Validation
-			res.TrainTracks, res.TestTracks = len(tr.Train), tr.Validation.N
 
 			// Tumor: the embedded CSV through the same strict reader.
 			t, _, err := dataset.ReadCSV(examples.TumorCSVName, bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
@@ -86,10 +99,16 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 			return a.report(res, func(w io.Writer) {
 				fmt.Fprintf(w, "== reentry: %d generated tracks (seed %d) in %.1f s\n", sum.Tracks, seed, sum.Seconds)
 				printTracks(w, &res.Reentry)
-				fmt.Fprintf(w, "\n== mean-altitude baseline (reentry-spec §5.1)\n")
-				fmt.Fprintf(w, "fitted on %d tracks: mean reentry altitude %.0f m\n", res.TrainTracks, res.Baseline.Altitude)
-				fmt.Fprintf(w, "on %d held-out tracks (the numbers every reentry model must beat):\n", res.TestTracks)
-				printEval(w, &res.Validation)
+				fmt.Fprintf(w, "\n== reentry models: trained on %d tracks, scored on %d held-out tracks\n", res.TrainTracks, res.TestTracks)
+				tw := newTabWriter(w)
+				fmt.Fprintln(tw, "model\tRMSE (s)\t95% CI\tMAE (s)\tbias (s)\tmax |err| (s)\texact index\twithin 0.5 s\ttrain (s)")
+				for _, m := range res.Models {
+					e := m.Validation
+					fmt.Fprintf(tw, "%s\t%.3f\t%.3f-%.3f\t%.3f\t%+.3f\t%.3f\t%.0f%%\t%.0f%%\t%.1f\n", m.Kind, e.RMSE, e.RMSECI95[0], e.RMSECI95[1],
+						e.MAE, e.Bias, e.MaxAbs, 100*e.ExactIndexRate, 100*e.Within05, m.Seconds)
+				}
+				tw.Flush()
+				fmt.Fprintf(w, "baseline: mean reentry altitude %.0f m; the physics fit is the strong non-learned comparator (the LSTM is not in this build yet)\n", res.Baseline.Altitude)
 				fmt.Fprintf(w, "\n== tumor: Breast Cancer Wisconsin (embedded copy of examples/tumor)\n")
 				fmt.Fprintf(w, "%d rows, %d columns, %d malignant / %d benign, version %s\n",
 					res.Tumor.Rows, len(res.Tumor.Columns), res.Tumor.ClassBalance["malignant"], res.Tumor.ClassBalance["benign"], res.Tumor.Hash)

@@ -41,8 +41,11 @@ is fitted on the training side only and scored on the held-out side, and those
 validation metrics are stored in the model file with the data's hash. 'reckon
 eval' on the same data then scores only the held-out tracks.
 
-Model kinds available now: ` + strings.Join(trackmodel.Kinds, ", ") + ` (the spec's §5.1
-reference). The LSTM and the physics fit are not in this build yet.`,
+Model kinds available now: ` + strings.Join(trackmodel.Kinds, ", ") + `.
+baseline-mean-altitude is the spec's §5.1 reference every model must beat;
+physics-fit fits state and ballistic coefficient to the raw positions around
+the drag onset (robust least squares) and propagates to the 1 g point. The
+LSTM is not in this build yet.`,
 		Example: `  reckon data gen reentry --count 90 --seed 7 --out tracks
   reckon train reentry --data tracks --out baseline.rkm
   reckon eval --model baseline.rkm --data tracks`,
