@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/feature"
@@ -54,60 +53,21 @@ type Guess struct {
 	Sigma float64 // robust noise estimate per axis (m)
 }
 
-// FirstGuess regrids the track on its sampling step, fills gaps linearly,
-// smooths each axis robustly (two passes that replace samples more than 4
-// MADs from the fit) and estimates drag along the velocity as
-// -(a - g)·v/|v|. It walks back from the post-apogee drag peak to the
-// upward threshold crossing, so noise spikes near apogee cannot fire it.
+// FirstGuess smooths the track on its grid (feature.Smooth), estimates
+// drag along the velocity and walks back from the post-apogee drag peak to
+// the upward threshold crossing, so noise spikes near apogee cannot fire it.
 func FirstGuess(tr *dataset.Track, cfg Config) (Guess, error) {
-	dt := tr.DT
-	k0 := int(math.Round(tr.T[0] / dt))
-	n := int(math.Round(tr.T[tr.Len()-1]/dt)) - k0 + 1
-	if n < cfg.Smooth {
-		return Guess{}, fmt.Errorf("track %q: %w: %d grid steps", tr.ID, dataset.ErrInsufficientData, n)
+	g, err := feature.Smooth(tr, cfg.Smooth)
+	if err != nil {
+		return Guess{}, err
 	}
-	axes := [3][]float64{tr.X, tr.Y, tr.Z}
-	var p, v, a [3][]float64
-	var resid []float64
-	for ax := range 3 {
-		g := regrid(tr.T, axes[ax], dt, k0, n)
-		s := make([]float64, n)
-		for range 2 {
-			feature.SavGol(s, g, cfg.Smooth, 3)
-			r := make([]float64, n)
-			for i := range g {
-				r[i] = math.Abs(g[i] - s[i])
-			}
-			mad := median(r)
-			for i := range g {
-				if r[i] > 4*1.4826*mad {
-					g[i] = s[i]
-				}
-			}
-		}
-		feature.SavGol(s, g, cfg.Smooth, 3)
-		for i := range g {
-			resid = append(resid, g[i]-s[i])
-		}
-		p[ax], v[ax], a[ax] = s, make([]float64, n), make([]float64, n)
-		feature.SavGolDeriv(v[ax], g, cfg.Smooth, 3, 1, dt)
-		feature.SavGolDeriv(a[ax], g, cfg.Smooth, 3, 2, dt)
-	}
-	drag := make([]float64, n)
-	apo, best := 0, math.Inf(-1)
-	for k := range n {
-		pk := [3]float64{p[0][k], p[1][k], p[2][k]}
-		if h := dataset.AltitudeOf(pk[0], pk[1], pk[2]); h > best {
-			apo, best = k, h
-		}
-		g := reentry.Gravity(pk)
-		vk := [3]float64{v[0][k], v[1][k], v[2][k]}
-		sp := math.Sqrt(vk[0]*vk[0] + vk[1]*vk[1] + vk[2]*vk[2])
-		if sp == 0 {
-			continue
-		}
-		for ax := range 3 {
-			drag[k] -= (a[ax][k] - g[ax]) * vk[ax] / sp
+	n := g.Len()
+	drag := g.Drag()
+	alt := g.Altitude()
+	apo := 0
+	for k, h := range alt {
+		if h > alt[apo] {
+			apo = k
 		}
 	}
 	thr := cfg.ThresholdG * reentry.G0
@@ -124,58 +84,16 @@ func FirstGuess(tr *dataset.Track, cfg Config) (Guess, error) {
 	for k > apo && drag[k-1] >= thr {
 		k--
 	}
-	t := float64(k0+k) * dt
+	t := g.T(k)
 	if k > 0 && drag[k-1] < thr {
-		t -= dt * (drag[k] - thr) / (drag[k] - drag[k-1])
+		t -= g.DT * (drag[k] - thr) / (drag[k] - drag[k-1])
 	}
-	kr := int(math.Round(t/dt)) - k0
-	kr = min(max(kr, 0), n-1)
-	ss := make([]float64, len(resid))
-	for i, r := range resid {
-		ss[i] = math.Abs(r)
-	}
+	kr := min(max(int(math.Round(t/g.DT))-g.K0, 0), n-1)
 	return Guess{
-		T: t, K: k0 + kr,
-		State: reentry.State{P: [3]float64{p[0][kr], p[1][kr], p[2][kr]}, V: [3]float64{v[0][kr], v[1][kr], v[2][kr]}},
-		// The SG residual understates the noise by the filter's own
-		// fit; 1.2 corrects it for a 15-point cubic.
-		Sigma: math.Max(1.2*1.4826*median(ss), 1),
+		T: t, K: g.K0 + kr,
+		State: reentry.State{P: [3]float64{g.P[0][kr], g.P[1][kr], g.P[2][kr]}, V: [3]float64{g.V[0][kr], g.V[1][kr], g.V[2][kr]}},
+		Sigma: g.Sigma,
 	}, nil
-}
-
-// regrid puts observations on grid k0..k0+n-1 and fills gaps linearly.
-func regrid(t, x []float64, dt float64, k0, n int) []float64 {
-	g := make([]float64, n)
-	have := make([]bool, n)
-	for i := range t {
-		k := int(math.Round(t[i]/dt)) - k0
-		if k >= 0 && k < n && !have[k] {
-			g[k], have[k] = x[i], true
-		}
-	}
-	last := -1
-	for k := range n {
-		if !have[k] {
-			continue
-		}
-		if last >= 0 && k-last > 1 {
-			for j := last + 1; j < k; j++ {
-				f := float64(j-last) / float64(k-last)
-				g[j] = g[last] + f*(g[k]-g[last])
-			}
-		}
-		last = k
-	}
-	return g
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
 }
 
 // Trajectory is a fitted state and ballistic coefficient around reentry.
