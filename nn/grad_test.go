@@ -159,3 +159,45 @@ func TestAdamFirstStep(t *testing.T) {
 		}
 	}
 }
+
+func TestBiLSTMGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const T, B, In, H = 4, 2, 3, 4
+	l := NewBiLSTM(r, In, H)
+	x := randSlice(r, T*B*In, 1)
+	w := randSlice(r, T*B*2*H, 1)
+	loss := func() float64 { return weighted(l.Forward(x, T, B), w) }
+	checkGrads(t, "bilstm", l.Params(), x, func() []float32 {
+		ZeroGrad(l.Params())
+		l.Forward(x, T, B)
+		return l.Backward(w)
+	}, loss)
+}
+
+// The losses' gradients against finite differences of the losses
+// themselves, through a Dense layer so the check runs on parameters.
+func TestLossGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const T, B = 5, 3
+	d := NewDense(r, 2, 1)
+	x := randSlice(r, T*B*2, 2)
+	target := randSlice(r, T*B, 1)
+	grad := make([]float32, T*B)
+	probs := make([]float32, T*B)
+	soft := make([]float32, T*B) // a soft target: two neighbouring steps per sequence
+	for b := range B {
+		soft[(1+b)*B+b], soft[(2+b)*B+b] = 0.3, 0.7
+	}
+	losses := map[string]func() float64{
+		"huber":   func() float64 { return Huber(d.Forward(x, T*B), target, grad, 0.5, 1) },
+		"mse":     func() float64 { return MSE(d.Forward(x, T*B), target, grad, 1) },
+		"softmax": func() float64 { return SoftmaxOverTime(d.Forward(x, T*B), soft, grad, probs, T, B, 1) },
+	}
+	for name, loss := range losses {
+		checkGrads(t, name, d.Params(), nil, func() []float32 {
+			ZeroGrad(d.Params())
+			loss()
+			return d.Backward(grad)
+		}, loss)
+	}
+}

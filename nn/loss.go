@@ -1,6 +1,9 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // MSE returns mean((pred-target)^2) over n predictions and writes
 // dL/dpred into grad. scale multiplies the gradient: a worker that holds
@@ -18,4 +21,58 @@ func MSE(pred, target, grad []float32, scale float32) float64 {
 		grad[i] = 2 * d / n * scale
 	}
 	return s / float64(len(pred))
+}
+
+// Huber returns the mean Huber loss with threshold delta (quadratic within
+// delta, linear beyond) and writes dL/dpred times scale into grad.
+func Huber(pred, target, grad []float32, delta, scale float32) float64 {
+	if len(pred) != len(target) || len(grad) != len(pred) {
+		panic(fmt.Sprintf("nn: Huber lengths %d, %d, %d", len(pred), len(target), len(grad)))
+	}
+	var s float64
+	n := float32(len(pred))
+	for i, p := range pred {
+		d := p - target[i]
+		switch {
+		case d > delta:
+			s += float64(delta * (d - delta/2))
+			grad[i] = delta / n * scale
+		case d < -delta:
+			s += float64(delta * (-d - delta/2))
+			grad[i] = -delta / n * scale
+		default:
+			s += float64(d * d / 2)
+			grad[i] = d / n * scale
+		}
+	}
+	return s / float64(len(pred))
+}
+
+// SoftmaxOverTime treats logits (T*B, time-major) as B distributions over
+// the T steps, returns the mean cross-entropy against target (same layout,
+// each sequence's column summing to 1) and writes dL/dlogits times scale
+// into grad. probs receives the softmax.
+func SoftmaxOverTime(logits, target, grad, probs []float32, T, B int, scale float32) float64 {
+	var loss float64
+	for b := range B {
+		mx := logits[b]
+		for t := 1; t < T; t++ {
+			mx = max(mx, logits[t*B+b])
+		}
+		var z float64
+		for t := range T {
+			z += math.Exp(float64(logits[t*B+b] - mx))
+		}
+		lz := math.Log(z)
+		for t := range T {
+			i := t*B + b
+			lp := float64(logits[i]-mx) - lz
+			probs[i] = float32(math.Exp(lp))
+			if target[i] != 0 {
+				loss -= float64(target[i]) * lp
+			}
+			grad[i] = (probs[i] - target[i]) / float32(B) * scale
+		}
+	}
+	return loss / float64(B)
 }
