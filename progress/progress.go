@@ -19,6 +19,7 @@ type Bar struct {
 	label    string
 	total    int
 	done     int
+	note     string
 	start    time.Time
 	last     time.Time
 	tty      bool
@@ -61,6 +62,18 @@ func (b *Bar) Set(done int) {
 	}
 }
 
+// SetNote records done and a short status (e.g. the current loss) shown
+// after the bar.
+func (b *Bar) SetNote(done int, note string) {
+	if b == nil || b.w == nil {
+		return
+	}
+	b.mu.Lock()
+	b.note = note
+	b.mu.Unlock()
+	b.Set(done)
+}
+
 // Finish draws the final state and ends the line.
 func (b *Bar) Finish() {
 	if b == nil || b.w == nil {
@@ -84,6 +97,9 @@ func (b *Bar) draw(final bool) {
 		eta = "0s"
 	}
 	line := Line(b.label, b.done, b.total, rate, eta, el)
+	if b.note != "" {
+		line += " | " + b.note
+	}
 	switch {
 	case b.tty && final:
 		fmt.Fprintf(b.w, "\r%s\n", line)

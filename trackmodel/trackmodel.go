@@ -14,6 +14,7 @@ import (
 
 	"github.com/reckon-ml/reckon/baseline"
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/metrics"
 	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/physfit"
@@ -26,7 +27,7 @@ type Predictor interface {
 }
 
 // Kinds that can be trained today, in the order `--help` lists them.
-var Kinds = []string{baseline.Kind, physfit.Kind}
+var Kinds = []string{baseline.Kind, physfit.Kind, lstm.Kind}
 
 // Split says how training held out its validation tracks; it is stored in
 // the model so evaluation on the same data can score only unseen tracks.
@@ -37,9 +38,13 @@ type Split struct {
 
 // Config is what `reckon train reentry` takes.
 type Config struct {
-	Kind  string `json:"kind"`
-	Split Split  `json:"split"`
-	Seed  uint64 `json:"seed"`
+	Kind  string       `json:"kind"`
+	Split Split        `json:"split"`
+	Seed  uint64       `json:"seed"`
+	LSTM  *lstm.Config `json:"lstm,omitempty"` // nil: lstm.DefaultConfig
+
+	// Progress, when set, hears about each training epoch of learned kinds.
+	Progress func(lstm.Progress) `json:"-"`
 }
 
 // Result is a trained model with its validation scores.
@@ -72,6 +77,29 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 			return nil, err
 		}
 		p = &m
+	case lstm.Kind:
+		lc := lstm.DefaultConfig()
+		if cfg.LSTM != nil {
+			lc = *cfg.LSTM
+		}
+		lc.Seed = cfg.Seed
+		byID := map[string]*dataset.Track{}
+		for i := range ts.Tracks {
+			byID[ts.Tracks[i].ID] = &ts.Tracks[i]
+		}
+		var tracks []*dataset.Track
+		var labels []dataset.TrackLabel
+		for _, id := range trainIDs {
+			if tr := byID[id]; tr != nil {
+				tracks = append(tracks, tr)
+				labels = append(labels, ts.Labels[id])
+			}
+		}
+		m, err := lstm.Train(ctx, tracks, labels, lc, cfg.Progress)
+		if err != nil {
+			return nil, err
+		}
+		p = m
 	case physfit.Kind:
 		m, err := physfit.Fit(trainLabels, physfit.DefaultConfig())
 		if err != nil {

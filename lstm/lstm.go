@@ -1,0 +1,434 @@
+// Package lstm is the learned reentry model: a bidirectional LSTM over the
+// last steps of per-step track features, with two heads trained jointly —
+// a per-step regression of the time to reentry, read out as a median, and a
+// softmax over steps with soft sub-step targets, read out as the expected
+// time near its peak. The prediction is the mean of the two readouts.
+package lstm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/nn"
+)
+
+// Kind is the registered model kind.
+const Kind = "lstm"
+
+// Config holds the architecture and training settings.
+type Config struct {
+	Window       int     `json:"window_steps"` // last steps of each track seen by the network
+	Hidden       int     `json:"hidden"`       // per direction
+	Layers       int     `json:"layers"`
+	Epochs       int     `json:"epochs"`
+	Batch        int     `json:"batch"`
+	LR           float64 `json:"max_lr"` // OneCycle peak
+	Clip         float64 `json:"clip_norm"`
+	AugmentSigma float64 `json:"augment_sigma_m"` // fresh position noise per epoch (0: off)
+	Shift        int     `json:"max_shift_steps"` // random trimming of the track end per epoch
+	Seed         uint64  `json:"seed"`
+	Readout      string  `json:"readout"` // mean, regression or softmax
+	Workers      int     `json:"-"`       // never changes the result for a given count
+}
+
+// DefaultConfig is what `reckon train reentry --model lstm` uses.
+func DefaultConfig() Config {
+	return Config{Window: 256, Hidden: 64, Layers: 2, Epochs: 120, Batch: 8, LR: 3e-3, Clip: 1,
+		AugmentSigma: 10, Shift: 8, Readout: "mean", Workers: 2}
+}
+
+const (
+	regScale = 30.0 // s: regression target is clip((t - t_re)/regScale, -1, 1)
+	huberD   = 0.05
+	ceWeight = 0.05
+)
+
+type net struct {
+	layers []*nn.BiLSTM
+	reg    *nn.Dense // per step -> time offset
+	cls    *nn.Dense // per step -> logit
+}
+
+func newNet(r *rand.Rand, cfg Config) *net {
+	n := &net{}
+	in := NumFeatures
+	for range cfg.Layers {
+		l := nn.NewBiLSTM(r, in, cfg.Hidden)
+		n.layers = append(n.layers, l)
+		in = l.Out()
+	}
+	n.reg = nn.NewDense(r, in, 1)
+	n.cls = nn.NewDense(r, in, 1)
+	return n
+}
+
+func (n *net) params() []*nn.Param {
+	var ps []*nn.Param
+	for _, l := range n.layers {
+		ps = append(ps, l.Params()...)
+	}
+	return append(append(ps, n.reg.Params()...), n.cls.Params()...)
+}
+
+func (n *net) replicate() *net {
+	r := &net{reg: n.reg.Replicate(), cls: n.cls.Replicate()}
+	for _, l := range n.layers {
+		r.layers = append(r.layers, l.Replicate())
+	}
+	return r
+}
+
+// forward returns per-step regression outputs and logits (time-major).
+func (n *net) forward(x []float32, T, B int) (reg, logits []float32) {
+	h := x
+	for _, l := range n.layers {
+		h = l.Forward(h, T, B)
+	}
+	return n.reg.Forward(h, T*B), n.cls.Forward(h, T*B)
+}
+
+func (n *net) backward(dreg, dlogits []float32) {
+	dh := n.reg.Backward(dreg)
+	dh2 := n.cls.Backward(dlogits)
+	for i := range dh {
+		dh[i] += dh2[i]
+	}
+	for i := len(n.layers) - 1; i >= 0; i-- {
+		dh = n.layers[i].Backward(dh)
+	}
+}
+
+// Model is a trained LSTM.
+type Model struct {
+	Config Config
+	Scaler Scaler
+	net    *net
+}
+
+// Progress reports one finished epoch.
+type Progress struct {
+	Epoch, Epochs int
+	Loss          float64
+}
+
+// sample is one training window with its targets.
+type sample struct {
+	tr  *dataset.Track
+	tre float64
+}
+
+// Train fits an LSTM on the labelled, reentering tracks.
+func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config, progress func(Progress)) (*Model, error) {
+	var data []sample
+	for i, tr := range tracks {
+		if labels[i].Reenters && !math.IsNaN(labels[i].ReentryTime) {
+			data = append(data, sample{tr: tr, tre: labels[i].ReentryTime})
+		}
+	}
+	if len(data) < 2 {
+		return nil, errors.New("lstm: need at least 2 reentering tracks to train")
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x157e))
+	var base []window
+	for _, s := range data {
+		w, err := trackWindow(s.tr, cfg.Window)
+		if err != nil {
+			return nil, err
+		}
+		base = append(base, w)
+	}
+	m := &Model{Config: cfg, Scaler: fitScaler(base), net: newNet(r, cfg)}
+	params := m.net.params()
+	workers := max(1, min(cfg.Workers, cfg.Batch))
+	reps := make([]*net, workers)
+	repParams := make([][]*nn.Param, workers)
+	for w := range reps {
+		reps[w] = m.net.replicate()
+		repParams[w] = reps[w].params()
+	}
+	opt := nn.NewAdam(cfg.LR)
+	nb := (len(data) + cfg.Batch - 1) / cfg.Batch
+	total := cfg.Epochs * nb
+	step := 0
+	T := cfg.Window
+	for epoch := range cfg.Epochs {
+		// Fresh augmentation every epoch: re-noised positions and a trimmed
+		// end, features recomputed, so the network never sees a track twice.
+		windows := make([]window, len(data))
+		for i, s := range data {
+			tr := augment(r, s.tr, cfg)
+			w, err := trackWindow(tr, T)
+			if err != nil {
+				w = base[i]
+			}
+			windows[i] = w
+		}
+		perm := r.Perm(len(data))
+		var epochLoss float64
+		for b := range nb {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			idx := perm[b*cfg.Batch : min((b+1)*cfg.Batch, len(data))]
+			opt.LR = oneCycle(step, total, cfg.LR)
+			step++
+			losses := make([]float64, workers)
+			var wg sync.WaitGroup
+			for w := range workers {
+				lo, hi := w*len(idx)/workers, (w+1)*len(idx)/workers
+				if lo == hi {
+					nn.ZeroGrad(repParams[w])
+					continue
+				}
+				wg.Add(1)
+				go func(w int, rows []int) {
+					defer wg.Done()
+					nn.ZeroGrad(repParams[w])
+					losses[w] = m.trainChunk(reps[w], windows, data, rows, T, float32(len(rows))/float32(len(idx)))
+				}(w, idx[lo:hi])
+			}
+			wg.Wait()
+			nn.ReduceGrads(params, repParams...)
+			if cfg.Clip > 0 {
+				nn.ClipGradNorm(params, cfg.Clip)
+			}
+			opt.Step(params)
+			for _, l := range losses {
+				epochLoss += l
+			}
+		}
+		if progress != nil {
+			progress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Loss: epochLoss / float64(nb)})
+		}
+	}
+	return m, nil
+}
+
+// trainChunk runs forward and backward for the listed windows and returns
+// the chunk's loss weighted by its share of the batch.
+func (m *Model) trainChunk(n *net, windows []window, data []sample, rows []int, T int, share float32) float64 {
+	B := len(rows)
+	x := make([]float32, T*B*NumFeatures)
+	yr := make([]float32, T*B)
+	yc := make([]float32, T*B)
+	for j, i := range rows {
+		w := windows[i]
+		m.Scaler.put(x, w, j, B)
+		targets(w.times, data[i].tre, yr, yc, j, B)
+	}
+	reg, logits := n.forward(x, T, B)
+	dreg := make([]float32, T*B)
+	dlog := make([]float32, T*B)
+	probs := make([]float32, T*B)
+	l1 := nn.Huber(reg, yr, dreg, huberD, share*10)
+	l2 := nn.SoftmaxOverTime(logits, yc, dlog, probs, T, B, share*ceWeight)
+	n.backward(dreg, dlog)
+	return float64(share) * (10*l1 + ceWeight*l2)
+}
+
+// targets fills the regression target (clipped, scaled time to reentry)
+// and the soft class target (the two steps around t_re, weighted by
+// proximity) for sequence b.
+func targets(times []float64, tre float64, yr, yc []float32, b, B int) {
+	T := len(times)
+	for t, tt := range times {
+		v := 1.0
+		if !math.IsNaN(tt) {
+			v = clip((tt-tre)/regScale, -1, 1)
+		}
+		yr[t*B+b] = float32(v)
+	}
+	for t := 0; t+1 < T; t++ {
+		if times[t] <= tre && tre < times[t+1] {
+			f := (tre - times[t]) / (times[t+1] - times[t])
+			yc[t*B+b] = float32(1 - f)
+			yc[(t+1)*B+b] = float32(f)
+			return
+		}
+	}
+	// Reentry outside the window: all mass on the nearer end.
+	if tre < times[T-1] {
+		yc[b] = 1
+	} else {
+		yc[(T-1)*B+b] = 1
+	}
+}
+
+// oneCycle is the learning rate at step s of total: a linear warm-up from
+// max/25 over the first 30%, then cosine annealing to max/1e4.
+func oneCycle(s, total int, max float64) float64 {
+	warm := int(0.3 * float64(total))
+	if s < warm {
+		return max/25 + (max-max/25)*float64(s)/float64(warm)
+	}
+	p := float64(s-warm) / float64(max1(total-warm))
+	return max/1e4 + (max-max/1e4)*0.5*(1+math.Cos(math.Pi*p))
+}
+
+func max1(v int) int {
+	if v < 1 {
+		return 1
+	}
+	return v
+}
+
+// augment returns a copy of tr with extra Gaussian position noise and its
+// last few samples dropped.
+func augment(r *rand.Rand, tr *dataset.Track, cfg Config) *dataset.Track {
+	n := tr.Len()
+	cut := 0
+	if cfg.Shift > 0 {
+		cut = r.IntN(cfg.Shift + 1)
+	}
+	out := &dataset.Track{ID: tr.ID, DT: tr.DT}
+	for i := range n - cut {
+		x, y, z := tr.X[i], tr.Y[i], tr.Z[i]
+		if cfg.AugmentSigma > 0 {
+			x += r.NormFloat64() * cfg.AugmentSigma
+			y += r.NormFloat64() * cfg.AugmentSigma
+			z += r.NormFloat64() * cfg.AugmentSigma
+		}
+		out.T = append(out.T, tr.T[i])
+		out.X = append(out.X, x)
+		out.Y = append(out.Y, y)
+		out.Z = append(out.Z, z)
+		out.Alt = append(out.Alt, dataset.AltitudeOf(x, y, z))
+	}
+	return out
+}
+
+// Predict returns the reentry time of tr.
+func (m *Model) Predict(tr *dataset.Track) (float64, error) {
+	w, err := trackWindow(tr, m.Config.Window)
+	if err != nil {
+		return 0, err
+	}
+	T := m.Config.Window
+	x := make([]float32, T*NumFeatures)
+	m.Scaler.put(x, w, 0, 1)
+	reg, logits := m.net.forward(x, T, 1)
+	a, okA := readRegression(reg, w.times)
+	b, okB := readSoftmax(logits, w.times)
+	switch m.Config.Readout {
+	case "regression":
+		okB = false
+	case "softmax":
+		okA = false
+	}
+	switch {
+	case okA && okB:
+		return (a + b) / 2, nil
+	case okA:
+		return a, nil
+	case okB:
+		return b, nil
+	}
+	return 0, fmt.Errorf("track %q: the network sees no reentry in its window", tr.ID)
+}
+
+// readRegression: every step near reentry votes t - offset; the median wins.
+func readRegression(reg []float32, times []float64) (float64, bool) {
+	var votes []float64
+	for t, v := range reg {
+		off := float64(v) * regScale
+		if !math.IsNaN(times[t]) && math.Abs(float64(v)) < 0.8 && math.Abs(off) < 15 {
+			votes = append(votes, times[t]-off)
+		}
+	}
+	if len(votes) == 0 {
+		return 0, false
+	}
+	slices.Sort(votes)
+	n := len(votes)
+	if n%2 == 1 {
+		return votes[n/2], true
+	}
+	return (votes[n/2-1] + votes[n/2]) / 2, true
+}
+
+// readSoftmax: the probability-weighted time over the peak and its two
+// neighbours on each side.
+func readSoftmax(logits []float32, times []float64) (float64, bool) {
+	T := len(logits)
+	peak := 0
+	for t := range T {
+		if !math.IsNaN(times[t]) && (math.IsNaN(times[peak]) || logits[t] > logits[peak]) {
+			peak = t
+		}
+	}
+	var sw, st float64
+	for t := max(0, peak-2); t <= min(T-1, peak+2); t++ {
+		if math.IsNaN(times[t]) {
+			continue
+		}
+		w := math.Exp(float64(logits[t] - logits[peak]))
+		sw += w
+		st += w * times[t]
+	}
+	if sw == 0 {
+		return 0, false
+	}
+	return st / sw, true
+}
+
+func (m *Model) Kind() string { return Kind }
+
+// Artifact stores the weights as tensors, the scaler as the feature
+// pipeline and the configuration as hyperparameters.
+func (m *Model) Artifact() (*model.Artifact, error) {
+	a := &model.Artifact{}
+	var err error
+	if a.Header.Hyper, err = json.Marshal(m.Config); err != nil {
+		return nil, err
+	}
+	feat := struct {
+		Names  [NumFeatures]string `json:"names"`
+		Scaler Scaler              `json:"scaler"`
+	}{FeatureNames, m.Scaler}
+	if a.Header.Features, err = json.Marshal(feat); err != nil {
+		return nil, err
+	}
+	for i, p := range m.net.params() {
+		a.Tensors = append(a.Tensors, model.Tensor{Name: fmt.Sprintf("%02d.%s", i, p.Name), Shape: p.Shape, Data: p.W})
+	}
+	return a, nil
+}
+
+func init() {
+	model.Register(Kind, func(a *model.Artifact) (model.Model, error) {
+		m := &Model{}
+		if err := json.Unmarshal(a.Header.Hyper, &m.Config); err != nil {
+			return nil, err
+		}
+		var feat struct {
+			Scaler Scaler `json:"scaler"`
+		}
+		if err := json.Unmarshal(a.Header.Features, &feat); err != nil {
+			return nil, err
+		}
+		m.Scaler = feat.Scaler
+		if m.Config.Layers < 1 || m.Config.Hidden < 1 || m.Config.Window < 2 {
+			return nil, errors.New("implausible architecture")
+		}
+		m.net = newNet(rand.New(rand.NewPCG(0, 0)), m.Config)
+		ps := m.net.params()
+		if len(ps) != len(a.Tensors) {
+			return nil, fmt.Errorf("%d tensors for %d parameters", len(a.Tensors), len(ps))
+		}
+		for i, p := range ps {
+			if len(a.Tensors[i].Data) != len(p.W) {
+				return nil, fmt.Errorf("tensor %s has %d values, want %d", a.Tensors[i].Name, len(a.Tensors[i].Data), len(p.W))
+			}
+			copy(p.W, a.Tensors[i].Data)
+		}
+		return m, nil
+	})
+}

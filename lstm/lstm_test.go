@@ -1,0 +1,110 @@
+package lstm
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"testing"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/sim/reentry"
+)
+
+func TestTargets(t *testing.T) {
+	times := []float64{10, 10.5, 11, 11.5}
+	yr := make([]float32, 4)
+	yc := make([]float32, 4)
+	targets(times, 10.8, yr, yc, 0, 1)
+	if yc[1] != float32(1-0.6) || math.Abs(float64(yc[2])-0.6) > 1e-6 || yc[0] != 0 || yc[3] != 0 {
+		t.Errorf("soft target %v", yc)
+	}
+	// The expected time under the soft target is t_re itself.
+	if e := 10.5*float64(yc[1]) + 11*float64(yc[2]); math.Abs(e-10.8) > 1e-6 {
+		t.Errorf("expected time %g", e)
+	}
+	if want := float32((10 - 10.8) / regScale); math.Abs(float64(yr[0]-want)) > 1e-7 {
+		t.Errorf("regression target %g, want %g", yr[0], want)
+	}
+}
+
+func TestReadouts(t *testing.T) {
+	times := []float64{100, 100.5, 101, 101.5, 102, 102.5}
+	reg := make([]float32, len(times))
+	for i, tt := range times {
+		reg[i] = float32((tt - 101.2) / regScale)
+	}
+	if got, ok := readRegression(reg, times); !ok || math.Abs(got-101.2) > 1e-5 {
+		t.Errorf("regression readout %g", got)
+	}
+	logits := []float32{-10, -10, float32(math.Log(0.6)), float32(math.Log(0.4)), -10, -10}
+	if got, ok := readSoftmax(logits, times); !ok || math.Abs(got-101.2) > 1e-3 {
+		t.Errorf("softmax readout %g", got)
+	}
+}
+
+func TestOneCycle(t *testing.T) {
+	if lr := oneCycle(0, 100, 1); math.Abs(lr-0.04) > 1e-12 {
+		t.Errorf("start %g", lr)
+	}
+	if lr := oneCycle(30, 100, 1); math.Abs(lr-1) > 1e-12 {
+		t.Errorf("peak %g", lr)
+	}
+	if lr := oneCycle(100, 100, 1); math.Abs(lr-1e-4) > 1e-9 {
+		t.Errorf("end %g", lr)
+	}
+}
+
+// A tiny model trains, predicts finite times, round-trips through its
+// artifact, and the same seed and worker count give the same bytes.
+func TestTrainDeterministicAndArtifact(t *testing.T) {
+	c := reentry.DefaultConfig()
+	c.Count, c.Seed = 4, 9
+	dir := t.TempDir()
+	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tracks []*dataset.Track
+	var labels []dataset.TrackLabel
+	for i := range ts.Tracks {
+		tracks = append(tracks, &ts.Tracks[i])
+		labels = append(labels, ts.Labels[ts.Tracks[i].ID])
+	}
+	cfg := Config{Window: 64, Hidden: 4, Layers: 1, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 1, Workers: 2}
+	encode := func() []byte {
+		m, err := Train(context.Background(), tracks, labels, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := m.Artifact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Header.Kind = Kind
+		var b bytes.Buffer
+		if err := model.Write(&b, a); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	b1, b2 := encode(), encode()
+	if !bytes.Equal(b1, b2) {
+		t.Error("same data, config, seed and workers gave different model files")
+	}
+	a, err := model.Read("m", bytes.NewReader(b1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm, err := model.FromArtifact("m", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := mm.(*Model).Predict(tracks[0])
+	if err != nil || math.IsNaN(p) {
+		t.Errorf("predict: %g, %v", p, err)
+	}
+}
