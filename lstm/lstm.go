@@ -36,13 +36,14 @@ type Config struct {
 	Shift        int     `json:"max_shift_steps"` // random trimming of the track end per epoch
 	Seed         uint64  `json:"seed"`
 	Readout      string  `json:"readout"` // mean, regression or softmax
+	TTA          int     `json:"tta"`     // test-time average over this many end trims (1: none)
 	Workers      int     `json:"-"`       // never changes the result for a given count
 }
 
 // DefaultConfig is what `reckon train reentry --model lstm` uses.
 func DefaultConfig() Config {
 	return Config{Window: 256, Hidden: 64, Layers: 2, Epochs: 120, Batch: 8, LR: 3e-3, Clip: 1,
-		AugmentSigma: 10, Shift: 8, Readout: "mean", Workers: 2}
+		AugmentSigma: 10, Shift: 8, Readout: "mean", TTA: 5, Workers: 2}
 }
 
 const (
@@ -305,8 +306,38 @@ func augment(r *rand.Rand, tr *dataset.Track, cfg Config) *dataset.Track {
 	return out
 }
 
-// Predict returns the reentry time of tr.
+// Predict returns the reentry time of tr: with TTA > 1, the mean over the
+// track and copies with its last 2, 4, ... samples trimmed, the shifts the
+// network saw in training.
 func (m *Model) Predict(tr *dataset.Track) (float64, error) {
+	var sum float64
+	var n int
+	var firstErr error
+	for i := range max(m.Config.TTA, 1) {
+		t := tr
+		if cut := 2 * i; cut > 0 {
+			if tr.Len()-cut < 2*m.Config.Window/3 {
+				break
+			}
+			t = &dataset.Track{ID: tr.ID, DT: tr.DT, T: tr.T[:tr.Len()-cut], X: tr.X[:tr.Len()-cut], Y: tr.Y[:tr.Len()-cut], Z: tr.Z[:tr.Len()-cut], Alt: tr.Alt[:tr.Len()-cut]}
+		}
+		p, err := m.predictOnce(t)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		sum += p
+		n++
+	}
+	if n == 0 {
+		return 0, firstErr
+	}
+	return sum / float64(n), nil
+}
+
+func (m *Model) predictOnce(tr *dataset.Track) (float64, error) {
 	w, err := trackWindow(tr, m.Config.Window)
 	if err != nil {
 		return 0, err

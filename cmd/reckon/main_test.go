@@ -192,10 +192,10 @@ func TestInspectUnknownTarget(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	var res demoResult
-	if err := json.Unmarshal([]byte(mustReckon(t, "demo", "--count", "10", "--json")), &res); err != nil {
+	if err := json.Unmarshal([]byte(mustReckon(t, "demo", "--count", "10", "--lstm-epochs", "2", "--json")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || len(res.Models) != 2 || !(res.Models[0].Validation.RMSE > res.Models[1].Validation.RMSE) || res.Tumor.Rows != 569 {
+	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || len(res.Models) != 3 || !(res.Models[0].Validation.RMSE > res.Models[1].Validation.RMSE) || res.Tumor.Rows != 569 {
 		t.Errorf("demo: %+v", res)
 	}
 	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {
@@ -275,7 +275,7 @@ func TestTrainAndEvalReentry(t *testing.T) {
 	if _, errs, code := reckon(t, "eval", "--model", mpath, "--data", data); code != 1 || !strings.Contains(errs, "truncated") {
 		t.Errorf("truncated model: exit %d, %q", code, errs)
 	}
-	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--out", mpath+"2", "--model", "lstm"); code != 1 || !strings.Contains(errs, "available: baseline-mean-altitude") {
+	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--out", mpath+"2", "--model", "gbdt"); code != 1 || !strings.Contains(errs, "available: baseline-mean-altitude, physics-fit, lstm") {
 		t.Errorf("unknown kind: exit %d, %q", code, errs)
 	}
 }
