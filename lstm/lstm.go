@@ -413,11 +413,13 @@ func readSoftmax(logits []float32, times []float64) (float64, bool) {
 func (m *Model) Kind() string { return Kind }
 
 // Artifact stores the weights as tensors, the scaler as the feature
-// pipeline and the configuration as hyperparameters.
+// pipeline and the configuration as state.
 func (m *Model) Artifact() (*model.Artifact, error) {
 	a := &model.Artifact{}
 	var err error
-	if a.Header.Hyper, err = json.Marshal(m.Config); err != nil {
+	// The architecture goes in State: Hyper belongs to whoever orchestrates
+	// training (trackmodel stores its split there).
+	if a.Header.State, err = json.Marshal(m.Config); err != nil {
 		return nil, err
 	}
 	feat := struct {
@@ -436,7 +438,7 @@ func (m *Model) Artifact() (*model.Artifact, error) {
 func init() {
 	model.Register(Kind, func(a *model.Artifact) (model.Model, error) {
 		m := &Model{}
-		if err := json.Unmarshal(a.Header.Hyper, &m.Config); err != nil {
+		if err := json.Unmarshal(a.Header.State, &m.Config); err != nil {
 			return nil, err
 		}
 		var feat struct {

@@ -279,3 +279,22 @@ func TestTrainAndEvalReentry(t *testing.T) {
 		t.Errorf("unknown kind: exit %d, %q", code, errs)
 	}
 }
+
+// Every kind survives the trip through `train` and `eval` (the model file
+// carries both the orchestration's and the kind's configuration).
+func TestTrainEvalEveryKind(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "tracks")
+	mustReckon(t, "data", "gen", "reentry", "--count", "5", "--seed", "4", "--out", data)
+	for _, kind := range []string{"baseline-mean-altitude", "physics-fit", "lstm"} {
+		m := filepath.Join(dir, kind+".rkm")
+		mustReckon(t, "train", "reentry", "--data", data, "--model", kind, "--epochs", "1", "--out", m)
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(mustReckon(t, "eval", "--model", m, "--data", data, "--all", "--json")), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev["kind"] != kind || ev["n"] != 5.0 {
+			t.Errorf("%s: eval %v %v", kind, ev["kind"], ev["n"])
+		}
+	}
+}
