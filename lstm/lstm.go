@@ -126,8 +126,20 @@ type sample struct {
 	tre float64
 }
 
-// Train fits an LSTM on the labelled, reentering tracks.
-func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config, progress func(Progress)) (*Model, error) {
+// Checkpoint is a training run at an epoch boundary: enough to continue to
+// exactly the model an uninterrupted run would have produced.
+type Checkpoint struct {
+	Config Config
+	Epoch  int    // epochs completed
+	RNG    []byte // the training generator's state
+	Params [][]float32
+	Adam   nn.AdamState
+}
+
+// Train fits an LSTM on the labelled, reentering tracks, starting from
+// resume when it is not nil. When ctx is cancelled it returns the
+// checkpoint of the last completed epoch with ctx's error.
+func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config, resume *Checkpoint, progress func(Progress)) (*Model, *Checkpoint, error) {
 	var data []sample
 	for i, tr := range tracks {
 		if labels[i].Reenters && !math.IsNaN(labels[i].ReentryTime) {
@@ -135,20 +147,25 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		}
 	}
 	if len(data) < 2 {
-		return nil, errors.New("lstm: need at least 2 reentering tracks to train")
+		return nil, nil, errors.New("lstm: need at least 2 reentering tracks to train")
 	}
-	r := rand.New(rand.NewPCG(cfg.Seed, 0x157e))
+	pcg := rand.NewPCG(cfg.Seed, 0x157e)
+	r := rand.New(pcg)
 	var base []window
 	for _, s := range data {
 		w, err := trackWindow(s.tr, cfg.Window)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		base = append(base, w)
 	}
 	m := &Model{Config: cfg, Scaler: fitScaler(base), net: newNet(r, cfg)}
 	params := m.net.params()
-	workers := max(1, min(cfg.Workers, cfg.Batch))
+	workers := cfg.Workers
+	if workers <= 0 { // not stored in files: a loaded config means the default
+		workers = DefaultConfig().Workers
+	}
+	workers = min(workers, cfg.Batch)
 	reps := make([]*net, workers)
 	repParams := make([][]*nn.Param, workers)
 	for w := range reps {
@@ -158,9 +175,34 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 	opt := nn.NewAdam(cfg.LR)
 	nb := (len(data) + cfg.Batch - 1) / cfg.Batch
 	total := cfg.Epochs * nb
-	step := 0
 	T := cfg.Window
-	for epoch := range cfg.Epochs {
+	start := 0
+	if resume != nil {
+		if len(resume.Params) != len(params) {
+			return nil, nil, fmt.Errorf("lstm: checkpoint has %d parameters, the model %d", len(resume.Params), len(params))
+		}
+		for i, p := range params {
+			if len(resume.Params[i]) != len(p.W) {
+				return nil, nil, fmt.Errorf("lstm: checkpoint parameter %d has %d values, want %d", i, len(resume.Params[i]), len(p.W))
+			}
+			copy(p.W, resume.Params[i])
+		}
+		opt.SetState(resume.Adam)
+		if err := pcg.UnmarshalBinary(resume.RNG); err != nil {
+			return nil, nil, fmt.Errorf("lstm: checkpoint generator state: %w", err)
+		}
+		start = resume.Epoch
+	}
+	step := start * nb
+	for epoch := start; epoch < cfg.Epochs; epoch++ {
+		rng, err := pcg.MarshalBinary()
+		if err != nil {
+			return nil, nil, err
+		}
+		snap := &Checkpoint{Config: cfg, Epoch: epoch, RNG: rng, Adam: opt.State()}
+		for _, p := range params {
+			snap.Params = append(snap.Params, append([]float32(nil), p.W...))
+		}
 		// Fresh augmentation every epoch: re-noised positions and a trimmed
 		// end, features recomputed, so the network never sees a track twice.
 		windows := make([]window, len(data))
@@ -176,7 +218,7 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		var epochLoss float64
 		for b := range nb {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, snap, err
 			}
 			idx := perm[b*cfg.Batch : min((b+1)*cfg.Batch, len(data))]
 			opt.LR = oneCycle(step, total, cfg.LR)
@@ -210,7 +252,7 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 			progress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Loss: epochLoss / float64(nb)})
 		}
 	}
-	return m, nil
+	return m, nil, nil
 }
 
 // trainChunk runs forward and backward for the listed windows and returns

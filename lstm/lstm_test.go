@@ -3,6 +3,7 @@ package lstm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestTrainDeterministicAndArtifact(t *testing.T) {
 	}
 	cfg := Config{Window: 64, Hidden: 4, Layers: 1, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 1, Workers: 2}
 	encode := func() []byte {
-		m, err := Train(context.Background(), tracks, labels, cfg, nil)
+		m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,5 +107,70 @@ func TestTrainDeterministicAndArtifact(t *testing.T) {
 	p, err := mm.(*Model).Predict(tracks[0])
 	if err != nil || math.IsNaN(p) {
 		t.Errorf("predict: %g, %v", p, err)
+	}
+}
+
+// Interrupting after an epoch and resuming from the checkpoint (through its
+// file format) gives the bytes of an uninterrupted run.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	c := reentry.DefaultConfig()
+	c.Count, c.Seed = 4, 13
+	dir := t.TempDir()
+	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tracks []*dataset.Track
+	var labels []dataset.TrackLabel
+	for i := range ts.Tracks {
+		tracks = append(tracks, &ts.Tracks[i])
+		labels = append(labels, ts.Labels[ts.Tracks[i].ID])
+	}
+	cfg := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
+	bytesOf := func(m *Model) []byte {
+		a, _ := m.Artifact()
+		a.Header.Kind = Kind
+		var b bytes.Buffer
+		model.Write(&b, a)
+		return b.Bytes()
+	}
+	full, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, ck, err := Train(ctx, tracks, labels, cfg, nil, func(p Progress) {
+		if p.Epoch == 2 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || ck == nil || ck.Epoch != 2 {
+		t.Fatalf("interrupted: %v, checkpoint at %v", err, ck)
+	}
+	a, err := ck.Artifact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := model.Write(&b, a); err != nil {
+		t.Fatal(err)
+	}
+	back, err := model.Read("ck", &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck2, err := CheckpointFromArtifact(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed, _, err := Train(context.Background(), tracks, labels, cfg, ck2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bytesOf(full), bytesOf(resumed)) {
+		t.Error("resumed model differs from the uninterrupted one")
 	}
 }

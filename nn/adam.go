@@ -47,3 +47,29 @@ func (a *Adam) Step(params []*Param) {
 		}
 	}
 }
+
+// AdamState is the optimiser's memory, for checkpoints.
+type AdamState struct {
+	Step int
+	M, V [][]float32
+}
+
+// State returns a deep copy of the optimiser's memory.
+func (a *Adam) State() AdamState {
+	s := AdamState{Step: a.step}
+	for i := range a.m {
+		s.M = append(s.M, append([]float32(nil), a.m[i]...))
+		s.V = append(s.V, append([]float32(nil), a.v[i]...))
+	}
+	return s
+}
+
+// SetState restores memory saved by State.
+func (a *Adam) SetState(s AdamState) {
+	a.step = s.Step
+	a.m, a.v = nil, nil
+	for i := range s.M {
+		a.m = append(a.m, append([]float32(nil), s.M[i]...))
+		a.v = append(a.v, append([]float32(nil), s.V[i]...))
+	}
+}

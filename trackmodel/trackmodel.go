@@ -45,7 +45,22 @@ type Config struct {
 
 	// Progress, when set, hears about each training epoch of learned kinds.
 	Progress func(lstm.Progress) `json:"-"`
+	// Resume continues an interrupted lstm training run.
+	Resume *lstm.Checkpoint `json:"-"`
 }
+
+// Interrupted is returned when training was cancelled; the checkpoint
+// continues it (Config.Resume) to the same model.
+type Interrupted struct {
+	Checkpoint *lstm.Checkpoint
+	Err        error
+}
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("training stopped after %d of %d epochs", e.Checkpoint.Epoch, e.Checkpoint.Config.Epochs)
+}
+
+func (e *Interrupted) Unwrap() error { return e.Err }
 
 // Result is a trained model with its validation scores.
 type Result struct {
@@ -95,8 +110,14 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 				labels = append(labels, ts.Labels[id])
 			}
 		}
-		m, err := lstm.Train(ctx, tracks, labels, lc, cfg.Progress)
+		if cfg.Resume != nil {
+			lc = cfg.Resume.Config
+		}
+		m, ck, err := lstm.Train(ctx, tracks, labels, lc, cfg.Resume, cfg.Progress)
 		if err != nil {
+			if ck != nil {
+				return nil, &Interrupted{Checkpoint: ck, Err: err}
+			}
 			return nil, err
 		}
 		p = m

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,6 +36,7 @@ func (a *app) trainReentryCmd() *cobra.Command {
 	var data, out, variant string
 	var force bool
 	var epochs int
+	var resume string
 	c := &cobra.Command{
 		Use:   "reentry --data DIR --out FILE",
 		Short: "Train a reentry-time model on a track set",
@@ -81,7 +83,28 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 				defer bar.Finish()
 				cfg.Progress = func(p lstm.Progress) { bar.SetNote(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss)) }
 			}
+			if resume != "" {
+				if err := resumeFrom(resume, ts, &cfg); err != nil {
+					return err
+				}
+			}
 			res, err := trackmodel.Train(cmd.Context(), ts, cfg)
+			var intr *trackmodel.Interrupted
+			if errors.As(err, &intr) {
+				ckpt := out + ".ckpt"
+				a, aerr := intr.Checkpoint.Artifact()
+				if aerr == nil {
+					a.Header.DataHash = ts.Hash()
+					a.Header.Hyper, aerr = json.Marshal(cfg)
+				}
+				if aerr == nil {
+					aerr = model.WriteFile(ckpt, a)
+				}
+				if aerr != nil {
+					return errors.Join(err, fmt.Errorf("writing the checkpoint: %w", aerr))
+				}
+				return fmt.Errorf("%w; checkpoint %s: continue with the same command plus --resume %s", err, ckpt, ckpt)
+			}
 			if err != nil {
 				return err
 			}
@@ -109,8 +132,35 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.Float64Var(&cfg.Split.TestFrac, "test-frac", cfg.Split.TestFrac, "share of flights held out for validation")
 	f.Uint64Var(&cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "training seed")
+	f.StringVar(&resume, "resume", "", "lstm: continue from the checkpoint an interrupted run wrote (OUT.ckpt)")
 	f.IntVar(&epochs, "epochs", 0, "lstm: training epochs (default: the model's, "+strconv.Itoa(lstm.DefaultConfig().Epochs)+")")
 	return c
+}
+
+// resumeFrom loads an lstm checkpoint made on the same data and puts it and
+// its run's split into cfg.
+func resumeFrom(path string, ts *dataset.TrackSet, cfg *trackmodel.Config) error {
+	a, err := model.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	ck, err := lstm.CheckpointFromArtifact(a)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if a.Header.DataHash != ts.Hash() {
+		return fmt.Errorf("%s was made on other data (%s), not %s (%s)", path, a.Header.DataHash, ts.TracksPath, ts.Hash())
+	}
+	var prev trackmodel.Config
+	if err := json.Unmarshal(a.Header.Hyper, &prev); err != nil {
+		return fmt.Errorf("%s: unreadable training configuration: %w", path, err)
+	}
+	if prev.Kind != lstm.Kind {
+		return fmt.Errorf("%s: a checkpoint of %s, not lstm", path, prev.Kind)
+	}
+	prev.Resume, prev.Progress = ck, cfg.Progress
+	*cfg = prev
+	return nil
 }
 
 // loadTracks loads a track set and logs what the loader changed.
