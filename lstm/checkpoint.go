@@ -12,16 +12,17 @@ import (
 const CheckpointKind = "lstm-checkpoint"
 
 type checkpointState struct {
-	Config   Config `json:"config"`
-	Epoch    int    `json:"epochs_done"`
-	RNG      []byte `json:"rng"`
-	AdamStep int    `json:"adam_step"`
+	Config   Config    `json:"config"`
+	Epoch    int       `json:"epochs_done"`
+	RNG      []byte    `json:"rng"`
+	AdamStep int       `json:"adam_step"`
+	History  []float64 `json:"history"`
 }
 
 // Artifact stores the checkpoint in the model file format (checksummed,
 // refused when damaged).
 func (c *Checkpoint) Artifact() (*model.Artifact, error) {
-	st, err := json.Marshal(checkpointState{Config: c.Config, Epoch: c.Epoch, RNG: c.RNG, AdamStep: c.Adam.Step})
+	st, err := json.Marshal(checkpointState{Config: c.Config, Epoch: c.Epoch, RNG: c.RNG, AdamStep: c.Adam.Step, History: c.History})
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +47,7 @@ func CheckpointFromArtifact(a *model.Artifact) (*Checkpoint, error) {
 	if err := json.Unmarshal(a.Header.State, &st); err != nil {
 		return nil, err
 	}
-	c := &Checkpoint{Config: st.Config, Epoch: st.Epoch, RNG: st.RNG}
+	c := &Checkpoint{Config: st.Config, Epoch: st.Epoch, RNG: st.RNG, History: st.History}
 	c.Adam.Step = st.AdamStep
 	if len(a.Tensors)%3 != 0 {
 		return nil, fmt.Errorf("checkpoint has %d tensors, want parameters, Adam m and v", len(a.Tensors))

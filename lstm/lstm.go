@@ -109,9 +109,10 @@ func (n *net) backward(dreg, dlogits []float32) {
 
 // Model is a trained LSTM.
 type Model struct {
-	Config Config
-	Scaler Scaler
-	net    *net
+	Config  Config
+	Scaler  Scaler
+	History []float64 // training loss per epoch
+	net     *net
 }
 
 // Progress reports one finished epoch.
@@ -129,11 +130,12 @@ type sample struct {
 // Checkpoint is a training run at an epoch boundary: enough to continue to
 // exactly the model an uninterrupted run would have produced.
 type Checkpoint struct {
-	Config Config
-	Epoch  int    // epochs completed
-	RNG    []byte // the training generator's state
-	Params [][]float32
-	Adam   nn.AdamState
+	Config  Config
+	Epoch   int    // epochs completed
+	RNG     []byte // the training generator's state
+	Params  [][]float32
+	Adam    nn.AdamState
+	History []float64 // loss of the completed epochs
 }
 
 // Train fits an LSTM on the labelled, reentering tracks, starting from
@@ -192,6 +194,7 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 			return nil, nil, fmt.Errorf("lstm: checkpoint generator state: %w", err)
 		}
 		start = resume.Epoch
+		m.History = append([]float64(nil), resume.History...)
 	}
 	step := start * nb
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
@@ -199,7 +202,7 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		if err != nil {
 			return nil, nil, err
 		}
-		snap := &Checkpoint{Config: cfg, Epoch: epoch, RNG: rng, Adam: opt.State()}
+		snap := &Checkpoint{Config: cfg, Epoch: epoch, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...)}
 		for _, p := range params {
 			snap.Params = append(snap.Params, append([]float32(nil), p.W...))
 		}
@@ -248,6 +251,7 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 				epochLoss += l
 			}
 		}
+		m.History = append(m.History, epochLoss/float64(nb))
 		if progress != nil {
 			progress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Loss: epochLoss / float64(nb)})
 		}
@@ -470,6 +474,9 @@ func (m *Model) Artifact() (*model.Artifact, error) {
 	}{FeatureNames, m.Scaler}
 	if a.Header.Features, err = json.Marshal(feat); err != nil {
 		return nil, err
+	}
+	if len(m.History) > 0 {
+		a.Header.Curves = map[string][]float64{"train_loss": m.History}
 	}
 	for i, p := range m.net.params() {
 		a.Tensors = append(a.Tensors, model.Tensor{Name: fmt.Sprintf("%02d.%s", i, p.Name), Shape: p.Shape, Data: p.W})

@@ -40,17 +40,18 @@ type TensorInfo struct {
 
 // Header is the JSON part of an artifact.
 type Header struct {
-	Format   int                `json:"format"`
-	Kind     string             `json:"kind"`
-	Reckon   string             `json:"reckon,omitempty"` // version that trained it
-	Hyper    json.RawMessage    `json:"hyperparameters,omitempty"`
-	Features json.RawMessage    `json:"features,omitempty"` // fitted feature pipeline
-	Schema   json.RawMessage    `json:"schema,omitempty"`   // what inputs it needs
-	State    json.RawMessage    `json:"state,omitempty"`    // small non-tensor fitted values
-	DataHash string             `json:"data_hash,omitempty"`
-	Seed     uint64             `json:"seed"`
-	Metrics  map[string]float64 `json:"metrics,omitempty"`
-	Tensors  []TensorInfo       `json:"tensors"`
+	Format   int                  `json:"format"`
+	Kind     string               `json:"kind"`
+	Reckon   string               `json:"reckon,omitempty"` // version that trained it
+	Hyper    json.RawMessage      `json:"hyperparameters,omitempty"`
+	Features json.RawMessage      `json:"features,omitempty"` // fitted feature pipeline
+	Schema   json.RawMessage      `json:"schema,omitempty"`   // what inputs it needs
+	State    json.RawMessage      `json:"state,omitempty"`    // small non-tensor fitted values
+	DataHash string               `json:"data_hash,omitempty"`
+	Seed     uint64               `json:"seed"`
+	Metrics  map[string]float64   `json:"metrics,omitempty"`
+	Curves   map[string][]float64 `json:"curves,omitempty"` // e.g. loss per epoch
+	Tensors  []TensorInfo         `json:"tensors"`
 }
 
 // Artifact is a model as stored.

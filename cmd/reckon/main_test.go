@@ -296,5 +296,14 @@ func TestTrainEvalEveryKind(t *testing.T) {
 		if ev["kind"] != kind || ev["n"] != 5.0 {
 			t.Errorf("%s: eval %v %v", kind, ev["kind"], ev["n"])
 		}
+		plots, _ := ev["plots"].([]any)
+		if want := map[string]int{"lstm": 3}[kind]; (want > 0 && len(plots) != want) || len(plots) < 2 {
+			t.Errorf("%s: figures %v", kind, plots)
+		}
+		for _, p := range plots {
+			if _, err := os.Stat(p.(string)); err != nil {
+				t.Errorf("%s: %v", kind, err)
+			}
+		}
 	}
 }

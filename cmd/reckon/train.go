@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/reckon-ml/reckon/chart"
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/model"
@@ -179,10 +182,11 @@ func (a *app) loadTracks(path string, requireLabels bool) (*dataset.TrackSet, er
 }
 
 type evalResult struct {
-	Model string `json:"model"`
-	Kind  string `json:"kind"`
-	Data  string `json:"data"`
-	Scope string `json:"scope"` // "held-out" or "all"
+	Model string   `json:"model"`
+	Kind  string   `json:"kind"`
+	Data  string   `json:"data"`
+	Scope string   `json:"scope"` // "held-out" or "all"
+	Plots []string `json:"plots,omitempty"`
 	trackmodel.Evaluation
 }
 
@@ -190,6 +194,7 @@ func (a *app) evalCmd() *cobra.Command {
 	var modelPath, data string
 	var all bool
 	var seed uint64
+	var plots string
 	c := &cobra.Command{
 		Use:   "eval --model FILE --data DIR",
 		Short: "Score a saved model on a labelled track set",
@@ -233,9 +238,20 @@ tracks are scored, unless --all.`,
 			if res.Evaluation, err = trackmodel.Evaluate(p, ts, ids, seed); err != nil {
 				return err
 			}
+			if plots != "-" {
+				if plots == "" {
+					plots = a.homePath("reports", strings.TrimSuffix(filepath.Base(modelPath), filepath.Ext(modelPath)))
+				}
+				if res.Plots, err = writePlots(plots, art, &res.Evaluation); err != nil {
+					return err
+				}
+			}
 			return a.report(res, func(w io.Writer) {
 				fmt.Fprintf(w, "%s (%s) on %s, %s tracks:\n", modelPath, res.Kind, data, res.Scope)
 				printEval(w, &res.Evaluation)
+				for _, p := range res.Plots {
+					fmt.Fprintf(w, "  figure: %s\n", p)
+				}
 			})
 		},
 	}
@@ -244,7 +260,51 @@ tracks are scored, unless --all.`,
 	f.StringVar(&data, "data", "", "labelled track set directory")
 	f.BoolVar(&all, "all", false, "score every labelled track, even those the model was trained on")
 	f.Uint64Var(&seed, "bootstrap-seed", 0, "seed of the bootstrap interval")
+	f.StringVar(&plots, "plots", "", "directory for the PNG figures (default <home>/reports/MODEL; - for none)")
 	return c
+}
+
+// writePlots draws the evaluation's figures into dir and returns their paths.
+func writePlots(dir string, art *model.Artifact, e *trackmodel.Evaluation) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var bars, scatter []chart.Point
+	for _, t := range e.Tracks {
+		bars = append(bars, chart.Point{Label: t.TrackID, Y: t.Error})
+		if !math.IsNaN(t.ReentryAltitude) {
+			scatter = append(scatter, chart.Point{Label: t.TrackID, X: t.ReentryAltitude / 1000, Y: t.Error})
+		}
+	}
+	var paths []string
+	draw := func(name string, f func(string) error) error {
+		p := filepath.Join(dir, name)
+		if err := f(p); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		paths = append(paths, p)
+		return nil
+	}
+	if err := draw("error_per_track.png", func(p string) error {
+		return chart.Bars(p, fmt.Sprintf("%s: error per track (RMSE %.3f s)", art.Header.Kind, e.RMSE), "predicted - true reentry time (s)", bars)
+	}); err != nil {
+		return nil, err
+	}
+	if len(scatter) > 0 {
+		if err := draw("error_vs_reentry_altitude.png", func(p string) error {
+			return chart.Scatter(p, art.Header.Kind+": error vs reentry altitude", "reentry altitude (km)", "error (s)", scatter)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if len(art.Header.Curves) > 0 {
+		if err := draw("training_curves.png", func(p string) error {
+			return chart.Curves(p, art.Header.Kind+": training", "epoch", "loss", art.Header.Curves)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return paths, nil
 }
 
 func printEval(w io.Writer, e *trackmodel.Evaluation) {
