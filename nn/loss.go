@@ -76,3 +76,61 @@ func SoftmaxOverTime(logits, target, grad, probs []float32, T, B int, scale floa
 	}
 	return loss / float64(B)
 }
+
+// BCEWithLogits is the weighted mean binary cross-entropy of logits z
+// against labels y in {0, 1}, computed stably as max(z,0) - z*y +
+// log(1+e^-|z|); posWeight multiplies the positive class's term (as in
+// PyTorch's pos_weight). Gradients times scale go to grad.
+func BCEWithLogits(z, y, grad []float32, posWeight float64, scale float32) float64 {
+	var s, wsum float64
+	for i, zi := range z {
+		w := 1.0
+		if y[i] == 1 {
+			w = posWeight
+		}
+		wsum += w
+		zz, yy := float64(zi), float64(y[i])
+		s += w * (math.Max(zz, 0) - zz*yy + math.Log1p(math.Exp(-math.Abs(zz))))
+		p := 1 / (1 + math.Exp(-zz))
+		grad[i] = float32(w*(p-yy)) * scale
+	}
+	for i := range grad {
+		grad[i] /= float32(wsum)
+	}
+	return s / wsum
+}
+
+// SoftmaxCE is the weighted mean cross-entropy of rows of logits (rows×k)
+// against class indices, with per-class weights (nil: all 1), normalised by
+// the total weight as PyTorch's CrossEntropyLoss does.
+func SoftmaxCE(logits []float32, rows, k int, class []int, weights []float64, grad []float32, scale float32) float64 {
+	var s, wsum float64
+	for r := range rows {
+		z := logits[r*k : (r+1)*k]
+		mx := z[0]
+		for _, v := range z[1:] {
+			mx = max(mx, v)
+		}
+		var sum float64
+		for _, v := range z {
+			sum += math.Exp(float64(v - mx))
+		}
+		w := 1.0
+		if weights != nil {
+			w = weights[class[r]]
+		}
+		wsum += w
+		s -= w * (float64(z[class[r]]-mx) - math.Log(sum))
+		for j, v := range z {
+			p := math.Exp(float64(v-mx)) / sum
+			if j == class[r] {
+				p--
+			}
+			grad[r*k+j] = float32(w*p) * scale
+		}
+	}
+	for i := range grad {
+		grad[i] /= float32(wsum)
+	}
+	return s / wsum
+}
