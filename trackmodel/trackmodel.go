@@ -5,6 +5,7 @@
 package trackmodel
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -158,6 +159,15 @@ func (r *Result) Artifact(ts *dataset.TrackSet, cfg Config, reckonVersion string
 	return a, nil
 }
 
+// HorizonScore is the score of the forecasts made H seconds ahead (spec §4,
+// variant B: one bin per distinct horizon, rounded to 0.1 s).
+type HorizonScore struct {
+	Horizon float64 `json:"horizon_s"`
+	N       int     `json:"n"`
+	RMSE    float64 `json:"rmse_s"`
+	MaxAbs  float64 `json:"max_abs_error_s"`
+}
+
 // TrackError is one scored track.
 type TrackError struct {
 	TrackID         string  `json:"track_id"`
@@ -165,6 +175,7 @@ type TrackError struct {
 	Truth           float64 `json:"truth_s"`
 	Error           float64 `json:"error_s"`
 	ReentryAltitude float64 `json:"reentry_altitude_m,omitempty"`
+	Horizon         float64 `json:"horizon_s,omitempty"`
 }
 
 // Evaluation holds the spec §4 metrics of one model on one set of tracks,
@@ -176,9 +187,10 @@ type Evaluation struct {
 	MAE            float64                `json:"mae_s"`
 	Bias           float64                `json:"bias_s"` // mean error: positive is late
 	MaxAbs         float64                `json:"max_abs_error_s"`
-	ExactIndexRate float64                `json:"exact_index_rate"` // ceil(pred/dt) == reentry_index
-	IndexRMSE      float64                `json:"index_rmse_s"`     // dt * RMS(index error)
-	Within05       float64                `json:"within_0_5_s"`     // share with |error| <= 0.5 s
+	ExactIndexRate float64                `json:"exact_index_rate"`     // ceil(pred/dt) == reentry_index
+	IndexRMSE      float64                `json:"index_rmse_s"`         // dt * RMS(index error)
+	Within05       float64                `json:"within_0_5_s"`         // share with |error| <= 0.5 s
+	ByHorizon      []HorizonScore         `json:"by_horizon,omitempty"` // variant B: RMSE per forecast horizon
 	Tracks         []TrackError           `json:"tracks"`
 	Failed         []dataset.TrackProblem `json:"failed,omitempty"` // no prediction: never a silent NaN
 	Skipped        int                    `json:"skipped_nonreentering"`
@@ -244,7 +256,11 @@ func Evaluate(p Predictor, ts *dataset.TrackSet, ids []string, bootstrapSeed uin
 		}
 		e := pred - l.ReentryTime
 		errs = append(errs, e)
-		ev.Tracks = append(ev.Tracks, TrackError{TrackID: id, Predicted: pred, Truth: l.ReentryTime, Error: e, ReentryAltitude: l.ReentryAltitude})
+		te := TrackError{TrackID: id, Predicted: pred, Truth: l.ReentryTime, Error: e, ReentryAltitude: l.ReentryAltitude}
+		if !math.IsNaN(l.Horizon) {
+			te.Horizon = l.Horizon
+		}
+		ev.Tracks = append(ev.Tracks, te)
 		k := int(math.Ceil(pred / dt))
 		truthK := l.ReentryIndex
 		if truthK < 0 {
@@ -266,9 +282,62 @@ func Evaluate(p Predictor, ts *dataset.TrackSet, ids []string, bootstrapSeed uin
 		return ev, err
 	}
 	ev.N, ev.RMSE, ev.RMSECI95, ev.MAE, ev.Bias, ev.MaxAbs = reg.N, reg.RMSE, reg.RMSECI95, reg.MAE, reg.Bias, reg.MaxAbs
+	ev.ByHorizon = byHorizon(ev.Tracks)
 	n := float64(len(errs))
 	ev.ExactIndexRate = float64(exact) / n
 	ev.IndexRMSE = dt * math.Sqrt(idxSS/n)
 	ev.Within05 = float64(within) / n
 	return ev, nil
+}
+
+// byHorizon bins forecast errors by horizon (rounded to 0.1 s); nil when no
+// track carries one. Drawn horizons (U[2, 120]) are binned to whole bins of
+// the spec's grid edges 2, 5, 10, 30, 60, 120 s.
+func byHorizon(tracks []TrackError) []HorizonScore {
+	type acc struct {
+		n      int
+		ss, mx float64
+	}
+	bins := map[float64]*acc{}
+	distinct := map[float64]bool{}
+	for _, t := range tracks {
+		if t.Horizon > 0 {
+			distinct[math.Round(t.Horizon*10)/10] = true
+		}
+	}
+	if len(distinct) == 0 {
+		return nil
+	}
+	edges := []float64{2, 5, 10, 30, 60, 120}
+	key := func(h float64) float64 {
+		h = math.Round(h*10) / 10
+		if len(distinct) <= len(edges) {
+			return h // fixed horizons: one bin each
+		}
+		for _, e := range edges {
+			if h <= e {
+				return e
+			}
+		}
+		return math.Inf(1)
+	}
+	for _, t := range tracks {
+		if t.Horizon <= 0 {
+			continue
+		}
+		k := key(t.Horizon)
+		if bins[k] == nil {
+			bins[k] = &acc{}
+		}
+		b := bins[k]
+		b.n++
+		b.ss += t.Error * t.Error
+		b.mx = math.Max(b.mx, math.Abs(t.Error))
+	}
+	var out []HorizonScore
+	for h, b := range bins {
+		out = append(out, HorizonScore{Horizon: h, N: b.n, RMSE: math.Sqrt(b.ss / float64(b.n)), MaxAbs: b.mx})
+	}
+	slices.SortFunc(out, func(a, b HorizonScore) int { return cmp.Compare(a.Horizon, b.Horizon) })
+	return out
 }

@@ -57,3 +57,23 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("all failed: %v", err)
 	}
 }
+
+func TestByHorizon(t *testing.T) {
+	tracks := []TrackError{{Horizon: 2, Error: 0.1}, {Horizon: 2, Error: -0.3}, {Horizon: 60, Error: 3}, {Error: 9}}
+	got := byHorizon(tracks)
+	if len(got) != 2 || got[0].Horizon != 2 || got[0].N != 2 || math.Abs(got[0].RMSE-math.Sqrt(0.05)) > 1e-12 || got[1].MaxAbs != 3 {
+		t.Errorf("fixed horizons: %+v", got)
+	}
+	var drawn []TrackError
+	for i := range 20 {
+		drawn = append(drawn, TrackError{Horizon: 2 + float64(i)*5.9, Error: 1})
+	}
+	bins := byHorizon(drawn)
+	// 2, 7.9, 13.8, ... 114.1: nothing falls in (2, 5].
+	if len(bins) != 5 || bins[0].Horizon != 2 || bins[1].Horizon != 10 || bins[4].Horizon != 120 || bins[4].N != 10 {
+		t.Errorf("drawn horizons binned as %+v", bins)
+	}
+	if byHorizon([]TrackError{{Error: 1}}) != nil {
+		t.Error("variant A tracks got horizon bins")
+	}
+}
