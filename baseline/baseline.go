@@ -12,6 +12,7 @@ import (
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/feature"
+	"github.com/reckon-ml/reckon/sim/reentry"
 )
 
 // MeanAltitude predicts reentry where the track first descends through the
@@ -48,8 +49,9 @@ const (
 // apogee is the argmax of the smoothed altitude (it may be the first sample:
 // a track that starts descending is fine); the prediction is the first row
 // after it at or below h-bar (confirmed by one of the next two rows),
-// interpolated from the row before. A track that
-// never gets that low is extrapolated from its last two rows.
+// interpolated from the row before. A track that never gets that low (a
+// forecast cut, spec §4 variant B) is flown on from its smoothed last state
+// without drag, the spec's §5.2 baseline B.
 func (m MeanAltitude) Predict(tr *dataset.Track) (float64, error) {
 	n := tr.Len()
 	if n < 2 {
@@ -74,6 +76,22 @@ func (m MeanAltitude) Predict(tr *dataset.Track) (float64, error) {
 				return tr.T[i], nil
 			}
 			return tr.T[i-1] + (a0-h)/(a0-a1)*(tr.T[i]-tr.T[i-1]), nil
+		}
+	}
+	// Never that low: fly the smoothed last state on without drag (spec
+	// §5.2's baseline B) until it descends through h-bar.
+	if g, err := feature.Smooth(tr, apogeeWindow); err == nil {
+		k := g.Len() - 1
+		s := reentry.State{P: [3]float64{g.P[0][k], g.P[1][k], g.P[2][k]}, V: [3]float64{g.V[0][k], g.V[1][k], g.V[2][k]}}
+		const step, dragFree = 0.1, 1e15
+		prev := dataset.AltitudeOf(s.P[0], s.P[1], s.P[2])
+		for i := 1; float64(i)*step < 3000; i++ {
+			s = reentry.BallisticStep(s, step, dragFree)
+			alt := dataset.AltitudeOf(s.P[0], s.P[1], s.P[2])
+			if alt <= h && prev > h {
+				return g.T(k) + step*(float64(i-1)+(prev-h)/(prev-alt)), nil
+			}
+			prev = alt
 		}
 	}
 	slope := (tr.Alt[n-1] - tr.Alt[n-2]) / (tr.T[n-1] - tr.T[n-2])

@@ -57,6 +57,17 @@ func Fit(labels []dataset.TrackLabel, cfg Config) (*Model, error) {
 
 // Predict returns the reentry time of tr.
 func (m *Model) Predict(tr *dataset.Track) (float64, error) {
+	if m.Forecast {
+		g, err := ForecastGuess(tr, m.Config)
+		if err != nil {
+			return 0, err
+		}
+		f, err := FitTrack(tr, g, m.Config)
+		if err != nil {
+			return 0, err
+		}
+		return CrossingAhead(f, m.Config)
+	}
 	g, err := FirstGuess(tr, m.Config)
 	if err != nil {
 		return 0, err

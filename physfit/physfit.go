@@ -30,6 +30,10 @@ type Config struct {
 	// Weak Gaussian prior on ln(beta), fitted from the training labels.
 	PriorLnBeta float64 `json:"prior_ln_beta"`
 	PriorSD     float64 `json:"prior_sd"`
+	// Forecast (variant B): the track stops before reentry, so the state
+	// and ln(beta) are fitted (MAP, with the prior) on its last Window
+	// seconds and propagated forward to the crossing.
+	Forecast bool `json:"forecast,omitempty"`
 }
 
 // DefaultConfig is the spec's setting: ±10 s window, SG 15 first guess,
@@ -163,8 +167,8 @@ func FitTrack(tr *dataset.Track, g Guess, cfg Config) (Trajectory, error) {
 	}
 	lnb0 := math.Log(reentry.Density(dataset.AltitudeOf(g.State.P[0], g.State.P[1], g.State.P[2])) *
 		dot(g.State.V, g.State.V) / (2 * cfg.ThresholdG * reentry.G0))
-	if math.IsNaN(lnb0) || math.IsInf(lnb0, 0) {
-		lnb0 = cfg.PriorLnBeta
+	if math.IsNaN(lnb0) || math.IsInf(lnb0, 0) || cfg.Forecast {
+		lnb0 = cfg.PriorLnBeta // before reentry drag says little: start at the prior
 	}
 	th := []float64{g.State.P[0], g.State.P[1], g.State.P[2], g.State.V[0], g.State.V[1], g.State.V[2], clamp(lnb0)}
 	steps := []float64{1, 1, 1, 0.01, 0.01, 0.01, 1e-4}
@@ -308,4 +312,44 @@ func Crossing(f Trajectory, cfg Config, near float64) (float64, error) {
 		return 0, fmt.Errorf("%w: the fitted trajectory does not reach %.3g g within ±%.0f s", ErrNoReentry, cfg.ThresholdG, cfg.Window+2)
 	}
 	return best, nil
+}
+
+// ForecastGuess is the starting point of a forecast: the smoothed state at
+// the track's last grid step.
+func ForecastGuess(tr *dataset.Track, cfg Config) (Guess, error) {
+	g, err := feature.Smooth(tr, cfg.Smooth)
+	if err != nil {
+		return Guess{}, err
+	}
+	k := g.Len() - 1
+	return Guess{T: g.T(k), K: g.K0 + k,
+		State: reentry.State{P: [3]float64{g.P[0][k], g.P[1][k], g.P[2][k]}, V: [3]float64{g.V[0][k], g.V[1][k], g.V[2][k]}},
+		Sigma: g.Sigma}, nil
+}
+
+// maxForecast bounds how far ahead a forecast propagates.
+const maxForecast = 1500.0
+
+// CrossingAhead propagates a fit forward (0.05 s steps) to the first
+// post-apogee time drag reaches the threshold, interpolated in ln D.
+func CrossingAhead(f Trajectory, cfg Config) (float64, error) {
+	beta := math.Exp(f.LnBeta)
+	thr := cfg.ThresholdG * reentry.G0
+	const h = 0.05
+	s := f.State
+	d := reentry.Drag(s, beta)
+	for i := 1; float64(i)*h <= maxForecast; i++ {
+		n := reentry.BallisticStep(s, h, beta)
+		nd := reentry.Drag(n, beta)
+		r := [3]float64{n.P[0], n.P[1], n.P[2] + reentry.RE}
+		descending := dot(r, n.V) < 0
+		if descending && d < thr && nd >= thr && d > 0 {
+			return f.TRef + float64(i-1)*h + h*math.Log(thr/d)/math.Log(nd/d), nil
+		}
+		if dataset.AltitudeOf(n.P[0], n.P[1], n.P[2]) < 0 {
+			break
+		}
+		s, d = n, nd
+	}
+	return 0, fmt.Errorf("%w: the forecast trajectory never reaches %.3g g", ErrNoReentry, cfg.ThresholdG)
 }

@@ -89,3 +89,27 @@ func TestPriorFromLabelsAndArtifact(t *testing.T) {
 		t.Errorf("loaded %+v, %v", back, err)
 	}
 }
+
+// Variant B: a cut 2 s before reentry is forecast to about a second (the
+// spec's MAP fit: 0.88 s RMSE at H = 2 s); a 120 s cut is bounded by the
+// spread of beta (spec: ~2.3-2.9 s RMSE).
+func TestForecast(t *testing.T) {
+	ts := gen(t, func(c *reentry.Config) { c.Count, c.Variant, c.Horizons = 6, "B", []float64{2, 120} })
+	cfg := DefaultConfig()
+	cfg.Forecast, cfg.Window = true, 20
+	m, _ := Fit(nil, cfg)
+	for _, tr := range ts.Tracks {
+		l := ts.Labels[tr.ID]
+		got, err := m.Predict(&tr)
+		if err != nil {
+			t.Fatalf("track %s: %v", tr.ID, err)
+		}
+		limit := 3.0
+		if l.Horizon > 100 {
+			limit = 10
+		}
+		if e := got - l.ReentryTime; math.Abs(e) > limit {
+			t.Errorf("track %s (H=%g s): forecast error %.2f s", tr.ID, l.Horizon, e)
+		}
+	}
+}

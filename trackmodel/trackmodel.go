@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -39,10 +40,11 @@ type Split struct {
 
 // Config is what `reckon train reentry` takes.
 type Config struct {
-	Kind  string       `json:"kind"`
-	Split Split        `json:"split"`
-	Seed  uint64       `json:"seed"`
-	LSTM  *lstm.Config `json:"lstm,omitempty"` // nil: lstm.DefaultConfig
+	Kind    string       `json:"kind"`
+	Variant string       `json:"variant,omitempty"` // "A" (default) or "B" (forecast)
+	Split   Split        `json:"split"`
+	Seed    uint64       `json:"seed"`
+	LSTM    *lstm.Config `json:"lstm,omitempty"` // nil: lstm.DefaultConfig
 
 	// Progress, when set, hears about each training epoch of learned kinds.
 	Progress func(lstm.Progress) `json:"-"`
@@ -94,6 +96,9 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 		}
 		p = &m
 	case lstm.Kind:
+		if cfg.Variant == "B" {
+			return nil, errors.New("lstm: variant B (forecast) training is not in this build; physics-fit and baseline-mean-altitude forecast")
+		}
 		lc := lstm.DefaultConfig()
 		if cfg.LSTM != nil {
 			lc = *cfg.LSTM
@@ -123,7 +128,11 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 		}
 		p = m
 	case physfit.Kind:
-		m, err := physfit.Fit(trainLabels, physfit.DefaultConfig())
+		pc := physfit.DefaultConfig()
+		if cfg.Variant == "B" {
+			pc.Forecast, pc.Window = true, 20 // spec §5.2: the state from the last 20 s
+		}
+		m, err := physfit.Fit(trainLabels, pc)
 		if err != nil {
 			return nil, err
 		}

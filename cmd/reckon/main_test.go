@@ -307,3 +307,19 @@ func TestTrainEvalEveryKind(t *testing.T) {
 		}
 	}
 }
+
+func TestVariantBPerHorizon(t *testing.T) {
+	dir := t.TempDir()
+	data, m := filepath.Join(dir, "b"), filepath.Join(dir, "b.rkm")
+	mustReckon(t, "data", "gen", "reentry", "--count", "5", "--variant", "B", "--horizons", "2,60", "--out", data)
+	var tr trainResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "train", "reentry", "--data", data, "--variant", "B", "--model", "physics-fit", "--out", m, "--json")), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Validation.ByHorizon) != 2 || tr.Validation.ByHorizon[0].Horizon != 2 || tr.Validation.N != 2 {
+		t.Errorf("per-horizon scores %+v (n %d)", tr.Validation.ByHorizon, tr.Validation.N)
+	}
+	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--variant", "B", "--model", "lstm", "--out", m+"2"); code != 1 || !strings.Contains(errs, "variant B") {
+		t.Errorf("lstm variant B: exit %d, %q", code, errs)
+	}
+}

@@ -66,9 +66,10 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 			if data == "" || out == "" {
 				return fmt.Errorf("--data (a track set directory) and --out (the model file to write) are required")
 			}
-			if variant != "A" {
-				return fmt.Errorf("--variant %s: only variant A (labelling) can be trained in this build", variant)
+			if variant != "A" && variant != "B" {
+				return fmt.Errorf("--variant %q: want A (labelling) or B (forecast)", variant)
 			}
+			cfg.Variant = variant
 			if _, err := os.Stat(out); err == nil && !force {
 				return fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", out)
 			}
@@ -131,7 +132,7 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.StringVar(&out, "out", "", "model file to write")
 	f.BoolVar(&force, "force", false, "replace an existing model file")
 	f.StringVar(&cfg.Kind, "model", cfg.Kind, "model kind: "+strings.Join(trackmodel.Kinds, ", "))
-	f.StringVar(&variant, "variant", "A", "task variant: A (labelling)")
+	f.StringVar(&variant, "variant", "A", "task variant: A (labelling, whole tracks) or B (forecast from tracks cut before reentry; physics-fit, baseline)")
 	f.Float64Var(&cfg.Split.TestFrac, "test-frac", cfg.Split.TestFrac, "share of flights held out for validation")
 	f.Uint64Var(&cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "training seed")
@@ -312,6 +313,9 @@ func printEval(w io.Writer, e *trackmodel.Evaluation) {
 		e.RMSE, e.RMSECI95[0], e.RMSECI95[1], e.MAE, e.Bias, e.MaxAbs)
 	fmt.Fprintf(w, "  exact index %.0f%%, index RMSE %.3f s, within 0.5 s %.0f%%, tracks %d\n",
 		100*e.ExactIndexRate, e.IndexRMSE, 100*e.Within05, e.N)
+	for _, h := range e.ByHorizon {
+		fmt.Fprintf(w, "  horizon %5.1f s: RMSE %.3f s, max |error| %.3f s, %d forecasts\n", h.Horizon, h.RMSE, h.MaxAbs, h.N)
+	}
 	if e.Skipped > 0 {
 		fmt.Fprintf(w, "  %d non-reentering track(s) not scored\n", e.Skipped)
 	}
