@@ -43,7 +43,7 @@ type Config struct {
 // DefaultConfig is what `reckon train reentry --model lstm` uses.
 func DefaultConfig() Config {
 	return Config{Window: 256, Hidden: 64, Layers: 2, Epochs: 120, Batch: 8, LR: 3e-3, Clip: 1,
-		AugmentSigma: 10, Shift: 8, Readout: "mean", TTA: 5, Workers: 2}
+		AugmentSigma: 10, Shift: 8, Readout: "mean", TTA: 1, Workers: 2}
 }
 
 const (
@@ -352,12 +352,12 @@ func augment(r *rand.Rand, tr *dataset.Track, cfg Config) *dataset.Track {
 	return out
 }
 
-// Predict returns the reentry time of tr: with TTA > 1, the mean over the
-// track and copies with its last 2, 4, ... samples trimmed, the shifts the
-// network saw in training.
+// Predict returns the reentry time of tr: with TTA > 1, the median over
+// the track and copies with its last 2, 4, ... samples trimmed, the shifts
+// the network saw in training. The median, not the mean: a trim that cuts
+// a short post-reentry tail can mislead one member by seconds.
 func (m *Model) Predict(tr *dataset.Track) (float64, error) {
-	var sum float64
-	var n int
+	var preds []float64
 	var firstErr error
 	for i := range max(m.Config.TTA, 1) {
 		t := tr
@@ -374,13 +374,17 @@ func (m *Model) Predict(tr *dataset.Track) (float64, error) {
 			}
 			continue
 		}
-		sum += p
-		n++
+		preds = append(preds, p)
 	}
-	if n == 0 {
+	if len(preds) == 0 {
 		return 0, firstErr
 	}
-	return sum / float64(n), nil
+	slices.Sort(preds)
+	n := len(preds)
+	if n%2 == 1 {
+		return preds[n/2], nil
+	}
+	return (preds[n/2-1] + preds[n/2]) / 2, nil
 }
 
 func (m *Model) predictOnce(tr *dataset.Track) (float64, error) {

@@ -87,6 +87,8 @@ func TestCalibration(t *testing.T) {
 // lstm`'s defaults. It trains five models for about four minutes each on
 // two cores, so it runs only when asked: RECKON_SLOW=1 go test -run
 // LSTMCalibration -timeout 60m ./trackmodel
+// Recorded: 0.120, 0.068, 0.079, 0.096, 0.130 s (mean 0.099 s, largest
+// error 0.42 s).
 func TestLSTMCalibration(t *testing.T) {
 	if os.Getenv("RECKON_SLOW") == "" {
 		t.Skip("trains five LSTMs (~20 min); set RECKON_SLOW=1 to run")
