@@ -40,6 +40,7 @@ func (a *app) trainReentryCmd() *cobra.Command {
 	var force bool
 	var epochs int
 	var resume string
+	lc := lstm.DefaultConfig()
 	c := &cobra.Command{
 		Use:   "reentry --data DIR --out FILE",
 		Short: "Train a reentry-time model on a track set",
@@ -78,9 +79,11 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 				return err
 			}
 			if cfg.Kind == lstm.Kind {
-				lc := lstm.DefaultConfig()
 				if epochs > 0 {
 					lc.Epochs = epochs
+				}
+				if lc.Window < 16 || lc.Hidden < 1 || lc.Layers < 1 || lc.Batch < 1 || !(lc.LR > 0) || lc.Epochs < 1 {
+					return fmt.Errorf("lstm: need --window >= 16 and positive --hidden, --layers, --batch, --lr, --epochs")
 				}
 				cfg.LSTM = &lc
 				bar := progress.New(a.progressOut(), "epochs", lc.Epochs)
@@ -137,7 +140,14 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.Uint64Var(&cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "training seed")
 	f.StringVar(&resume, "resume", "", "lstm: continue from the checkpoint an interrupted run wrote (OUT.ckpt)")
-	f.IntVar(&epochs, "epochs", 0, "lstm: training epochs (default: the model's, "+strconv.Itoa(lstm.DefaultConfig().Epochs)+")")
+	f.IntVar(&epochs, "epochs", 0, "lstm: training epochs (default "+strconv.Itoa(lc.Epochs)+")")
+	f.IntVar(&lc.Window, "window", lc.Window, "lstm: last steps of each track the network sees")
+	f.IntVar(&lc.Hidden, "hidden", lc.Hidden, "lstm: hidden units per direction")
+	f.IntVar(&lc.Layers, "layers", lc.Layers, "lstm: stacked bidirectional layers")
+	f.IntVar(&lc.Batch, "batch", lc.Batch, "lstm: tracks per batch")
+	f.Float64Var(&lc.LR, "lr", lc.LR, "lstm: peak learning rate of the one-cycle schedule")
+	f.Float64Var(&lc.AugmentSigma, "augment-sigma", lc.AugmentSigma, "lstm: extra position noise (m) drawn afresh every epoch; 0 turns it off")
+	f.IntVar(&lc.Workers, "workers", lc.Workers, "lstm: data-parallel workers (the model file depends on it)")
 	return c
 }
 
