@@ -37,7 +37,7 @@ type Config struct {
 	Seed         uint64  `json:"seed"`
 	Readout      string  `json:"readout"` // mean, regression or softmax
 	TTA          int     `json:"tta"`     // test-time average over this many end trims (1: none)
-	Workers      int     `json:"-"`       // never changes the result for a given count
+	Workers      int     `json:"workers"` // data-parallel workers: part of what fixes the bytes
 }
 
 // DefaultConfig is what `reckon train reentry --model lstm` uses.
