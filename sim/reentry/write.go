@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/reckon-ml/reckon/atomicfile"
 )
 
 // Output file names inside a generated directory (spec §6).
@@ -186,7 +188,7 @@ func WriteDir(ctx context.Context, dir string, cfg Config, opt WriteOptions) (Su
 		if err != nil {
 			return err
 		}
-		return writeFileAtomic(filepath.Join(part, checkpointFile), b)
+		return atomicfile.Write(filepath.Join(part, checkpointFile), b)
 	}
 	lastSave := time.Now()
 	err = Generate(ctx, cfg, cp.Done, func(ts []Track) error {
@@ -231,7 +233,7 @@ func WriteDir(ctx context.Context, dir string, cfg Config, opt WriteOptions) (Su
 	if err != nil {
 		return sum, err
 	}
-	if err := writeFileAtomic(filepath.Join(part, MetaFile), append(meta, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(part, MetaFile), append(meta, '\n')); err != nil {
 		return sum, err
 	}
 	for _, n := range append(names, MetaFile) {
@@ -319,26 +321,6 @@ func sameConfig(a, b Config) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func trackHeader(radar bool) []string {
