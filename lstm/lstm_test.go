@@ -59,22 +59,7 @@ func TestOneCycle(t *testing.T) {
 // A tiny model trains, predicts finite times, round-trips through its
 // artifact, and the same seed and worker count give the same bytes.
 func TestTrainDeterministicAndArtifact(t *testing.T) {
-	c := reentry.DefaultConfig()
-	c.Count, c.Seed = 4, 9
-	dir := t.TempDir()
-	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tracks []*dataset.Track
-	var labels []dataset.TrackLabel
-	for i := range ts.Tracks {
-		tracks = append(tracks, &ts.Tracks[i])
-		labels = append(labels, ts.Labels[ts.Tracks[i].ID])
-	}
+	tracks, labels := trainingSet(t, 9)
 	cfg := Config{Window: 64, Hidden: 4, Layers: 1, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 1, Workers: 2}
 	encode := func() []byte {
 		m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
@@ -113,22 +98,7 @@ func TestTrainDeterministicAndArtifact(t *testing.T) {
 // Interrupting after an epoch and resuming from the checkpoint (through its
 // file format) gives the bytes of an uninterrupted run.
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	c := reentry.DefaultConfig()
-	c.Count, c.Seed = 4, 13
-	dir := t.TempDir()
-	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tracks []*dataset.Track
-	var labels []dataset.TrackLabel
-	for i := range ts.Tracks {
-		tracks = append(tracks, &ts.Tracks[i])
-		labels = append(labels, ts.Labels[ts.Tracks[i].ID])
-	}
+	tracks, labels := trainingSet(t, 13)
 	cfg := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
 	bytesOf := func(m *Model) []byte {
 		a, _ := m.Artifact()
@@ -173,4 +143,26 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if !bytes.Equal(bytesOf(full), bytesOf(resumed)) {
 		t.Error("resumed model differs from the uninterrupted one")
 	}
+}
+
+// trainingSet generates four tracks and returns them with their labels.
+func trainingSet(t *testing.T, seed uint64) ([]*dataset.Track, []dataset.TrackLabel) {
+	t.Helper()
+	c := reentry.DefaultConfig()
+	c.Count, c.Seed = 4, seed
+	dir := t.TempDir()
+	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tracks []*dataset.Track
+	var labels []dataset.TrackLabel
+	for i := range ts.Tracks {
+		tracks = append(tracks, &ts.Tracks[i])
+		labels = append(labels, ts.Labels[ts.Tracks[i].ID])
+	}
+	return tracks, labels
 }
