@@ -19,6 +19,7 @@ type Bar struct {
 	label    string
 	total    int
 	done     int
+	drawn    int // done at the last draw, -1 before the first
 	note     string
 	start    time.Time
 	last     time.Time
@@ -29,7 +30,7 @@ type Bar struct {
 
 // New returns a bar writing to w. A nil w gives a bar that draws nothing.
 func New(w io.Writer, label string, total int) *Bar {
-	b := &Bar{w: w, label: label, total: total, now: time.Now}
+	b := &Bar{w: w, label: label, total: total, now: time.Now, drawn: -1}
 	b.start = b.now()
 	b.tty = isTerminal(w)
 	b.interval = 10 * time.Second
@@ -81,10 +82,14 @@ func (b *Bar) Finish() {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !b.tty && b.drawn == b.done {
+		return // the last line already says it
+	}
 	b.draw(true)
 }
 
 func (b *Bar) draw(final bool) {
+	b.drawn = b.done
 	el := b.now().Sub(b.start)
 	rate := 0.0
 	if s := el.Seconds(); s > 0 {
