@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/reckon-ml/reckon/nn"
@@ -117,28 +116,18 @@ func TrainLSTM(ctx context.Context, s *Seqbin, cfg LSTMConfig, progress func(epo
 				return 0, err
 			}
 			idx := perm[b*cfg.Batch : (b+1)*cfg.Batch]
-			losses := make([]float64, workers)
-			var wg sync.WaitGroup
-			for w := range workers {
-				lo, hi := w*len(idx)/workers, (w+1)*len(idx)/workers
-				wg.Add(1)
-				go func(w int, rows []int) {
-					defer wg.Done()
-					B := len(rows)
-					x := make([]float32, T*B*F)
-					y := make([]float32, B)
-					for j, n := range rows {
-						y[j] = s.Y[n]
-						for t := range T {
-							copy(x[(t*B+j)*F:(t*B+j+1)*F], s.X[(n*T+t)*F:(n*T+t+1)*F])
-						}
+			losses := nn.ParallelStep(params, repParams, idx, func(w int, rows []int) float64 {
+				B := len(rows)
+				x := make([]float32, T*B*F)
+				y := make([]float32, B)
+				for j, n := range rows {
+					y[j] = s.Y[n]
+					for t := range T {
+						copy(x[(t*B+j)*F:(t*B+j+1)*F], s.X[(n*T+t)*F:(n*T+t+1)*F])
 					}
-					nn.ZeroGrad(repParams[w])
-					losses[w] = replicas[w].step(x, y, T, B, float32(B)/float32(cfg.Batch))
-				}(w, idx[lo:hi])
-			}
-			wg.Wait()
-			nn.ReduceGrads(params, repParams...)
+				}
+				return replicas[w].step(x, y, T, B, float32(B)/float32(cfg.Batch))
+			})
 			opt.Step(params)
 			var l float64
 			for _, v := range losses {

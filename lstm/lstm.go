@@ -13,7 +13,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/model"
@@ -226,23 +225,9 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 			idx := perm[b*cfg.Batch : min((b+1)*cfg.Batch, len(data))]
 			opt.LR = oneCycle(step, total, cfg.LR)
 			step++
-			losses := make([]float64, workers)
-			var wg sync.WaitGroup
-			for w := range workers {
-				lo, hi := w*len(idx)/workers, (w+1)*len(idx)/workers
-				if lo == hi {
-					nn.ZeroGrad(repParams[w])
-					continue
-				}
-				wg.Add(1)
-				go func(w int, rows []int) {
-					defer wg.Done()
-					nn.ZeroGrad(repParams[w])
-					losses[w] = m.trainChunk(reps[w], windows, data, rows, T, float32(len(rows))/float32(len(idx)))
-				}(w, idx[lo:hi])
-			}
-			wg.Wait()
-			nn.ReduceGrads(params, repParams...)
+			losses := nn.ParallelStep(params, repParams, idx, func(w int, rows []int) float64 {
+				return m.trainChunk(reps[w], windows, data, rows, T, float32(len(rows))/float32(len(idx)))
+			})
 			if cfg.Clip > 0 {
 				nn.ClipGradNorm(params, cfg.Clip)
 			}

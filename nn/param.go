@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // Param is one weight tensor and its gradient.
@@ -89,4 +90,31 @@ func ClipGradNorm(params []*Param, max float64) float64 {
 		}
 	}
 	return n
+}
+
+// ParallelStep is one data-parallel training step: rows are split into
+// len(replicas) contiguous chunks, step runs on every non-empty chunk
+// concurrently with that replica's gradients cleared, and the replicas'
+// gradients are summed into master in replica order, so the result repeats
+// bit for bit for a given number of replicas. It returns what each step
+// returned (0 for an empty chunk).
+func ParallelStep(master []*Param, replicas [][]*Param, rows []int, step func(w int, chunk []int) float64) []float64 {
+	k := len(replicas)
+	out := make([]float64, k)
+	var wg sync.WaitGroup
+	for w := range k {
+		ZeroGrad(replicas[w])
+		lo, hi := w*len(rows)/k, (w+1)*len(rows)/k
+		if lo == hi {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[w] = step(w, rows[lo:hi])
+		}()
+	}
+	wg.Wait()
+	ReduceGrads(master, replicas...)
+	return out
 }
