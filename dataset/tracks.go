@@ -242,6 +242,15 @@ func (ts *TrackSet) warnf(format string, args ...any) {
 	ts.Report.Warnings = append(ts.Report.Warnings, fmt.Sprintf(format, args...))
 }
 
+// ByID indexes the usable tracks by id.
+func (ts *TrackSet) ByID() map[string]*Track {
+	m := make(map[string]*Track, len(ts.Tracks))
+	for i := range ts.Tracks {
+		m[ts.Tracks[i].ID] = &ts.Tracks[i]
+	}
+	return m
+}
+
 // Labelled returns the usable tracks that have a label, in id order, with
 // their labels.
 func (ts *TrackSet) Labelled() ([]Track, []TrackLabel) {

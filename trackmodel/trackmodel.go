@@ -104,10 +104,7 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 			lc = *cfg.LSTM
 		}
 		lc.Seed = cfg.Seed
-		byID := map[string]*dataset.Track{}
-		for i := range ts.Tracks {
-			byID[ts.Tracks[i].ID] = &ts.Tracks[i]
-		}
+		byID := ts.ByID()
 		var tracks []*dataset.Track
 		var labels []dataset.TrackLabel
 		for _, id := range trainIDs {
@@ -227,10 +224,7 @@ func HeldOut(ts *dataset.TrackSet, split Split) []string {
 // Failed and counted against nothing else; an evaluation where every track
 // fails is an error.
 func Evaluate(p Predictor, ts *dataset.TrackSet, ids []string, bootstrapSeed uint64) (Evaluation, error) {
-	byID := map[string]*dataset.Track{}
-	for i := range ts.Tracks {
-		byID[ts.Tracks[i].ID] = &ts.Tracks[i]
-	}
+	byID := ts.ByID()
 	if ids == nil {
 		for id := range ts.Labels {
 			if byID[id] != nil {

@@ -82,15 +82,15 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 			for _, kind := range trackmodel.Kinds {
 				t0 := time.Now()
 				tc := trackmodel.Config{Kind: kind, Split: trackmodel.Split{TestFrac: 0.2}}
+				finish := func() {}
 				if kind == lstm.Kind {
 					lc := lstm.DefaultConfig()
 					lc.Epochs = lstmEpochs
 					tc.LSTM = &lc
-					bar := progress.New(a.progressOut(), "training lstm (epochs)", lc.Epochs)
-					tc.Progress = func(p lstm.Progress) { bar.SetNote(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss)) }
-					defer bar.Finish()
+					tc.Progress, finish = a.epochBar("training lstm (epochs)", lc.Epochs)
 				}
 				tr, err := trackmodel.Train(cmd.Context(), ts, tc)
+				finish()
 				if err != nil {
 					return err
 				}

@@ -86,9 +86,9 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 					return fmt.Errorf("lstm: need --window >= 16 and positive --hidden, --layers, --batch, --lr, --epochs")
 				}
 				cfg.LSTM = &lc
-				bar := progress.New(a.progressOut(), "epochs", lc.Epochs)
-				defer bar.Finish()
-				cfg.Progress = func(p lstm.Progress) { bar.SetNote(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss)) }
+				var finish func()
+				cfg.Progress, finish = a.epochBar("epochs", lc.Epochs)
+				defer finish()
 			}
 			if resume != "" {
 				if err := resumeFrom(resume, ts, &cfg); err != nil {
@@ -149,6 +149,12 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.Float64Var(&lc.AugmentSigma, "augment-sigma", lc.AugmentSigma, "lstm: extra position noise (m) drawn afresh every epoch; 0 turns it off")
 	f.IntVar(&lc.Workers, "workers", lc.Workers, "lstm: data-parallel workers (the model file depends on it)")
 	return c
+}
+
+// epochBar is the progress bar of a training run: epoch, loss, ETA.
+func (a *app) epochBar(label string, epochs int) (func(lstm.Progress), func()) {
+	bar := progress.New(a.progressOut(), label, epochs)
+	return func(p lstm.Progress) { bar.SetNote(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss)) }, bar.Finish
 }
 
 // resumeFrom loads an lstm checkpoint made on the same data and puts it and
