@@ -1,4 +1,5 @@
 // Package metrics scores predictions: regression errors with bootstrap
-// confidence intervals now, classification reports later. Every metric is
-// checked against an independent computation in the tests.
+// confidence intervals, and classification reports, ranking curves and
+// threshold selection that reproduce scikit-learn's figures (the fixtures in
+// testdata/classify were recorded with shared/bench/metrics_oracle.py).
 package metrics
