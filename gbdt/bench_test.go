@@ -1,0 +1,74 @@
+package gbdt
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// synthetic makes n rows of F normal features with a noisy nonlinear 0/1
+// target that depends on the first few.
+func synthetic(n, F int, seed uint64) (*Data, []float64) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	d := &Data{Rows: n, Cols: F, X: make([]float64, n*F)}
+	y := make([]float64, n)
+	for i := 0; i < n; i++ {
+		row := d.X[i*F : (i+1)*F]
+		for f := range row {
+			row[f] = r.NormFloat64()
+		}
+		z := row[0] + 0.8*row[1]*row[2] - math.Abs(row[3]) + 0.5*math.Sin(2*row[4]) + 0.4*r.NormFloat64()
+		if z > -0.4 {
+			y[i] = 1
+		}
+	}
+	return d, y
+}
+
+func BenchmarkFit80k(b *testing.B) {
+	d, y := synthetic(80_000, 30, 1)
+	cfg := DefaultConfig()
+	cfg.Trees, cfg.Threads = 50, 1
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Fit(context.Background(), d, y, nil, nil, cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPredict(b *testing.B) {
+	d, y := synthetic(80_000, 30, 1)
+	cfg := DefaultConfig()
+	cfg.Trees, cfg.Threads = 200, 1
+	m, err := Fit(context.Background(), d, y, nil, nil, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Margins(d, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(d.Rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func TestBinMatchesSearch(t *testing.T) {
+	b := borders{-2, -1, 0, 0.5, 3}
+	for _, v := range []float64{-5, -2, -1.5, -1, 0, 0.2, 0.5, 1, 3, 4} {
+		want := uint8(1)
+		for _, x := range b {
+			if x < v {
+				want++
+			}
+		}
+		if got := b.bin(v); got != want {
+			t.Errorf("bin(%v) = %d, want %d", v, got, want)
+		}
+	}
+	if got := b.bin(math.NaN()); got != 0 {
+		t.Errorf("bin(NaN) = %d, want 0", got)
+	}
+}

@@ -1,0 +1,443 @@
+package gbdt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+)
+
+// Loss is the objective the trees descend.
+type Loss string
+
+// Losses.
+const (
+	LogLoss    Loss = "logloss"    // binary classification, y in {0, 1}
+	Multiclass Loss = "multiclass" // softmax over Classes, y in {0..Classes-1}
+	RMSE       Loss = "rmse"       // regression
+)
+
+// Growth is the tree shape.
+type Growth string
+
+// Growth policies.
+const (
+	// Oblivious trees use one split per level for every node (CatBoost's
+	// symmetric trees): strongly regularised, and predicted without branches.
+	Oblivious Growth = "oblivious"
+	// Depthwise trees choose each node's split on its own (XGBoost's default).
+	Depthwise Growth = "depthwise"
+)
+
+// Config holds the hyperparameters. The zero value is not useful; start
+// from DefaultConfig.
+type Config struct {
+	Loss           Loss    `json:"loss"`
+	Classes        int     `json:"classes,omitempty"` // for Multiclass
+	Trees          int     `json:"trees"`
+	Depth          int     `json:"depth"`
+	LearningRate   float64 `json:"learning_rate"`
+	Bins           int     `json:"bins"`
+	L2             float64 `json:"l2"`
+	MinChildWeight float64 `json:"min_child_weight"`
+	Growth         Growth  `json:"growth"`
+	// Subsample is the share of rows each tree sees (Bernoulli bootstrap).
+	Subsample float64 `json:"subsample"`
+	// ColSample is the share of features each tree may split on.
+	ColSample float64 `json:"colsample"`
+	// EarlyStop stops after this many trees without a better validation
+	// loss and keeps the best prefix; 0 turns it off.
+	EarlyStop int `json:"early_stop"`
+	// CTRPrior weighs the prior in the categorical target statistics.
+	CTRPrior float64 `json:"ctr_prior"`
+	Seed     uint64  `json:"seed"`
+	// Threads builds histograms in parallel. The model does not depend on
+	// it: each histogram cell is summed in row order by one thread.
+	Threads int `json:"-"`
+}
+
+// DefaultConfig is CatBoost-like: oblivious trees of depth 6, L2 3.
+func DefaultConfig() Config {
+	return Config{Loss: LogLoss, Trees: 300, Depth: 6, LearningRate: 0.1, Bins: MaxBins, L2: 3,
+		MinChildWeight: 1, Growth: Oblivious, Subsample: 1, ColSample: 1, CTRPrior: 1, Threads: runtime.NumCPU()}
+}
+
+// Validate reports the first unusable setting.
+func (c *Config) Validate() error {
+	switch {
+	case c.Loss != LogLoss && c.Loss != Multiclass && c.Loss != RMSE:
+		return fmt.Errorf("gbdt: unknown loss %q (logloss, multiclass, rmse)", c.Loss)
+	case c.Loss == Multiclass && c.Classes < 2:
+		return fmt.Errorf("gbdt: multiclass needs at least 2 classes, got %d", c.Classes)
+	case c.Growth != Oblivious && c.Growth != Depthwise:
+		return fmt.Errorf("gbdt: unknown growth %q (oblivious, depthwise)", c.Growth)
+	case c.Trees < 1:
+		return fmt.Errorf("gbdt: trees must be at least 1, got %d", c.Trees)
+	case c.Depth < 1 || c.Depth > 12:
+		return fmt.Errorf("gbdt: depth must be in [1, 12], got %d", c.Depth)
+	case !(c.LearningRate > 0 && c.LearningRate <= 1):
+		return fmt.Errorf("gbdt: learning rate must be in (0, 1], got %v", c.LearningRate)
+	case c.Bins < 2 || c.Bins > MaxBins:
+		return fmt.Errorf("gbdt: bins must be in [2, %d], got %d", MaxBins, c.Bins)
+	case !(c.L2 >= 0):
+		return fmt.Errorf("gbdt: l2 must be >= 0, got %v", c.L2)
+	case !(c.MinChildWeight >= 0):
+		return fmt.Errorf("gbdt: min child weight must be >= 0, got %v", c.MinChildWeight)
+	case !(c.Subsample > 0 && c.Subsample <= 1):
+		return fmt.Errorf("gbdt: subsample must be in (0, 1], got %v", c.Subsample)
+	case !(c.ColSample > 0 && c.ColSample <= 1):
+		return fmt.Errorf("gbdt: colsample must be in (0, 1], got %v", c.ColSample)
+	case c.EarlyStop < 0:
+		return fmt.Errorf("gbdt: early stop must be >= 0, got %d", c.EarlyStop)
+	case !(c.CTRPrior > 0):
+		return fmt.Errorf("gbdt: ctr prior must be > 0, got %v", c.CTRPrior)
+	}
+	return nil
+}
+
+func (c *Config) outputs() int {
+	if c.Loss == Multiclass {
+		return c.Classes
+	}
+	return 1
+}
+
+// Data is a dense feature matrix, row-major, NaN for missing. Categorical
+// columns hold category codes (any float; NaN missing).
+type Data struct {
+	X           []float64
+	Rows, Cols  int
+	Categorical []bool // nil: all numeric
+}
+
+func (d *Data) check(what string) error {
+	if d.Rows < 1 || d.Cols < 1 || len(d.X) != d.Rows*d.Cols {
+		return fmt.Errorf("gbdt: %s data: %d values for %d rows x %d columns", what, len(d.X), d.Rows, d.Cols)
+	}
+	if d.Categorical != nil && len(d.Categorical) != d.Cols {
+		return fmt.Errorf("gbdt: %s data: %d categorical flags for %d columns", what, len(d.Categorical), d.Cols)
+	}
+	return nil
+}
+
+// Tree is one fitted tree. Level l of a row's path tests
+// x[Feature[k]] > Threshold[k] (true: right) with k = l for oblivious trees
+// and k = 2^l − 1 + (path so far) for depthwise ones; a node that did not
+// split has threshold +MaxFloat64 so every finite value goes left. Missing
+// values always go left.
+type Tree struct {
+	Output    int       `json:"output,omitempty"`
+	Feature   []int32   `json:"feature"`
+	Threshold []float64 `json:"threshold"`
+	Leaf      []float64 `json:"leaf"`
+}
+
+// noSplit is the threshold of a depthwise node that does not split.
+const noSplit = math.MaxFloat64
+
+// Model is a fitted ensemble.
+type Model struct {
+	Config Config `json:"config"`
+	// Cols is the number of input columns; Internal the number of columns
+	// the trees see (numeric inputs, then the categorical statistics).
+	Cols     int       `json:"cols"`
+	Internal int       `json:"internal"`
+	Base     []float64 `json:"base"`
+	Trees    []Tree    `json:"trees"`
+	CTR      []CTR     `json:"ctr,omitempty"`
+	// Importance is the total split gain per input column, summing to 1.
+	Importance []float64 `json:"importance"`
+	// TrainLoss and ValidLoss are the loss after each tree.
+	TrainLoss []float64 `json:"train_loss"`
+	ValidLoss []float64 `json:"valid_loss,omitempty"`
+	// BestTrees is the number of boosting rounds kept.
+	BestTrees int `json:"best_trees"`
+}
+
+// Progress is called after each boosting round.
+type Progress func(round int, trainLoss, validLoss float64)
+
+// Fit trains on (train, y); valid (optional) drives early stopping. The
+// result is deterministic for the data, configuration and seed.
+func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float64, cfg Config, progress Progress) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := train.check("training"); err != nil {
+		return nil, err
+	}
+	if len(y) != train.Rows {
+		return nil, fmt.Errorf("gbdt: %d targets for %d rows", len(y), train.Rows)
+	}
+	if err := checkTargets(cfg, y); err != nil {
+		return nil, err
+	}
+	if valid != nil {
+		if err := valid.check("validation"); err != nil {
+			return nil, err
+		}
+		if valid.Cols != train.Cols || len(yv) != valid.Rows {
+			return nil, errors.New("gbdt: validation data does not match the training columns or targets")
+		}
+		if err := checkTargets(cfg, yv); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Threads < 1 {
+		cfg.Threads = 1
+	}
+	K := cfg.outputs()
+	m := &Model{Config: cfg, Cols: train.Cols}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6bd7))
+
+	// Categorical columns become ordered target statistics.
+	x, F := train.X, train.Cols
+	var xv []float64
+	if valid != nil {
+		xv = valid.X
+	}
+	if slices.Contains(train.Categorical, true) {
+		x, F = m.fitCTR(train, y, rng)
+		if valid != nil {
+			xv = m.encodeCTR(valid)
+		}
+	}
+	m.Internal = F
+	n := train.Rows
+
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	sample := sampleRows(all, cfg.Seed)
+	bd := make([]borders, F)
+	for f := 0; f < F; f++ {
+		bd[f] = fitBorders(x, n, F, f, cfg.Bins, sample)
+	}
+	t := newTrainer(cfg, binMatrix(x, n, F, bd), n, F, bd)
+	var vb []uint8
+	if valid != nil {
+		vb = binMatrix(xv, valid.Rows, F, bd)
+	}
+
+	m.Base = baseScore(cfg, y)
+	margin := make([]float64, n*K)
+	for i := 0; i < n; i++ {
+		copy(margin[i*K:], m.Base)
+	}
+	var vmargin []float64
+	if valid != nil {
+		vmargin = make([]float64, valid.Rows*K)
+		for i := 0; i < valid.Rows; i++ {
+			copy(vmargin[i*K:], m.Base)
+		}
+	}
+	gain := make([]float64, F)
+	best, bestLoss := 0, math.Inf(1)
+	leafOf := make([]int32, n)
+	var vleaf []int32
+	if valid != nil {
+		vleaf = make([]int32, valid.Rows)
+	}
+	for round := 0; round < cfg.Trees; round++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		gradients(cfg, y, margin, t.gh, K)
+		rows := t.sampleRows(rng)
+		feats := t.sampleFeatures(rng)
+		for k := 0; k < K; k++ {
+			t.loadOutput(k, K)
+			tr := t.grow(rows, feats, gain)
+			t.route(&tr, t.bins, n, leafOf)
+			for i := 0; i < n; i++ {
+				margin[i*K+k] += tr.leaf[leafOf[i]]
+			}
+			if valid != nil {
+				t.route(&tr, vb, valid.Rows, vleaf)
+				for i := range vleaf {
+					vmargin[i*K+k] += tr.leaf[vleaf[i]]
+				}
+			}
+			et := t.export(tr)
+			et.Output = k
+			m.Trees = append(m.Trees, et)
+		}
+		// The training loss costs a logarithm per row: kept for the curve
+		// when someone watches or validates, otherwise only at the end.
+		tl := math.NaN()
+		if progress != nil || valid != nil || round+1 == cfg.Trees {
+			tl = lossOf(cfg, y, margin, K)
+		}
+		m.TrainLoss = append(m.TrainLoss, tl)
+		vl := math.NaN()
+		if valid != nil {
+			vl = lossOf(cfg, yv, vmargin, K)
+			m.ValidLoss = append(m.ValidLoss, vl)
+			if vl < bestLoss {
+				best, bestLoss = round+1, vl
+			}
+		}
+		if progress != nil {
+			progress(round+1, tl, vl)
+		}
+		if valid != nil && cfg.EarlyStop > 0 && round+1-best >= cfg.EarlyStop {
+			break
+		}
+	}
+	m.BestTrees = len(m.Trees) / K
+	if valid != nil && cfg.EarlyStop > 0 {
+		m.BestTrees = best
+		m.Trees = m.Trees[:best*K]
+	}
+	m.Importance = m.columnImportance(gain)
+	return m, nil
+}
+
+func checkTargets(cfg Config, y []float64) error {
+	for i, v := range y {
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			return fmt.Errorf("gbdt: target of row %d is %v", i, v)
+		case cfg.Loss == LogLoss && v != 0 && v != 1:
+			return fmt.Errorf("gbdt: logloss needs 0/1 targets; row %d is %v", i, v)
+		case cfg.Loss == Multiclass && (v != math.Trunc(v) || v < 0 || int(v) >= cfg.Classes):
+			return fmt.Errorf("gbdt: multiclass target of row %d is %v, not a class in [0, %d)", i, v, cfg.Classes)
+		}
+	}
+	return nil
+}
+
+func baseScore(cfg Config, y []float64) []float64 {
+	switch cfg.Loss {
+	case LogLoss:
+		p := (sum(y) + 0.5) / (float64(len(y)) + 1)
+		return []float64{math.Log(p / (1 - p))}
+	case Multiclass:
+		b := make([]float64, cfg.Classes)
+		for _, v := range y {
+			b[int(v)]++
+		}
+		for k := range b {
+			b[k] = math.Log((b[k] + 0.5) / (float64(len(y)) + 0.5*float64(cfg.Classes)))
+		}
+		return b
+	default:
+		return []float64{sum(y) / float64(len(y))}
+	}
+}
+
+func sum(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+// gradients writes the first and second derivatives of the loss per row and
+// output into gh ([n][K][2]).
+func gradients(cfg Config, y, margin, gh []float64, K int) {
+	n := len(y)
+	switch cfg.Loss {
+	case LogLoss:
+		for i := 0; i < n; i++ {
+			p := 1 / (1 + math.Exp(-margin[i]))
+			gh[2*i] = p - y[i]
+			gh[2*i+1] = math.Max(p*(1-p), 1e-16)
+		}
+	case Multiclass:
+		p := make([]float64, K)
+		for i := 0; i < n; i++ {
+			softmax(margin[i*K:(i+1)*K], p)
+			for k := 0; k < K; k++ {
+				t := 0.0
+				if int(y[i]) == k {
+					t = 1
+				}
+				gh[(i*K+k)*2] = p[k] - t
+				gh[(i*K+k)*2+1] = math.Max(p[k]*(1-p[k]), 1e-16)
+			}
+		}
+	default:
+		for i := 0; i < n; i++ {
+			gh[2*i] = margin[i] - y[i]
+			gh[2*i+1] = 1
+		}
+	}
+}
+
+func softmax(z, p []float64) {
+	mx := z[0]
+	for _, v := range z[1:] {
+		mx = math.Max(mx, v)
+	}
+	var s float64
+	for k, v := range z {
+		p[k] = math.Exp(v - mx)
+		s += p[k]
+	}
+	for k := range p {
+		p[k] /= s
+	}
+}
+
+// lossOf is the mean loss: log loss, softmax cross-entropy, or RMSE.
+func lossOf(cfg Config, y, margin []float64, K int) float64 {
+	var s float64
+	switch cfg.Loss {
+	case LogLoss:
+		for i, v := range y {
+			z := margin[i]
+			// log(1+e^z) − y·z, stable for large |z|.
+			s += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - v*z
+		}
+	case Multiclass:
+		for i, v := range y {
+			z := margin[i*K : (i+1)*K]
+			mx := slices.Max(z)
+			var e float64
+			for _, u := range z {
+				e += math.Exp(u - mx)
+			}
+			s += mx + math.Log(e) - z[int(v)]
+		}
+	default:
+		for i, v := range y {
+			d := margin[i] - v
+			s += d * d
+		}
+		return math.Sqrt(s / float64(len(y)))
+	}
+	return s / float64(len(y))
+}
+
+// binMatrix bins row-major x into a column-major byte matrix.
+func binMatrix(x []float64, n, F int, bd []borders) []uint8 {
+	out := make([]uint8, n*F)
+	for f := 0; f < F; f++ {
+		col := out[f*n : (f+1)*n]
+		for i := range col {
+			col[i] = bd[f].bin(x[i*F+f])
+		}
+	}
+	return out
+}
+
+// columnImportance folds the internal columns' gains back onto the input
+// columns and normalises them.
+func (m *Model) columnImportance(gain []float64) []float64 {
+	imp := make([]float64, m.Cols)
+	for f, g := range gain {
+		imp[m.sourceColumn(f)] += g
+	}
+	if s := sum(imp); s > 0 {
+		for i := range imp {
+			imp[i] /= s
+		}
+	}
+	return imp
+}
