@@ -72,3 +72,43 @@ func TestBinMatchesSearch(t *testing.T) {
 		t.Errorf("bin(NaN) = %d, want 0", got)
 	}
 }
+
+// TestFastPredictMatchesTrees checks the packed oblivious predictor against
+// walking each tree on the raw values, with missing values and values equal
+// to thresholds.
+func TestFastPredictMatchesTrees(t *testing.T) {
+	d, y := synthetic(3000, 8, 2)
+	for i := 0; i < len(d.X); i += 7 {
+		d.X[i] = math.NaN()
+	}
+	cfg := DefaultConfig()
+	cfg.Trees = 40
+	m, err := Fit(context.Background(), d, y, nil, nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put some values exactly on thresholds.
+	for i, tr := range m.Trees[:20] {
+		d.X[i*d.Cols+int(tr.Feature[0])] = tr.Threshold[0]
+	}
+	got, err := m.Margins(d, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < d.Rows; i++ {
+		want := m.Base[0]
+		for _, tr := range m.Trees {
+			k := 0
+			for l := range tr.Feature {
+				k *= 2
+				if d.X[i*d.Cols+int(tr.Feature[l])] > tr.Threshold[l] {
+					k++
+				}
+			}
+			want += tr.Leaf[k]
+		}
+		if math.Abs(got[i]-want) > 1e-12 {
+			t.Fatalf("row %d: margin %v, tree walk %v", i, got[i], want)
+		}
+	}
+}

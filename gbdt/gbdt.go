@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 )
 
 // Loss is the objective the trees descend.
@@ -155,6 +156,9 @@ type Model struct {
 	ValidLoss []float64 `json:"valid_loss,omitempty"`
 	// BestTrees is the number of boosting rounds kept.
 	BestTrees int `json:"best_trees"`
+
+	swarOnce  sync.Once
+	swarModel *swar
 }
 
 // Progress is called after each boosting round.

@@ -2,6 +2,7 @@ package gbdt
 
 import (
 	"fmt"
+	"slices"
 	"math"
 	"runtime"
 	"sync"
@@ -43,6 +44,10 @@ func (m *Model) Margins(d *Data, threads int) ([]float64, error) {
 }
 
 func (m *Model) marginRange(x, out []float64, r0, r1 int) {
+	if m.Config.Growth == Oblivious {
+		m.fast().marginRange(m, x, out, r0, r1)
+		return
+	}
 	K, F, D := m.Config.outputs(), m.Internal, m.Config.Depth
 	var idx [block]int32
 	oblivious := m.Config.Growth == Oblivious
@@ -112,4 +117,104 @@ func (m *Model) Proba(d *Data, threads int) ([]float64, error) {
 		}
 	}
 	return z, nil
+}
+
+// swar is the oblivious-tree predictor: inputs are first coded per feature
+// as the number of the model's thresholds below the value (so x > t_j is
+// code > j), four rows' 16-bit codes share a uint64, and one add, mask and
+// shift tests a tree level for four rows at once.
+type swar struct {
+	thr   [][]float64 // per internal feature: the distinct thresholds, sorted
+	feat  [][]int32   // per tree, per level
+	add   [][]uint64  // per tree, per level: 0x8000 − (j+1) in every lane
+	leaf  [][]float64
+	out   []int
+	depth int
+}
+
+const lanes = 0x0001_0001_0001_0001
+
+func (m *Model) fast() *swar {
+	m.swarOnce.Do(func() {
+		s := &swar{thr: make([][]float64, m.Internal), depth: m.Config.Depth}
+		for _, t := range m.Trees {
+			for l, f := range t.Feature {
+				s.thr[f] = append(s.thr[f], t.Threshold[l])
+			}
+		}
+		for f := range s.thr {
+			slices.Sort(s.thr[f])
+			s.thr[f] = slices.Compact(s.thr[f])
+		}
+		for _, t := range m.Trees {
+			add := make([]uint64, len(t.Feature))
+			for l, f := range t.Feature {
+				j, _ := slices.BinarySearch(s.thr[f], t.Threshold[l])
+				add[l] = uint64(0x8000-(j+1)) * lanes
+			}
+			s.feat = append(s.feat, t.Feature)
+			s.add = append(s.add, add)
+			s.leaf = append(s.leaf, t.Leaf)
+			s.out = append(s.out, t.Output)
+		}
+		m.swarModel = s
+	})
+	return m.swarModel
+}
+
+func (s *swar) marginRange(m *Model, x, out []float64, r0, r1 int) {
+	K, F := m.Config.outputs(), m.Internal
+	const words = block / 4
+	codes := make([]uint64, F*words)
+	var ids [words]uint64
+	for b0 := r0; b0 < r1; b0 += block {
+		nb := min(block, r1-b0)
+		clear(codes)
+		for f, thr := range s.thr {
+			if len(thr) == 0 {
+				continue
+			}
+			c := codes[f*words : (f+1)*words]
+			for i := 0; i < nb; i++ {
+				c[i>>2] |= uint64(countBelow(thr, x[(b0+i)*F+f])) << (16 * (i & 3))
+			}
+		}
+		for i := 0; i < nb; i++ {
+			copy(out[(b0+i)*K:(b0+i+1)*K], m.Base)
+		}
+		for t, feat := range s.feat {
+			clear(ids[:])
+			add := s.add[t]
+			for l, f := range feat {
+				c := (*[words]uint64)(codes[int(f)*words:])
+				a := add[l]
+				for w := range ids {
+					ids[w] = ids[w]<<1 | (c[w]+a)>>15&lanes
+				}
+			}
+			leaf, o := s.leaf[t], out[b0*K+s.out[t]:]
+			for i := 0; i < nb; i++ {
+				o[i*K] += leaf[ids[i>>2]>>(16*(i&3))&0xffff]
+			}
+		}
+	}
+}
+
+// countBelow is the number of thresholds < v (0 for NaN), branch-free.
+func countBelow(thr []float64, v float64) int {
+	if v != v {
+		return 0
+	}
+	base, n := 0, len(thr)
+	for n > 1 {
+		half := n / 2
+		if thr[base+half] < v {
+			base += half
+		}
+		n -= half
+	}
+	if thr[base] < v {
+		base++
+	}
+	return base
 }

@@ -25,9 +25,14 @@ type trainer struct {
 	cells int
 
 	gh   []float64 // [n][K][2] derivatives of every output
-	cur  []float64 // [n][2] of the output being fitted
-	part []int32   // rows, grouped by node
-	tmp  []int32
+	// cur holds the derivatives of the output being fitted as float32
+	// pairs ([n][2]): half the memory traffic of the histogram passes, and
+	// float32 keeps 7 digits of each row's gradient (LightGBM's choice
+	// too); the histograms sum them in float64.
+	cur  []float32
+	part  []int32 // rows, grouped by node
+	tmp   []int32
+	right []int32
 	free [][]gh
 }
 
@@ -40,23 +45,17 @@ func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
 	}
 	K := cfg.outputs()
 	t.gh = make([]float64, n*K*2)
-	if K == 1 {
-		t.cur = t.gh
-	} else {
-		t.cur = make([]float64, 2*n)
-	}
+	t.cur = make([]float32, 2*n)
 	t.part = make([]int32, n)
 	t.tmp = make([]int32, n)
+	t.right = make([]int32, n)
 	return t
 }
 
 func (t *trainer) loadOutput(k, K int) {
-	if K == 1 {
-		return
-	}
 	for i := 0; i < t.n; i++ {
-		t.cur[2*i] = t.gh[(i*K+k)*2]
-		t.cur[2*i+1] = t.gh[(i*K+k)*2+1]
+		t.cur[2*i] = float32(t.gh[(i*K+k)*2])
+		t.cur[2*i+1] = float32(t.gh[(i*K+k)*2+1])
 	}
 }
 
@@ -146,7 +145,7 @@ func (t *trainer) buildRange(rows []int32, h []gh, f0, f1 int) {
 		h2 := (*[stride]gh)(h[(f+2)*stride:])
 		h3 := (*[stride]gh)(h[(f+3)*stride:])
 		for _, r := range rows {
-			g, hh := cur[2*r], cur[2*r+1]
+			g, hh := float64(cur[2*r]), float64(cur[2*r+1])
 			p := &h0[c0[r]]
 			p.g += g
 			p.h += hh
@@ -166,8 +165,8 @@ func (t *trainer) buildRange(rows []int32, h []gh, f0, f1 int) {
 		hf := (*[stride]gh)(h[f*stride:])
 		for _, r := range rows {
 			p := &hf[col[r]]
-			p.g += cur[2*r]
-			p.h += cur[2*r+1]
+			p.g += float64(cur[2*r])
+			p.h += float64(cur[2*r+1])
 		}
 	}
 }
@@ -226,35 +225,51 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 				}
 			}
 		}
-		// Partition every node's rows: left then right.
+		// Partition every node's rows, left then right, keeping row order,
+		// without branches: each row is written to both sides and only the
+		// side it belongs to advances.
 		next := make([]int, 0, 2*nodes+1)
 		next = append(next, 0)
 		for p := 0; p < nodes; p++ {
 			k := t.nodeKey(level, p)
 			f, s := int(g.feat[k]), g.split[k]
 			a, b := seg[p], seg[p+1]
-			l, r := a, b
 			col := t.bins[f*t.n : (f+1)*t.n]
+			left, right := tmp[a:b], t.right[:b-a]
+			nl, nr := 0, 0
 			for _, row := range part[a:b] {
+				bit := 0
 				if int(col[row]) > s {
-					r--
-					tmp[r] = row
-				} else {
-					tmp[l] = row
-					l++
+					bit = 1
 				}
+				left[nl] = row
+				right[nr] = row
+				nl += 1 - bit
+				nr += bit
 			}
-			// Rights were written backwards; restore row order so histogram
-			// sums keep a fixed order.
-			for i, j := l, b-1; i < j; i, j = i+1, j-1 {
-				tmp[i], tmp[j] = tmp[j], tmp[i]
-			}
-			next = append(next, l, b)
+			copy(left[nl:], right[:nr])
+			next = append(next, a+nl, b)
 		}
 		part, tmp = tmp, part
 		seg = next
 		if level+1 == D {
-			for _, h := range hists {
+			// Leaf sums come from the last level's histograms: the split
+			// feature's bins up to the split are the left child.
+			g.leaf = make([]float64, 2*nodes)
+			for p, h := range hists {
+				k := t.nodeKey(level, p)
+				f, s := int(g.feat[k]), g.split[k]
+				var GL, HL, G, H float64
+				for b, c := range h[f*stride : f*stride+t.nb[f]] {
+					if b <= s {
+						GL += c.g
+						HL += c.h
+					}
+					G += c.g
+					H += c.h
+				}
+				g.leaf[2*p] = t.leafValue(GL, HL)
+				g.leaf[2*p+1] = t.leafValue(G-GL, H-HL)
 				t.release(h)
 			}
 			break
@@ -278,18 +293,16 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 		}
 		hists = child
 	}
-	g.leaf = make([]float64, len(seg)-1)
-	for p := range g.leaf {
-		var G, H float64
-		for _, r := range part[seg[p]:seg[p+1]] {
-			G += t.cur[2*r]
-			H += t.cur[2*r+1]
-		}
-		if H+t.cfg.L2 > 0 {
-			g.leaf[p] = -G / (H + t.cfg.L2) * t.cfg.LearningRate
-		}
-	}
 	return g
+}
+
+// leafValue is the Newton step −G/(H+λ), shrunk by the learning rate; an
+// empty leaf (H = 0 with λ = 0) gets 0.
+func (t *trainer) leafValue(G, H float64) float64 {
+	if H+t.cfg.L2 <= 0 {
+		return 0
+	}
+	return -G / (H + t.cfg.L2) * t.cfg.LearningRate
 }
 
 func score(G, H, l2 float64) float64 {
