@@ -2,9 +2,9 @@ package gbdt
 
 import (
 	"fmt"
-	"slices"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 )
 

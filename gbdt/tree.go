@@ -24,16 +24,16 @@ type trainer struct {
 	off   []int
 	cells int
 
-	gh   []float64 // [n][K][2] derivatives of every output
+	gh []float64 // [n][K][2] derivatives of every output
 	// cur holds the derivatives of the output being fitted as float32
 	// pairs ([n][2]): half the memory traffic of the histogram passes, and
 	// float32 keeps 7 digits of each row's gradient (LightGBM's choice
 	// too); the histograms sum them in float64.
-	cur  []float32
+	cur   []float32
 	part  []int32 // rows, grouped by node
 	tmp   []int32
 	right []int32
-	free [][]gh
+	free  [][]gh
 }
 
 func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
