@@ -117,7 +117,8 @@ func TrainGBDT(ctx context.Context, path string, c GBDTConfig, progress func(rep
 	train := &gbdt.Data{X: d.X[:ntr*d.Cols], Rows: ntr, Cols: d.Cols}
 	cfg := gbdt.DefaultConfig()
 	cfg.Trees, cfg.Depth, cfg.LearningRate, cfg.Bins = c.Trees, c.Depth, c.LR, res.BinsUsed
-	cfg.Threads, cfg.Growth, cfg.L2 = c.Threads, c.Growth, c.L2
+	// All rows for every tree, as XGBoost's defaults do.
+	cfg.Threads, cfg.Growth, cfg.L2, cfg.Subsample, cfg.ColSample = c.Threads, c.Growth, c.L2, 1, 1
 	if _, err := gbdt.Fit(ctx, train, y[:ntr], nil, nil, cfg, nil); err != nil {
 		return nil, err
 	}

@@ -112,3 +112,14 @@ func TestFastPredictMatchesTrees(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkFitSmall(b *testing.B) {
+	d, y := synthetic(455, 30, 1)
+	cfg := DefaultConfig()
+	cfg.Threads = 1
+	for i := 0; i < b.N; i++ {
+		if _, err := Fit(context.Background(), d, y, nil, nil, cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

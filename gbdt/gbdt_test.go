@@ -22,7 +22,7 @@ func fit(t *testing.T, d *Data, y []float64, valid *Data, yv []float64, cfg Conf
 func TestStumpIsBestSplit(t *testing.T) {
 	d, y := synthetic(200, 5, 5) // fewer distinct values than bins: every threshold is a candidate
 	cfg := DefaultConfig()
-	cfg.Trees, cfg.Depth, cfg.LearningRate, cfg.L2 = 1, 1, 1, 2
+	cfg.Trees, cfg.Depth, cfg.LearningRate, cfg.L2, cfg.Subsample, cfg.ColSample = 1, 1, 1, 2, 1, 1
 	for _, growth := range []Growth{Oblivious, Depthwise} {
 		cfg.Growth = growth
 		m := fit(t, d, y, nil, nil, cfg)

@@ -99,7 +99,10 @@ func (t *trainer) hist() []gh {
 	if k := len(t.free); k > 0 {
 		h := t.free[k-1]
 		t.free = t.free[:k-1]
-		clear(h)
+		// Only a feature's first nb cells are ever written.
+		for f := 0; f < t.F; f++ {
+			clear(h[f*stride : f*stride+t.nb[f]])
+		}
 		return h
 	}
 	return make([]gh, t.cells)
@@ -285,9 +288,12 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			}
 			hs := t.hist()
 			t.build(part[seg[small]:seg[small+1]], hs)
-			for i := range parent {
-				parent[i].g -= hs[i].g
-				parent[i].h -= hs[i].h
+			for f := 0; f < t.F; f++ {
+				ps, ss := parent[f*stride:f*stride+t.nb[f]], hs[f*stride:f*stride+t.nb[f]]
+				for i := range ps {
+					ps[i].g -= ss[i].g
+					ps[i].h -= ss[i].h
+				}
 			}
 			child[small], child[big] = hs, parent
 		}
@@ -325,21 +331,31 @@ func (t *trainer) bestOblivious(hists [][]gh, feats []int) (int, int, float64) {
 			tot[p].h += c.h
 		}
 	}
-	var parent float64
+	var parent, all float64
 	for _, tp := range tot {
 		parent += score(tp.g, tp.h, l2)
+		all += tp.h
 	}
+	eps := 1e-12 * all
 	acc := make([]float64, MaxBins+2)
 	for _, f := range feats {
 		nb := t.nb[f]
 		clear(acc[:nb])
 		for p, h := range hists {
-			var GL, HL float64
+			var GL, HL, last float64
 			cells := h[t.off[f] : t.off[f]+nb]
 			for s := 0; s < nb-1; s++ {
-				GL += cells[s].g
-				HL += cells[s].h
-				acc[s] += score(GL, HL, l2) + score(tot[p].g-GL, tot[p].h-HL, l2)
+				// An empty bin moves nothing across the split: reuse the
+				// previous split's score (most bins of a small node are empty).
+				// Histogram subtraction leaves rounding residue in empty
+				// bins, hence "negligible" rather than zero.
+				c := cells[s]
+				GL += c.g
+				HL += c.h
+				if c.h > eps || c.h < -eps || s == 0 {
+					last = score(GL, HL, l2) + score(tot[p].g-GL, tot[p].h-HL, l2)
+				}
+				acc[s] += last
 			}
 		}
 		for s := 0; s < nb-1; s++ {
@@ -364,6 +380,7 @@ func (t *trainer) bestNode(h []gh, feats []int) (int, int, float64) {
 		H += c.h
 	}
 	parent := score(G, H, l2)
+	eps := 1e-12 * H
 	bestF, bestS, best := -1, 0, 0.0
 	for _, f := range feats {
 		nb := t.nb[f]
@@ -372,6 +389,9 @@ func (t *trainer) bestNode(h []gh, feats []int) (int, int, float64) {
 		for s := 0; s < nb-1; s++ {
 			GL += cells[s].g
 			HL += cells[s].h
+			if c := cells[s]; c.h < eps && c.h > -eps {
+				continue // nothing moved across: same gain as the split before
+			}
 			if HL < mcw || H-HL < mcw {
 				continue
 			}

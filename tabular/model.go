@@ -1,0 +1,297 @@
+package tabular
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/reckon-ml/reckon/fcn"
+	"github.com/reckon-ml/reckon/gbdt"
+	"github.com/reckon-ml/reckon/linear"
+	"github.com/reckon-ml/reckon/model"
+)
+
+// Model kinds.
+const (
+	KindGBDT     = "gbdt"
+	KindLogistic = "logistic"
+	KindFCN      = "fcn"
+)
+
+// Kinds are the tabular model kinds, in the order reports list them.
+var Kinds = []string{KindLogistic, KindGBDT, KindFCN}
+
+// Spec says which model to train and how.
+type Spec struct {
+	Model    string                `json:"model"`
+	GBDT     gbdt.Config           `json:"gbdt"`
+	Logistic linear.LogisticConfig `json:"logistic"`
+	FCN      fcn.Config            `json:"fcn"`
+	// Threshold on P(positive) for a binary decision.
+	Threshold float64 `json:"threshold"`
+}
+
+// DefaultSpec returns the defaults of a kind.
+func DefaultSpec(kind string) Spec {
+	return Spec{Model: kind, GBDT: gbdt.DefaultConfig(), Logistic: linear.DefaultLogistic(), FCN: fcn.DefaultConfig(), Threshold: 0.5}
+}
+
+// Validate checks the spec's kind and threshold.
+func (s *Spec) Validate() error {
+	switch s.Model {
+	case KindGBDT, KindLogistic, KindFCN:
+	default:
+		return fmt.Errorf("unknown model %q (gbdt, logistic, fcn)", s.Model)
+	}
+	if !(s.Threshold > 0 && s.Threshold < 1) {
+		return fmt.Errorf("threshold must be in (0, 1), got %v", s.Threshold)
+	}
+	return nil
+}
+
+// Model is a trained tabular classifier with its schema.
+type Model struct {
+	Spec   Spec    `json:"spec"`
+	Schema *Schema `json:"-"`
+	GB     *gbdt.Model
+	LR     *linear.Logistic
+	NN     *fcn.Model
+	// Metrics are stored with the artifact (e.g. cross-validation means).
+	Metrics map[string]float64 `json:"-"`
+}
+
+// Progress reports training steps: trees for gbdt, epochs for fcn.
+type Progress func(step, total int)
+
+// Train fits spec's model on train. seed makes the run reproducible.
+func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progress Progress) (*Model, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if train.Y == nil {
+		return nil, ErrNoTarget
+	}
+	K := len(schema.Classes)
+	m := &Model{Spec: spec, Schema: schema}
+	switch spec.Model {
+	case KindGBDT:
+		cfg := spec.GBDT
+		y := make([]float64, train.Rows)
+		for i, c := range train.Y {
+			y[i] = float64(c)
+		}
+		if K == 2 {
+			cfg.Loss = gbdt.LogLoss
+			for i := range y {
+				y[i] = boolf(train.Y[i] == schema.Positive)
+			}
+		} else {
+			cfg.Loss, cfg.Classes = gbdt.Multiclass, K
+		}
+		var p gbdt.Progress
+		if progress != nil {
+			p = func(round int, _, _ float64) { progress(round, cfg.Trees) }
+		}
+		d := &gbdt.Data{X: train.X, Rows: train.Rows, Cols: train.Cols, Categorical: train.Categorical}
+		gm, err := gbdt.Fit(ctx, d, y, nil, nil, cfg, p)
+		if err != nil {
+			return nil, err
+		}
+		m.GB = gm
+	case KindLogistic:
+		if K != 2 {
+			return nil, fmt.Errorf("logistic regression here is binary; the target has %d classes (use gbdt or fcn)", K)
+		}
+		y := make([]float64, train.Rows)
+		for i := range y {
+			y[i] = boolf(train.Y[i] == schema.Positive)
+		}
+		lm, err := linear.FitLogistic(train.X, train.Rows, train.Cols, y, spec.Logistic)
+		if err != nil {
+			return nil, err
+		}
+		m.LR = lm
+	case KindFCN:
+		cfg := spec.FCN
+		var p fcn.Progress
+		if progress != nil {
+			p = func(epoch int, _, _ float64) { progress(epoch, cfg.Epochs) }
+		}
+		nm, err := fcn.Fit(ctx, train.X, train.Rows, train.Cols, train.Y, K, cfg, p)
+		if err != nil {
+			return nil, err
+		}
+		m.NN = nm
+	}
+	return m, nil
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Proba returns rows × classes probabilities, in Schema.Classes order.
+func (m *Model) Proba(f *Frame) ([]float64, error) {
+	if f.Cols != len(m.Schema.Features) {
+		return nil, fmt.Errorf("model has %d features, data %d", len(m.Schema.Features), f.Cols)
+	}
+	K := len(m.Schema.Classes)
+	switch {
+	case m.GB != nil:
+		p, err := m.GB.Proba(&gbdt.Data{X: f.X, Rows: f.Rows, Cols: f.Cols, Categorical: f.Categorical}, 0)
+		if err != nil || K > 2 {
+			return p, err
+		}
+		return m.binary(func(i int) float64 { return p[2*i+1] }, f.Rows), nil
+	case m.LR != nil:
+		p, err := m.LR.Proba(f.X, f.Rows, f.Cols)
+		if err != nil {
+			return nil, err
+		}
+		return m.binary(func(i int) float64 { return p[i] }, f.Rows), nil
+	case m.NN != nil:
+		p, err := m.NN.Proba(f.X, f.Rows, f.Cols)
+		if err != nil || K > 2 {
+			return p, err
+		}
+		// The network's class 1 is Schema.Classes[1]; same order already.
+		return p, nil
+	}
+	return nil, errors.New("tabular: empty model")
+}
+
+// binary spreads P(positive) over the two classes in schema order.
+func (m *Model) binary(pos func(int) float64, rows int) []float64 {
+	out := make([]float64, 2*rows)
+	for i := 0; i < rows; i++ {
+		q := pos(i)
+		out[2*i+m.Schema.Positive] = q
+		out[2*i+1-m.Schema.Positive] = 1 - q
+	}
+	return out
+}
+
+// Decide turns probabilities into classes: the positive class when its
+// probability reaches the threshold (two classes), else the most probable.
+func (m *Model) Decide(p []float64, rows int) []int {
+	K := len(m.Schema.Classes)
+	out := make([]int, rows)
+	for i := 0; i < rows; i++ {
+		row := p[i*K : (i+1)*K]
+		if K == 2 {
+			out[i] = 1 - m.Schema.Positive
+			if row[m.Schema.Positive] >= m.Spec.Threshold {
+				out[i] = m.Schema.Positive
+			}
+			continue
+		}
+		for k := range row {
+			if row[k] > row[out[i]] {
+				out[i] = k
+			}
+		}
+	}
+	return out
+}
+
+// Kind implements model.Model.
+func (m *Model) Kind() string { return m.Spec.Model }
+
+type state struct {
+	Threshold float64           `json:"threshold"`
+	GBDT      *gbdt.Model       `json:"gbdt,omitempty"`
+	Logistic  *linear.Logistic  `json:"logistic,omitempty"`
+	FCN       *fcn.Model        `json:"fcn,omitempty"`
+	Extra     map[string]string `json:"extra,omitempty"`
+}
+
+// Artifact implements model.Model: the schema, the hyperparameters, the
+// fitted model as JSON (trees and coefficients keep full float64
+// precision) and the network's weights as tensors.
+func (m *Model) Artifact() (*model.Artifact, error) {
+	var hyper any
+	switch m.Spec.Model {
+	case KindGBDT:
+		hyper = m.Spec.GBDT
+	case KindLogistic:
+		hyper = m.Spec.Logistic
+	case KindFCN:
+		hyper = m.Spec.FCN
+	}
+	h, err := json.Marshal(hyper)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := json.Marshal(m.Schema)
+	if err != nil {
+		return nil, err
+	}
+	st, err := json.Marshal(state{Threshold: m.Spec.Threshold, GBDT: m.GB, Logistic: m.LR, FCN: m.NN})
+	if err != nil {
+		return nil, err
+	}
+	a := &model.Artifact{Header: model.Header{Hyper: h, Schema: sc, State: st, Metrics: m.Metrics}}
+	switch {
+	case m.GB != nil:
+		a.Header.Seed = m.GB.Config.Seed
+		a.Header.Curves = map[string][]float64{"train_loss": m.GB.TrainLoss}
+	case m.NN != nil:
+		a.Header.Seed = m.NN.Config.Seed
+		a.Header.Curves = map[string][]float64{"train_loss": m.NN.TrainLoss, "valid_loss": m.NN.ValidLoss}
+		for _, p := range m.NN.Params() {
+			a.Tensors = append(a.Tensors, model.Tensor{Name: fmt.Sprintf("%d.%s", len(a.Tensors), p.Name), Shape: p.Shape, Data: p.W})
+		}
+	}
+	return a, nil
+}
+
+func load(kind string) model.Loader {
+	return func(a *model.Artifact) (model.Model, error) {
+		m := &Model{Spec: DefaultSpec(kind), Metrics: a.Header.Metrics}
+		if err := json.Unmarshal(a.Header.Schema, &m.Schema); err != nil || m.Schema == nil || len(m.Schema.Classes) < 2 {
+			return nil, fmt.Errorf("bad schema: %v", err)
+		}
+		var st state
+		if err := json.Unmarshal(a.Header.State, &st); err != nil {
+			return nil, err
+		}
+		m.Spec.Threshold = st.Threshold
+		switch kind {
+		case KindGBDT:
+			if st.GBDT == nil {
+				return nil, errors.New("no trees in the file")
+			}
+			m.GB, m.Spec.GBDT = st.GBDT, st.GBDT.Config
+			m.GB.Config.Threads = runtime.NumCPU()
+		case KindLogistic:
+			if st.Logistic == nil {
+				return nil, errors.New("no coefficients in the file")
+			}
+			m.LR = st.Logistic
+		case KindFCN:
+			if st.FCN == nil {
+				return nil, errors.New("no network in the file")
+			}
+			m.NN, m.Spec.FCN = st.FCN, st.FCN.Config
+			w := make([][]float32, len(a.Tensors))
+			for i := range a.Tensors {
+				w[i] = a.Tensors[i].Data
+			}
+			if err := m.NN.Restore(w); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
+}
+
+func init() {
+	for _, k := range Kinds {
+		model.Register(k, load(k))
+	}
+}

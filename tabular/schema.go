@@ -1,0 +1,207 @@
+// Package tabular turns tables into model inputs and trains, stores and
+// cross-validates the tabular classifiers (gbdt, logistic, fcn) behind one
+// interface. The schema fitted on the training table travels with every
+// model, so evaluation and prediction data are checked and encoded exactly
+// as training data was.
+package tabular
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/reckon-ml/reckon/dataset"
+)
+
+// Feature is one input column as the model saw it in training.
+type Feature struct {
+	Name string       `json:"name"`
+	Type dataset.Type `json:"type"`
+	// Levels of a categorical feature, in code order; unseen levels in new
+	// data get their own code (CatBoost-style statistics then use the prior).
+	Levels []string `json:"levels,omitempty"`
+}
+
+// Schema is the training table's shape: the target and its classes, and the
+// features in model order.
+type Schema struct {
+	Target   string    `json:"target"`
+	Classes  []string  `json:"classes"`
+	Positive int       `json:"positive"` // index into Classes
+	Features []Feature `json:"features"`
+}
+
+// PositiveLabel is the positive class's label.
+func (s *Schema) PositiveLabel() string { return s.Classes[s.Positive] }
+
+// Frame is a table encoded for the models: a dense row-major float matrix
+// (NaN for missing, category codes for categorical features) and class
+// indices.
+type Frame struct {
+	X           []float64
+	Rows, Cols  int
+	Categorical []bool
+	Y           []int // nil when the table has no target column
+	Lines       []int // source line of each row
+}
+
+// Subset returns the rows idx of f (a copy).
+func (f *Frame) Subset(idx []int) *Frame {
+	s := &Frame{Rows: len(idx), Cols: f.Cols, Categorical: f.Categorical, X: make([]float64, 0, len(idx)*f.Cols)}
+	for _, i := range idx {
+		s.X = append(s.X, f.X[i*f.Cols:(i+1)*f.Cols]...)
+		if f.Y != nil {
+			s.Y = append(s.Y, f.Y[i])
+		}
+		if f.Lines != nil {
+			s.Lines = append(s.Lines, f.Lines[i])
+		}
+	}
+	return s
+}
+
+// NewSchema fits a schema on a training table: every column but the target
+// is a feature; classes are the target's distinct values, sorted, and the
+// positive class is positive ("" picks the minority class of two, the usual
+// class of interest).
+func NewSchema(t *dataset.Table, target, positive string) (*Schema, error) {
+	tc := t.Column(target)
+	if tc == nil {
+		return nil, fmt.Errorf("%s: no target column %q (columns: %s)", t.Source, target, strings.Join(t.Names(), ", "))
+	}
+	s := &Schema{Target: target}
+	counts := map[string]int{}
+	for i := 0; i < t.Rows(); i++ {
+		if tc.IsMissing(i) {
+			return nil, fmt.Errorf("%s:%d: target %q is missing", t.Source, t.Lines[i], target)
+		}
+		counts[tc.String(i)]++
+	}
+	for c := range counts {
+		s.Classes = append(s.Classes, c)
+	}
+	sort.Strings(s.Classes)
+	if len(s.Classes) < 2 {
+		return nil, fmt.Errorf("%s: target %q has only one class (%v); a classifier needs at least two", t.Source, target, s.Classes)
+	}
+	if len(s.Classes) > 100 {
+		return nil, fmt.Errorf("%s: target %q has %d distinct values; reckon's tabular models are classifiers (is it a numeric target?)", t.Source, target, len(s.Classes))
+	}
+	switch {
+	case positive != "":
+		s.Positive = slices.Index(s.Classes, positive)
+		if s.Positive < 0 {
+			return nil, fmt.Errorf("%s: positive class %q is not a value of %q (values: %s)", t.Source, positive, target, strings.Join(s.Classes, ", "))
+		}
+	case len(s.Classes) == 2 && counts[s.Classes[0]] < counts[s.Classes[1]]:
+		s.Positive = 0
+	default:
+		s.Positive = len(s.Classes) - 1
+	}
+	for _, c := range t.Columns {
+		if c.Name == target {
+			continue
+		}
+		f := Feature{Name: c.Name, Type: c.Type}
+		if c.Type == dataset.Categorical {
+			f.Levels = slices.Clone(c.Levels)
+		}
+		s.Features = append(s.Features, f)
+	}
+	if len(s.Features) == 0 {
+		return nil, fmt.Errorf("%s: no feature columns besides the target %q", t.Source, target)
+	}
+	return s, nil
+}
+
+// SchemaError lists everything wrong with a table's columns at once.
+type SchemaError struct {
+	Source   string
+	Missing  []string
+	Mistyped []string
+}
+
+func (e *SchemaError) Error() string {
+	var parts []string
+	if len(e.Missing) > 0 {
+		parts = append(parts, "missing columns: "+strings.Join(e.Missing, ", "))
+	}
+	if len(e.Mistyped) > 0 {
+		parts = append(parts, "mistyped columns: "+strings.Join(e.Mistyped, ", "))
+	}
+	return fmt.Sprintf("%s does not match the model's schema: %s", e.Source, strings.Join(parts, "; "))
+}
+
+// Encode maps a table onto the schema. Extra columns are ignored; missing
+// or mistyped feature columns are one error listing them all. The target
+// column is optional (prediction data); when present its values must be
+// known classes.
+func (s *Schema) Encode(t *dataset.Table) (*Frame, error) {
+	se := &SchemaError{Source: t.Source}
+	cols := make([]*dataset.Column, len(s.Features))
+	for j, f := range s.Features {
+		c := t.Column(f.Name)
+		switch {
+		case c == nil:
+			se.Missing = append(se.Missing, f.Name)
+		case f.Type == dataset.Categorical && c.Type != dataset.Categorical:
+			// A categorical column whose values all look numeric in new data
+			// still reads as its text.
+			cols[j] = c
+		case f.Type != dataset.Categorical && c.Type == dataset.Categorical:
+			se.Mistyped = append(se.Mistyped, fmt.Sprintf("%s (model: %s, data: %s)", f.Name, f.Type, c.Type))
+		default:
+			cols[j] = c
+		}
+	}
+	if len(se.Missing) > 0 || len(se.Mistyped) > 0 {
+		return nil, se
+	}
+	n := t.Rows()
+	fr := &Frame{Rows: n, Cols: len(s.Features), X: make([]float64, n*len(s.Features)), Categorical: make([]bool, len(s.Features)), Lines: t.Lines}
+	for j, f := range s.Features {
+		c := cols[j]
+		if f.Type != dataset.Categorical {
+			for i := 0; i < n; i++ {
+				fr.X[i*fr.Cols+j] = c.Float(i)
+			}
+			continue
+		}
+		fr.Categorical[j] = true
+		code := map[string]int{}
+		for k, l := range f.Levels {
+			code[l] = k
+		}
+		for i := 0; i < n; i++ {
+			v := math.NaN()
+			if !c.IsMissing(i) {
+				k, ok := code[c.String(i)]
+				if !ok {
+					k = len(f.Levels) // unseen: one shared "other" code
+				}
+				v = float64(k)
+			}
+			fr.X[i*fr.Cols+j] = v
+		}
+	}
+	if tc := t.Column(s.Target); tc != nil {
+		fr.Y = make([]int, n)
+		for i := 0; i < n; i++ {
+			k := -1
+			if !tc.IsMissing(i) {
+				k = slices.Index(s.Classes, tc.String(i))
+			}
+			if k < 0 {
+				return nil, fmt.Errorf("%s:%d: target %q is %q, not one of the model's classes (%s)", t.Source, t.Lines[i], s.Target, tc.String(i), strings.Join(s.Classes, ", "))
+			}
+			fr.Y[i] = k
+		}
+	}
+	return fr, nil
+}
+
+// ErrNoTarget is returned where scoring needs the target column.
+var ErrNoTarget = errors.New("the data has no target column to score against")

@@ -1,0 +1,169 @@
+package tabular
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/metrics"
+)
+
+// Scores are one evaluation's figures by name: "accuracy", "roc_auc",
+// "average_precision", "log_loss", "brier", "macro_f1", "weighted_f1", and
+// per class "precision[c]", "recall[c]", "f1[c]", "specificity[c]".
+type Scores map[string]float64
+
+// LowerIsBetter says which scores are losses.
+func LowerIsBetter(name string) bool { return name == "log_loss" || name == "brier" }
+
+// Evaluation is a model scored on labelled rows.
+type Evaluation struct {
+	Report *metrics.Report `json:"report"`
+	Scores Scores          `json:"scores"`
+	ROC    *metrics.Curve  `json:"roc,omitempty"`
+	PR     *metrics.Curve  `json:"pr,omitempty"`
+	// Proba are the positive-class probabilities (two classes) and Pred the
+	// decided classes, row by row.
+	Proba []float64 `json:"-"`
+	Pred  []int     `json:"-"`
+}
+
+// Evaluate scores m on f (which must have targets).
+func Evaluate(m *Model, f *Frame) (*Evaluation, error) {
+	if f.Y == nil {
+		return nil, ErrNoTarget
+	}
+	p, err := m.Proba(f)
+	if err != nil {
+		return nil, err
+	}
+	return Score(m.Schema, p, m.Decide(p, f.Rows), f.Y)
+}
+
+// Score computes the report and scores from probabilities (rows × classes),
+// decisions and truth.
+func Score(s *Schema, p []float64, pred, truth []int) (*Evaluation, error) {
+	rep, err := metrics.Classify(s.Classes, truth, pred)
+	if err != nil {
+		return nil, err
+	}
+	e := &Evaluation{Report: rep, Scores: Scores{"accuracy": rep.Accuracy, "macro_f1": rep.Macro.F1, "weighted_f1": rep.Weighted.F1}, Pred: pred}
+	for _, c := range rep.Classes {
+		e.Scores["precision["+c.Label+"]"] = c.Precision
+		e.Scores["recall["+c.Label+"]"] = c.Recall
+		e.Scores["f1["+c.Label+"]"] = c.F1
+		e.Scores["specificity["+c.Label+"]"] = c.Specificity
+	}
+	K := len(s.Classes)
+	if K == 2 {
+		pos := make([]bool, len(truth))
+		q := make([]float64, len(truth))
+		for i := range truth {
+			pos[i] = truth[i] == s.Positive
+			q[i] = p[i*K+s.Positive]
+		}
+		e.Proba = q
+		e.Scores["log_loss"] = metrics.LogLoss(pos, q)
+		e.Scores["brier"] = metrics.Brier(pos, q)
+		if auc, err := metrics.ROCAUC(pos, q); err == nil {
+			e.Scores["roc_auc"] = auc
+			ap, _ := metrics.AveragePrecision(pos, q)
+			e.Scores["average_precision"] = ap
+			roc, _ := metrics.ROC(pos, q)
+			pr, _ := metrics.PR(pos, q)
+			e.ROC, e.PR = &roc, &pr
+		}
+	} else {
+		var ll float64
+		for i, t := range truth {
+			ll -= math.Log(math.Min(math.Max(p[i*K+t], 1e-15), 1-1e-15))
+		}
+		e.Scores["log_loss"] = ll / float64(len(truth))
+	}
+	return e, nil
+}
+
+// FoldResult is one cross-validation fold.
+type FoldResult struct {
+	Fold   int    `json:"fold"`
+	Test   []int  `json:"-"`
+	Scores Scores `json:"scores"`
+	// Proba and Pred are for the fold's test rows, in Test order.
+	Proba []float64 `json:"-"`
+	Pred  []int     `json:"-"`
+}
+
+// CV is a cross-validation of one spec.
+type CV struct {
+	Model string       `json:"model"`
+	Folds []FoldResult `json:"folds"`
+	Mean  Scores       `json:"mean"`
+	SD    Scores       `json:"sd"`
+}
+
+// FoldProgress is called after each fold.
+type FoldProgress func(done, total int)
+
+// CrossValidate trains spec on each fold's training rows and scores it on
+// its test rows. The schema is the whole table's (class list and levels);
+// every fitted statistic (scaling, bins, target statistics) comes from the
+// fold's training rows only.
+func CrossValidate(ctx context.Context, spec Spec, s *Schema, f *Frame, folds []dataset.Fold, progress FoldProgress) (*CV, error) {
+	if len(folds) == 0 {
+		return nil, fmt.Errorf("no folds")
+	}
+	cv := &CV{Model: spec.Model}
+	for i, fold := range folds {
+		m, err := Train(ctx, spec, s, f.Subset(fold.Train), nil)
+		if err != nil {
+			return nil, fmt.Errorf("fold %d: %w", i+1, err)
+		}
+		e, err := Evaluate(m, f.Subset(fold.Test))
+		if err != nil {
+			return nil, fmt.Errorf("fold %d: %w", i+1, err)
+		}
+		cv.Folds = append(cv.Folds, FoldResult{Fold: i + 1, Test: fold.Test, Scores: e.Scores, Proba: e.Proba, Pred: e.Pred})
+		if progress != nil {
+			progress(i+1, len(folds))
+		}
+	}
+	cv.Mean, cv.SD = Scores{}, Scores{}
+	for _, name := range cv.Folds[0].Scores.Names() {
+		var v []float64
+		for _, fr := range cv.Folds {
+			if x, ok := fr.Scores[name]; ok {
+				v = append(v, x)
+			}
+		}
+		cv.Mean[name], cv.SD[name] = meanSD(v)
+	}
+	return cv, nil
+}
+
+// Names lists the score names, sorted.
+func (s Scores) Names() []string {
+	var n []string
+	for k := range s {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+func meanSD(v []float64) (float64, float64) {
+	var m float64
+	for _, x := range v {
+		m += x
+	}
+	m /= float64(len(v))
+	if len(v) < 2 {
+		return m, 0
+	}
+	var ss float64
+	for _, x := range v {
+		ss += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(ss / float64(len(v)-1))
+}
