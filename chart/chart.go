@@ -100,3 +100,87 @@ func save(p *plot.Plot, path string) error {
 	}
 	return p.Save(width, height, path)
 }
+
+// Line is one named XY curve (e.g. a ROC curve).
+type Line struct {
+	Name string
+	X, Y []float64
+}
+
+// Lines draws XY curves on [0, 1] axes, with the diagonal when diagonal is
+// set (the chance line of a ROC plot).
+func Lines(path, title, xlabel, ylabel string, lines []Line, diagonal bool) error {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xlabel, ylabel
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1.02
+	p.Legend.Top, p.Legend.Left = false, false
+	for i, ln := range lines {
+		xy := make(plotter.XYs, len(ln.X))
+		for j := range ln.X {
+			xy[j] = plotter.XY{X: ln.X[j], Y: ln.Y[j]}
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return err
+		}
+		l.Color = palette[i%len(palette)]
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(ln.Name, l)
+	}
+	if diagonal {
+		d, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+		if err != nil {
+			return err
+		}
+		d.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+		d.Color = color.Gray{Y: 150}
+		p.Add(d)
+	}
+	p.Add(plotter.NewGrid())
+	return save(p, path)
+}
+
+// Matrix draws a confusion matrix: rows are the true classes, columns the
+// predicted ones, each cell shaded by its share of its row and labelled
+// with its count.
+func Matrix(path, title string, labels []string, counts [][]int) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text, p.Y.Label.Text = "predicted", "true"
+	k := len(labels)
+	for i := 0; i < k; i++ {
+		var row int
+		for _, c := range counts[i] {
+			row += c
+		}
+		for j := 0; j < k; j++ {
+			share := 0.0
+			if row > 0 {
+				share = float64(counts[i][j]) / float64(row)
+			}
+			// Row i is drawn top-down so the matrix reads like the report.
+			y := float64(k - 1 - i)
+			poly, err := plotter.NewPolygon(plotter.XYs{{X: float64(j), Y: y}, {X: float64(j + 1), Y: y}, {X: float64(j + 1), Y: y + 1}, {X: float64(j), Y: y + 1}})
+			if err != nil {
+				return err
+			}
+			v := uint8(255 - 200*share)
+			poly.Color = color.RGBA{R: v, G: v, B: 255, A: 255}
+			p.Add(poly)
+			lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: float64(j) + 0.45, Y: y + 0.45}}, Labels: []string{fmt.Sprint(counts[i][j])}})
+			if err != nil {
+				return err
+			}
+			p.Add(lbl)
+		}
+	}
+	xt, yt := make([]plot.Tick, k), make([]plot.Tick, k)
+	for i, l := range labels {
+		xt[i] = plot.Tick{Value: float64(i) + 0.5, Label: l}
+		yt[i] = plot.Tick{Value: float64(k-1-i) + 0.5, Label: l}
+	}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.ConstantTicks(xt), plot.ConstantTicks(yt)
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, float64(k), 0, float64(k)
+	return save(p, path)
+}

@@ -17,6 +17,12 @@ func TestChartsWritePNG(t *testing.T) {
 		},
 		"bars.png":    func(p string) error { return Bars(p, "error per track", "s", pts) },
 		"scatter.png": func(p string) error { return Scatter(p, "error vs altitude", "m", "s", pts) },
+		"roc.png": func(p string) error {
+			return Lines(p, "ROC", "fpr", "tpr", []Line{{Name: "gbdt", X: []float64{0, 0.1, 1}, Y: []float64{0, 0.9, 1}}}, true)
+		},
+		"confusion.png": func(p string) error {
+			return Matrix(p, "confusion", []string{"benign", "malignant"}, [][]int{{70, 2}, {3, 39}})
+		},
 	}
 	for name, draw := range files {
 		p := filepath.Join(dir, name)

@@ -124,3 +124,27 @@ func TestScoreNamesMatchReport(t *testing.T) {
 		t.Errorf("scores %v", e.Scores)
 	}
 }
+
+func TestSpaceAppliesToSpec(t *testing.T) {
+	for _, kind := range Kinds {
+		sp := Space(kind)
+		if err := sp.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range sp.Sample(5, 1) {
+			spec, err := Apply(DefaultSpec(kind), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := spec.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if err := spec.GBDT.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if err := spec.FCN.Validate(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
