@@ -92,7 +92,7 @@ Then look at your own data:
 	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVar(&a.json, "json", false, "print the result as one JSON object on stdout")
 
-	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.demoCmd(), a.benchCmd())
+	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.compareCmd(), a.demoCmd(), a.benchCmd())
 	return root
 }
 

@@ -16,13 +16,14 @@ import (
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/progress"
+	"github.com/reckon-ml/reckon/tabular"
 	"github.com/reckon-ml/reckon/trackmodel"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) trainCmd() *cobra.Command {
 	c := &cobra.Command{Use: "train", Short: "Train a model and save it to one file"}
-	c.AddCommand(a.trainReentryCmd())
+	c.AddCommand(a.trainReentryCmd(), a.trainTabularCmd())
 	return c
 }
 
@@ -212,16 +213,24 @@ func (a *app) evalCmd() *cobra.Command {
 	var all bool
 	var seed uint64
 	var plots string
+	var threshold float64
 	c := &cobra.Command{
-		Use:   "eval --model FILE --data DIR",
-		Short: "Score a saved model on a labelled track set",
+		Use:   "eval --model FILE --data DIR|CSV",
+		Short: "Score a saved model on labelled data (a track set or a CSV table)",
 		Long: `Score a saved model on labelled tracks: RMSE with a 95% bootstrap interval
 (18 validation tracks make a single RMSE noisy), MAE, bias, largest error,
 exact-index rate, index RMSE and the share within 0.5 s, plus every track's
 error. A track the model cannot predict is listed, never scored as NaN.
 
 On the data the model was trained on (same content hash) only the held-out
-tracks are scored, unless --all.`,
+tracks are scored, unless --all.
+
+A tabular model (gbdt, logistic, fcn) is scored on a CSV with its target
+column: scikit-learn's classification report with specificity, the confusion
+matrix, ROC AUC, average precision, log loss and Brier score, and PNG figures
+of the ROC and precision-recall curves, the confusion matrix and the training
+curves. The CSV must have the model's feature columns (by name; extra columns
+are ignored); missing or mistyped ones are listed in one error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if modelPath == "" || data == "" {
@@ -234,6 +243,10 @@ tracks are scored, unless --all.`,
 			m, err := model.FromArtifact(modelPath, art)
 			if err != nil {
 				return err
+			}
+			if tm, ok := m.(*tabular.Model); ok {
+				tf := tableFlags{onError: "fail", missing: dataset.DefaultMissing}
+				return a.evalTabular(cmd, modelPath, art, tm, data, tf, threshold, plots)
 			}
 			p, ok := m.(trackmodel.Predictor)
 			if !ok {
@@ -278,6 +291,7 @@ tracks are scored, unless --all.`,
 	f.BoolVar(&all, "all", false, "score every labelled track, even those the model was trained on")
 	f.Uint64Var(&seed, "bootstrap-seed", 0, "seed of the bootstrap interval")
 	f.StringVar(&plots, "plots", "", "directory for the PNG figures (default <home>/reports/MODEL; - for none)")
+	f.Float64Var(&threshold, "threshold", 0.5, "tabular: decision threshold on P(positive) (default: the model's)")
 	return c
 }
 
