@@ -12,3 +12,13 @@ const TumorCSVName = "breast_cancer_wisconsin_clean.csv"
 //
 //go:embed tumor/breast_cancer_wisconsin_clean.csv
 var TumorCSV []byte
+
+// TumorFoldsName is the file name of the tumor protocol's folds.
+const TumorFoldsName = "breast_cancer_folds.json"
+
+// TumorFolds is examples/tumor/breast_cancer_folds.json: the 15 folds of
+// RepeatedStratifiedKFold(5, 3, random_state=0) that shared/bench's
+// tumor_anchor.py scores, so reckon is compared on identical rows.
+//
+//go:embed tumor/breast_cancer_folds.json
+var TumorFolds []byte

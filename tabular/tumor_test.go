@@ -36,9 +36,9 @@ func tumor(t testing.TB) (*Schema, *Frame, []dataset.Fold) {
 	return s, f, ff.Folds
 }
 
-// TestTumorTargets runs the targets on the 15 shared folds: the
+// TestCalibrationTumorTargets runs the targets on the 15 shared folds: the
 // figures the anchors (tumor_anchor.py) reach on the same folds.
-func TestTumorTargets(t *testing.T) {
+func TestCalibrationTumorTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("15 folds x 3 models")
 	}

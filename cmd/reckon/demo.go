@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,11 +10,13 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/baseline"
+	"github.com/reckon-ml/reckon/compare"
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/sim/reentry"
+	"github.com/reckon-ml/reckon/tabular"
 	"github.com/reckon-ml/reckon/trackmodel"
 	"github.com/spf13/cobra"
 )
@@ -32,6 +35,7 @@ type demoResult struct {
 	TrainTracks    int                     `json:"train_tracks"`
 	TestTracks     int                     `json:"test_tracks"`
 	Tumor          dataset.TableSummary    `json:"tumor"`
+	TumorCompare   *compareResult          `json:"tumor_compare"`
 	GenerateSecond float64                 `json:"generate_seconds"`
 }
 
@@ -49,9 +53,11 @@ func (a *app) demoCmd() *cobra.Command {
   2. train the reentry models (mean-altitude baseline, physics fit, LSTM with
      a lighter schedule) on a 72/18 split by track and compare them on the
      held-out tracks,
-  3. inspect the Breast Cancer Wisconsin table shipped inside the binary.
-
-Later versions grow this into the full train / compare / predict pipelines.`,
+  3. on the Breast Cancer Wisconsin table shipped inside the binary, cross-
+     validate logistic regression, gradient-boosted trees and the FCN network
+     on the 15 shared folds, and pick a champion under the wins policy and the
+     recall-first constraint policy (recall[malignant] >= 0.97, then the best
+     precision), with the evidence for each choice.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := os.MkdirTemp("", "reckon-demo-")
@@ -107,6 +113,9 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 				return err
 			}
 			res.Tumor = dataset.Summarize(t, "diagnosis")
+			if res.TumorCompare, err = a.demoTumor(cmd.Context(), t); err != nil {
+				return err
+			}
 
 			return a.report(res, func(w io.Writer) {
 				fmt.Fprintf(w, "== reentry: %d generated tracks (seed %d) in %.1f s\n", sum.Tracks, seed, sum.Seconds)
@@ -125,10 +134,14 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 				fmt.Fprintf(w, "\n== tumor: Breast Cancer Wisconsin (embedded copy of examples/tumor)\n")
 				fmt.Fprintf(w, "%d rows, %d columns, %d malignant / %d benign, version %s\n",
 					res.Tumor.Rows, len(res.Tumor.Columns), res.Tumor.ClassBalance["malignant"], res.Tumor.ClassBalance["benign"], res.Tumor.Hash)
+				fmt.Fprintln(w)
+				printCompare(w, res.TumorCompare)
+				fmt.Fprintf(w, "\nchampion under the recall-first policy: %s\n", res.TumorCompare.Champion)
 				if keep {
 					fmt.Fprintf(w, "\nkept the demo home: %s\n", home)
 				}
 				fmt.Fprintf(w, "\nnext: reckon data gen reentry --count 90 --seed 7 --out tracks/ && reckon data inspect tracks/\n")
+				fmt.Fprintf(w, "      reckon compare --models logistic,gbdt,fcn --data examples/tumor/%s --target diagnosis --folds examples/tumor/%s\n", examples.TumorCSVName, examples.TumorFoldsName)
 			})
 		},
 	}
@@ -137,4 +150,34 @@ Later versions grow this into the full train / compare / predict pipelines.`,
 	c.Flags().Uint64Var(&seed, "seed", 7, "generator seed")
 	c.Flags().IntVar(&lstmEpochs, "lstm-epochs", 40, "lstm training epochs (lighter than train's default, to keep the demo short)")
 	return c
+}
+
+// demoTumor compares the three tabular models on the shared folds.
+func (a *app) demoTumor(ctx context.Context, t *dataset.Table) (*compareResult, error) {
+	schema, err := tabular.NewSchema(t, "diagnosis", "malignant")
+	if err != nil {
+		return nil, err
+	}
+	fr, err := schema.Encode(t)
+	if err != nil {
+		return nil, err
+	}
+	ff, err := dataset.ReadFolds(examples.TumorFoldsName, bytes.NewReader(examples.TumorFolds), fr.Rows)
+	if err != nil {
+		return nil, err
+	}
+	var specs []tabular.Spec
+	for _, k := range tabular.Kinds {
+		specs = append(specs, tabular.DefaultSpec(k))
+	}
+	pols := []compare.Policy{
+		compare.Wins{},
+		compare.Constraint{Metric: "recall[malignant]", Min: 0.97, Maximize: "precision[malignant]"},
+	}
+	res, err := a.runCompare(ctx, tabular.Kinds, specs, schema, fr, ff.Folds, pols)
+	if err != nil {
+		return nil, err
+	}
+	res.Data, res.Folds = "tumor (embedded)", fmt.Sprintf("the %d shared folds (%s)", len(ff.Folds), ff.Protocol)
+	return res, nil
 }

@@ -195,7 +195,7 @@ func TestDemo(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustReckon(t, "demo", "--count", "10", "--lstm-epochs", "2", "--json")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || len(res.Models) != 3 || !(res.Models[0].Validation.RMSE > res.Models[1].Validation.RMSE) || res.Tumor.Rows != 569 {
+	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || len(res.Models) != 3 || !(res.Models[0].Validation.RMSE > res.Models[1].Validation.RMSE) || res.Tumor.Rows != 569 || res.TumorCompare == nil || len(res.TumorCompare.Decisions) != 2 || res.TumorCompare.Champion == "" {
 		t.Errorf("demo: %+v", res)
 	}
 	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {

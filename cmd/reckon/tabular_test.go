@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const tumorCSV = "../../examples/tumor/breast_cancer_wisconsin_clean.csv"
+const tumorFolds = "../../examples/tumor/breast_cancer_folds.json"
+
+// TestTrainTabularOnSharedFolds trains logistic regression with the shared
+// folds, as the README shows, and checks the cross-validated figures are
+// scikit-learn's (tumor_anchor.py: accuracy 0.9754, AUC 0.9950).
+func TestTrainTabularOnSharedFolds(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "lr.reckon")
+	var res trainTabularResult
+	js := mustReckon(t, "train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--positive", "malignant",
+		"--model", "logistic", "--folds", tumorFolds, "--out", out, "--json")
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.CV == nil || len(res.CV.PerFold) != 15 {
+		t.Fatalf("no 15-fold cross-validation in %s", js)
+	}
+	if a := res.CV.Mean["accuracy"]; a < 0.975 || a > 0.9755 {
+		t.Errorf("cv accuracy %.4f, scikit-learn 0.9754", a)
+	}
+	if a := res.CV.Mean["roc_auc"]; a < 0.9948 || a > 0.9952 {
+		t.Errorf("cv AUC %.4f, scikit-learn 0.9950", a)
+	}
+	// Eval on new data lacking a column names it; a mistyped one too.
+	bad := filepath.Join(dir, "bad.csv")
+	b, _ := os.ReadFile(tumorCSV)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	hdr := strings.Split(lines[0], ",")
+	var keep []int
+	for i, h := range hdr {
+		if h != "mean_area" {
+			keep = append(keep, i)
+		}
+	}
+	var sb strings.Builder
+	for li, l := range lines[:50] {
+		f := strings.Split(l, ",")
+		var row []string
+		for _, i := range keep {
+			v := f[i]
+			if li > 0 && hdr[i] == "mean_radius" {
+				v = "big"
+			}
+			row = append(row, v)
+		}
+		sb.WriteString(strings.Join(row, ",") + "\n")
+	}
+	os.WriteFile(bad, []byte(sb.String()), 0o644)
+	_, errs, code := reckon(t, "eval", "--model", out, "--data", bad)
+	if code != 1 || !strings.Contains(errs, "missing columns: mean_area") || !strings.Contains(errs, "mistyped columns: mean_radius") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	// Eval on the training data says so, and writes the figures.
+	plots := filepath.Join(dir, "plots")
+	txt := mustReckon(t, "eval", "--model", out, "--data", tumorCSV, "--plots", plots)
+	if !strings.Contains(txt, "optimistic") || !strings.Contains(txt, "malignant") {
+		t.Errorf("eval output:\n%s", txt)
+	}
+	for _, f := range []string{"roc.png", "precision_recall.png", "confusion_matrix.png"} {
+		if _, err := os.Stat(filepath.Join(plots, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestCompareModelFilesAndKinds(t *testing.T) {
+	dir := t.TempDir()
+	strong, weak := filepath.Join(dir, "strong.reckon"), filepath.Join(dir, "weak.reckon")
+	mustReckon(t, "train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--model", "logistic", "--out", strong)
+	mustReckon(t, "train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--model", "logistic", "--C", "0.0005", "--out", weak)
+	var res compareResult
+	js := mustReckon(t, "compare", "--models", strong+","+weak, "--data", tumorCSV, "--cv", "5x2",
+		"--policy", "wins,primary,constraint", "--constraint", "recall[malignant]>=0.9", "--maximize", "precision[malignant]", "--json")
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Decisions) != 3 || res.Positive != "malignant" {
+		t.Fatalf("decisions %d, positive %q", len(res.Decisions), res.Positive)
+	}
+	for _, d := range res.Decisions[:2] {
+		if d.Winner != "strong" || d.Reason == "" {
+			t.Errorf("%s: winner %s (%s)", d.Policy, d.Winner, d.Reason)
+		}
+	}
+	if _, errs, code := reckon(t, "compare", "--models", "logistic,xgboost", "--data", tumorCSV, "--target", "diagnosis"); code != 1 || !strings.Contains(errs, "xgboost") {
+		t.Errorf("unknown model: exit %d %q", code, errs)
+	}
+	if _, errs, code := reckon(t, "compare", "--models", "logistic,gbdt", "--data", tumorCSV, "--target", "diagnosis", "--policy", "constraint"); code != 1 || !strings.Contains(errs, ">=") {
+		t.Errorf("constraint without its flags: exit %d %q", code, errs)
+	}
+}
+
+func TestTrainTabularSearch(t *testing.T) {
+	var res trainTabularResult
+	js := mustReckon(t, "train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--model", "logistic",
+		"--search", "6", "--search-method", "halving", "--cv", "3x1", "--json")
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Search) != 6 || res.Search[0].Rank != 1 || res.Search[0].Budget != 3 {
+		t.Fatalf("search table %+v", res.Search)
+	}
+	if _, errs, code := reckon(t, "train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--model", "gbdt", "--class-weight", "balanced"); code != 1 || !strings.Contains(errs, "gbdt") {
+		t.Errorf("gbdt class weights: exit %d %q", code, errs)
+	}
+}
+
+func TestBenchGBDT(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var sb strings.Builder
+	sb.WriteString("f0,f1,f2,y\n")
+	for i := 0; i < 2000; i++ {
+		a, b, c := r.NormFloat64(), r.NormFloat64(), r.NormFloat64()
+		y := 0
+		if a+b*b-1+0.3*r.NormFloat64() > 0 {
+			y = 1
+		}
+		fmt.Fprintf(&sb, "%g,%g,%g,%d\n", a, b, c, y)
+	}
+	path := filepath.Join(t.TempDir(), "g.csv")
+	os.WriteFile(path, []byte(sb.String()), 0o644)
+	var res map[string]any
+	js := mustReckon(t, "bench", "gbdt", "--csv", path, "--trees", "20", "--reps", "1", "--json")
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"median_fit_s", "predict_rows_per_s", "holdout_auc", "train_rows"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("no %s in %s", k, js)
+		}
+	}
+	if auc := res["holdout_auc"].(float64); auc < 0.85 {
+		t.Errorf("holdout AUC %v", auc)
+	}
+}
