@@ -209,6 +209,7 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 	}
 	if slices.Contains(train.Categorical, true) {
 		x, F = m.fitCTR(train, y, rng)
+		m.Internal = F
 		if valid != nil {
 			xv = m.encodeCTR(valid)
 		}
@@ -260,9 +261,18 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 		for k := 0; k < K; k++ {
 			t.loadOutput(k, K)
 			tr := t.grow(rows, feats, gain)
-			t.route(&tr, t.bins, n, leafOf)
-			for i := 0; i < n; i++ {
-				margin[i*K+k] += tr.leaf[leafOf[i]]
+			if len(rows) == n {
+				// Every row was partitioned into its leaf while growing.
+				for p, v := range tr.leaf {
+					for _, r := range tr.rows[tr.seg[p]:tr.seg[p+1]] {
+						margin[int(r)*K+k] += v
+					}
+				}
+			} else {
+				t.route(&tr, t.bins, n, leafOf)
+				for i := 0; i < n; i++ {
+					margin[i*K+k] += tr.leaf[leafOf[i]]
+				}
 			}
 			if valid != nil {
 				t.route(&tr, vb, valid.Rows, vleaf)

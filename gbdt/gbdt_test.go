@@ -261,3 +261,24 @@ func TestRejectsBadInput(t *testing.T) {
 		t.Error("cancelled context ignored")
 	}
 }
+
+// TestTrainingMarginsMatchPrediction: the margins Fit accumulates (leaves
+// assigned from the partition or by routing binned rows) give the same
+// loss as predicting the training rows from raw values.
+func TestTrainingMarginsMatchPrediction(t *testing.T) {
+	d, y := synthetic(3000, 6, 9)
+	for _, sub := range []float64{1, 0.7} {
+		for _, growth := range []Growth{Oblivious, Depthwise} {
+			cfg := DefaultConfig()
+			cfg.Trees, cfg.Subsample, cfg.Growth = 25, sub, growth
+			m := fit(t, d, y, nil, nil, cfg)
+			z, err := m.Margins(d, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := lossOf(cfg, y, z, 1), m.TrainLoss[len(m.TrainLoss)-1]; math.Abs(got-want) > 1e-12 {
+				t.Errorf("%s subsample %v: predicted training loss %v, Fit's %v", growth, sub, got, want)
+			}
+		}
+	}
+}

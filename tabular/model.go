@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/fcn"
 	"github.com/reckon-ml/reckon/gbdt"
 	"github.com/reckon-ml/reckon/linear"
@@ -95,7 +96,25 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 			p = func(round int, _, _ float64) { progress(round, cfg.Trees) }
 		}
 		d := &gbdt.Data{X: train.X, Rows: train.Rows, Cols: train.Cols, Categorical: train.Categorical}
-		gm, err := gbdt.Fit(ctx, d, y, nil, nil, cfg, p)
+		var valid *gbdt.Data
+		var yv []float64
+		if cfg.EarlyStop > 0 {
+			// Early stopping watches a stratified 15% of the training rows,
+			// which the trees then never see.
+			f := dataset.StratifiedSplit(train.Y, 0.15, cfg.Seed)
+			tr, va := train.Subset(f.Train), train.Subset(f.Test)
+			d = &gbdt.Data{X: tr.X, Rows: tr.Rows, Cols: tr.Cols, Categorical: tr.Categorical}
+			valid = &gbdt.Data{X: va.X, Rows: va.Rows, Cols: va.Cols, Categorical: va.Categorical}
+			pick := func(idx []int) []float64 {
+				out := make([]float64, len(idx))
+				for i, r := range idx {
+					out[i] = y[r]
+				}
+				return out
+			}
+			y, yv = pick(f.Train), pick(f.Test)
+		}
+		gm, err := gbdt.Fit(ctx, d, y, valid, yv, cfg, p)
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,7 @@ import (
 // specFlags are the hyperparameter flags of train tabular and compare.
 type specFlags struct {
 	trees, depth, bins, epochs, batch, patience int
+	earlyStop                                   int
 	lr, l2, subsample, colsample                float64
 	c, dropout, weightDecay, threshold          float64
 	growth, classWeight                         string
@@ -38,6 +39,7 @@ func (s *specFlags) register(c *cobra.Command) {
 	f.IntVar(&s.trees, "trees", g.Trees, "gbdt: boosting rounds")
 	f.IntVar(&s.depth, "depth", g.Depth, "gbdt: tree depth")
 	f.IntVar(&s.bins, "bins", g.Bins, "gbdt: histogram bins per feature (at most 255)")
+	f.IntVar(&s.earlyStop, "early-stop", 0, "gbdt: stop after N trees without a better loss on a stratified 15% of the training rows (0: off)")
 	f.Float64Var(&s.lr, "lr", 0, fmt.Sprintf("learning rate (default gbdt %g, fcn %g)", g.LearningRate, n.LR))
 	f.Float64Var(&s.l2, "l2", g.L2, "gbdt: L2 leaf regularisation")
 	f.Float64Var(&s.subsample, "subsample", g.Subsample, "gbdt: share of rows per tree")
@@ -65,6 +67,7 @@ func (s *specFlags) spec(cmd *cobra.Command, kind string, schema *tabular.Schema
 	sp.Threshold = s.threshold
 	sp.GBDT.Trees, sp.GBDT.Depth, sp.GBDT.Bins, sp.GBDT.L2 = s.trees, s.depth, s.bins, s.l2
 	sp.GBDT.Subsample, sp.GBDT.ColSample, sp.GBDT.Growth, sp.GBDT.Seed = s.subsample, s.colsample, gbdt.Growth(s.growth), s.seed
+	sp.GBDT.EarlyStop = s.earlyStop
 	sp.Logistic.C = s.c
 	sp.FCN.Hidden, sp.FCN.Dropout, sp.FCN.WeightDecay = s.hidden, s.dropout, s.weightDecay
 	sp.FCN.Epochs, sp.FCN.Batch, sp.FCN.Patience, sp.FCN.Seed = s.epochs, s.batch, s.patience, s.seed

@@ -146,3 +146,44 @@ func TestBenchGBDT(t *testing.T) {
 		t.Errorf("holdout AUC %v", auc)
 	}
 }
+
+// TestTrainTabularCategoricalEarlyStop: a categorical column goes through
+// the schema and ordered target statistics, and early stopping keeps fewer
+// trees than asked for when more do not help.
+func TestTrainTabularCategoricalEarlyStop(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var sb strings.Builder
+	sb.WriteString("x,city,label\n")
+	cities := []string{"oslo", "lima", "pune", "kyiv", "perth"}
+	for i := 0; i < 600; i++ {
+		x, c := r.NormFloat64(), r.IntN(len(cities))
+		label := "no"
+		if x+float64(c%2)*1.5-0.7+0.5*r.NormFloat64() > 0 {
+			label = "yes"
+		}
+		fmt.Fprintf(&sb, "%.4f,%s,%s\n", x, cities[c], label)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cat.csv")
+	os.WriteFile(path, []byte(sb.String()), 0o644)
+	out := filepath.Join(dir, "m.reckon")
+	var res trainTabularResult
+	js := mustReckon(t, "train", "tabular", "--data", path, "--target", "label", "--model", "gbdt", "--trees", "400", "--lr", "0.3",
+		"--early-stop", "20", "--cv", "3x1", "--out", out, "--json")
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.CV.Mean["roc_auc"] < 0.8 {
+		t.Errorf("cv AUC %.3f with an informative category", res.CV.Mean["roc_auc"])
+	}
+	art, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(art), `"ctr":[{"column":1`) {
+		t.Error("no target statistics for the city column in the model file")
+	}
+	// New data with an unseen city still predicts.
+	os.WriteFile(filepath.Join(dir, "new.csv"), []byte("x,city,label\n0.5,rome,yes\n-1,oslo,no\n"), 0o644)
+	mustReckon(t, "eval", "--model", out, "--data", filepath.Join(dir, "new.csv"), "--plots", "-")
+}
