@@ -90,23 +90,9 @@ func (b borders) bin(v float64) uint8 {
 	if math.IsNaN(v) {
 		return 0
 	}
-	if len(b) == 0 {
-		return 1
-	}
-	// Branch-free lower bound (the first border >= v): binning touches every
-	// cell of the matrix, and a mispredicted branch per step dominated it.
-	base, n := 0, len(b)
-	for n > 1 {
-		half := n / 2
-		if b[base+half] < v {
-			base += half
-		}
-		n -= half
-	}
-	if b[base] < v {
-		base++
-	}
-	return uint8(1 + base)
+	// Binning touches every cell of the matrix: the lower bound is the
+	// branch-free one prediction uses.
+	return uint8(1 + countBelow(b, v))
 }
 
 // radixSort sorts non-NaN float64s ascending by their bits (sign-flipped

@@ -202,7 +202,7 @@ func (s *swar) marginRange(m *Model, x, out []float64, r0, r1 int) {
 
 // countBelow is the number of thresholds < v (0 for NaN), branch-free.
 func countBelow(thr []float64, v float64) int {
-	if v != v {
+	if v != v || len(thr) == 0 {
 		return 0
 	}
 	base, n := 0, len(thr)

@@ -188,13 +188,7 @@ func Halving(ctx context.Context, pts []Point, minBudget, maxBudget, eta int, ev
 		if a.Rung != b.Rung {
 			return b.Rung - a.Rung
 		}
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
+		return byScore(a, b)
 	})
 	for i := range all {
 		all[i].Rank = i + 1
@@ -202,16 +196,19 @@ func Halving(ctx context.Context, pts []Point, minBudget, maxBudget, eta int, ev
 	return all, nil
 }
 
+// byScore orders higher scores first.
+func byScore(a, b Result) int {
+	switch {
+	case a.Score > b.Score:
+		return -1
+	case a.Score < b.Score:
+		return 1
+	}
+	return 0
+}
+
 func ranked(r []Result) []Result {
-	slices.SortStableFunc(r, func(a, b Result) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(r, byScore)
 	for i := range r {
 		r[i].Rank = i + 1
 	}

@@ -559,15 +559,8 @@ func tabularPlots(dir string, art *model.Artifact, m *tabular.Model, e *tabular.
 		return nil, err
 	}
 	kind := art.Header.Kind
-	var paths []string
-	draw := func(name string, f func(string) error) error {
-		p := filepath.Join(dir, name)
-		if err := f(p); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		paths = append(paths, p)
-		return nil
-	}
+	figs := &figures{dir: dir}
+	draw := figs.draw
 	labels := make([]string, len(e.Report.Classes))
 	for i, c := range e.Report.Classes {
 		labels[i] = c.Label
@@ -598,7 +591,7 @@ func tabularPlots(dir string, art *model.Artifact, m *tabular.Model, e *tabular.
 			return nil, err
 		}
 	}
-	return paths, nil
+	return figs.paths, nil
 }
 
 // candidateSpec resolves one --models entry: a model file (its kind,

@@ -307,15 +307,8 @@ func writePlots(dir string, art *model.Artifact, e *trackmodel.Evaluation) ([]st
 			scatter = append(scatter, chart.Point{Label: t.TrackID, X: t.ReentryAltitude / 1000, Y: t.Error})
 		}
 	}
-	var paths []string
-	draw := func(name string, f func(string) error) error {
-		p := filepath.Join(dir, name)
-		if err := f(p); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		paths = append(paths, p)
-		return nil
-	}
+	figs := &figures{dir: dir}
+	draw := figs.draw
 	if err := draw("error_per_track.png", func(p string) error {
 		return chart.Bars(p, fmt.Sprintf("%s: error per track (RMSE %.3f s)", art.Header.Kind, e.RMSE), "predicted - true reentry time (s)", bars)
 	}); err != nil {
@@ -335,7 +328,7 @@ func writePlots(dir string, art *model.Artifact, e *trackmodel.Evaluation) ([]st
 			return nil, err
 		}
 	}
-	return paths, nil
+	return figs.paths, nil
 }
 
 func printEval(w io.Writer, e *trackmodel.Evaluation) {
@@ -352,4 +345,20 @@ func printEval(w io.Writer, e *trackmodel.Evaluation) {
 	for _, f := range e.Failed {
 		fmt.Fprintf(w, "  no prediction for track %s: %s\n", f.TrackID, f.Reason)
 	}
+}
+
+// figures writes a report's PNG files into one directory and keeps their
+// paths in order.
+type figures struct {
+	dir   string
+	paths []string
+}
+
+func (f *figures) draw(name string, render func(path string) error) error {
+	p := filepath.Join(f.dir, name)
+	if err := render(p); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	f.paths = append(f.paths, p)
+	return nil
 }
