@@ -246,7 +246,6 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 	}
 	gain := make([]float64, F)
 	best, bestLoss := 0, math.Inf(1)
-	leafOf := make([]int32, n)
 	var vleaf []int32
 	if valid != nil {
 		vleaf = make([]int32, valid.Rows)
@@ -261,18 +260,8 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 		for k := 0; k < K; k++ {
 			t.loadOutput(k, K)
 			tr := t.grow(rows, feats, gain)
-			if len(rows) == n {
-				// Every row was partitioned into its leaf while growing.
-				for p, v := range tr.leaf {
-					for _, r := range tr.rows[tr.seg[p]:tr.seg[p+1]] {
-						margin[int(r)*K+k] += v
-					}
-				}
-			} else {
-				t.route(&tr, t.bins, n, leafOf)
-				for i := 0; i < n; i++ {
-					margin[i*K+k] += tr.leaf[leafOf[i]]
-				}
+			for i, p := range tr.leafOf {
+				margin[i*K+k] += tr.leaf[p]
 			}
 			if valid != nil {
 				t.route(&tr, vb, valid.Rows, vleaf)
@@ -365,7 +354,12 @@ func gradients(cfg Config, y, margin, gh []float64, K int) {
 		for i := 0; i < n; i++ {
 			p := 1 / (1 + math.Exp(-margin[i]))
 			gh[2*i] = p - y[i]
-			gh[2*i+1] = math.Max(p*(1-p), 1e-16)
+			// A floor keeps leaves of very confident rows finite.
+			h := p * (1 - p)
+			if h < 1e-16 {
+				h = 1e-16
+			}
+			gh[2*i+1] = h
 		}
 	case Multiclass:
 		p := make([]float64, K)

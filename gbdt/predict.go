@@ -208,13 +208,17 @@ func countBelow(thr []float64, v float64) int {
 	base, n := 0, len(thr)
 	for n > 1 {
 		half := n / 2
+		// A 0/1 from a comparison compiles to SETcc: no branch to mispredict.
+		lt := 0
 		if thr[base+half] < v {
-			base += half
+			lt = 1
 		}
+		base += half * lt
 		n -= half
 	}
+	lt := 0
 	if thr[base] < v {
-		base++
+		lt = 1
 	}
-	return base
+	return base + lt
 }

@@ -43,7 +43,13 @@ func BenchmarkFitCSV(b *testing.B) {
 		}
 	}
 	cfg := DefaultConfig()
-	cfg.Trees, cfg.Threads, cfg.Bins = 200, 1, MaxBins
+	cfg.Trees, cfg.Threads, cfg.Bins, cfg.Subsample, cfg.ColSample = 200, 1, MaxBins, 1, 1
+	if v, err := strconv.Atoi(os.Getenv("RECKON_GBDT_TREES")); err == nil {
+		cfg.Trees = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("RECKON_GBDT_THREADS")); err == nil {
+		cfg.Threads = v
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := Fit(context.Background(), d, y, nil, nil, cfg, nil); err != nil {

@@ -6,8 +6,19 @@ import (
 	"sync"
 )
 
-// gh is one histogram cell: sums of first and second derivatives.
-type gh struct{ g, h float64 }
+// A histogram cell packs the sums of the quantised first and second
+// derivatives of its rows into one int64: G in the high 32 bits (signed),
+// H in the low 32 (never negative). Quantisation (see quantise) bounds
+// |ΣG| < 2^31 and ΣH < 2^32 over all rows, so adding packed cells never
+// carries between the halves, sums are exact integers whatever the order,
+// and histogram subtraction leaves no rounding residue. One integer add per
+// row and feature instead of two float adds made histogram building the
+// cheaper half of training.
+type cell = int64
+
+func (t *trainer) decode(c cell) (G, H float64) {
+	return float64(c>>32) * t.gUnit, float64(uint32(c)) * t.hUnit
+}
 
 // trainer holds the binned training matrix and the scratch space of tree
 // growing. Bins are stored column by column: a histogram pass walks one
@@ -25,19 +36,22 @@ type trainer struct {
 	cells int
 
 	gh []float64 // [n][K][2] derivatives of every output
-	// cur holds the derivatives of the output being fitted as float32
-	// pairs ([n][2]): half the memory traffic of the histogram passes, and
-	// float32 keeps 7 digits of each row's gradient (LightGBM's choice
-	// too); the histograms sum them in float64.
-	cur   []float32
-	part  []int32 // rows, grouped by node
-	tmp   []int32
-	right []int32
-	free  [][]gh
+	// q holds the quantised derivatives of the output being fitted, one
+	// packed cell per row; gUnit and hUnit are the value of one quantum.
+	// Split finding uses them; leaf values use the exact derivatives.
+	q            []cell
+	gUnit, hUnit float64
+	k, K         int
+	part         []int32 // rows, grouped by node
+	leafOf       []int32
+	tmp          []int32
+	right        []int32
+	free         [][]cell
 }
 
 func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
 	t := &trainer{cfg: cfg, bins: bins, n: n, F: F, bd: bd, nb: make([]int, F), off: make([]int, F)}
+
 	for f := range bd {
 		t.nb[f] = len(bd[f]) + 2
 		t.off[f] = t.cells
@@ -45,17 +59,46 @@ func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
 	}
 	K := cfg.outputs()
 	t.gh = make([]float64, n*K*2)
-	t.cur = make([]float32, 2*n)
+	t.q = make([]cell, n)
 	t.part = make([]int32, n)
 	t.tmp = make([]int32, n)
 	t.right = make([]int32, n)
+	t.leafOf = make([]int32, n)
 	return t
 }
 
+// loadOutput quantises output k's derivatives: g to integers in
+// [−Sg, Sg] and h to [0, Sh], rounded to nearest, with Sg = ⌊(2^31−1)/n⌋
+// and Sh = ⌊(2^32−1)/n⌋ so no sum over rows can overflow its half. That is
+// 11 bits of resolution at a million rows and more below, far finer than
+// the 2-4 bits LightGBM's quantised training shows to be enough.
 func (t *trainer) loadOutput(k, K int) {
+	t.k, t.K = k, K
+	var mg, mh float64
 	for i := 0; i < t.n; i++ {
-		t.cur[2*i] = float32(t.gh[(i*K+k)*2])
-		t.cur[2*i+1] = float32(t.gh[(i*K+k)*2+1])
+		if g := t.gh[(i*K+k)*2]; g > mg {
+			mg = g
+		} else if -g > mg {
+			mg = -g
+		}
+		if h := t.gh[(i*K+k)*2+1]; h > mh {
+			mh = h
+		}
+	}
+	sg := float64((1<<31 - 1) / t.n)
+	sh := float64((1<<32 - 1) / t.n)
+	if mg == 0 {
+		mg = 1
+	}
+	if mh == 0 {
+		mh = 1
+	}
+	t.gUnit, t.hUnit = mg/sg, mh/sh
+	ig, ih := sg/mg, sh/mh
+	for i := 0; i < t.n; i++ {
+		qg := int64(math.Floor(t.gh[(i*K+k)*2]*ig + 0.5))
+		qh := int64(t.gh[(i*K+k)*2+1]*ih + 0.5)
+		t.q[i] = qg<<32 + qh
 	}
 }
 
@@ -95,7 +138,7 @@ func (t *trainer) sampleFeatures(rng *rand.Rand) []int {
 	return all
 }
 
-func (t *trainer) hist() []gh {
+func (t *trainer) hist() []cell {
 	if k := len(t.free); k > 0 {
 		h := t.free[k-1]
 		t.free = t.free[:k-1]
@@ -105,14 +148,14 @@ func (t *trainer) hist() []gh {
 		}
 		return h
 	}
-	return make([]gh, t.cells)
+	return make([]cell, t.cells)
 }
 
-func (t *trainer) release(h []gh) { t.free = append(t.free, h) }
+func (t *trainer) release(h []cell) { t.free = append(t.free, h) }
 
 // build sums the derivatives of rows into h, features split between
 // threads so each cell is summed in row order whatever the thread count.
-func (t *trainer) build(rows []int32, h []gh) {
+func (t *trainer) build(rows []int32, h []cell) {
 	T := t.cfg.Threads
 	if T > t.F {
 		T = t.F
@@ -135,62 +178,60 @@ func (t *trainer) build(rows []int32, h []gh) {
 
 const stride = 256
 
-func (t *trainer) buildRange(rows []int32, h []gh, f0, f1 int) {
-	n, cur := t.n, t.cur
+func (t *trainer) buildRange(rows []int32, h []cell, f0, f1 int) {
+	n, q := t.n, t.q
 	f := f0
-	// Four columns per pass over the rows: the row index and its
-	// derivatives are loaded once for four histogram updates, and the four
-	// 4 KB histograms still sit in L1.
-	for ; f+4 <= f1; f += 4 {
-		c0, c1, c2, c3 := t.bins[f*n:(f+1)*n], t.bins[(f+1)*n:(f+2)*n], t.bins[(f+2)*n:(f+3)*n], t.bins[(f+3)*n:(f+4)*n]
-		h0 := (*[stride]gh)(h[f*stride:])
-		h1 := (*[stride]gh)(h[(f+1)*stride:])
-		h2 := (*[stride]gh)(h[(f+2)*stride:])
-		h3 := (*[stride]gh)(h[(f+3)*stride:])
+	// Six columns per pass over the rows: the row index and its
+	// derivatives are loaded once for six histogram updates, and the six
+	// 2 KB histograms sit in L1.
+	for ; f+6 <= f1; f += 6 {
+		c0, c1, c2 := t.bins[f*n:(f+1)*n], t.bins[(f+1)*n:(f+2)*n], t.bins[(f+2)*n:(f+3)*n]
+		c3, c4, c5 := t.bins[(f+3)*n:(f+4)*n], t.bins[(f+4)*n:(f+5)*n], t.bins[(f+5)*n:(f+6)*n]
+		h0 := (*[stride]cell)(h[f*stride:])
+		h1 := (*[stride]cell)(h[(f+1)*stride:])
+		h2 := (*[stride]cell)(h[(f+2)*stride:])
+		h3 := (*[stride]cell)(h[(f+3)*stride:])
+		h4 := (*[stride]cell)(h[(f+4)*stride:])
+		h5 := (*[stride]cell)(h[(f+5)*stride:])
 		if len(rows) == n {
 			// Every row, in order (the root without subsampling): no index
 			// gathers, and bounds checks hoisted.
-			c0, c1, c2, c3, cur := c0[:n], c1[:n], c2[:n], c3[:n], cur[:2*n]
-			for r := range c0 {
-				g, hh := float64(cur[2*r]), float64(cur[2*r+1])
-				p := &h0[c0[r]]
-				p.g += g
-				p.h += hh
-				p = &h1[c1[r]]
-				p.g += g
-				p.h += hh
-				p = &h2[c2[r]]
-				p.g += g
-				p.h += hh
-				p = &h3[c3[r]]
-				p.g += g
-				p.h += hh
+			c0, c1, c2, c3, c4, c5, q := c0[:n], c1[:n], c2[:n], c3[:n], c4[:n], c5[:n], q[:n]
+			for r, v := range q {
+				h0[c0[r]] += v
+				h1[c1[r]] += v
+				h2[c2[r]] += v
+				h3[c3[r]] += v
+				h4[c4[r]] += v
+				h5[c5[r]] += v
 			}
 			continue
 		}
 		for _, r := range rows {
-			g, hh := float64(cur[2*r]), float64(cur[2*r+1])
-			p := &h0[c0[r]]
-			p.g += g
-			p.h += hh
-			p = &h1[c1[r]]
-			p.g += g
-			p.h += hh
-			p = &h2[c2[r]]
-			p.g += g
-			p.h += hh
-			p = &h3[c3[r]]
-			p.g += g
-			p.h += hh
+			v := q[r]
+			h0[c0[r]] += v
+			h1[c1[r]] += v
+			h2[c2[r]] += v
+			h3[c3[r]] += v
+			h4[c4[r]] += v
+			h5[c5[r]] += v
+		}
+	}
+	for ; f+2 <= f1; f += 2 {
+		c0, c1 := t.bins[f*n:(f+1)*n], t.bins[(f+1)*n:(f+2)*n]
+		h0 := (*[stride]cell)(h[f*stride:])
+		h1 := (*[stride]cell)(h[(f+1)*stride:])
+		for _, r := range rows {
+			v := q[r]
+			h0[c0[r]] += v
+			h1[c1[r]] += v
 		}
 	}
 	for ; f < f1; f++ {
 		col := t.bins[f*n : (f+1)*n]
-		hf := (*[stride]gh)(h[f*stride:])
+		hf := (*[stride]cell)(h[f*stride:])
 		for _, r := range rows {
-			p := &hf[col[r]]
-			p.g += float64(cur[2*r])
-			p.h += float64(cur[2*r+1])
+			hf[col[r]] += q[r]
 		}
 	}
 }
@@ -201,9 +242,8 @@ type grown struct {
 	feat  []int32
 	split []int
 	leaf  []float64
-	// rows grouped by leaf: leaf p holds rows[seg[p]:seg[p+1]].
-	rows []int32
-	seg  []int
+	// leafOf is every training row's leaf (valid until the next grow).
+	leafOf []int32
 }
 
 const allLeft = 255
@@ -215,7 +255,8 @@ func (t *trainer) nodeKey(level, idx int) int {
 	return 1<<level - 1 + idx
 }
 
-// grow fits one tree to t.cur on rows, adding split gains to gain.
+// grow fits one tree to the loaded output on rows, adding split gains to
+// gain.
 func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	D := t.cfg.Depth
 	part, tmp := t.part[:len(rows)], t.tmp[:len(rows)]
@@ -223,7 +264,7 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	seg := []int{0, len(rows)}
 	root := t.hist()
 	t.build(part, root)
-	hists := [][]gh{root}
+	hists := [][]cell{root}
 	var g grown
 	if t.cfg.Growth == Oblivious {
 		g.feat, g.split = make([]int32, D), make([]int, D)
@@ -278,32 +319,15 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			next = append(next, a+nl, b)
 		}
 		part, tmp = tmp, part
-		g.rows, g.seg = part, next
 		seg = next
 		if level+1 == D {
-			// Leaf sums come from the last level's histograms: the split
-			// feature's bins up to the split are the left child.
-			g.leaf = make([]float64, 2*nodes)
-			for p, h := range hists {
-				k := t.nodeKey(level, p)
-				f, s := int(g.feat[k]), g.split[k]
-				var GL, HL, G, H float64
-				for b, c := range h[f*stride : f*stride+t.nb[f]] {
-					if b <= s {
-						GL += c.g
-						HL += c.h
-					}
-					G += c.g
-					H += c.h
-				}
-				g.leaf[2*p] = t.leafValue(GL, HL)
-				g.leaf[2*p+1] = t.leafValue(G-GL, H-HL)
+			for _, h := range hists {
 				t.release(h)
 			}
 			break
 		}
 		// Child histograms: build the smaller child, subtract for the other.
-		child := make([][]gh, 2*nodes)
+		child := make([][]cell, 2*nodes)
 		for p := 0; p < nodes; p++ {
 			a, m, b := seg[2*p], seg[2*p+1], seg[2*p+2]
 			parent := hists[p]
@@ -316,13 +340,37 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			for f := 0; f < t.F; f++ {
 				ps, ss := parent[f*stride:f*stride+t.nb[f]], hs[f*stride:f*stride+t.nb[f]]
 				for i := range ps {
-					ps[i].g -= ss[i].g
-					ps[i].h -= ss[i].h
+					ps[i] -= ss[i]
 				}
 			}
 			child[small], child[big] = hs, parent
 		}
 		hists = child
+	}
+	// Leaf values from the exact derivatives of each leaf's rows. Every
+	// training row's leaf is needed for the margins anyway; with all rows
+	// in the tree the sums then run in row order instead of gathering.
+	nl := len(seg) - 1
+	g.leaf = make([]float64, nl)
+	g.leafOf = t.leafOf
+	t.route(&g, t.bins, t.n, g.leafOf)
+	G, H := make([]float64, nl), make([]float64, nl)
+	gh, K, k := t.gh, t.K, t.k
+	if len(rows) == t.n {
+		for i, p := range g.leafOf {
+			G[p] += gh[(i*K+k)*2]
+			H[p] += gh[(i*K+k)*2+1]
+		}
+	} else {
+		for p := range g.leaf {
+			for _, r := range part[seg[p]:seg[p+1]] {
+				G[p] += gh[(int(r)*K+k)*2]
+				H[p] += gh[(int(r)*K+k)*2+1]
+			}
+		}
+	}
+	for p := range g.leaf {
+		g.leaf[p] = t.leafValue(G[p], H[p])
 	}
 	return g
 }
@@ -345,39 +393,37 @@ func score(G, H, l2 float64) float64 {
 
 // bestOblivious finds the (feature, split) with the largest gain summed over
 // all nodes of the level.
-func (t *trainer) bestOblivious(hists [][]gh, feats []int) (int, int, float64) {
+func (t *trainer) bestOblivious(hists [][]cell, feats []int) (int, int, float64) {
 	l2 := t.cfg.L2
 	bestF, bestS, best := -1, 0, 0.0
-	tot := make([]gh, len(hists))
+	type total struct {
+		c    cell
+		g, h float64
+	}
+	tot := make([]total, len(hists))
 	f0 := feats[0]
+	var parent float64
 	for p, h := range hists {
-		for _, c := range h[t.off[f0] : t.off[f0]+t.nb[f0]] {
-			tot[p].g += c.g
-			tot[p].h += c.h
+		for _, c := range h[f0*stride : f0*stride+t.nb[f0]] {
+			tot[p].c += c
 		}
+		tot[p].g, tot[p].h = t.decode(tot[p].c)
+		parent += score(tot[p].g, tot[p].h, l2)
 	}
-	var parent, all float64
-	for _, tp := range tot {
-		parent += score(tp.g, tp.h, l2)
-		all += tp.h
-	}
-	eps := 1e-12 * all
 	acc := make([]float64, MaxBins+2)
 	for _, f := range feats {
 		nb := t.nb[f]
 		clear(acc[:nb])
 		for p, h := range hists {
-			var GL, HL, last float64
-			cells := h[t.off[f] : t.off[f]+nb]
+			var left cell
+			var last float64
+			cells := h[f*stride : f*stride+nb]
 			for s := 0; s < nb-1; s++ {
-				// An empty bin moves nothing across the split: reuse the
-				// previous split's score (most bins of a small node are empty).
-				// Histogram subtraction leaves rounding residue in empty
-				// bins, hence "negligible" rather than zero.
-				c := cells[s]
-				GL += c.g
-				HL += c.h
-				if c.h > eps || c.h < -eps || s == 0 {
+				// An empty bin moves nothing across the split: the previous
+				// split's score stands (most bins of a small node are empty).
+				if c := cells[s]; c != 0 || s == 0 {
+					left += c
+					GL, HL := t.decode(left)
 					last = score(GL, HL, l2) + score(tot[p].g-GL, tot[p].h-HL, l2)
 				}
 				acc[s] += last
@@ -396,27 +442,26 @@ func (t *trainer) bestOblivious(hists [][]gh, feats []int) (int, int, float64) {
 }
 
 // bestNode finds one node's best split under the minimum child weight.
-func (t *trainer) bestNode(h []gh, feats []int) (int, int, float64) {
+func (t *trainer) bestNode(h []cell, feats []int) (int, int, float64) {
 	l2, mcw := t.cfg.L2, t.cfg.MinChildWeight
-	var G, H float64
+	var all cell
 	f0 := feats[0]
-	for _, c := range h[t.off[f0] : t.off[f0]+t.nb[f0]] {
-		G += c.g
-		H += c.h
+	for _, c := range h[f0*stride : f0*stride+t.nb[f0]] {
+		all += c
 	}
+	G, H := t.decode(all)
 	parent := score(G, H, l2)
-	eps := 1e-12 * H
 	bestF, bestS, best := -1, 0, 0.0
 	for _, f := range feats {
 		nb := t.nb[f]
-		var GL, HL float64
-		cells := h[t.off[f] : t.off[f]+nb]
+		var left cell
+		cells := h[f*stride : f*stride+nb]
 		for s := 0; s < nb-1; s++ {
-			GL += cells[s].g
-			HL += cells[s].h
-			if c := cells[s]; c.h < eps && c.h > -eps {
+			if cells[s] == 0 {
 				continue // nothing moved across: same gain as the split before
 			}
+			left += cells[s]
+			GL, HL := t.decode(left)
 			if HL < mcw || H-HL < mcw {
 				continue
 			}
