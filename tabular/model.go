@@ -127,7 +127,8 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		for i := range y {
 			y[i] = boolf(train.Y[i] == schema.Positive)
 		}
-		lm, err := linear.FitLogistic(train.X, train.Rows, train.Cols, y, spec.Logistic)
+		x, cols := schema.OneHot(train)
+		lm, err := linear.FitLogistic(x, train.Rows, cols, y, spec.Logistic)
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +139,8 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		if progress != nil {
 			p = func(epoch int, _, _ float64) { progress(epoch, cfg.Epochs) }
 		}
-		nm, err := fcn.Fit(ctx, train.X, train.Rows, train.Cols, train.Y, K, cfg, p)
+		x, cols := schema.OneHot(train)
+		nm, err := fcn.Fit(ctx, x, train.Rows, cols, train.Y, K, cfg, p)
 		if err != nil {
 			return nil, err
 		}
@@ -168,13 +170,15 @@ func (m *Model) Proba(f *Frame) ([]float64, error) {
 		}
 		return m.binary(func(i int) float64 { return p[2*i+1] }, f.Rows), nil
 	case m.LR != nil:
-		p, err := m.LR.Proba(f.X, f.Rows, f.Cols)
+		x, cols := m.Schema.OneHot(f)
+		p, err := m.LR.Proba(x, f.Rows, cols)
 		if err != nil {
 			return nil, err
 		}
 		return m.binary(func(i int) float64 { return p[i] }, f.Rows), nil
 	case m.NN != nil:
-		p, err := m.NN.Proba(f.X, f.Rows, f.Cols)
+		x, cols := m.Schema.OneHot(f)
+		p, err := m.NN.Proba(x, f.Rows, cols)
 		if err != nil || K > 2 {
 			return p, err
 		}

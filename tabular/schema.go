@@ -205,3 +205,38 @@ func (s *Schema) Encode(t *dataset.Table) (*Frame, error) {
 
 // ErrNoTarget is returned where scoring needs the target column.
 var ErrNoTarget = errors.New("the data has no target column to score against")
+
+// OneHot is the frame for linear models and networks: numeric features as
+// they are, each categorical feature as one indicator per training level
+// plus one for levels unseen in training (a missing value sets none).
+// Category codes are not numbers a weight should multiply.
+func (s *Schema) OneHot(f *Frame) ([]float64, int) {
+	if !slices.Contains(f.Categorical, true) {
+		return f.X, f.Cols
+	}
+	cols := 0
+	for _, ft := range s.Features {
+		if ft.Type == dataset.Categorical {
+			cols += len(ft.Levels) + 1
+		} else {
+			cols++
+		}
+	}
+	x := make([]float64, f.Rows*cols)
+	for i := 0; i < f.Rows; i++ {
+		j := 0
+		for k, ft := range s.Features {
+			v := f.X[i*f.Cols+k]
+			if ft.Type != dataset.Categorical {
+				x[i*cols+j] = v
+				j++
+				continue
+			}
+			if !math.IsNaN(v) {
+				x[i*cols+j+int(v)] = 1
+			}
+			j += len(ft.Levels) + 1
+		}
+	}
+	return x, cols
+}

@@ -148,3 +148,18 @@ func TestSpaceAppliesToSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestOneHotForLinearModels(t *testing.T) {
+	tb := readTable(t, "t.csv", "a,colour,y\n1,red,yes\n2,blue,no\n3,,no\n")
+	s, err := NewSchema(tb, "y", "yes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := s.Encode(readTable(t, "n.csv", "a,colour\n5,blue\n6,green\n7,\n"))
+	x, cols := s.OneHot(f)
+	// a, then red, blue, other.
+	want := []float64{5, 0, 1, 0, 6, 0, 0, 1, 7, 0, 0, 0}
+	if cols != 4 || !reflect.DeepEqual(x, want) {
+		t.Errorf("one-hot %v (%d columns), want %v", x, cols, want)
+	}
+}

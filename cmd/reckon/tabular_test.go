@@ -183,6 +183,14 @@ func TestTrainTabularCategoricalEarlyStop(t *testing.T) {
 	if !strings.Contains(string(art), `"ctr":[{"column":1`) {
 		t.Error("no target statistics for the city column in the model file")
 	}
+	// Linear models see the city one-hot, not as a code.
+	var lr trainTabularResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "train", "tabular", "--data", path, "--target", "label", "--model", "logistic", "--cv", "3x1", "--json")), &lr); err != nil {
+		t.Fatal(err)
+	}
+	if lr.CV.Mean["roc_auc"] < 0.8 {
+		t.Errorf("logistic cv AUC %.3f with an informative category", lr.CV.Mean["roc_auc"])
+	}
 	// New data with an unseen city still predicts.
 	os.WriteFile(filepath.Join(dir, "new.csv"), []byte("x,city,label\n0.5,rome,yes\n-1,oslo,no\n"), 0o644)
 	mustReckon(t, "eval", "--model", out, "--data", filepath.Join(dir, "new.csv"), "--plots", "-")
