@@ -44,6 +44,7 @@ type trainer struct {
 	k, K         int
 	part         []int32 // rows, grouped by node
 	leafOf       []int32
+	active       []int // features of the tree being grown, sorted
 	tmp          []int32
 	right        []int32
 	free         [][]cell
@@ -142,8 +143,9 @@ func (t *trainer) hist() []cell {
 	if k := len(t.free); k > 0 {
 		h := t.free[k-1]
 		t.free = t.free[:k-1]
-		// Only a feature's first nb cells are ever written.
-		for f := 0; f < t.F; f++ {
+		// Only a feature's first nb cells are ever written, and only the
+		// features of the tree being grown are read.
+		for _, f := range t.active {
 			clear(h[f*stride : f*stride+t.nb[f]])
 		}
 		return h
@@ -156,21 +158,19 @@ func (t *trainer) release(h []cell) { t.free = append(t.free, h) }
 // build sums the derivatives of rows into h, features split between
 // threads so each cell is summed in row order whatever the thread count.
 func (t *trainer) build(rows []int32, h []cell) {
-	T := t.cfg.Threads
-	if T > t.F {
-		T = t.F
-	}
+	fs := t.active
+	T := min(t.cfg.Threads, len(fs))
 	if T <= 1 || len(rows) < 2048 {
-		t.buildRange(rows, h, 0, t.F)
+		t.buildRange(rows, h, fs)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < T; w++ {
-		f0, f1 := w*t.F/T, (w+1)*t.F/T
+		part := fs[w*len(fs)/T : (w+1)*len(fs)/T]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.buildRange(rows, h, f0, f1)
+			t.buildRange(rows, h, part)
 		}()
 	}
 	wg.Wait()
@@ -178,21 +178,19 @@ func (t *trainer) build(rows []int32, h []cell) {
 
 const stride = 256
 
-func (t *trainer) buildRange(rows []int32, h []cell, f0, f1 int) {
+// buildRange sums rows into the histograms of features fs (only the
+// features a tree may split on are built).
+func (t *trainer) buildRange(rows []int32, h []cell, fs []int) {
 	n, q := t.n, t.q
-	f := f0
+	col := func(f int) []uint8 { return t.bins[f*n : (f+1)*n] }
+	hist := func(f int) *[stride]cell { return (*[stride]cell)(h[f*stride:]) }
+	i := 0
 	// Six columns per pass over the rows: the row index and its
 	// derivatives are loaded once for six histogram updates, and the six
 	// 2 KB histograms sit in L1.
-	for ; f+6 <= f1; f += 6 {
-		c0, c1, c2 := t.bins[f*n:(f+1)*n], t.bins[(f+1)*n:(f+2)*n], t.bins[(f+2)*n:(f+3)*n]
-		c3, c4, c5 := t.bins[(f+3)*n:(f+4)*n], t.bins[(f+4)*n:(f+5)*n], t.bins[(f+5)*n:(f+6)*n]
-		h0 := (*[stride]cell)(h[f*stride:])
-		h1 := (*[stride]cell)(h[(f+1)*stride:])
-		h2 := (*[stride]cell)(h[(f+2)*stride:])
-		h3 := (*[stride]cell)(h[(f+3)*stride:])
-		h4 := (*[stride]cell)(h[(f+4)*stride:])
-		h5 := (*[stride]cell)(h[(f+5)*stride:])
+	for ; i+6 <= len(fs); i += 6 {
+		c0, c1, c2, c3, c4, c5 := col(fs[i]), col(fs[i+1]), col(fs[i+2]), col(fs[i+3]), col(fs[i+4]), col(fs[i+5])
+		h0, h1, h2, h3, h4, h5 := hist(fs[i]), hist(fs[i+1]), hist(fs[i+2]), hist(fs[i+3]), hist(fs[i+4]), hist(fs[i+5])
 		if len(rows) == n {
 			// Every row, in order (the root without subsampling): no index
 			// gathers, and bounds checks hoisted.
@@ -217,21 +215,19 @@ func (t *trainer) buildRange(rows []int32, h []cell, f0, f1 int) {
 			h5[c5[r]] += v
 		}
 	}
-	for ; f+2 <= f1; f += 2 {
-		c0, c1 := t.bins[f*n:(f+1)*n], t.bins[(f+1)*n:(f+2)*n]
-		h0 := (*[stride]cell)(h[f*stride:])
-		h1 := (*[stride]cell)(h[(f+1)*stride:])
+	for ; i+2 <= len(fs); i += 2 {
+		c0, c1 := col(fs[i]), col(fs[i+1])
+		h0, h1 := hist(fs[i]), hist(fs[i+1])
 		for _, r := range rows {
 			v := q[r]
 			h0[c0[r]] += v
 			h1[c1[r]] += v
 		}
 	}
-	for ; f < f1; f++ {
-		col := t.bins[f*n : (f+1)*n]
-		hf := (*[stride]cell)(h[f*stride:])
+	for ; i < len(fs); i++ {
+		c0, h0 := col(fs[i]), hist(fs[i])
 		for _, r := range rows {
-			hf[col[r]] += q[r]
+			h0[c0[r]] += q[r]
 		}
 	}
 }
@@ -261,6 +257,7 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	D := t.cfg.Depth
 	part, tmp := t.part[:len(rows)], t.tmp[:len(rows)]
 	copy(part, rows)
+	t.active = feats
 	seg := []int{0, len(rows)}
 	root := t.hist()
 	t.build(part, root)
@@ -337,7 +334,7 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			}
 			hs := t.hist()
 			t.build(part[seg[small]:seg[small+1]], hs)
-			for f := 0; f < t.F; f++ {
+			for _, f := range t.active {
 				ps, ss := parent[f*stride:f*stride+t.nb[f]], hs[f*stride:f*stride+t.nb[f]]
 				for i := range ps {
 					ps[i] -= ss[i]
