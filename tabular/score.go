@@ -11,7 +11,8 @@ import (
 )
 
 // Scores are one evaluation's figures by name: "accuracy", "roc_auc",
-// "average_precision", "log_loss", "brier", "macro_f1", "weighted_f1", and
+// "average_precision" (one-vs-rest macro averages for more than two
+// classes), "log_loss", "brier", "macro_f1", "weighted_f1", and
 // per class "precision[c]", "recall[c]", "f1[c]", "specificity[c]".
 type Scores map[string]float64
 
@@ -81,6 +82,29 @@ func Score(s *Schema, p []float64, pred, truth []int) (*Evaluation, error) {
 			ll -= math.Log(math.Min(math.Max(p[i*K+t], 1e-15), 1-1e-15))
 		}
 		e.Scores["log_loss"] = ll / float64(len(truth))
+		// One-vs-rest ROC AUC and average precision, macro-averaged
+		// (scikit-learn's multi_class="ovr", average="macro"); undefined
+		// when a class is absent from these rows.
+		var auc, ap float64
+		ok := true
+		for k := 0; k < K && ok; k++ {
+			pos := make([]bool, len(truth))
+			q := make([]float64, len(truth))
+			for i, t := range truth {
+				pos[i], q[i] = t == k, p[i*K+k]
+			}
+			a, err := metrics.ROCAUC(pos, q)
+			if err != nil {
+				ok = false
+				break
+			}
+			b, _ := metrics.AveragePrecision(pos, q)
+			auc += a / float64(K)
+			ap += b / float64(K)
+		}
+		if ok {
+			e.Scores["roc_auc"], e.Scores["average_precision"] = auc, ap
+		}
 	}
 	return e, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -161,5 +162,25 @@ func TestOneHotForLinearModels(t *testing.T) {
 	want := []float64{5, 0, 1, 0, 6, 0, 0, 1, 7, 0, 0, 0}
 	if cols != 4 || !reflect.DeepEqual(x, want) {
 		t.Errorf("one-hot %v (%d columns), want %v", x, cols, want)
+	}
+}
+
+// TestMulticlassRankingScores matches scikit-learn's
+// roc_auc_score(multi_class="ovr", average="macro") and macro
+// average_precision_score on the one-hot truth (recorded values).
+func TestMulticlassRankingScores(t *testing.T) {
+	s := &Schema{Classes: []string{"a", "b", "c"}, Positive: 2}
+	truth := []int{0, 1, 2, 2, 1, 0, 2, 1, 0, 1}
+	p := []float64{.7, .2, .1, .2, .5, .3, .1, .3, .6, .3, .3, .4, .4, .4, .2, .5, .1, .4, .2, .2, .6, .1, .6, .3, .6, .3, .1, .3, .3, .4}
+	pred := make([]int, len(truth))
+	e, err := Score(s, p, pred, truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Scores["roc_auc"]; math.Abs(got-0.9632936507936508) > 1e-12 {
+		t.Errorf("ovr macro AUC %.16g, scikit-learn 0.9632936507936508", got)
+	}
+	if got := e.Scores["average_precision"]; math.Abs(got-0.9198412698412698) > 1e-12 {
+		t.Errorf("macro AP %.16g, scikit-learn 0.9198412698412698", got)
 	}
 }

@@ -195,3 +195,30 @@ func TestTrainTabularCategoricalEarlyStop(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "new.csv"), []byte("x,city,label\n0.5,rome,yes\n-1,oslo,no\n"), 0o644)
 	mustReckon(t, "eval", "--model", out, "--data", filepath.Join(dir, "new.csv"), "--plots", "-")
 }
+
+func TestMulticlassTrainAndCompare(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var sb strings.Builder
+	sb.WriteString("a,b,species\n")
+	names := []string{"setosa", "versicolor", "virginica"}
+	for i := 0; i < 240; i++ {
+		k := i % 3
+		fmt.Fprintf(&sb, "%.4f,%.4f,%s\n", 2*float64(k)+r.NormFloat64(), float64(k)-r.NormFloat64(), names[k])
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "three.csv")
+	os.WriteFile(path, []byte(sb.String()), 0o644)
+	g, n := filepath.Join(dir, "g.reckon"), filepath.Join(dir, "n.reckon")
+	mustReckon(t, "train", "tabular", "--data", path, "--target", "species", "--model", "gbdt", "--trees", "30", "--out", g)
+	mustReckon(t, "train", "tabular", "--data", path, "--target", "species", "--model", "fcn", "--epochs", "20", "--out", n)
+	var res compareResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "compare", "--models", g+","+n, "--data", path, "--cv", "3x1", "--json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Champion == "" || res.CV["g"].Mean["roc_auc"] < 0.8 {
+		t.Errorf("champion %q, gbdt ovr AUC %v", res.Champion, res.CV["g"].Mean["roc_auc"])
+	}
+	if _, errs, code := reckon(t, "train", "tabular", "--data", path, "--target", "species", "--model", "logistic"); code != 1 || !strings.Contains(errs, "3 classes") {
+		t.Errorf("multiclass logistic: exit %d %q", code, errs)
+	}
+}
