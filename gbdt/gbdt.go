@@ -54,7 +54,10 @@ type Config struct {
 	EarlyStop int `json:"early_stop"`
 	// CTRPrior weighs the prior in the categorical target statistics.
 	CTRPrior float64 `json:"ctr_prior"`
-	Seed     uint64  `json:"seed"`
+	// ClassWeights multiply the gradients of each class's rows (logloss:
+	// [weight of 0, weight of 1]; multiclass: one per class); nil: all 1.
+	ClassWeights []float64 `json:"class_weights,omitempty"`
+	Seed         uint64    `json:"seed"`
 	// Threads builds histograms in parallel. The model does not depend on
 	// it: each histogram cell is summed in row order by one thread.
 	Threads int `json:"-"`
@@ -98,6 +101,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gbdt: early stop must be >= 0, got %d", c.EarlyStop)
 	case !(c.CTRPrior > 0):
 		return fmt.Errorf("gbdt: ctr prior must be > 0, got %v", c.CTRPrior)
+	case c.ClassWeights != nil && c.Loss == RMSE:
+		return errors.New("gbdt: class weights need a classification loss")
+	case c.ClassWeights != nil && len(c.ClassWeights) != max(2, c.Classes):
+		return fmt.Errorf("gbdt: %d class weights for %d classes", len(c.ClassWeights), max(2, c.Classes))
+	}
+	for _, w := range c.ClassWeights {
+		if !(w > 0) || math.IsInf(w, 0) {
+			return fmt.Errorf("gbdt: class weights must be positive, got %v", c.ClassWeights)
+		}
 	}
 	return nil
 }
@@ -318,18 +330,33 @@ func checkTargets(cfg Config, y []float64) error {
 	return nil
 }
 
+// baseScore is the constant that minimises the (class-weighted) loss,
+// lightly smoothed for classes so no class starts at probability 0.
 func baseScore(cfg Config, y []float64) []float64 {
+	w := func(v float64) float64 {
+		if cfg.ClassWeights == nil {
+			return 1
+		}
+		return cfg.ClassWeights[int(v)]
+	}
 	switch cfg.Loss {
 	case LogLoss:
-		p := (sum(y) + 0.5) / (float64(len(y)) + 1)
+		var pos, all float64
+		for _, v := range y {
+			pos += w(v) * v
+			all += w(v)
+		}
+		p := (pos + 0.5) / (all + 1)
 		return []float64{math.Log(p / (1 - p))}
 	case Multiclass:
 		b := make([]float64, cfg.Classes)
+		var all float64
 		for _, v := range y {
-			b[int(v)]++
+			b[int(v)] += w(v)
+			all += w(v)
 		}
 		for k := range b {
-			b[k] = math.Log((b[k] + 0.5) / (float64(len(y)) + 0.5*float64(cfg.Classes)))
+			b[k] = math.Log((b[k] + 0.5) / (all + 0.5*float64(cfg.Classes)))
 		}
 		return b
 	default:
@@ -380,6 +407,15 @@ func gradients(cfg Config, y, margin, gh []float64, K int) {
 			gh[2*i+1] = 1
 		}
 	}
+	if w := cfg.ClassWeights; w != nil {
+		for i := 0; i < n; i++ {
+			c := w[int(y[i])]
+			for k := 0; k < K; k++ {
+				gh[(i*K+k)*2] *= c
+				gh[(i*K+k)*2+1] *= c
+			}
+		}
+	}
 }
 
 func softmax(z, p []float64) {
@@ -399,13 +435,20 @@ func softmax(z, p []float64) {
 
 // lossOf is the mean loss: log loss, softmax cross-entropy, or RMSE.
 func lossOf(cfg Config, y, margin []float64, K int) float64 {
-	var s float64
+	var s, all float64
+	w := func(v float64) float64 {
+		if cfg.ClassWeights == nil {
+			return 1
+		}
+		return cfg.ClassWeights[int(v)]
+	}
 	switch cfg.Loss {
 	case LogLoss:
 		for i, v := range y {
 			z := margin[i]
 			// log(1+e^z) − y·z, stable for large |z|.
-			s += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - v*z
+			s += w(v) * (math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - v*z)
+			all += w(v)
 		}
 	case Multiclass:
 		for i, v := range y {
@@ -415,7 +458,8 @@ func lossOf(cfg Config, y, margin []float64, K int) float64 {
 			for _, u := range z {
 				e += math.Exp(u - mx)
 			}
-			s += mx + math.Log(e) - z[int(v)]
+			s += w(v) * (mx + math.Log(e) - z[int(v)])
+			all += w(v)
 		}
 	default:
 		for i, v := range y {
@@ -424,7 +468,8 @@ func lossOf(cfg Config, y, margin []float64, K int) float64 {
 		}
 		return math.Sqrt(s / float64(len(y)))
 	}
-	return s / float64(len(y))
+	// The (class-weighted) mean.
+	return s / all
 }
 
 // binMatrix bins row-major x into a column-major byte matrix.

@@ -282,3 +282,40 @@ func TestTrainingMarginsMatchPrediction(t *testing.T) {
 		}
 	}
 }
+
+// TestClassWeightsRaiseRecall: weighting the rare class up moves its
+// predicted probabilities up, so recall at 0.5 rises.
+func TestClassWeightsRaiseRecall(t *testing.T) {
+	d, y := synthetic(3000, 6, 12)
+	// Make class 1 rare: drop most positives by relabelling.
+	for i := range y {
+		if y[i] == 1 && i%3 != 0 {
+			y[i] = 0
+		}
+	}
+	recall := func(m *Model) float64 {
+		z, _ := m.Margins(d, 1)
+		var tp, p float64
+		for i, v := range y {
+			if v == 1 {
+				p++
+				if z[i] > 0 {
+					tp++
+				}
+			}
+		}
+		return tp / p
+	}
+	cfg := DefaultConfig()
+	cfg.Trees = 40
+	plain := fit(t, d, y, nil, nil, cfg)
+	cfg.ClassWeights = []float64{1, 5}
+	weighted := fit(t, d, y, nil, nil, cfg)
+	if r0, r1 := recall(plain), recall(weighted); !(r1 > r0+0.05) {
+		t.Errorf("recall %.3f unweighted, %.3f with weight 5 on the rare class", r0, r1)
+	}
+	cfg.ClassWeights = []float64{1}
+	if _, err := Fit(context.Background(), d, y, nil, nil, cfg, nil); err == nil {
+		t.Error("one class weight for two classes accepted")
+	}
+}

@@ -52,7 +52,7 @@ func (s *specFlags) register(c *cobra.Command) {
 	f.IntVar(&s.epochs, "epochs", n.Epochs, "fcn: most epochs")
 	f.IntVar(&s.batch, "batch", n.Batch, "fcn: batch size")
 	f.IntVar(&s.patience, "patience", n.Patience, "fcn: epochs without a better validation loss before stopping (0: never)")
-	f.StringVar(&s.classWeight, "class-weight", "", "logistic/fcn: weight of classes, 'balanced' or LABEL=W,... (gbdt: not supported)")
+	f.StringVar(&s.classWeight, "class-weight", "", "weight of each class's rows in the loss: 'balanced' or LABEL=W,...")
 	f.Float64Var(&s.threshold, "threshold", 0.5, "decision threshold on P(positive) for two classes")
 	f.Uint64Var(&s.seed, "seed", 0, "seed for subsampling, initialisation and shuffles")
 }
@@ -81,7 +81,12 @@ func (s *specFlags) spec(cmd *cobra.Command, kind string, schema *tabular.Schema
 		}
 		switch kind {
 		case tabular.KindGBDT:
-			return sp, fmt.Errorf("--class-weight is not supported by gbdt yet; use --model logistic or fcn, or --threshold")
+			// gbdt's labels are 0/1 = not positive/positive for two
+			// classes, the class index otherwise.
+			if len(w) == 2 {
+				w = []float64{w[1-schema.Positive], w[schema.Positive]}
+			}
+			sp.GBDT.ClassWeights = w
 		case tabular.KindLogistic:
 			if len(w) != 2 {
 				return sp, fmt.Errorf("--class-weight: logistic is binary")

@@ -113,8 +113,24 @@ func TestTrainTabularSearch(t *testing.T) {
 	if len(res.Search) != 6 || res.Search[0].Rank != 1 || res.Search[0].Budget != 3 {
 		t.Fatalf("search table %+v", res.Search)
 	}
-	if _, errs, code := reckon(t, "train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--model", "gbdt", "--class-weight", "balanced"); code != 1 || !strings.Contains(errs, "gbdt") {
-		t.Errorf("gbdt class weights: exit %d %q", code, errs)
+	// Class weights raise the positive class's recall at the same threshold.
+	rec := map[string]float64{}
+	for _, cw := range []string{"", "malignant=4"} {
+		var r trainTabularResult
+		args := []string{"train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--model", "gbdt", "--trees", "60", "--cv", "5x1", "--json"}
+		if cw != "" {
+			args = append(args, "--class-weight", cw)
+		}
+		if err := json.Unmarshal([]byte(mustReckon(t, args...)), &r); err != nil {
+			t.Fatal(err)
+		}
+		rec[cw] = r.CV.Mean["recall[malignant]"]
+	}
+	if !(rec["malignant=4"] > rec[""]) {
+		t.Errorf("gbdt recall[malignant] %v unweighted, %v weighted", rec[""], rec["malignant=4"])
+	}
+	if _, errs, code := reckon(t, "train", "tabular", "--data", tumorCSV, "--target", "diagnosis", "--class-weight", "cancer=2"); code != 1 || !strings.Contains(errs, "benign, malignant") {
+		t.Errorf("unknown class weight label: exit %d %q", code, errs)
 	}
 }
 
