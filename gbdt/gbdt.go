@@ -266,7 +266,9 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		gradients(cfg, y, margin, t.gh, K)
+		parallel(cfg.Threads, n, func(lo, hi int) {
+			gradients(cfg, y[lo:hi], margin[lo*K:hi*K], t.gh[lo*K*2:hi*K*2], K)
+		})
 		rows := t.sampleRows(rng)
 		feats := t.sampleFeatures(rng)
 		for k := 0; k < K; k++ {
@@ -497,4 +499,24 @@ func (m *Model) columnImportance(gain []float64) []float64 {
 		}
 	}
 	return imp
+}
+
+// parallel runs fn over [0, n) split into contiguous chunks, one per
+// thread, when n is large enough to be worth it. fn must touch only its
+// rows, so the result does not depend on the thread count.
+func parallel(threads, n int, fn func(lo, hi int)) {
+	if threads <= 1 || n < 16384 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < threads; w++ {
+		lo, hi := w*n/threads, (w+1)*n/threads
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
 }

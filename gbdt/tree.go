@@ -45,6 +45,7 @@ type trainer struct {
 	part         []int32 // rows, grouped by node
 	leafOf       []int32
 	active       []int // features of the tree being grown, sorted
+	scratch      [][]cell
 	tmp          []int32
 	right        []int32
 	free         [][]cell
@@ -96,11 +97,13 @@ func (t *trainer) loadOutput(k, K int) {
 	}
 	t.gUnit, t.hUnit = mg/sg, mh/sh
 	ig, ih := sg/mg, sh/mh
-	for i := 0; i < t.n; i++ {
-		qg := int64(math.Floor(t.gh[(i*K+k)*2]*ig + 0.5))
-		qh := int64(t.gh[(i*K+k)*2+1]*ih + 0.5)
-		t.q[i] = qg<<32 + qh
-	}
+	parallel(t.cfg.Threads, t.n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			qg := int64(math.Floor(t.gh[(i*K+k)*2]*ig + 0.5))
+			qh := int64(t.gh[(i*K+k)*2+1]*ih + 0.5)
+			t.q[i] = qg<<32 + qh
+		}
+	})
 }
 
 // sampleRows draws the rows of one round (all when Subsample is 1).
@@ -159,28 +162,59 @@ func (t *trainer) release(h []cell) { t.free = append(t.free, h) }
 // threads so each cell is summed in row order whatever the thread count.
 func (t *trainer) build(rows []int32, h []cell) {
 	fs := t.active
-	T := min(t.cfg.Threads, len(fs))
-	if T <= 1 || len(rows) < 2048 {
-		t.buildRange(rows, h, fs)
+	T := t.cfg.Threads
+	identity := len(rows) == t.n // every row, in order
+	if T <= 1 || len(rows) < 4096 {
+		if identity {
+			t.buildRange(nil, 0, t.n, h, fs)
+		} else {
+			t.buildRange(rows, 0, 0, h, fs)
+		}
 		return
+	}
+	// Rows are split between threads, each summing into its own histogram,
+	// then added up. Cells are integers, so the sum is exact and the model
+	// does not depend on the thread count.
+	for len(t.scratch) < T-1 {
+		t.scratch = append(t.scratch, make([]cell, t.cells))
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < T; w++ {
-		part := fs[w*len(fs)/T : (w+1)*len(fs)/T]
+		dst := h
+		if w > 0 {
+			dst = t.scratch[w-1]
+			for _, f := range fs {
+				clear(dst[f*stride : f*stride+t.nb[f]])
+			}
+		}
+		lo, hi := w*len(rows)/T, (w+1)*len(rows)/T
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.buildRange(rows, h, part)
+			if identity {
+				t.buildRange(nil, lo, hi, dst, fs)
+			} else {
+				t.buildRange(rows[lo:hi], 0, 0, dst, fs)
+			}
 		}()
 	}
 	wg.Wait()
+	for _, sc := range t.scratch[:T-1] {
+		for _, f := range fs {
+			d, s := h[f*stride:f*stride+t.nb[f]], sc[f*stride:f*stride+t.nb[f]]
+			for i := range d {
+				d[i] += s[i]
+			}
+		}
+	}
 }
 
 const stride = 256
 
-// buildRange sums rows into the histograms of features fs (only the
-// features a tree may split on are built).
-func (t *trainer) buildRange(rows []int32, h []cell, fs []int) {
+// buildRange sums rows (nil: the rows lo..hi in order) into the
+// histograms of features fs (only the features a tree may split on are
+// built).
+func (t *trainer) buildRange(rows []int32, lo, hi int, h []cell, fs []int) {
 	n, q := t.n, t.q
 	col := func(f int) []uint8 { return t.bins[f*n : (f+1)*n] }
 	hist := func(f int) *[stride]cell { return (*[stride]cell)(h[f*stride:]) }
@@ -191,10 +225,11 @@ func (t *trainer) buildRange(rows []int32, h []cell, fs []int) {
 	for ; i+6 <= len(fs); i += 6 {
 		c0, c1, c2, c3, c4, c5 := col(fs[i]), col(fs[i+1]), col(fs[i+2]), col(fs[i+3]), col(fs[i+4]), col(fs[i+5])
 		h0, h1, h2, h3, h4, h5 := hist(fs[i]), hist(fs[i+1]), hist(fs[i+2]), hist(fs[i+3]), hist(fs[i+4]), hist(fs[i+5])
-		if len(rows) == n {
-			// Every row, in order (the root without subsampling): no index
-			// gathers, and bounds checks hoisted.
-			c0, c1, c2, c3, c4, c5, q := c0[:n], c1[:n], c2[:n], c3[:n], c4[:n], c5[:n], q[:n]
+		if rows == nil {
+			// A range of rows in order (the root without subsampling): no
+			// index gathers, and bounds checks hoisted.
+			m := hi - lo
+			c0, c1, c2, c3, c4, c5, q := c0[lo:hi], c1[lo:hi][:m], c2[lo:hi][:m], c3[lo:hi][:m], c4[lo:hi][:m], c5[lo:hi][:m], q[lo:hi][:m]
 			for r, v := range q {
 				h0[c0[r]] += v
 				h1[c1[r]] += v
@@ -214,6 +249,13 @@ func (t *trainer) buildRange(rows []int32, h []cell, fs []int) {
 			h4[c4[r]] += v
 			h5[c5[r]] += v
 		}
+	}
+	if rows == nil && i < len(fs) {
+		all := make([]int32, hi-lo)
+		for j := range all {
+			all[j] = int32(lo + j)
+		}
+		rows = all
 	}
 	for ; i+2 <= len(fs); i += 2 {
 		c0, c1 := col(fs[i]), col(fs[i+1])
@@ -476,12 +518,16 @@ func (t *trainer) bestNode(h []cell, feats []int) (int, int, float64) {
 // route writes each row's leaf index using binned data (column-major, n
 // rows).
 func (t *trainer) route(g *grown, bins []uint8, n int, out []int32) {
+	parallel(t.cfg.Threads, n, func(lo, hi int) { t.routeRange(g, bins, n, out, lo, hi) })
+}
+
+func (t *trainer) routeRange(g *grown, bins []uint8, n int, out []int32, lo, hi int) {
 	D := t.cfg.Depth
-	clear(out[:n])
+	clear(out[lo:hi])
 	for l := 0; l < D; l++ {
 		if t.cfg.Growth == Oblivious {
 			col, s := bins[int(g.feat[l])*n:(int(g.feat[l])+1)*n], g.split[l]
-			for i := range out[:n] {
+			for i := lo; i < hi; i++ {
 				bit := int32(0)
 				if int(col[i]) > s {
 					bit = 1
@@ -490,7 +536,7 @@ func (t *trainer) route(g *grown, bins []uint8, n int, out []int32) {
 			}
 			continue
 		}
-		for i := range out[:n] {
+		for i := lo; i < hi; i++ {
 			k := 1<<l - 1 + int(out[i])
 			bit := int32(0)
 			if int(bins[int(g.feat[k])*n+i]) > g.split[k] {
