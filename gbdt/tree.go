@@ -46,6 +46,7 @@ type trainer struct {
 	leafOf       []int32
 	active       []int // features of the tree being grown, sorted
 	scratch      [][]cell
+	all          []int32 // 0..n-1, the rows of every round without subsampling
 	tmp          []int32
 	right        []int32
 	free         [][]cell
@@ -108,6 +109,15 @@ func (t *trainer) loadOutput(k, K int) {
 
 // sampleRows draws the rows of one round (all when Subsample is 1).
 func (t *trainer) sampleRows(rng *rand.Rand) []int32 {
+	if t.cfg.Subsample >= 1 {
+		if t.all == nil {
+			t.all = make([]int32, t.n)
+			for i := range t.all {
+				t.all[i] = int32(i)
+			}
+		}
+		return t.all
+	}
 	rows := t.tmp[:0]
 	for i := 0; i < t.n; i++ {
 		if t.cfg.Subsample >= 1 || rng.Float64() < t.cfg.Subsample {
@@ -332,6 +342,14 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 				}
 			}
 		}
+		if level+1 == D {
+			// The last level's rows need no partition: their leaves come
+			// from routing below.
+			for _, h := range hists {
+				t.release(h)
+			}
+			break
+		}
 		// Partition every node's rows, left then right, keeping row order,
 		// without branches: each row is written to both sides and only the
 		// side it belongs to advances.
@@ -359,12 +377,6 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 		}
 		part, tmp = tmp, part
 		seg = next
-		if level+1 == D {
-			for _, h := range hists {
-				t.release(h)
-			}
-			break
-		}
 		// Child histograms: build the smaller child, subtract for the other.
 		child := make([][]cell, 2*nodes)
 		for p := 0; p < nodes; p++ {
@@ -389,7 +401,7 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	// Leaf values from the exact derivatives of each leaf's rows. Every
 	// training row's leaf is needed for the margins anyway; with all rows
 	// in the tree the sums then run in row order instead of gathering.
-	nl := len(seg) - 1
+	nl := 1 << D
 	g.leaf = make([]float64, nl)
 	g.leafOf = t.leafOf
 	t.route(&g, t.bins, t.n, g.leafOf)
@@ -401,11 +413,10 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			H[p] += gh[(i*K+k)*2+1]
 		}
 	} else {
-		for p := range g.leaf {
-			for _, r := range part[seg[p]:seg[p+1]] {
-				G[p] += gh[(int(r)*K+k)*2]
-				H[p] += gh[(int(r)*K+k)*2+1]
-			}
+		for _, r := range rows {
+			p := g.leafOf[r]
+			G[p] += gh[(int(r)*K+k)*2]
+			H[p] += gh[(int(r)*K+k)*2+1]
 		}
 	}
 	for p := range g.leaf {
