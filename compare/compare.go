@@ -10,10 +10,10 @@ package compare
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -42,7 +42,6 @@ func LowerIsBetter(metric string) bool { return metric == "log_loss" || metric =
 
 // Pair is the evidence for one difference between two candidates.
 type Pair struct {
-	A, B   string `json:"-"`
 	Better string `json:"better"`
 	Worse  string `json:"worse"`
 	Metric string `json:"metric"`
@@ -117,20 +116,11 @@ func foldValues(c Candidate, metric string) ([]float64, error) {
 	for i, f := range c.Folds {
 		x, ok := f.Scores[metric]
 		if !ok {
-			return nil, fmt.Errorf("compare: %s has no %q on fold %d (have: %s)", c.Name, metric, i+1, strings.Join(sortedKeys(f.Scores), ", "))
+			return nil, fmt.Errorf("compare: %s has no %q on fold %d (have: %s)", c.Name, metric, i+1, strings.Join(slices.Sorted(maps.Keys(f.Scores)), ", "))
 		}
 		v[i] = x
 	}
 	return v, nil
-}
-
-func sortedKeys(m map[string]float64) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
 }
 
 func mean(v []float64) float64 {
@@ -145,7 +135,7 @@ func means(cands []Candidate) map[string]map[string]float64 {
 	out := map[string]map[string]float64{}
 	for _, c := range cands {
 		out[c.Name] = map[string]float64{}
-		for _, m := range sortedKeys(c.Folds[0].Scores) {
+		for _, m := range slices.Sorted(maps.Keys(c.Folds[0].Scores)) {
 			if v, err := foldValues(c, m); err == nil {
 				out[c.Name][m] = mean(v)
 			}
@@ -174,7 +164,7 @@ func (p Wins) Decide(cands []Candidate) (*Decision, error) {
 	}
 	ms := p.Metrics
 	if ms == nil {
-		ms = sortedKeys(cands[0].Folds[0].Scores)
+		ms = slices.Sorted(maps.Keys(cands[0].Folds[0].Scores))
 		ms = slices.DeleteFunc(ms, func(m string) bool {
 			for _, c := range cands {
 				if _, ok := c.Folds[0].Scores[m]; !ok {
@@ -513,7 +503,7 @@ func pairs(cands []Candidate, winner string, ms []string) ([]Pair, error) {
 				}
 			}
 			lo, hi := bootstrapCI(diff, 2000, 1)
-			out = append(out, Pair{A: winner, B: c.Name, Better: winner, Worse: c.Name, Metric: m, Diff: mean(diff), CI: [2]float64{lo, hi},
+			out = append(out, Pair{Better: winner, Worse: c.Name, Metric: m, Diff: mean(diff), CI: [2]float64{lo, hi},
 				Significant: lo > 0 || hi < 0, OnlyBetter: ob, OnlyWorse: ow, McNemarP: p})
 		}
 	}

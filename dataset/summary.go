@@ -1,7 +1,7 @@
 package dataset
 
 import (
-	"math"
+	"github.com/reckon-ml/reckon/metrics"
 	"slices"
 )
 
@@ -93,19 +93,5 @@ func summarizeColumn(c *Column) ColumnSummary {
 	return cs
 }
 
-// meanStd returns the mean and the sample standard deviation (n-1), computed
-// in two passes for accuracy.
-func meanStd(v []float64) (mean, std float64) {
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	if len(v) < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(v)-1))
-}
+// meanStd is metrics.MeanSD (the sample standard deviation, n-1).
+func meanStd(v []float64) (mean, std float64) { return metrics.MeanSD(v) }

@@ -32,7 +32,6 @@ type trainer struct {
 	n, F  int
 	bd    []borders
 	nb    []int // bins per feature, missing bin included
-	off   []int
 	cells int
 
 	gh []float64 // [n][K][2] derivatives of every output
@@ -53,11 +52,10 @@ type trainer struct {
 }
 
 func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
-	t := &trainer{cfg: cfg, bins: bins, n: n, F: F, bd: bd, nb: make([]int, F), off: make([]int, F)}
+	t := &trainer{cfg: cfg, bins: bins, n: n, F: F, bd: bd, nb: make([]int, F)}
 
 	for f := range bd {
 		t.nb[f] = len(bd[f]) + 2
-		t.off[f] = t.cells
 		t.cells += stride
 	}
 	K := cfg.outputs()

@@ -203,19 +203,28 @@ func (m *Logistic) weight(y float64) float64 {
 
 // Proba returns P(y = 1) for each row.
 func (m *Logistic) Proba(x []float64, rows, cols int) ([]float64, error) {
-	if cols != len(m.Coef) || len(x) != rows*cols {
-		return nil, fmt.Errorf("linear: model has %d features, data %d", len(m.Coef), cols)
-	}
-	z := m.Scaler.Transform(x, rows, cols)
-	p := make([]float64, rows)
-	for i := range p {
-		t := m.Intercept
-		for j, c := range m.Coef {
-			t += z[i*cols+j] * c
-		}
+	p, err := affine(m.Scaler, m.Coef, m.Intercept, x, rows, cols)
+	for i, t := range p {
 		p[i] = 1 / (1 + math.Exp(-t))
 	}
-	return p, nil
+	return p, err
+}
+
+// affine is intercept + coef·standardise(row) for each row.
+func affine(sc Scaler, coef []float64, intercept float64, x []float64, rows, cols int) ([]float64, error) {
+	if cols != len(coef) || len(x) != rows*cols {
+		return nil, fmt.Errorf("linear: model has %d features, data %d", len(coef), cols)
+	}
+	z := sc.Transform(x, rows, cols)
+	out := make([]float64, rows)
+	for i := range out {
+		t := intercept
+		for j, c := range coef {
+			t += z[i*cols+j] * c
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 // Regression is ridge-penalised least squares on standardised features
@@ -281,17 +290,5 @@ func FitRegression(x []float64, rows, cols int, y []float64, alpha float64) (*Re
 
 // Predict returns the fitted values for rows.
 func (m *Regression) Predict(x []float64, rows, cols int) ([]float64, error) {
-	if cols != len(m.Coef) || len(x) != rows*cols {
-		return nil, fmt.Errorf("linear: model has %d features, data %d", len(m.Coef), cols)
-	}
-	z := m.Scaler.Transform(x, rows, cols)
-	out := make([]float64, rows)
-	for i := range out {
-		t := m.Intercept
-		for j, c := range m.Coef {
-			t += z[i*cols+j] * c
-		}
-		out[i] = t
-	}
-	return out, nil
+	return affine(m.Scaler, m.Coef, m.Intercept, x, rows, cols)
 }

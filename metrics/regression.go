@@ -75,3 +75,20 @@ func Quantile(sorted []float64, q float64) float64 {
 	hi := min(lo+1, len(sorted)-1)
 	return sorted[lo] + (pos-float64(lo))*(sorted[hi]-sorted[lo])
 }
+
+// MeanSD returns the mean and the sample standard deviation (n−1; 0 for
+// fewer than two values), in two passes for accuracy.
+func MeanSD(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	if len(v) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range v {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(v)-1))
+}

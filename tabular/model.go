@@ -226,11 +226,10 @@ func (m *Model) Decide(p []float64, rows int) []int {
 func (m *Model) Kind() string { return m.Spec.Model }
 
 type state struct {
-	Threshold float64           `json:"threshold"`
-	GBDT      *gbdt.Model       `json:"gbdt,omitempty"`
-	Logistic  *linear.Logistic  `json:"logistic,omitempty"`
-	FCN       *fcn.Model        `json:"fcn,omitempty"`
-	Extra     map[string]string `json:"extra,omitempty"`
+	Threshold float64          `json:"threshold"`
+	GBDT      *gbdt.Model      `json:"gbdt,omitempty"`
+	Logistic  *linear.Logistic `json:"logistic,omitempty"`
+	FCN       *fcn.Model       `json:"fcn,omitempty"`
 }
 
 // Artifact implements model.Model: the schema, the hyperparameters, the

@@ -3,8 +3,9 @@ package tabular
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/metrics"
@@ -161,33 +162,10 @@ func CrossValidate(ctx context.Context, spec Spec, s *Schema, f *Frame, folds []
 				v = append(v, x)
 			}
 		}
-		cv.Mean[name], cv.SD[name] = meanSD(v)
+		cv.Mean[name], cv.SD[name] = metrics.MeanSD(v)
 	}
 	return cv, nil
 }
 
 // Names lists the score names, sorted.
-func (s Scores) Names() []string {
-	var n []string
-	for k := range s {
-		n = append(n, k)
-	}
-	sort.Strings(n)
-	return n
-}
-
-func meanSD(v []float64) (float64, float64) {
-	var m float64
-	for _, x := range v {
-		m += x
-	}
-	m /= float64(len(v))
-	if len(v) < 2 {
-		return m, 0
-	}
-	var ss float64
-	for _, x := range v {
-		ss += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(ss / float64(len(v)-1))
-}
+func (s Scores) Names() []string { return slices.Sorted(maps.Keys(s)) }

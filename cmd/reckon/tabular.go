@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,19 +216,18 @@ func summarize(cv *tabular.CV, desc, positive string, secs float64) *cvSummary {
 }
 
 type trainTabularResult struct {
-	Out       string             `json:"model"`
-	Kind      string             `json:"kind"`
-	Rows      int                `json:"rows"`
-	Features  int                `json:"features"`
-	Classes   []string           `json:"classes"`
-	Positive  string             `json:"positive"`
-	Spec      any                `json:"hyperparameters"`
-	CV        *cvSummary         `json:"cv,omitempty"`
-	Search    []search.Result    `json:"search,omitempty"`
-	TrainSecs float64            `json:"train_seconds"`
-	Train     tabular.Scores     `json:"train_scores"`
-	DataHash  string             `json:"data_hash"`
-	Extra     map[string]float64 `json:"-"`
+	Out       string          `json:"model"`
+	Kind      string          `json:"kind"`
+	Rows      int             `json:"rows"`
+	Features  int             `json:"features"`
+	Classes   []string        `json:"classes"`
+	Positive  string          `json:"positive"`
+	Spec      any             `json:"hyperparameters"`
+	CV        *cvSummary      `json:"cv,omitempty"`
+	Search    []search.Result `json:"search,omitempty"`
+	TrainSecs float64         `json:"train_seconds"`
+	Train     tabular.Scores  `json:"train_scores"`
+	DataHash  string          `json:"data_hash"`
 }
 
 func (a *app) trainTabularCmd() *cobra.Command {
@@ -265,7 +265,7 @@ reports.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			t, schema, fr, err := a.loadTabular(tf.target, tf.targetCol, positive, tf.tableFlags)
+			t, schema, fr, err := a.loadTabular(tf.path, tf.column, positive, tf.tableFlags)
 			if err != nil {
 				return err
 			}
@@ -342,7 +342,7 @@ reports.`,
 			res.Out = out
 			res.Spec = art.Header.Hyper
 			return a.report(res, func(w io.Writer) {
-				fmt.Fprintf(w, "%s on %s: %d rows, %d features, classes %s (positive: %s)\n", kind, tf.target, res.Rows, res.Features, strings.Join(res.Classes, "/"), res.Positive)
+				fmt.Fprintf(w, "%s on %s: %d rows, %d features, classes %s (positive: %s)\n", kind, tf.path, res.Rows, res.Features, strings.Join(res.Classes, "/"), res.Positive)
 				if len(res.Search) > 0 {
 					printSearch(w, res.Search, metric)
 				}
@@ -356,8 +356,8 @@ reports.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&tf.target, "data", "", "CSV table")
-	f.StringVar(&tf.targetCol, "target", "", "class column")
+	f.StringVar(&tf.path, "data", "", "CSV table")
+	f.StringVar(&tf.column, "target", "", "class column")
 	f.StringVar(&positive, "positive", "", "positive class label (default: the minority class of two)")
 	f.StringVar(&kind, "model", tabular.KindGBDT, "gbdt, logistic or fcn")
 	f.StringVar(&out, "out", "", "model file (default <home>/models/tabular-MODEL.reckon)")
@@ -370,12 +370,11 @@ reports.`,
 	return c
 }
 
-// csvFlags wrap tableFlags with the data path (named target for history:
-// tableFlags.target is the class column of data inspect).
+// csvFlags are tableFlags plus the CSV's path and class column.
 type csvFlags struct {
 	tableFlags
-	target    string // data path
-	targetCol string
+	path   string
+	column string
 }
 
 func (tf *csvFlags) register(c *cobra.Command) {
@@ -470,17 +469,16 @@ func printScores(w io.Writer, names []string, cvs []*cvSummary, positive string)
 }
 
 type evalTabularResult struct {
-	Model     string              `json:"model"`
-	Kind      string              `json:"kind"`
-	Data      string              `json:"data"`
-	Rows      int                 `json:"rows"`
-	Threshold float64             `json:"threshold"`
-	Scores    tabular.Scores      `json:"scores"`
-	Report    any                 `json:"report"`
-	Plots     []string            `json:"plots,omitempty"`
-	Classes   []string            `json:"classes"`
-	Positive  string              `json:"positive"`
-	Eval      *tabular.Evaluation `json:"-"`
+	Model     string         `json:"model"`
+	Kind      string         `json:"kind"`
+	Data      string         `json:"data"`
+	Rows      int            `json:"rows"`
+	Threshold float64        `json:"threshold"`
+	Scores    tabular.Scores `json:"scores"`
+	Report    any            `json:"report"`
+	Plots     []string       `json:"plots,omitempty"`
+	Classes   []string       `json:"classes"`
+	Positive  string         `json:"positive"`
 	// SeenInTraining: the data's content hash is the training data's.
 	SeenInTraining bool `json:"seen_in_training"`
 }
@@ -505,7 +503,7 @@ func (a *app) evalTabular(cmd *cobra.Command, path string, art *model.Artifact, 
 		return fmt.Errorf("%s: %w", data, err)
 	}
 	res := evalTabularResult{Model: path, Kind: m.Kind(), Data: data, Rows: fr.Rows, Threshold: m.Spec.Threshold, Scores: e.Scores, Report: e.Report,
-		Classes: m.Schema.Classes, Positive: m.Schema.PositiveLabel(), Eval: e}
+		Classes: m.Schema.Classes, Positive: m.Schema.PositiveLabel()}
 	if plots != "-" {
 		if plots == "" {
 			plots = a.homePath("reports", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
@@ -674,15 +672,15 @@ once by each model.`,
 				if err != nil {
 					return err
 				}
-				if sc != nil && tf.targetCol == "" {
-					tf.targetCol = sc.Target
+				if sc != nil && tf.column == "" {
+					tf.column = sc.Target
 					if positive == "" {
 						positive = sc.PositiveLabel()
 					}
 				}
 				names, specs = append(names, n), append(specs, sp)
 			}
-			_, schema, fr, err := a.loadTabular(tf.target, tf.targetCol, positive, tf.tableFlags)
+			_, schema, fr, err := a.loadTabular(tf.path, tf.column, positive, tf.tableFlags)
 			if err != nil {
 				return err
 			}
@@ -702,14 +700,14 @@ once by each model.`,
 			if err != nil {
 				return err
 			}
-			res.Data, res.Folds = tf.target, desc
+			res.Data, res.Folds = tf.path, desc
 			return a.report(res, func(w io.Writer) { printCompare(w, res) })
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&models, "models", "logistic,gbdt,fcn", "model files or kinds, comma-separated")
-	f.StringVar(&tf.target, "data", "", "CSV table")
-	f.StringVar(&tf.targetCol, "target", "", "class column (default: the first model file's)")
+	f.StringVar(&tf.path, "data", "", "CSV table")
+	f.StringVar(&tf.column, "target", "", "class column (default: the first model file's)")
 	f.StringVar(&positive, "positive", "", "positive class label (default: the first model file's, else the minority class)")
 	f.StringVar(&policies, "policy", "wins", "wins, primary or constraint; several comma-separated")
 	f.StringVar(&metric, "metric", "", "primary metric (primary) or tie-breaker (wins); default roc_auc")
@@ -769,7 +767,7 @@ func printCompare(w io.Writer, res *compareResult) {
 		if d.Wins != nil {
 			tw := newTabWriter(w)
 			fmt.Fprintln(tw, "metric\tbest\t")
-			for _, m := range sortedKeys(d.Best) {
+			for _, m := range slices.Sorted(maps.Keys(d.Best)) {
 				tie := ""
 				if len(d.Best[m]) > 1 {
 					tie = "(tie)"
@@ -795,13 +793,4 @@ func printCompare(w io.Writer, res *compareResult) {
 		tw.Flush()
 		fmt.Fprintf(w, "why: %s\n", d.Reason)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	slices.Sort(k)
-	return k
 }

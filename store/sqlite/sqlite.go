@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,7 +186,7 @@ func exists(ctx context.Context, tx *sql.Tx, id string) (store.Status, error) {
 }
 
 func putParams(ctx context.Context, tx *sql.Tx, id string, params map[string]string) error {
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		var old string
 		err := tx.QueryRowContext(ctx, `SELECT value FROM params WHERE run_id = ? AND key = ?`, id, k).Scan(&old)
 		switch {
@@ -202,21 +204,12 @@ func putParams(ctx context.Context, tx *sql.Tx, id string, params map[string]str
 }
 
 func putTags(ctx context.Context, tx *sql.Tx, id string, tags map[string]string) error {
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, id, k, tags[k]); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
 }
 
 func (s *DB) LogParams(ctx context.Context, id string, params map[string]string) error {
