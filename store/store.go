@@ -1,10 +1,9 @@
-// Package store is the domain of run tracking: runs with their parameters,
-// metric series, tags and status. It holds types and interfaces only; the
-// back ends (store/sqlite today; PostgreSQL next) implement them and are
-// all held to the same conformance suite in store/storetest.
-//
-// This is the first slice of the tracking store: runs and metrics. Datasets,
-// artifacts and the model registry with aliases come next.
+// Package store is the domain of reckon's tracking store: runs with their
+// parameters, metric series, tags, inputs and artifacts; dataset versions;
+// the model registry with aliases and their audit log; and the pipeline step
+// cache. It holds types and interfaces only; the back ends (store/sqlite,
+// store/postgres, both through store/sqlstore) implement them and are held
+// to one conformance suite, store/storetest.
 package store
 
 import (
@@ -51,6 +50,11 @@ type Run struct {
 	Seed        uint64            `json:"seed"`
 	Params      map[string]string `json:"params,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
+	// Parent is the pipeline run a step run belongs to ("" for none).
+	Parent string `json:"parent,omitempty"`
+	// Inputs names the content hashes of the data the run read
+	// (e.g. "data" -> "sha256:...").
+	Inputs map[string]string `json:"inputs,omitempty"`
 	// Last holds each metric's value at its highest step (filled by
 	// GetRun and ListRuns).
 	Last map[string]float64 `json:"last_metrics,omitempty"`
@@ -80,6 +84,9 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrParamChanged = errors.New("parameter already set to a different value (parameters are immutable)")
 	ErrFinished     = errors.New("run already finished")
+	// ErrNotSucceeded refuses to register the artifact of a run that has
+	// not finished successfully.
+	ErrNotSucceeded = errors.New("run has not succeeded")
 )
 
 // ParamError names the parameter that would have changed.
@@ -110,13 +117,118 @@ type Runs interface {
 	// Finish sets the final status and end time; ErrFinished if done.
 	Finish(ctx context.Context, id string, s Status) error
 	ListRuns(ctx context.Context, q Query) ([]Run, error)
+	// LogArtifact records a blob written for the run (a model, a
+	// checkpoint, a log); a name logged again replaces the reference.
+	LogArtifact(ctx context.Context, id string, a Artifact) error
+	Artifacts(ctx context.Context, id string) ([]Artifact, error)
 	// MarkStale marks running runs whose heartbeat is older than
 	// before as interrupted and returns their IDs.
 	MarkStale(ctx context.Context, before time.Time) ([]string, error)
 }
 
+// Artifact is a run's output in the blob store, addressed by content.
+type Artifact struct {
+	Name   string    `json:"name"`
+	Key    string    `json:"key"` // blob key
+	SHA256 string    `json:"sha256"`
+	Size   int64     `json:"size"`
+	Time   time.Time `json:"time"`
+}
+
+// Dataset is one version of a named dataset, identified by its content hash.
+type Dataset struct {
+	Name    string    `json:"name"`
+	Hash    string    `json:"hash"`
+	Source  string    `json:"source"`
+	Schema  string    `json:"schema"` // JSON
+	Rows    int64     `json:"rows"`
+	Created time.Time `json:"created"`
+}
+
+// Datasets records dataset versions.
+type Datasets interface {
+	// PutDataset records a version; recording the same (name, hash) again
+	// returns the first record.
+	PutDataset(ctx context.Context, d Dataset) (Dataset, error)
+	// DatasetVersions lists a dataset's versions, oldest first.
+	DatasetVersions(ctx context.Context, name string) ([]Dataset, error)
+}
+
+// Model is a registered model name with its aliases.
+type Model struct {
+	Name    string         `json:"name"`
+	Created time.Time      `json:"created"`
+	Latest  int            `json:"latest_version"`
+	Aliases map[string]int `json:"aliases,omitempty"`
+}
+
+// Version is one registered version of a model, tied to the run and the
+// data that produced it.
+type Version struct {
+	Model    string             `json:"model"`
+	Version  int                `json:"version"`
+	RunID    string             `json:"run_id"`
+	Kind     string             `json:"kind"`
+	Artifact Artifact           `json:"artifact"`
+	DataHash string             `json:"data_hash"`
+	Metrics  map[string]float64 `json:"metrics,omitempty"`
+	Note     string             `json:"note,omitempty"`
+	Created  time.Time          `json:"created"`
+}
+
+// AliasMove is one entry of a model's audit log: an alias pointed at To
+// (From 0: it was new; To 0: it was removed).
+type AliasMove struct {
+	Model string    `json:"model"`
+	Alias string    `json:"alias"`
+	From  int       `json:"from"`
+	To    int       `json:"to"`
+	Who   string    `json:"who"`
+	Why   string    `json:"why"`
+	Time  time.Time `json:"time"`
+}
+
+// Registry versions models and moves their aliases with an audit trail.
+type Registry interface {
+	// Register adds the next version of v.Model (creating the model),
+	// refusing with ErrNotSucceeded unless v.RunID succeeded. When alias is
+	// not "" the alias moves to the new version in the same transaction,
+	// audited with who and why.
+	Register(ctx context.Context, v Version, alias, who, why string) (Version, error)
+	// MoveAlias points alias at an existing version and audits the move.
+	MoveAlias(ctx context.Context, model, alias string, version int, who, why string) error
+	GetModel(ctx context.Context, name string) (Model, error)
+	ListModels(ctx context.Context) ([]Model, error)
+	GetVersion(ctx context.Context, model string, version int) (Version, error)
+	// Resolve returns the version an alias points at.
+	Resolve(ctx context.Context, model, alias string) (Version, error)
+	Versions(ctx context.Context, model string) ([]Version, error)
+	// History is the model's audit log, oldest first.
+	History(ctx context.Context, model string) ([]AliasMove, error)
+}
+
+// CacheEntry is a pipeline step's output, found by the step's key.
+type CacheEntry struct {
+	Key     string    `json:"key"`
+	Step    string    `json:"step"`
+	RunID   string    `json:"run_id"`
+	Output  string    `json:"output"` // JSON
+	Created time.Time `json:"created"`
+}
+
+// Cache holds pipeline step outputs.
+type Cache interface {
+	// PutCache records a step's output; the run must have succeeded.
+	PutCache(ctx context.Context, e CacheEntry) error
+	// GetCache returns ErrNotFound for an unknown key.
+	GetCache(ctx context.Context, key string) (CacheEntry, error)
+}
+
 // Store is a complete tracking store.
 type Store interface {
 	Runs
+	Datasets
+	Registry
+	Cache
 	Close() error
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -54,3 +55,16 @@ func TestCalibrationSixteenWriters(t *testing.T) {
 	defer s.Close()
 	storetest.ConcurrentWriters(t, s, 16, 10000)
 }
+
+// TestCalibrationSixteenProcesses: the same target with 16 separate
+// processes writing to one file (1,000 points each with -short).
+func TestCalibrationSixteenProcesses(t *testing.T) {
+	storetest.ConcurrentProcesses(t, opener, filepath.Join(t.TempDir(), "reckon.db"), 16, 10000)
+}
+
+func TestMain(m *testing.M) {
+	storetest.WriterMain(opener)
+	os.Exit(m.Run())
+}
+
+func opener(ctx context.Context, where string) (store.Store, error) { return Open(ctx, where) }

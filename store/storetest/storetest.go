@@ -1,12 +1,15 @@
 // Package storetest is the conformance suite every store back end passes
-// (restic's pattern): one set of behaviours, run against SQLite now and
-// PostgreSQL next.
+// (restic's pattern): one set of behaviours, run against SQLite and
+// PostgreSQL.
 package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +33,12 @@ func Run(t *testing.T, open Open) {
 		{"ListFilterSort", listFilterSort},
 		{"StaleHeartbeatInterrupts", staleHeartbeat},
 		{"ConcurrentWriters", concurrentWriters},
+		{"InputsParentArtifacts", inputsArtifacts},
+		{"DatasetVersions", datasetVersions},
+		{"RegistryVersionsAndAliases", registry},
+		{"RegisterOnlySucceededRuns", registerSucceededOnly},
+		{"ConcurrentRegistrations", concurrentRegistrations},
+		{"StepCache", stepCache},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +51,7 @@ func Run(t *testing.T, open Open) {
 
 func createAndGet(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	r, err := s.CreateRun(ctx, store.Run{Name: "train", Team: "tumor", User: "ada", CodeVersion: "v1", Seed: 7,
+	r, err := s.CreateRun(ctx, store.Run{Name: "train", Team: "tumor", User: "ada", CodeVersion: "v1", Seed: 1<<63 + 7,
 		Params: map[string]string{"lr": "0.1"}, Tags: map[string]string{"model": "gbdt"}})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +63,7 @@ func createAndGet(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Name != "train" || got.Team != "tumor" || got.User != "ada" || got.Seed != 7 || got.Params["lr"] != "0.1" || got.Tags["model"] != "gbdt" {
+	if got.Name != "train" || got.Team != "tumor" || got.User != "ada" || got.Seed != 1<<63+7 || got.Params["lr"] != "0.1" || got.Tags["model"] != "gbdt" {
 		t.Errorf("got %+v", got)
 	}
 	if _, err := s.GetRun(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
@@ -243,4 +252,314 @@ func ConcurrentWriters(t *testing.T, s store.Store, writers, points int) {
 	if total != writers*points {
 		t.Errorf("%d points stored, want %d", total, writers*points)
 	}
+}
+
+func inputsArtifacts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, _ := s.CreateRun(ctx, store.Run{Name: "pipeline"})
+	r, err := s.CreateRun(ctx, store.Run{Name: "step", Parent: p.ID, Inputs: map[string]string{"data": "sha256:ab"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := store.Artifact{Name: "model", Key: "sha256/ab/abcd", SHA256: "abcd", Size: 42}
+	if err := s.LogArtifact(ctx, r.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	a.Name, a.Key = "checkpoint", "sha256/cd/cdef"
+	s.LogArtifact(ctx, r.ID, a)
+	a.Key = "sha256/ef/ef01" // a newer checkpoint replaces the reference
+	s.LogArtifact(ctx, r.ID, a)
+	got, _ := s.GetRun(ctx, r.ID)
+	if got.Parent != p.ID || got.Inputs["data"] != "sha256:ab" {
+		t.Errorf("run %+v", got)
+	}
+	arts, err := s.Artifacts(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 2 || arts[0].Name != "checkpoint" || arts[0].Key != "sha256/ef/ef01" || arts[1].Size != 42 {
+		t.Errorf("artifacts %+v", arts)
+	}
+	if err := s.LogArtifact(ctx, "nope", a); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("artifact of a missing run: %v", err)
+	}
+}
+
+func datasetVersions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	d1, err := s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:1", Source: "a.csv", Rows: 569, Schema: `{"target":"diagnosis"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:1", Source: "copy.csv"})
+	if again.Source != "a.csv" || again.Rows != 569 || !again.Created.Equal(d1.Created) {
+		t.Errorf("same content again: %+v", again)
+	}
+	time.Sleep(2 * time.Millisecond)
+	s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:2", Source: "b.csv"})
+	vs, err := s.DatasetVersions(ctx, "tumor")
+	if err != nil || len(vs) != 2 || vs[0].Hash != "sha256:1" || vs[1].Hash != "sha256:2" {
+		t.Errorf("versions %+v %v", vs, err)
+	}
+}
+
+func succeededRun(t *testing.T, s store.Store, name string) string {
+	ctx := context.Background()
+	r, err := s.CreateRun(ctx, store.Run{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx, r.ID, store.Succeeded); err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
+
+func registry(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	run := succeededRun(t, s, "train")
+	v1, err := s.Register(ctx, store.Version{Model: "tumor", RunID: run, Kind: "logistic", DataHash: "sha256:1",
+		Artifact: store.Artifact{Key: "k1", SHA256: "s1", Size: 10}, Metrics: map[string]float64{"roc_auc": 0.995}}, "champion", "ada", "first model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := s.Register(ctx, store.Version{Model: "tumor", RunID: run, Kind: "gbdt", Artifact: store.Artifact{Key: "k2"}, Note: "not better"}, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.Version != 1 || v2.Version != 2 {
+		t.Fatalf("versions %d, %d", v1.Version, v2.Version)
+	}
+	champ, err := s.Resolve(ctx, "tumor", "champion")
+	if err != nil || champ.Version != 1 || champ.Metrics["roc_auc"] != 0.995 || champ.Artifact.Key != "k1" || champ.RunID != run {
+		t.Fatalf("champion %+v %v", champ, err)
+	}
+	if err := s.MoveAlias(ctx, "tumor", "champion", 2, "bob", "gbdt wins on recall"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MoveAlias(ctx, "tumor", "challenger", 1, "bob", "keep watching"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MoveAlias(ctx, "tumor", "champion", 7, "bob", "no such version"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("alias to a missing version: %v", err)
+	}
+	if err := s.MoveAlias(ctx, "nope", "champion", 1, "bob", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("alias of a missing model: %v", err)
+	}
+	m, err := s.GetModel(ctx, "tumor")
+	if err != nil || m.Latest != 2 || m.Aliases["champion"] != 2 || m.Aliases["challenger"] != 1 {
+		t.Errorf("model %+v %v", m, err)
+	}
+	h, err := s.History(ctx, "tumor")
+	if err != nil || len(h) != 3 {
+		t.Fatalf("history %+v %v", h, err)
+	}
+	if h[0].To != 1 || h[0].From != 0 || h[0].Who != "ada" || h[0].Why != "first model" ||
+		h[1].From != 1 || h[1].To != 2 || h[1].Why != "gbdt wins on recall" || h[2].Alias != "challenger" {
+		t.Errorf("history %+v", h)
+	}
+	vs, _ := s.Versions(ctx, "tumor")
+	if len(vs) != 2 || vs[1].Note != "not better" || vs[1].Kind != "gbdt" {
+		t.Errorf("versions %+v", vs)
+	}
+	ms, _ := s.ListModels(ctx)
+	if len(ms) != 1 || ms[0].Name != "tumor" {
+		t.Errorf("models %+v", ms)
+	}
+	if _, err := s.GetVersion(ctx, "tumor", 3); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing version: %v", err)
+	}
+	if _, err := s.Resolve(ctx, "tumor", "staging"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing alias: %v", err)
+	}
+}
+
+// registerSucceededOnly: the artifact of an unfinished or failed run is
+// never registered, and a refused registration moves no alias.
+func registerSucceededOnly(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	running, _ := s.CreateRun(ctx, store.Run{Name: "running"})
+	failed, _ := s.CreateRun(ctx, store.Run{Name: "failed"})
+	s.Finish(ctx, failed.ID, store.Failed)
+	for _, id := range []string{running.ID, failed.ID} {
+		if _, err := s.Register(ctx, store.Version{Model: "m", RunID: id}, "champion", "x", "y"); !errors.Is(err, store.ErrNotSucceeded) {
+			t.Errorf("registering run %s: %v", id, err)
+		}
+	}
+	if _, err := s.GetModel(ctx, "m"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused registration left model m behind: %v", err)
+	}
+	if h, _ := s.History(ctx, "m"); len(h) != 0 {
+		t.Errorf("a refused registration left history %+v", h)
+	}
+}
+
+func concurrentRegistrations(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	run := succeededRun(t, s, "train")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Register(ctx, store.Version{Model: "race", RunID: run, Kind: fmt.Sprint(i)}, "champion", "w", fmt.Sprint(i))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	vs, _ := s.Versions(ctx, "race")
+	h, _ := s.History(ctx, "race")
+	if len(vs) != n || len(h) != n {
+		t.Fatalf("%d versions, %d alias moves; want %d each", len(vs), len(h), n)
+	}
+	for i, v := range vs {
+		if v.Version != i+1 {
+			t.Errorf("version %d numbered %d", i, v.Version)
+		}
+	}
+	// The audit is a chain: each move starts where the previous ended.
+	for i := 1; i < n; i++ {
+		if h[i].From != h[i-1].To {
+			t.Errorf("move %d from v%d, previous ended at v%d", i, h[i].From, h[i-1].To)
+		}
+	}
+}
+
+func stepCache(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetCache(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing key: %v", err)
+	}
+	running, _ := s.CreateRun(ctx, store.Run{Name: "step"})
+	if err := s.PutCache(ctx, store.CacheEntry{Key: "k", Step: "train", RunID: running.ID, Output: "{}"}); !errors.Is(err, store.ErrNotSucceeded) {
+		t.Errorf("caching an unfinished step: %v", err)
+	}
+	s.Finish(ctx, running.ID, store.Succeeded)
+	if err := s.PutCache(ctx, store.CacheEntry{Key: "k", Step: "train", RunID: running.ID, Output: `{"model":"x"}`}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.GetCache(ctx, "k")
+	if err != nil || e.Output != `{"model":"x"}` || e.RunID != running.ID || e.Step != "train" {
+		t.Errorf("cache entry %+v %v", e, err)
+	}
+}
+
+// Opener opens a back end by its address, for writer processes.
+type Opener func(ctx context.Context, where string) (store.Store, error)
+
+const (
+	envWhere  = "RECKON_STORETEST_WHERE"
+	envRun    = "RECKON_STORETEST_RUN"
+	envPoints = "RECKON_STORETEST_POINTS"
+)
+
+// WriterMain makes a test binary one writer of ConcurrentProcesses when
+// the environment says so; call it first in TestMain. It exits the process.
+func WriterMain(open Opener) {
+	where := os.Getenv(envWhere)
+	if where == "" {
+		return
+	}
+	points, _ := strconv.Atoi(os.Getenv(envPoints))
+	ctx := context.Background()
+	s, err := open(ctx, where)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "writer:", err)
+		os.Exit(3)
+	}
+	const batch = 100 // more, smaller transactions than the goroutine test: more contention
+	id := os.Getenv(envRun)
+	for b := 0; b < points; b += batch {
+		pts := make([]store.Point, min(batch, points-b))
+		for i := range pts {
+			pts[i] = store.Point{Key: "loss", Step: int64(b + i), Value: float64(b + i)}
+		}
+		if err := s.LogMetrics(ctx, id, pts); err != nil {
+			fmt.Fprintln(os.Stderr, "writer:", err)
+			os.Exit(4)
+		}
+	}
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "writer:", err)
+		os.Exit(5)
+	}
+	os.Exit(0)
+}
+
+// ConcurrentProcesses runs writers separate processes (this test binary
+// again, through WriterMain), each logging points to a run of its own in
+// the store at where, and checks that every point arrived and no process
+// failed. With -short, 1,000 points each.
+func ConcurrentProcesses(t *testing.T, open Opener, where string, writers, points int) {
+	if testing.Short() {
+		points = 1000
+	}
+	ctx := context.Background()
+	s, err := open(ctx, where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cmds := make([]*exec.Cmd, writers)
+	ids := make([]string, writers)
+	outs := make([]*lockedBuffer, writers)
+	for w := range writers {
+		r, err := s.CreateRun(ctx, store.Run{Name: fmt.Sprint("process", w)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[w] = r.ID
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envWhere+"="+where, envRun+"="+r.ID, envPoints+"="+strconv.Itoa(points))
+		outs[w] = &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = outs[w], outs[w]
+		cmds[w] = cmd
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("writer process %d: %v: %s", w, err, outs[w].String())
+		}
+	}
+	total := 0
+	for _, id := range ids {
+		pts, err := s.Metric(ctx, id, "loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(pts)
+	}
+	if total != writers*points {
+		t.Errorf("%d points stored, want %d", total, writers*points)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
 }
