@@ -1,0 +1,127 @@
+// Package blobs keeps run artifacts (models, checkpoints, logs, step
+// outputs) in a bucket through gocloud.dev/blob: a local directory by
+// default, s3:// for S3-compatible storage shared by several machines.
+// Blobs are addressed by content (sha256), so writing one twice is free,
+// a key never changes meaning, and a reader can verify what it got.
+package blobs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/s3blob" // registers s3://
+	"gocloud.dev/gcerrors"
+)
+
+// Ref is a stored blob.
+type Ref struct {
+	Key    string `json:"key"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// Bucket is a content-addressed blob store.
+type Bucket struct {
+	b   *blob.Bucket
+	url string
+}
+
+// Open opens a bucket: a directory path (created if missing), file:///dir,
+// or s3://bucket?endpoint=http://host:port&region=R&use_path_style=true
+// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+func Open(ctx context.Context, where string) (*Bucket, error) {
+	if !strings.Contains(where, "://") {
+		dir, err := filepath.Abs(where)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("blobs %s: %w", where, err)
+		}
+		// No sidecar attribute files: the blobs are plain files a user can
+		// copy; metadata lives in the tracking store.
+		b, err := fileblob.OpenBucket(dir, &fileblob.Options{Metadata: fileblob.MetadataDontWrite})
+		if err != nil {
+			return nil, fmt.Errorf("blobs %s: %w", where, err)
+		}
+		return &Bucket{b: b, url: dir}, nil
+	}
+	b, err := blob.OpenBucket(ctx, where)
+	if err != nil {
+		return nil, fmt.Errorf("blobs %s: %w", redact(where), err)
+	}
+	return &Bucket{b: b, url: redact(where)}, nil
+}
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// String names the bucket for messages.
+func (b *Bucket) String() string { return b.url }
+
+// Close releases the bucket.
+func (b *Bucket) Close() error { return b.b.Close() }
+
+// Key is where content with this sha256 (hex) lives.
+func Key(sum string) string { return "sha256/" + sum[:2] + "/" + sum }
+
+// Put stores data under its content key unless it is already there. The
+// write is atomic: a reader sees the whole blob or none (fileblob renames a
+// finished temporary file; S3 makes an object visible when its upload
+// completes).
+func (b *Bucket) Put(ctx context.Context, data []byte) (Ref, error) {
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	ref := Ref{Key: Key(sum), SHA256: sum, Size: int64(len(data))}
+	if ok, err := b.b.Exists(ctx, ref.Key); err == nil && ok {
+		return ref, nil
+	}
+	if err := b.b.WriteAll(ctx, ref.Key, data, nil); err != nil {
+		return ref, fmt.Errorf("blobs %s: writing %s: %w", b.url, ref.Key, err)
+	}
+	return ref, nil
+}
+
+// ErrMissing is returned for a key the bucket does not hold.
+var ErrMissing = errors.New("blob missing")
+
+// Get reads a blob and checks it against its content key.
+func (b *Bucket) Get(ctx context.Context, key string) ([]byte, error) {
+	r, err := b.b.NewReader(ctx, key, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("blobs %s: %s: %w", b.url, key, ErrMissing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blobs %s: %s: %w", b.url, key, err)
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, r); err != nil {
+		return nil, fmt.Errorf("blobs %s: reading %s: %w", b.url, key, err)
+	}
+	data := buf.Bytes()
+	if sum, ok := strings.CutPrefix(key, "sha256/"); ok {
+		sum = sum[strings.LastIndexByte(sum, '/')+1:]
+		h := sha256.Sum256(data)
+		if hex.EncodeToString(h[:]) != sum {
+			return nil, fmt.Errorf("blobs %s: %s is damaged: its content does not match its sha256", b.url, key)
+		}
+	}
+	return data, nil
+}
