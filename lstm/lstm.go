@@ -118,6 +118,9 @@ type Model struct {
 type Progress struct {
 	Epoch, Epochs int
 	Loss          float64
+	// Checkpoint returns the state after this epoch: what a periodic
+	// checkpoint stores (built only when called, it copies the weights).
+	Checkpoint func() (*Checkpoint, error)
 }
 
 // sample is one training window with its targets.
@@ -238,7 +241,18 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		}
 		m.History = append(m.History, epochLoss/float64(nb))
 		if progress != nil {
-			progress(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Loss: epochLoss / float64(nb)})
+			done := epoch + 1
+			progress(Progress{Epoch: done, Epochs: cfg.Epochs, Loss: epochLoss / float64(nb), Checkpoint: func() (*Checkpoint, error) {
+				rng, err := pcg.MarshalBinary()
+				if err != nil {
+					return nil, err
+				}
+				ck := &Checkpoint{Config: cfg, Epoch: done, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...)}
+				for _, p := range params {
+					ck.Params = append(ck.Params, append([]float32(nil), p.W...))
+				}
+				return ck, nil
+			}})
 		}
 	}
 	return m, nil, nil

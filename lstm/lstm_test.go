@@ -145,6 +145,38 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
+// TestPeriodicCheckpointResumes: the checkpoint a running training hands
+// out after an epoch (what pipelines store every few seconds) continues to
+// the uninterrupted model too.
+func TestPeriodicCheckpointResumes(t *testing.T) {
+	tracks, labels := trainingSet(t, 13)
+	cfg := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 3, Workers: 2, TTA: 1}
+	var ck *Checkpoint
+	full, _, err := Train(context.Background(), tracks, labels, cfg, nil, func(p Progress) {
+		if p.Epoch == 1 {
+			var err error
+			if ck, err = p.Checkpoint(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if err != nil || ck == nil || ck.Epoch != 1 {
+		t.Fatalf("training: %v, checkpoint %v", err, ck)
+	}
+	resumed, _, err := Train(context.Background(), tracks, labels, cfg, ck, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, _ := full.Artifact()
+	ra, _ := resumed.Artifact()
+	var fb, rb bytes.Buffer
+	model.Write(&fb, fa)
+	model.Write(&rb, ra)
+	if !bytes.Equal(fb.Bytes(), rb.Bytes()) {
+		t.Error("resumed from the epoch-1 checkpoint, the model differs from the uninterrupted one")
+	}
+}
+
 // trainingSet generates four tracks and returns them with their labels.
 func trainingSet(t *testing.T, seed uint64) ([]*dataset.Track, []dataset.TrackLabel) {
 	t.Helper()

@@ -72,6 +72,7 @@ type Point struct {
 type Query struct {
 	Team   string
 	Status Status
+	Name   string // exact run name
 	// SortMetric orders by a metric's last value (ascending; Desc for
 	// descending); runs without it come last. Empty: newest first.
 	SortMetric string

@@ -10,16 +10,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
 // app is the state shared by all commands: global flags and the streams.
 type app struct {
-	home      string
-	logLevel  string
-	logFormat string
-	json      bool
+	home       string
+	logLevel   string
+	logFormat  string
+	json       bool
+	storeFlag  string
+	blobsFlag  string
+	staleAfter time.Duration
 
 	out, err io.Writer
 	log      *slog.Logger
@@ -91,8 +95,11 @@ Then look at your own data:
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVar(&a.json, "json", false, "print the result as one JSON object on stdout")
+	f.StringVar(&a.storeFlag, "store", os.Getenv("RECKON_STORE"), "tracking store: a SQLite file (default HOME/reckon.db) or postgres://user:pass@host/db ($RECKON_STORE)")
+	f.StringVar(&a.blobsFlag, "blobs", os.Getenv("RECKON_BLOBS"), "artifact storage: a directory (default HOME/blobs) or s3://bucket?endpoint=...&region=...&use_path_style=true ($RECKON_BLOBS)")
+	f.DurationVar(&a.staleAfter, "stale-after", time.Minute, "a running run without a heartbeat for this long is marked interrupted (runs beat every 5 s)")
 
-	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.compareCmd(), a.demoCmd(), a.benchCmd())
+	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.compareCmd(), a.demoCmd(), a.benchCmd(), a.runCmd(), a.runsCmd(), a.modelsCmd())
 	return root
 }
 

@@ -498,6 +498,10 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 		where = append(where, `r.status = ?`)
 		args = append(args, string(q.Status))
 	}
+	if q.Name != "" {
+		where = append(where, `r.name = ?`)
+		args = append(args, q.Name)
+	}
 	limit := func(n int) string {
 		if n > 0 {
 			return ` LIMIT ` + strconv.Itoa(n)

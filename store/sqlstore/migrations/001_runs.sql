@@ -18,6 +18,7 @@ CREATE INDEX runs_started ON runs (started_ns);
 CREATE INDEX runs_team_started ON runs (team, started_ns);
 CREATE INDEX runs_status ON runs (status, heartbeat_ns);
 CREATE INDEX runs_parent ON runs (parent);
+CREATE INDEX runs_name ON runs (name, started_ns);
 
 CREATE TABLE params (
     run_id TEXT NOT NULL REFERENCES runs (id),

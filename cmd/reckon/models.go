@@ -1,0 +1,223 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/store"
+)
+
+func (a *app) modelsCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "models",
+		Short: "The model registry: versions, aliases and their history",
+		Long: `Registered models have numbered versions, each tied to the run and the data
+that produced it, and aliases (champion, challenger, any name) that point at
+versions. Every alias move is kept in an audit log with who, when and why.
+
+Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
+	}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List registered models with their latest version and aliases",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			ms, err := p.ListModels(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.report(ms, func(w io.Writer) {
+				if len(ms) == 0 {
+					fmt.Fprintln(w, "no registered models yet: reckon run -f examples/tumor/pipeline.yaml registers one")
+					return
+				}
+				tw := newTabWriter(w)
+				fmt.Fprintln(tw, "model\tlatest\taliases\tcreated")
+				for _, m := range ms {
+					var al []string
+					for _, k := range slices.Sorted(maps.Keys(m.Aliases)) {
+						al = append(al, fmt.Sprintf("%s=%d", k, m.Aliases[k]))
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", m.Name, m.Latest, orDash(strings.Join(al, " ")), m.Created.Format(time.DateTime))
+				}
+				tw.Flush()
+			})
+		},
+	}
+
+	var out string
+	show := &cobra.Command{
+		Use:   "show NAME[@alias|:version]",
+		Short: "Show a registered version: run, data, metrics, artifact",
+		Example: `  reckon models show tumor@champion
+  reckon models show reentry:2 --out reentry-v2.rkm`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			name, alias, ver, err := parseModelRef(args[0])
+			if err != nil {
+				return err
+			}
+			var v store.Version
+			switch {
+			case alias != "":
+				v, err = p.Resolve(cmd.Context(), name, alias)
+			case ver > 0:
+				v, err = p.GetVersion(cmd.Context(), name, ver)
+			default:
+				var m store.Model
+				if m, err = p.GetModel(cmd.Context(), name); err == nil {
+					v, err = p.GetVersion(cmd.Context(), name, m.Latest)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			m, err := p.GetModel(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			var aliases []string
+			for _, k := range slices.Sorted(maps.Keys(m.Aliases)) {
+				if m.Aliases[k] == v.Version {
+					aliases = append(aliases, k)
+				}
+			}
+			if out != "" {
+				b, err := p.blobs.Get(cmd.Context(), v.Artifact.Key)
+				if err != nil {
+					return err
+				}
+				if _, err := os.Stat(out); err == nil {
+					return fmt.Errorf("%s already exists; choose another --out", out)
+				}
+				if err := atomicfile.Write(out, b); err != nil {
+					return err
+				}
+			}
+			res := struct {
+				store.Version
+				Aliases []string `json:"aliases"`
+				Out     string   `json:"written_to,omitempty"`
+			}{v, aliases, out}
+			return a.report(res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s:%d  %s  aliases: %s\nrun %s  data %s  registered %s\nartifact %s (%d bytes, sha256 %s)\n",
+					v.Model, v.Version, v.Kind, orDash(strings.Join(aliases, ", ")), v.RunID, v.DataHash, v.Created.Format(time.DateTime), v.Artifact.Key, v.Artifact.Size, short(v.Artifact.SHA256))
+				if v.Note != "" {
+					fmt.Fprintf(w, "note: %s\n", v.Note)
+				}
+				if len(v.Metrics) > 0 {
+					fmt.Fprintln(w, "metrics:")
+					for _, k := range slices.Sorted(maps.Keys(v.Metrics)) {
+						fmt.Fprintf(w, "  %s = %.6g\n", k, v.Metrics[k])
+					}
+				}
+				if out != "" {
+					fmt.Fprintf(w, "wrote the model file to %s\n", out)
+				}
+			})
+		},
+	}
+	show.Flags().StringVar(&out, "out", "", "also write the model file here (for reckon eval)")
+
+	history := &cobra.Command{
+		Use:   "history NAME",
+		Short: "Versions of a model and every alias move: who, when, why",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			if _, err := p.GetModel(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			vs, err := p.Versions(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			h, err := p.History(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			res := struct {
+				Versions []store.Version   `json:"versions"`
+				Moves    []store.AliasMove `json:"alias_moves"`
+			}{vs, h}
+			return a.report(res, func(w io.Writer) {
+				tw := newTabWriter(w)
+				fmt.Fprintln(tw, "version\tkind\trun\tdata\tregistered\tnote")
+				for _, v := range vs {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Kind, v.RunID, short(v.DataHash), v.Created.Format(time.DateTime), v.Note)
+				}
+				tw.Flush()
+				fmt.Fprintln(w, "\nalias moves:")
+				tw = newTabWriter(w)
+				fmt.Fprintln(tw, "when\talias\tfrom\tto\twho\twhy")
+				for _, m := range h {
+					from := "-"
+					if m.From > 0 {
+						from = fmt.Sprint(m.From)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", m.Time.Format(time.DateTime), m.Alias, from, m.To, m.Who, m.Why)
+				}
+				tw.Flush()
+			})
+		},
+	}
+
+	var alias, reason string
+	promote := &cobra.Command{
+		Use:     "promote NAME:VERSION --alias ALIAS --reason TEXT",
+		Short:   "Point an alias at a version (audited)",
+		Example: `  reckon models promote tumor:3 --alias champion --reason "recall-first review on 2026-11-20"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, al, ver, err := parseModelRef(args[0])
+			if err != nil {
+				return err
+			}
+			if al != "" || ver == 0 {
+				return fmt.Errorf("%q: promote takes NAME:VERSION", args[0])
+			}
+			if alias == "" || strings.TrimSpace(reason) == "" {
+				return errors.New("--alias and --reason are required: every alias move is audited with why")
+			}
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			if err := p.MoveAlias(cmd.Context(), name, alias, ver, currentUser(), reason); err != nil {
+				return err
+			}
+			res := map[string]any{"model": name, "alias": alias, "version": ver, "who": currentUser(), "why": reason}
+			return a.report(res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s@%s -> %s:%d (%s: %s)\n", name, alias, name, ver, currentUser(), reason)
+			})
+		},
+	}
+	promote.Flags().StringVar(&alias, "alias", "", "alias to move, e.g. champion")
+	promote.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
+	c.AddCommand(ls, show, history, promote)
+	return c
+}

@@ -1,0 +1,399 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/store"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	var file string
+	var noCache bool
+	c := &cobra.Command{
+		Use:   "run -f PIPELINE.yaml",
+		Short: "Run a pipeline: data, split, features, candidates, selection, registration",
+		Long: `Run a pipeline file as runs in the tracking store.
+
+A pipeline declares a data source (a CSV table, a track directory or the
+reentry generator), a split, features, a list of candidate models, a
+selection policy and the registry model and alias the winner takes; see
+examples/tumor/pipeline.yaml and examples/reentry/pipeline.yaml.
+
+Every step runs as a run of its own (child of the pipeline's run), and its
+output is cached under a key made of the step's configuration, the hashes of
+its inputs and the code version (the sha256 of the reckon executable). An
+unchanged re-run reuses every step and says so; --no-cache runs them all.
+
+Selection scores this run's candidates and the current champion (retrained
+per fold for tables; on the same held-out flights for tracks) and moves the
+alias only when the policy prefers a newcomer, in the same transaction that
+records why; otherwise the best newcomer is registered without the alias and
+the reason is its note.
+
+Ctrl-C (or a killed process) leaves every finished step cached; long
+training steps store checkpoints (checkpoint_every) and the next run of the
+same pipeline resumes from them.`,
+		Example: `  reckon run -f examples/tumor/pipeline.yaml
+  reckon run -f examples/reentry/pipeline.yaml --store postgres://reckon:pw@db/reckon
+  reckon models show tumor@champion`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return errors.New("-f PIPELINE.yaml is required (see examples/tumor/pipeline.yaml)")
+			}
+			spec, err := pipeline.Load(file)
+			if err != nil {
+				return err
+			}
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			res, err := a.runPipeline(cmd, p, spec, noCache)
+			if err != nil {
+				return err
+			}
+			return a.report(res, func(w io.Writer) { printPipeline(w, res) })
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "pipeline file (YAML)")
+	c.Flags().BoolVar(&noCache, "no-cache", false, "run every step even when its cached output matches")
+	return c
+}
+
+func (a *app) runPipeline(cmd *cobra.Command, p *platform, spec *pipeline.Spec, noCache bool) (*pipeline.Result, error) {
+	log := a.err
+	if a.progressOut() == nil {
+		log = io.Discard
+	}
+	env := pipeline.Env{Store: p.Store, Blobs: p.blobs, Code: codeVersion(), User: currentUser(), DataDir: a.homePath("data"),
+		NoCache: noCache, Log: log, Progress: a.bars}
+	return pipeline.Run(cmd.Context(), env, spec)
+}
+
+func printPipeline(w io.Writer, r *pipeline.Result) {
+	cached := 0
+	for _, s := range r.Steps {
+		if s.Cached {
+			cached++
+		}
+	}
+	fmt.Fprintf(w, "== pipeline %s: run %s, data %s %s (%d rows/tracks)\n", r.Pipeline, r.RunID, r.Data.Name, short(r.Data.Hash), r.Data.Rows)
+	fmt.Fprintf(w, "steps: %d run, %d reused from the cache\n", len(r.Steps)-cached, cached)
+	tw := newTabWriter(w)
+	fmt.Fprintln(tw, "step\tcached\trun\tseconds")
+	for _, s := range r.Steps {
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%.1f\n", s.Name, s.Cached, s.RunID, s.Seconds)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	keys := headlineMetrics(r.Candidates)
+	tw = newTabWriter(w)
+	fmt.Fprintln(tw, "candidate\tkind\t"+strings.Join(keys, "\t"))
+	for _, c := range r.Candidates {
+		name := c.Name
+		if c.Champion {
+			name += " (champion)"
+		}
+		row := []string{name, c.Kind}
+		for _, k := range keys {
+			row = append(row, fmt.Sprintf("%.4f", c.Metrics[k]))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nwinner: %s (ranking %s)\nwhy: %s\n", r.Winner, strings.Join(r.Ranking, " > "), r.Reason)
+	moved := "alias " + r.Alias + " not moved"
+	if r.AliasMoved {
+		moved = "alias " + r.Alias + " moved to it"
+	}
+	fmt.Fprintf(w, "%s %s:%d (%s); %s\n", r.Action, r.Registered.Model, r.Registered.Version, r.Registered.Kind, moved)
+}
+
+// headlineMetrics picks the columns worth a table: the reentry or the
+// classification headline, whichever the candidates have.
+func headlineMetrics(cs []pipeline.Candidate) []string {
+	for _, set := range [][]string{{"rmse_s", "mae_s", "max_abs_error_s"}, {"roc_auc", "accuracy", "log_loss"}} {
+		if len(cs) > 0 {
+			if _, ok := cs[0].Metrics[set[0]]; ok {
+				var extra []string
+				for k := range cs[0].Metrics {
+					if strings.HasPrefix(k, "recall[") || strings.HasPrefix(k, "precision[") {
+						extra = append(extra, k)
+					}
+				}
+				slices.Sort(extra)
+				return append(set, extra...)
+			}
+		}
+	}
+	return nil
+}
+
+func short(h string) string {
+	h = strings.TrimPrefix(h, "sha256:")
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func (a *app) runsCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "runs",
+		Short: "List, show and compare tracked runs",
+		Long: `Runs are what 'reckon run' records: one per pipeline and one per executed step,
+with parameters, metrics, inputs (data hashes), artifacts, status and
+heartbeat. A run whose process died is marked interrupted by the next
+command that opens the store.`,
+	}
+	var q store.Query
+	var sortFlag, status string
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List runs, newest first or sorted by a metric",
+		Example: `  reckon runs ls --limit 20
+  reckon runs ls --team tumor --status succeeded
+  reckon runs ls --sort metric:rmse_s --limit 50
+  reckon runs ls --sort metric:roc_auc:desc`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if sortFlag != "" {
+				parts := strings.Split(sortFlag, ":")
+				if len(parts) < 2 || parts[0] != "metric" || parts[1] == "" || len(parts) > 3 || (len(parts) == 3 && parts[2] != "asc" && parts[2] != "desc") {
+					return fmt.Errorf("--sort %q: want metric:KEY or metric:KEY:desc", sortFlag)
+				}
+				q.SortMetric, q.Desc = parts[1], len(parts) == 3 && parts[2] == "desc"
+			}
+			if status != "" {
+				q.Status = store.Status(status)
+				if !q.Status.Valid() {
+					return fmt.Errorf("--status %q: want queued, running, succeeded, failed or interrupted", status)
+				}
+			}
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			runs, err := p.ListRuns(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			return a.report(runs, func(w io.Writer) {
+				tw := newTabWriter(w)
+				head := "id\tname\tteam\tstatus\tstarted\tseconds"
+				if q.SortMetric != "" {
+					head += "\t" + q.SortMetric
+				}
+				fmt.Fprintln(tw, head)
+				for _, r := range runs {
+					line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.ID, r.Name, r.Team, r.Status, r.Started.Format(time.DateTime), duration(r))
+					if q.SortMetric != "" {
+						if v, ok := r.Last[q.SortMetric]; ok {
+							line += fmt.Sprintf("\t%.4f", v)
+						} else {
+							line += "\t-"
+						}
+					}
+					fmt.Fprintln(tw, line)
+				}
+				tw.Flush()
+				if len(runs) == 0 {
+					fmt.Fprintln(w, "no runs match")
+				}
+			})
+		},
+	}
+	ls.Flags().StringVar(&q.Team, "team", "", "only this team's runs")
+	ls.Flags().StringVar(&status, "status", "", "only runs in this state: queued, running, succeeded, failed, interrupted")
+	ls.Flags().StringVar(&sortFlag, "sort", "", "metric:KEY (ascending) or metric:KEY:desc; runs without the metric come last")
+	ls.Flags().IntVar(&q.Limit, "limit", 50, "at most this many runs (0: all)")
+
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one run: parameters, inputs, metrics, artifacts",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			r, err := p.GetRun(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			arts, err := p.Artifacts(cmd.Context(), r.ID)
+			if err != nil {
+				return err
+			}
+			v := struct {
+				store.Run
+				Artifacts []store.Artifact `json:"artifacts"`
+			}{r, arts}
+			return a.report(v, func(w io.Writer) {
+				fmt.Fprintf(w, "run %s  %s\nstatus %s  team %q  user %s  parent %s\nstarted %s  ended %s  heartbeat %s\ncode %s  seed %d\n",
+					r.ID, r.Name, r.Status, r.Team, r.User, orDash(r.Parent), r.Started.Format(time.DateTime), timeOrDash(r.Ended), r.Heartbeat.Format(time.DateTime), r.CodeVersion, r.Seed)
+				section(w, "params", r.Params)
+				section(w, "inputs", r.Inputs)
+				section(w, "tags", r.Tags)
+				if len(r.Last) > 0 {
+					fmt.Fprintln(w, "metrics (last value):")
+					for _, k := range slices.Sorted(maps.Keys(r.Last)) {
+						fmt.Fprintf(w, "  %s = %.6g\n", k, r.Last[k])
+					}
+				}
+				if len(arts) > 0 {
+					fmt.Fprintln(w, "artifacts:")
+					for _, ar := range arts {
+						fmt.Fprintf(w, "  %s  %s  %d bytes\n", ar.Name, ar.Key, ar.Size)
+					}
+				}
+			})
+		},
+	}
+
+	diff := &cobra.Command{
+		Use:   "diff ID ID",
+		Short: "Parameters and final metrics of two runs side by side",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			var rs [2]store.Run
+			for i := range rs {
+				if rs[i], err = p.GetRun(cmd.Context(), args[i]); err != nil {
+					return err
+				}
+			}
+			d := diffRuns(rs[0], rs[1])
+			return a.report(d, func(w io.Writer) {
+				tw := newTabWriter(w)
+				fmt.Fprintf(tw, "\t%s\t%s\t\n", rs[0].ID, rs[1].ID)
+				for _, row := range d.Rows {
+					mark := ""
+					if row.Differs {
+						mark = "*"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.Key, row.A, row.B, mark)
+				}
+				tw.Flush()
+			})
+		},
+	}
+	c.AddCommand(ls, show, diff)
+	return c
+}
+
+type diffRow struct {
+	Key     string `json:"key"`
+	A       string `json:"a"`
+	B       string `json:"b"`
+	Differs bool   `json:"differs"`
+}
+
+type runDiff struct {
+	A    string    `json:"a"`
+	B    string    `json:"b"`
+	Rows []diffRow `json:"rows"`
+}
+
+// diffRuns lines up identity, parameters, inputs and last metrics.
+func diffRuns(a, b store.Run) runDiff {
+	d := runDiff{A: a.ID, B: b.ID}
+	add := func(k, x, y string) { d.Rows = append(d.Rows, diffRow{k, x, y, x != y}) }
+	add("name", a.Name, b.Name)
+	add("status", string(a.Status), string(b.Status))
+	add("code", a.CodeVersion, b.CodeVersion)
+	add("seed", fmt.Sprint(a.Seed), fmt.Sprint(b.Seed))
+	strs := func(prefix string, x, y map[string]string) {
+		keys := slices.Sorted(maps.Keys(x))
+		for k := range y {
+			if _, ok := x[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			add(prefix+k, orDash(x[k]), orDash(y[k]))
+		}
+	}
+	strs("param ", a.Params, b.Params)
+	strs("input ", a.Inputs, b.Inputs)
+	keys := map[string]bool{}
+	for k := range a.Last {
+		keys[k] = true
+	}
+	for k := range b.Last {
+		keys[k] = true
+	}
+	num := func(m map[string]float64, k string) string {
+		v, ok := m[k]
+		if !ok {
+			return "-"
+		}
+		return fmt.Sprintf("%.6g", v)
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		row := diffRow{"metric " + k, num(a.Last, k), num(b.Last, k), false}
+		x, okx := a.Last[k]
+		y, oky := b.Last[k]
+		row.Differs = okx != oky || (okx && math.Abs(x-y) > 1e-12*math.Max(1, math.Abs(x)))
+		d.Rows = append(d.Rows, row)
+	}
+	return d
+}
+
+func section(w io.Writer, title string, m map[string]string) {
+	if len(m) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%s:\n", title)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		if len(v) > 200 {
+			v = v[:200] + "..."
+		}
+		fmt.Fprintf(w, "  %s = %s\n", k, v)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.DateTime)
+}
+
+func duration(r store.Run) string {
+	end := r.Ended
+	if end.IsZero() {
+		if r.Status != store.Running {
+			return "-"
+		}
+		end = time.Now()
+	}
+	return fmt.Sprintf("%.1f", end.Sub(r.Started).Seconds())
+}

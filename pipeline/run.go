@@ -1,0 +1,290 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/store"
+)
+
+// Env is what a pipeline runs against.
+type Env struct {
+	Store store.Store
+	Blobs *blobs.Bucket
+	// Code identifies the code that runs the steps; it enters every cache
+	// key, so a new build never reuses an older build's outputs. The CLI
+	// derives it from the executable's bytes, never from a hand-bumped
+	// version.
+	Code    string
+	User    string
+	DataDir string // where generated data is written
+	NoCache bool
+	// Heartbeat is how often running runs say they are alive (default 5s).
+	Heartbeat time.Duration
+	// Log hears one line per step and decision.
+	Log io.Writer
+	// Progress reports long loops (epochs, folds); nil for none.
+	Progress func(label string, total int) (set func(done int, note string), finish func())
+}
+
+// StepResult says what happened to one step.
+type StepResult struct {
+	Name    string  `json:"name"`
+	Key     string  `json:"key"`
+	Cached  bool    `json:"cached"`
+	RunID   string  `json:"run_id"`
+	Seconds float64 `json:"seconds"`
+	Note    string  `json:"note,omitempty"`
+}
+
+// Candidate is one model of the run, as selection saw it.
+type Candidate struct {
+	Name     string             `json:"name"`
+	Kind     string             `json:"kind"`
+	Metrics  map[string]float64 `json:"metrics"`
+	SHA256   string             `json:"artifact_sha256"`
+	RunID    string             `json:"run_id"`
+	Champion bool               `json:"is_current_champion,omitempty"`
+}
+
+// Result is a finished pipeline run.
+type Result struct {
+	Pipeline   string         `json:"pipeline"`
+	RunID      string         `json:"run_id"`
+	Data       store.Dataset  `json:"data"`
+	Steps      []StepResult   `json:"steps"`
+	Candidates []Candidate    `json:"candidates"`
+	Champion   *store.Version `json:"previous_champion,omitempty"`
+	Ranking    []string       `json:"ranking"`
+	Winner     string         `json:"winner"`
+	Reason     string         `json:"reason"`
+	Registered store.Version  `json:"registered"`
+	// Action: "registered", "already registered" (an earlier run
+	// registered the same bytes).
+	Action     string `json:"action"`
+	AliasMoved bool   `json:"alias_moved"`
+	Alias      string `json:"alias"`
+}
+
+// exec is one pipeline run in progress.
+type exec struct {
+	env  Env
+	spec *Spec
+	run  store.Run
+	res  *Result
+	beat *beater
+}
+
+// Run executes the pipeline as a run in the store with one child run per
+// executed step. Cancelling ctx stops it; the runs of the interrupted
+// steps are finished as interrupted and every completed step stays cached.
+func Run(ctx context.Context, env Env, spec *Spec) (*Result, error) {
+	if env.Heartbeat <= 0 {
+		env.Heartbeat = 5 * time.Second
+	}
+	if env.Log == nil {
+		env.Log = io.Discard
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := env.Store.CreateRun(ctx, store.Run{Name: "pipeline/" + spec.Name, Team: spec.Team, User: env.User, CodeVersion: env.Code,
+		Params: map[string]string{"file": spec.file, "spec": string(specJSON), "no_cache": fmt.Sprint(env.NoCache)},
+		Tags:   map[string]string{"kind": "pipeline"}})
+	if err != nil {
+		return nil, err
+	}
+	x := &exec{env: env, spec: spec, run: pr, res: &Result{Pipeline: spec.Name, RunID: pr.ID, Alias: spec.Register.Alias}}
+	x.beat = startBeater(env.Store, env.Heartbeat, pr.ID)
+	fmt.Fprintf(env.Log, "pipeline %s: run %s (code %s)\n", spec.Name, pr.ID, env.Code)
+	if spec.Tabular() {
+		err = x.tabular(ctx)
+	} else {
+		err = x.tracks(ctx)
+	}
+	x.beat.stop()
+	// The run's end is recorded even when ctx was cancelled.
+	end := context.WithoutCancel(ctx)
+	if err != nil {
+		st := store.Failed
+		if ctx.Err() != nil {
+			st = store.Interrupted
+		}
+		x.env.Store.SetTags(end, pr.ID, map[string]string{"error": err.Error()})
+		return x.res, errors.Join(err, env.Store.Finish(end, pr.ID, st))
+	}
+	tags := map[string]string{"winner": x.res.Winner, "reason": x.res.Reason,
+		"registered": fmt.Sprintf("%s:%d", x.res.Registered.Model, x.res.Registered.Version), "action": x.res.Action}
+	if err := env.Store.SetTags(end, pr.ID, tags); err != nil {
+		return x.res, err
+	}
+	return x.res, env.Store.Finish(end, pr.ID, store.Succeeded)
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// cacheKey is the sha256 of the step's name, configuration, inputs and
+// the code version.
+func cacheKey(step string, cfg any, inputs map[string]string, code string) (string, error) {
+	b, err := json.Marshal(struct {
+		Step   string            `json:"step"`
+		Config any               `json:"config"`
+		Inputs map[string]string `json:"inputs"`
+		Code   string            `json:"code"`
+	}{step, cfg, inputs, code})
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// stepRun is an executing step: its run and a way to store artifacts.
+type stepRun struct {
+	x   *exec
+	run store.Run
+}
+
+// put stores data in the blob store and records it as the step's
+// artifact name.
+func (s *stepRun) put(ctx context.Context, name string, data []byte) (blobs.Ref, error) {
+	ref, err := s.x.env.Blobs.Put(ctx, data)
+	if err != nil {
+		return ref, err
+	}
+	return ref, s.x.env.Store.LogArtifact(ctx, s.run.ID, store.Artifact{Name: name, Key: ref.Key, SHA256: ref.SHA256, Size: ref.Size})
+}
+
+// step runs fn as a child run unless the cache holds the output of the
+// same step, configuration, inputs and code; out receives the output
+// either way.
+func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string]string, out any, fn func(ctx context.Context, s *stepRun) error) (StepResult, error) {
+	t0 := time.Now()
+	key, err := cacheKey(name, cfg, inputs, x.env.Code)
+	if err != nil {
+		return StepResult{}, err
+	}
+	sr := StepResult{Name: name, Key: key}
+	if !x.env.NoCache {
+		e, err := x.env.Store.GetCache(ctx, key)
+		switch {
+		case err == nil:
+			if err := json.Unmarshal([]byte(e.Output), out); err != nil {
+				return sr, fmt.Errorf("step %s: cached output of run %s: %w", name, e.RunID, err)
+			}
+			sr.Cached, sr.RunID = true, e.RunID
+			fmt.Fprintf(x.env.Log, "  %-22s cached: reused the output of run %s (key %s)\n", name, e.RunID, key[:12])
+			x.res.Steps = append(x.res.Steps, sr)
+			return sr, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return sr, err
+		}
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return sr, err
+	}
+	r, err := x.env.Store.CreateRun(ctx, store.Run{Name: x.spec.Name + "/" + name, Team: x.spec.Team, User: x.env.User, CodeVersion: x.env.Code,
+		Parent: x.run.ID, Inputs: inputs, Params: map[string]string{"config": string(cfgJSON)},
+		Tags: map[string]string{"step": name, "cache_key": key, "pipeline": x.spec.Name}})
+	if err != nil {
+		return sr, err
+	}
+	sr.RunID = r.ID
+	x.beat.add(r.ID)
+	defer x.beat.remove(r.ID)
+	err = fn(ctx, &stepRun{x: x, run: r})
+	end := context.WithoutCancel(ctx)
+	if err != nil {
+		st := store.Failed
+		if ctx.Err() != nil {
+			st = store.Interrupted
+		}
+		x.env.Store.SetTags(end, r.ID, map[string]string{"error": err.Error()})
+		return sr, errors.Join(fmt.Errorf("step %s: %w", name, err), x.env.Store.Finish(end, r.ID, st))
+	}
+	outJSON, err := json.Marshal(out)
+	if err != nil {
+		return sr, err
+	}
+	if err := x.env.Store.Finish(end, r.ID, store.Succeeded); err != nil {
+		return sr, err
+	}
+	if err := x.env.Store.PutCache(end, store.CacheEntry{Key: key, Step: name, RunID: r.ID, Output: string(outJSON)}); err != nil {
+		return sr, err
+	}
+	sr.Seconds = time.Since(t0).Seconds()
+	fmt.Fprintf(x.env.Log, "  %-22s ran in %.1f s (run %s)\n", name, sr.Seconds, r.ID)
+	x.res.Steps = append(x.res.Steps, sr)
+	return sr, nil
+}
+
+// beater keeps the heartbeats of the pipeline run and its running step.
+type beater struct {
+	mu   sync.Mutex
+	ids  map[string]bool
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startBeater(s store.Runs, every time.Duration, ids ...string) *beater {
+	b := &beater{ids: map[string]bool{}, done: make(chan struct{})}
+	for _, id := range ids {
+		b.ids[id] = true
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.done:
+				return
+			case <-t.C:
+				b.mu.Lock()
+				ids := slices.Sorted(maps.Keys(b.ids))
+				b.mu.Unlock()
+				for _, id := range ids {
+					// A missed beat only risks a late "interrupted"; the
+					// next tick tries again.
+					s.Heartbeat(context.Background(), id)
+				}
+			}
+		}
+	}()
+	return b
+}
+
+func (b *beater) add(id string) {
+	b.mu.Lock()
+	b.ids[id] = true
+	b.mu.Unlock()
+}
+
+func (b *beater) remove(id string) {
+	b.mu.Lock()
+	delete(b.ids, id)
+	b.mu.Unlock()
+}
+
+func (b *beater) stop() {
+	close(b.done)
+	b.wg.Wait()
+}

@@ -1,0 +1,398 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/lstm"
+	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/sim/reentry"
+	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/trackmodel"
+)
+
+// trackConfig is a track candidate's training configuration. Only lstm
+// takes params (those of its model file: epochs, hidden, max_lr, ...);
+// features.window sets its window.
+func trackConfig(m Model, f Features, sp Split) (trackmodel.Config, error) {
+	cfg := trackmodel.Config{Kind: m.Kind, Variant: "A", Split: trackmodel.Split{TestFrac: sp.TestFrac, Seed: sp.Seed}}
+	if !slices.Contains(trackmodel.Kinds, m.Kind) {
+		return cfg, fmt.Errorf("kind %q: a track set's candidates are %s", m.Kind, strings.Join(trackmodel.Kinds, ", "))
+	}
+	if m.Kind != lstm.Kind {
+		if len(m.Params) > 0 {
+			return cfg, fmt.Errorf("params: %s takes none", m.Kind)
+		}
+		return cfg, nil
+	}
+	lc := lstm.DefaultConfig()
+	if f.Window > 0 {
+		lc.Window = f.Window
+	}
+	if err := decodeParams(m.Params, &lc); err != nil {
+		return cfg, err
+	}
+	if lc.Window < 16 || lc.Hidden < 1 || lc.Layers < 1 || lc.Batch < 1 || !(lc.LR > 0) || lc.Epochs < 1 || lc.Workers < 1 {
+		return cfg, errors.New("params: lstm needs window_steps >= 16 and positive hidden, layers, batch, max_lr, epochs, workers")
+	}
+	cfg.Seed = lc.Seed
+	cfg.LSTM = &lc
+	return cfg, nil
+}
+
+type dataOut struct {
+	Dir    string `json:"dir"`
+	Hash   string `json:"hash"`
+	Tracks int    `json:"tracks"`
+}
+
+type trackTrainOut struct {
+	Kind    string             `json:"kind"`
+	Model   blobs.Ref          `json:"model"`
+	Metrics map[string]float64 `json:"metrics"`
+}
+
+func (x *exec) tracks(ctx context.Context) error {
+	sp := x.spec
+	var ts *dataset.TrackSet
+	var err error
+	if g := sp.Data.Generate; g != nil {
+		gcfg := reentry.DefaultConfig()
+		gcfg.Count, gcfg.Seed = g.Count, g.Seed
+		var do dataOut
+		if _, err := x.step(ctx, "data", gcfg, nil, &do, func(ctx context.Context, s *stepRun) error {
+			key, _ := cacheKey("data", gcfg, nil, x.env.Code)
+			do.Dir = filepath.Join(x.env.DataDir, sp.Data.Name+"-"+key[:16])
+			if _, err := os.Stat(filepath.Join(do.Dir, reentry.LabelsFile)); err != nil {
+				// A partial set from an interrupted run resumes.
+				set, finish := x.progress("generating tracks", gcfg.Count)
+				_, err := reentry.WriteDir(ctx, do.Dir, gcfg, reentry.WriteOptions{Progress: func(d int) { set(d, "") }})
+				finish()
+				if err != nil {
+					return err
+				}
+			}
+			t, err := dataset.LoadTracks(do.Dir, dataset.TrackOptions{})
+			if err != nil {
+				return err
+			}
+			do.Hash, do.Tracks = t.Hash(), len(t.Tracks)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if ts, err = dataset.LoadTracks(do.Dir, dataset.TrackOptions{}); err != nil {
+			return fmt.Errorf("%w (the generated set is gone; run again with --no-cache)", err)
+		}
+		if ts.Hash() != do.Hash {
+			return fmt.Errorf("%s changed since it was generated (hash %s, recorded %s); run again with --no-cache", do.Dir, ts.Hash(), do.Hash)
+		}
+	} else if ts, err = dataset.LoadTracks(sp.path(sp.Data.Tracks), dataset.TrackOptions{}); err != nil {
+		return err
+	}
+	for _, w := range ts.Report.Warnings {
+		fmt.Fprintf(x.env.Log, "  warning: %s\n", w)
+	}
+	hash := ts.Hash()
+	reentering := 0
+	for _, l := range ts.Labels {
+		if l.Reenters {
+			reentering++
+		}
+	}
+	schemaJSON, _ := json.Marshal(map[string]any{"input": "tracks", "columns": []string{"track_id", "t", "x", "y", "z"}, "reentering": reentering})
+	ds, err := x.env.Store.PutDataset(ctx, store.Dataset{Name: sp.Data.Name, Hash: hash, Source: ts.TracksPath, Schema: string(schemaJSON), Rows: int64(len(ts.Tracks))})
+	if err != nil {
+		return err
+	}
+	x.res.Data = ds
+	x.env.Store.SetTags(ctx, x.run.ID, map[string]string{"data": hash})
+	fmt.Fprintf(x.env.Log, "  %-22s %s: %d tracks, version %s\n", "data", ts.TracksPath, len(ts.Tracks), short(strings.TrimPrefix(hash, "sha256:")))
+
+	// split: the held-out flights every candidate and the champion are
+	// scored on.
+	var split struct {
+		Train []string `json:"train"`
+		Test  []string `json:"test"`
+	}
+	scfg := trackmodel.Split{TestFrac: sp.Split.TestFrac, Seed: sp.Split.Seed}
+	if _, err := x.step(ctx, "split", scfg, map[string]string{"data": hash}, &split, func(ctx context.Context, s *stepRun) error {
+		split.Train, split.Test = dataset.SplitTracks(ts, scfg.TestFrac, scfg.Seed)
+		if len(split.Train) == 0 || len(split.Test) == 0 {
+			return fmt.Errorf("split.test_frac %v leaves %d training and %d held-out flights", scfg.TestFrac, len(split.Train), len(split.Test))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	splitKey, _ := cacheKey("split-ids", split, nil, "")
+
+	// features: sequence models compute per-step features inside training
+	// (fresh noise every epoch changes them), so this step fixes and
+	// records the feature configuration they use.
+	var feats struct {
+		Window   int      `json:"window_steps"`
+		Features []string `json:"features"`
+	}
+	if _, err := x.step(ctx, "features", sp.Features, map[string]string{"data": hash}, &feats, func(ctx context.Context, s *stepRun) error {
+		feats.Window = lstm.DefaultConfig().Window
+		if sp.Features.Window > 0 {
+			feats.Window = sp.Features.Window
+		}
+		feats.Features = lstm.FeatureNames[:]
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	outs := map[string]trainOut{}
+	runs := map[string]string{}
+	for _, m := range sp.Models {
+		cfg, _ := trackConfig(m, sp.Features, sp.Split) // checked when the file was read
+		var to trackTrainOut
+		in := map[string]string{"data": hash, "split": splitKey}
+		st, err := x.step(ctx, "train/"+m.Name, cfg, in, &to, func(ctx context.Context, s *stepRun) error {
+			return x.trainTracks(ctx, s, cfg, ts, &to)
+		})
+		if err != nil {
+			return err
+		}
+		outs[m.Name], runs[m.Name] = trainOut{Kind: to.Kind, Model: to.Model, Mean: to.Metrics}, st.RunID
+		x.res.Candidates = append(x.res.Candidates, Candidate{Name: m.Name, Kind: to.Kind, Metrics: to.Metrics, SHA256: to.Model.SHA256, RunID: st.RunID})
+	}
+
+	champ, err := x.champion(ctx)
+	if err != nil {
+		return err
+	}
+	champ = x.outsideChampion(champ)
+	sel := map[string]string{"split": splitKey}
+	for _, m := range sp.Models {
+		sel["candidate/"+m.Name] = outs[m.Name].Model.SHA256
+	}
+	if champ != nil {
+		sel["champion"] = champ.Artifact.SHA256
+	}
+	var out selectOut
+	if _, err := x.step(ctx, "select", sp.Select, sel, &out, func(ctx context.Context, s *stepRun) error {
+		scores := map[string]float64{}
+		var names []string
+		for _, m := range sp.Models {
+			v, ok := outs[m.Name].Mean[sp.Select.Metric]
+			if !ok {
+				return fmt.Errorf("select.metric %q: %s has no such metric (rmse_s, mae_s, max_abs_error_s, ...)", sp.Select.Metric, m.Name)
+			}
+			scores[m.Name] = v
+			names = append(names, m.Name)
+		}
+		if champ != nil {
+			e, err := x.evalChampion(ctx, champ, ts, split.Test)
+			if err != nil {
+				return err
+			}
+			scores[championName(champ)] = e.Metrics()[sp.Select.Metric]
+			names = append(names, championName(champ))
+			x.res.Candidates = append(x.res.Candidates, Candidate{Name: championName(champ), Kind: champ.Kind, Metrics: e.Metrics(), SHA256: champ.Artifact.SHA256, RunID: champ.RunID, Champion: true})
+		}
+		out.Ranking = rankLower(names, scores)
+		out.Winner = out.Ranking[0]
+		out.Reason = fmt.Sprintf("%s has the lowest %s on the %d held-out flights (%.3f", out.Winner, sp.Select.Metric, len(split.Test), scores[out.Winner])
+		if len(out.Ranking) > 1 {
+			second := out.Ranking[1]
+			out.Reason += fmt.Sprintf(" against %s's %.3f", second, scores[second])
+		}
+		out.Reason += ")"
+		b, _ := json.Marshal(map[string]any{"metric": sp.Select.Metric, "scores": scores, "ranking": out.Ranking})
+		var err error
+		out.Decision, err = s.put(ctx, "decision", b)
+		return err
+	}); err != nil {
+		return err
+	}
+	return x.register(ctx, out, outs, runs, hash, champ)
+}
+
+// rankLower orders names by score, lowest first; ties keep list order
+// (this run's candidates before the champion).
+func rankLower(names []string, scores map[string]float64) []string {
+	r := slices.Clone(names)
+	slices.SortStableFunc(r, func(a, b string) int {
+		sa, sb := scores[a], scores[b]
+		switch {
+		case math.IsNaN(sa) && !math.IsNaN(sb):
+			return 1
+		case math.IsNaN(sb) && !math.IsNaN(sa):
+			return -1
+		case sa < sb:
+			return -1
+		case sa > sb:
+			return 1
+		}
+		return 0
+	})
+	return r
+}
+
+// trainTracks fits one candidate, storing a checkpoint as a run artifact
+// at most every checkpoint_every, and resumes from the newest checkpoint
+// an interrupted run of the same step (same cache key) left.
+func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Config, ts *dataset.TrackSet, to *trackTrainOut) error {
+	every := 30 * time.Second
+	if x.spec.CheckpointEvery != nil {
+		every = *x.spec.CheckpointEvery
+	}
+	if cfg.Kind == lstm.Kind {
+		ck, from, err := x.latestCheckpoint(ctx, s)
+		if err != nil {
+			return err
+		}
+		if ck != nil {
+			cfg.Resume = ck
+			x.env.Store.SetTags(ctx, s.run.ID, map[string]string{"resumed_from": from})
+			fmt.Fprintf(x.env.Log, "  %-22s resuming at epoch %d from run %s's checkpoint\n", "train/"+cfg.Kind, ck.Epoch, from)
+		}
+		set, finish := x.progress("training lstm (epochs)", cfg.LSTM.Epochs)
+		defer finish()
+		last := time.Now()
+		cfg.Progress = func(p lstm.Progress) {
+			set(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss))
+			x.env.Store.LogMetrics(ctx, s.run.ID, []store.Point{{Key: "train_loss", Step: int64(p.Epoch), Value: p.Loss}})
+			if time.Since(last) < every || p.Epoch == p.Epochs {
+				return
+			}
+			last = time.Now()
+			if err := x.saveCheckpoint(ctx, s, p); err != nil {
+				fmt.Fprintf(x.env.Log, "  warning: checkpoint at epoch %d not stored: %v\n", p.Epoch, err)
+			}
+		}
+	}
+	res, err := trackmodel.Train(ctx, ts, cfg)
+	var intr *trackmodel.Interrupted
+	if errors.As(err, &intr) {
+		// Keep the epoch-boundary state so the next run resumes there.
+		if a, aerr := intr.Checkpoint.Artifact(); aerr == nil {
+			var buf bytes.Buffer
+			if model.Write(&buf, a) == nil {
+				s.put(context.WithoutCancel(ctx), "checkpoint", buf.Bytes())
+			}
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	cfg.Resume, cfg.Progress = nil, nil
+	art, err := res.Artifact(ts, cfg, x.env.Code)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := model.Write(&buf, art); err != nil {
+		return err
+	}
+	to.Kind, to.Metrics = res.Model.Kind(), res.Validation.Metrics()
+	var pts []store.Point
+	for k, v := range to.Metrics {
+		pts = append(pts, store.Point{Key: k, Value: v})
+	}
+	if err := x.env.Store.LogMetrics(ctx, s.run.ID, pts); err != nil {
+		return err
+	}
+	to.Model, err = s.put(ctx, "model", buf.Bytes())
+	return err
+}
+
+func (x *exec) saveCheckpoint(ctx context.Context, s *stepRun, p lstm.Progress) error {
+	ck, err := p.Checkpoint()
+	if err != nil {
+		return err
+	}
+	a, err := ck.Artifact()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := model.Write(&buf, a); err != nil {
+		return err
+	}
+	_, err = s.put(ctx, "checkpoint", buf.Bytes())
+	return err
+}
+
+// latestCheckpoint finds the most advanced checkpoint left by an earlier
+// run of this step (same cache key: same configuration, data and code)
+// that did not finish.
+func (x *exec) latestCheckpoint(ctx context.Context, s *stepRun) (*lstm.Checkpoint, string, error) {
+	runs, err := x.env.Store.ListRuns(ctx, store.Query{Name: s.run.Name})
+	if err != nil {
+		return nil, "", err
+	}
+	var best *lstm.Checkpoint
+	from := ""
+	for _, r := range runs {
+		if r.ID == s.run.ID || r.Tags["cache_key"] != s.run.Tags["cache_key"] || r.Status == store.Succeeded {
+			continue
+		}
+		arts, err := x.env.Store.Artifacts(ctx, r.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, a := range arts {
+			if a.Name != "checkpoint" {
+				continue
+			}
+			b, err := x.env.Blobs.Get(ctx, a.Key)
+			if err != nil {
+				fmt.Fprintf(x.env.Log, "  warning: run %s's checkpoint is unreadable: %v\n", r.ID, err)
+				continue
+			}
+			art, err := model.Read(a.Key, bytes.NewReader(b))
+			if err != nil {
+				continue
+			}
+			ck, err := lstm.CheckpointFromArtifact(art)
+			if err != nil {
+				continue
+			}
+			if best == nil || ck.Epoch > best.Epoch {
+				best, from = ck, r.ID
+			}
+		}
+	}
+	return best, from, nil
+}
+
+func (x *exec) evalChampion(ctx context.Context, v *store.Version, ts *dataset.TrackSet, test []string) (*trackmodel.Evaluation, error) {
+	b, err := x.env.Blobs.Get(ctx, v.Artifact.Key)
+	if err != nil {
+		return nil, fmt.Errorf("champion %s: %w", championName(v), err)
+	}
+	a, err := model.Read(championName(v), bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.FromArtifact(championName(v), a)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := m.(trackmodel.Predictor)
+	if !ok {
+		return nil, fmt.Errorf("champion %s is a %s model, not a reentry model", championName(v), m.Kind())
+	}
+	e, err := trackmodel.Evaluate(p, ts, test, 0)
+	if err != nil {
+		return nil, fmt.Errorf("champion %s: %w", championName(v), err)
+	}
+	return &e, nil
+}
