@@ -22,3 +22,13 @@ const TumorFoldsName = "breast_cancer_folds.json"
 //
 //go:embed tumor/breast_cancer_folds.json
 var TumorFolds []byte
+
+// TumorPipeline is examples/tumor/pipeline.yaml.
+//
+//go:embed tumor/pipeline.yaml
+var TumorPipeline []byte
+
+// ReentryPipeline is examples/reentry/pipeline.yaml.
+//
+//go:embed reentry/pipeline.yaml
+var ReentryPipeline []byte

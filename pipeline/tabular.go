@@ -22,8 +22,12 @@ import (
 	"github.com/reckon-ml/reckon/tabular"
 )
 
-// EmbeddedTumor names the Breast Cancer Wisconsin copy inside the binary.
-const EmbeddedTumor = "embedded:tumor"
+// EmbeddedTumor and EmbeddedTumorFolds name the Breast Cancer Wisconsin
+// copy and its folds inside the binary (for the demo and bare binaries).
+const (
+	EmbeddedTumor      = "embedded:tumor"
+	EmbeddedTumorFolds = "embedded:tumor-folds"
+)
 
 func (s *Spec) checkModel(m *Model) error {
 	if s.Tabular() {
@@ -212,7 +216,9 @@ func (x *exec) tabular(ctx context.Context) error {
 	scfg := map[string]any{"cv": sp.Split.CV, "seed": sp.Split.Seed}
 	var foldBody []byte
 	if sp.Split.Folds != "" {
-		if foldBody, err = os.ReadFile(sp.path(sp.Split.Folds)); err != nil {
+		if sp.Split.Folds == EmbeddedTumorFolds {
+			foldBody = examples.TumorFolds
+		} else if foldBody, err = os.ReadFile(sp.path(sp.Split.Folds)); err != nil {
 			return err
 		}
 		inputs["folds_file"] = sha(foldBody)

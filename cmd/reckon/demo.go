@@ -2,41 +2,31 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
-	"github.com/reckon-ml/reckon/baseline"
-	"github.com/reckon-ml/reckon/compare"
-	"github.com/reckon-ml/reckon/dataset"
+	"github.com/spf13/cobra"
+
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/lstm"
-	"github.com/reckon-ml/reckon/progress"
-	"github.com/reckon-ml/reckon/sim/reentry"
-	"github.com/reckon-ml/reckon/tabular"
-	"github.com/reckon-ml/reckon/trackmodel"
-	"github.com/spf13/cobra"
+	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/store"
 )
 
-type demoModel struct {
-	Kind       string                `json:"kind"`
-	Seconds    float64               `json:"train_seconds"`
-	Validation trackmodel.Evaluation `json:"validation"`
-}
-
 type demoResult struct {
-	Home           string                  `json:"home"`
-	Reentry        dataset.TrackSetSummary `json:"reentry"`
-	Baseline       *baseline.MeanAltitude  `json:"baseline"`
-	Models         []demoModel             `json:"models"`
-	TrainTracks    int                     `json:"train_tracks"`
-	TestTracks     int                     `json:"test_tracks"`
-	Tumor          dataset.TableSummary    `json:"tumor"`
-	TumorCompare   *compareResult          `json:"tumor_compare"`
-	GenerateSecond float64                 `json:"generate_seconds"`
+	Home    string                       `json:"home"`
+	Reentry *pipeline.Result             `json:"reentry"`
+	Tumor   *pipeline.Result             `json:"tumor"`
+	Rerun   *pipeline.Result             `json:"tumor_rerun"`
+	Models  []store.Model                `json:"models"`
+	History map[string][]store.AliasMove `json:"history"`
+	Runs    []store.Run                  `json:"runs"`
+	Seconds float64                      `json:"seconds"`
 }
 
 func (a *app) demoCmd() *cobra.Command {
@@ -46,20 +36,24 @@ func (a *app) demoCmd() *cobra.Command {
 	var seed uint64
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the reference workloads end to end on built-in data",
-		Long: `Run reckon's reference workloads with zero setup, in a temporary home:
+		Short: "Run both reference pipelines end to end on built-in data",
+		Long: `Run reckon's two reference pipelines with zero setup, in a temporary home
+with the embedded store (SQLite + a local blob directory):
 
-  1. generate 90 reentry tracks (seed 7) and inspect them,
-  2. train the reentry models (mean-altitude baseline, physics fit, LSTM with
-     a lighter schedule) on a 72/18 split by track and compare them on the
-     held-out tracks,
-  3. on the Breast Cancer Wisconsin table shipped inside the binary, cross-
-     validate logistic regression, gradient-boosted trees and the FCN network
-     on the 15 shared folds, and pick a champion under the wins policy and the
-     recall-first constraint policy (recall[malignant] >= 0.97, then the best
-     precision), with the evidence for each choice.`,
+  1. reentry (examples/reentry/pipeline.yaml): generate 90 tracks (seed 7),
+     split by flight, train the mean-altitude baseline, the physics fit and
+     the LSTM (a lighter schedule), pick the lowest RMSE on the held-out
+     flights and register it as reentry@champion;
+  2. tumor (examples/tumor/pipeline.yaml, on the Breast Cancer Wisconsin table
+     shipped inside the binary): cross-validate logistic regression,
+     gradient-boosted trees and the FCN network on the 15 shared folds, pick
+     under the recall-first policy (recall[malignant] >= 0.97, then
+     precision) and register the winner as tumor@champion;
+  3. run the tumor pipeline again: every step comes from the cache;
+  4. show the registry, the alias history with the reasons, and the runs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			t0 := time.Now()
 			home, err := os.MkdirTemp("", "reckon-demo-")
 			if err != nil {
 				return err
@@ -67,117 +61,114 @@ func (a *app) demoCmd() *cobra.Command {
 			if !keep {
 				defer os.RemoveAll(home)
 			}
+			// The demo's store and blobs live in its own home, whatever
+			// --store or $RECKON_STORE say.
+			a.home, a.storeFlag, a.blobsFlag = home, "", ""
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
 			res := demoResult{Home: home}
 
-			// Reentry: generate, load back through the strict loader, baseline.
-			dir := filepath.Join(home, "data", "reentry")
-			cfg := reentry.DefaultConfig()
-			cfg.Count, cfg.Seed = count, seed
-			bar := progress.New(a.progressOut(), "generating tracks", cfg.Count)
-			sum, err := reentry.WriteDir(cmd.Context(), dir, cfg, reentry.WriteOptions{Progress: bar.Set})
+			re, err := pipeline.Decode("examples/reentry/pipeline.yaml", bytes.NewReader(examples.ReentryPipeline))
 			if err != nil {
 				return err
 			}
-			bar.Finish()
-			res.GenerateSecond = sum.Seconds
-			ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
-			if err != nil {
-				return err
-			}
-			res.Reentry = dataset.SummarizeTracks(ts)
-			for _, kind := range trackmodel.Kinds {
-				t0 := time.Now()
-				tc := trackmodel.Config{Kind: kind, Split: trackmodel.Split{TestFrac: 0.2}}
-				finish := func() {}
-				if kind == lstm.Kind {
-					lc := lstm.DefaultConfig()
-					lc.Epochs = lstmEpochs
-					tc.LSTM = &lc
-					tc.Progress, finish = a.epochBar("training lstm (epochs)", lc.Epochs)
+			re.Data.Generate.Count, re.Data.Generate.Seed = count, seed
+			for i := range re.Models {
+				if re.Models[i].Kind == lstm.Kind {
+					if re.Models[i].Params == nil {
+						re.Models[i].Params = map[string]any{}
+					}
+					re.Models[i].Params["epochs"] = lstmEpochs
 				}
-				tr, err := trackmodel.Train(cmd.Context(), ts, tc)
-				finish()
-				if err != nil {
+			}
+			fmt.Fprintln(a.err, "== reentry pipeline")
+			if res.Reentry, err = a.runPipeline(cmd, p, re, false); err != nil {
+				return err
+			}
+
+			tumor, err := pipeline.Decode("examples/tumor/pipeline.yaml", bytes.NewReader(examples.TumorPipeline))
+			if err != nil {
+				return err
+			}
+			tumor.Data.Table, tumor.Split.Folds = pipeline.EmbeddedTumor, pipeline.EmbeddedTumorFolds
+			fmt.Fprintln(a.err, "== tumor pipeline")
+			if res.Tumor, err = a.runPipeline(cmd, p, tumor, false); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.err, "== tumor pipeline again, unchanged")
+			if res.Rerun, err = a.runPipeline(cmd, p, tumor, false); err != nil {
+				return err
+			}
+
+			ctx := cmd.Context()
+			if res.Models, err = p.ListModels(ctx); err != nil {
+				return err
+			}
+			res.History = map[string][]store.AliasMove{}
+			for _, m := range res.Models {
+				if res.History[m.Name], err = p.History(ctx, m.Name); err != nil {
 					return err
 				}
-				if b, ok := tr.Model.(*baseline.MeanAltitude); ok {
-					res.Baseline = b
-				}
-				res.Models = append(res.Models, demoModel{Kind: kind, Seconds: time.Since(t0).Seconds(), Validation: tr.Validation})
-				res.TrainTracks, res.TestTracks = len(tr.Train), tr.Validation.N
 			}
-
-			// Tumor: the embedded CSV through the same strict reader.
-			t, _, err := dataset.ReadCSV(examples.TumorCSVName, bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
-			if err != nil {
+			if res.Runs, err = p.ListRuns(ctx, store.Query{Limit: 12}); err != nil {
 				return err
 			}
-			res.Tumor = dataset.Summarize(t, "diagnosis")
-			if res.TumorCompare, err = a.demoTumor(cmd.Context(), t); err != nil {
-				return err
-			}
-
-			return a.report(res, func(w io.Writer) {
-				fmt.Fprintf(w, "== reentry: %d generated tracks (seed %d) in %.1f s\n", sum.Tracks, seed, sum.Seconds)
-				printTracks(w, &res.Reentry)
-				fmt.Fprintf(w, "\n== reentry models: trained on %d tracks, scored on %d held-out tracks\n", res.TrainTracks, res.TestTracks)
-				tw := newTabWriter(w)
-				fmt.Fprintln(tw, "model\tRMSE (s)\t95% CI\tMAE (s)\tbias (s)\tmax |err| (s)\texact index\twithin 0.5 s\ttrain (s)")
-				for _, m := range res.Models {
-					e := m.Validation
-					fmt.Fprintf(tw, "%s\t%.3f\t%.3f-%.3f\t%.3f\t%+.3f\t%.3f\t%.0f%%\t%.0f%%\t%.1f\n", m.Kind, e.RMSE, e.RMSECI95[0], e.RMSECI95[1],
-						e.MAE, e.Bias, e.MaxAbs, 100*e.ExactIndexRate, 100*e.Within05, m.Seconds)
-				}
-				tw.Flush()
-				fmt.Fprintf(w, "baseline: mean reentry altitude %.0f m; physics-fit is the strong non-learned comparator;\n", res.Baseline.Altitude)
-				fmt.Fprintf(w, "lstm here trains %d epochs to keep the demo short (reckon train reentry --model lstm uses %d)\n", lstmEpochs, lstm.DefaultConfig().Epochs)
-				fmt.Fprintf(w, "\n== tumor: Breast Cancer Wisconsin (embedded copy of examples/tumor)\n")
-				fmt.Fprintf(w, "%d rows, %d columns, %d malignant / %d benign, version %s\n",
-					res.Tumor.Rows, len(res.Tumor.Columns), res.Tumor.ClassBalance["malignant"], res.Tumor.ClassBalance["benign"], res.Tumor.Hash)
-				fmt.Fprintln(w)
-				printCompare(w, res.TumorCompare)
-				fmt.Fprintf(w, "\nchampion under the recall-first policy: %s\n", res.TumorCompare.Champion)
-				if keep {
-					fmt.Fprintf(w, "\nkept the demo home: %s\n", home)
-				}
-				fmt.Fprintf(w, "\nnext: reckon data gen reentry --count 90 --seed 7 --out tracks/ && reckon data inspect tracks/\n")
-				fmt.Fprintf(w, "      reckon compare --models logistic,gbdt,fcn --data examples/tumor/%s --target diagnosis --folds examples/tumor/%s\n", examples.TumorCSVName, examples.TumorFoldsName)
-			})
+			res.Seconds = time.Since(t0).Seconds()
+			return a.report(res, func(w io.Writer) { printDemo(w, &res, lstmEpochs, keep) })
 		},
 	}
-	c.Flags().BoolVar(&keep, "keep", false, "keep the temporary home and print its path")
+	c.Flags().BoolVar(&keep, "keep", false, "keep the temporary home (store, blobs, generated data) and print its path")
 	c.Flags().IntVar(&count, "count", 90, "reentry tracks to generate")
 	c.Flags().Uint64Var(&seed, "seed", 7, "generator seed")
 	c.Flags().IntVar(&lstmEpochs, "lstm-epochs", 40, "lstm training epochs (lighter than train's default, to keep the demo short)")
 	return c
 }
 
-// demoTumor compares the three tabular models on the shared folds.
-func (a *app) demoTumor(ctx context.Context, t *dataset.Table) (*compareResult, error) {
-	schema, err := tabular.NewSchema(t, "diagnosis", "malignant")
-	if err != nil {
-		return nil, err
+func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
+	fmt.Fprintln(w, "== reentry")
+	printPipeline(w, res.Reentry)
+	fmt.Fprintf(w, "(lstm trains %d epochs here to keep the demo short; reckon train reentry --model lstm uses %d)\n", lstmEpochs, lstm.DefaultConfig().Epochs)
+	fmt.Fprintln(w, "\n== tumor")
+	printPipeline(w, res.Tumor)
+	cached := 0
+	for _, s := range res.Rerun.Steps {
+		if s.Cached {
+			cached++
+		}
 	}
-	fr, err := schema.Encode(t)
-	if err != nil {
-		return nil, err
+	fmt.Fprintf(w, "\n== tumor again, nothing changed: %d of %d steps reused from the cache; %s %s:%d\n",
+		cached, len(res.Rerun.Steps), res.Rerun.Action, res.Rerun.Registered.Model, res.Rerun.Registered.Version)
+
+	fmt.Fprintln(w, "\n== registry (reckon models ls)")
+	tw := newTabWriter(w)
+	fmt.Fprintln(tw, "model\tlatest\taliases")
+	for _, m := range res.Models {
+		var al []string
+		for _, k := range slices.Sorted(maps.Keys(m.Aliases)) {
+			al = append(al, fmt.Sprintf("%s=%d", k, m.Aliases[k]))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", m.Name, m.Latest, strings.Join(al, " "))
 	}
-	ff, err := dataset.ReadFolds(examples.TumorFoldsName, bytes.NewReader(examples.TumorFolds), fr.Rows)
-	if err != nil {
-		return nil, err
+	tw.Flush()
+	for _, m := range res.Models {
+		for _, mv := range res.History[m.Name] {
+			fmt.Fprintf(w, "%s@%s -> v%d (%s): %s\n", m.Name, mv.Alias, mv.To, mv.Who, mv.Why)
+		}
 	}
-	var specs []tabular.Spec
-	for _, k := range tabular.Kinds {
-		specs = append(specs, tabular.DefaultSpec(k))
+	fmt.Fprintln(w, "\n== runs (reckon runs ls --limit 12)")
+	tw = newTabWriter(w)
+	fmt.Fprintln(tw, "id\tname\tstatus\tseconds")
+	for _, r := range res.Runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Status, duration(r))
 	}
-	pols := []compare.Policy{
-		compare.Wins{},
-		compare.Constraint{Metric: "recall[malignant]", Min: 0.97, Maximize: "precision[malignant]"},
+	tw.Flush()
+	fmt.Fprintf(w, "\ndemo took %.0f s\n", res.Seconds)
+	if keep {
+		fmt.Fprintf(w, "kept the demo home: %s (try: reckon --home %s models history tumor)\n", res.Home, res.Home)
 	}
-	res, err := a.runCompare(ctx, tabular.Kinds, specs, schema, fr, ff.Folds, pols)
-	if err != nil {
-		return nil, err
-	}
-	res.Data, res.Folds = "tumor (embedded)", fmt.Sprintf("the %d shared folds (%s)", len(ff.Folds), ff.Protocol)
-	return res, nil
+	fmt.Fprintf(w, "\nnext: reckon run -f examples/tumor/pipeline.yaml && reckon models show tumor@champion\n")
+	fmt.Fprintf(w, "      reckon runs ls --sort metric:roc_auc:desc\n")
 }

@@ -195,8 +195,25 @@ func TestDemo(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustReckon(t, "demo", "--count", "10", "--lstm-epochs", "2", "--json")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Reentry.TrackCount != 10 || res.TestTracks != 2 || len(res.Models) != 3 || !(res.Models[0].Validation.RMSE > res.Models[1].Validation.RMSE) || res.Tumor.Rows != 569 || res.TumorCompare == nil || len(res.TumorCompare.Decisions) != 2 || res.TumorCompare.Champion == "" {
-		t.Errorf("demo: %+v", res)
+	if res.Reentry == nil || res.Tumor == nil || res.Rerun == nil {
+		t.Fatalf("demo: %+v", res)
+	}
+	if res.Reentry.Data.Rows != 10 || len(res.Reentry.Candidates) != 3 || res.Reentry.Registered.Version != 1 || !res.Reentry.AliasMoved {
+		t.Errorf("reentry: %+v", res.Reentry)
+	}
+	if res.Tumor.Data.Rows != 569 || len(res.Tumor.Candidates) != 3 || res.Tumor.Reason == "" || !res.Tumor.AliasMoved {
+		t.Errorf("tumor: %+v", res.Tumor)
+	}
+	for _, s := range res.Rerun.Steps {
+		if !s.Cached {
+			t.Errorf("unchanged re-run ran step %s", s.Name)
+		}
+	}
+	if res.Rerun.Action != "already registered" || res.Rerun.AliasMoved {
+		t.Errorf("re-run: %s, alias moved %v", res.Rerun.Action, res.Rerun.AliasMoved)
+	}
+	if len(res.Models) != 2 || len(res.History["tumor"]) != 1 || len(res.Runs) == 0 {
+		t.Errorf("registry %+v, history %+v", res.Models, res.History)
 	}
 	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {
 		t.Errorf("demo left its temporary home %s", res.Home)

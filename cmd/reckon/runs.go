@@ -77,8 +77,10 @@ func (a *app) runPipeline(cmd *cobra.Command, p *platform, spec *pipeline.Spec, 
 	if a.progressOut() == nil {
 		log = io.Discard
 	}
+	// Beat well inside --stale-after, so a live run is never taken for dead.
+	beat := min(5*time.Second, a.staleAfter/4)
 	env := pipeline.Env{Store: p.Store, Blobs: p.blobs, Code: codeVersion(), User: currentUser(), DataDir: a.homePath("data"),
-		NoCache: noCache, Log: log, Progress: a.bars}
+		NoCache: noCache, Log: log, Progress: a.bars, Heartbeat: beat}
 	return pipeline.Run(cmd.Context(), env, spec)
 }
 

@@ -1,0 +1,183 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/store/sqlite"
+)
+
+func tumorSpec(t *testing.T, models string, extra string) *Spec {
+	t.Helper()
+	y := `name: tumor
+team: t
+data: {name: bcw, table: "embedded:tumor", target: diagnosis, positive: malignant}
+split: {cv: 3x1, seed: 1}
+` + extra + `models:
+` + models + `select: {policy: primary, metric: roc_auc}
+register: {model: tumor}
+`
+	s, err := Decode("test.yaml", strings.NewReader(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const (
+	weakGBDT = "  - {name: gbdt, kind: gbdt, params: {trees: 2, depth: 1}}\n"
+	logistic = "  - {name: logistic, kind: logistic}\n"
+)
+
+func testEnv(t *testing.T) Env {
+	dir := t.TempDir()
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "reckon.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := blobs.Open(context.Background(), filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); b.Close() })
+	return Env{Store: s, Blobs: b, Code: "test", User: "ada", DataDir: filepath.Join(dir, "data")}
+}
+
+func mustRun(t *testing.T, env Env, s *Spec) *Result {
+	t.Helper()
+	var log bytes.Buffer
+	env.Log = &log
+	r, err := Run(context.Background(), env, s)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	return r
+}
+
+func cachedSteps(r *Result) (cached, ran []string) {
+	for _, s := range r.Steps {
+		if s.Cached {
+			cached = append(cached, s.Name)
+		} else {
+			ran = append(ran, s.Name)
+		}
+	}
+	return
+}
+
+// TestChampionLifecycle walks the registry through the cases selection
+// must get right: no champion yet, a newcomer beating the champion, the
+// champion beating a newcomer (registered without the alias, with the
+// reason), unchanged re-runs (every step cached, nothing registered twice)
+// and --no-cache (every step runs, same bytes).
+func TestChampionLifecycle(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t)
+
+	// A: the first model takes the alias.
+	a := mustRun(t, env, tumorSpec(t, weakGBDT, ""))
+	if a.Registered.Version != 1 || !a.AliasMoved || a.Champion != nil || a.Action != "registered" {
+		t.Fatalf("A: %+v", a)
+	}
+	// B: logistic regression beats the champion (its recipe retrained on
+	// the same folds) and takes the alias.
+	b := mustRun(t, env, tumorSpec(t, logistic, ""))
+	if b.Champion == nil || b.Champion.Version != 1 || b.Winner != "logistic" || b.Registered.Version != 2 || !b.AliasMoved {
+		t.Fatalf("B: winner %s, registered %d, moved %v, champion %+v", b.Winner, b.Registered.Version, b.AliasMoved, b.Champion)
+	}
+	if len(b.Candidates) != 2 || !b.Candidates[1].Champion || b.Candidates[1].Metrics["roc_auc"] >= b.Candidates[0].Metrics["roc_auc"] {
+		t.Errorf("B candidates: %+v", b.Candidates)
+	}
+	// C: the weak trees again: training is cached, the champion (v2) wins,
+	// and those bytes are already v1: nothing new, the alias stays.
+	c := mustRun(t, env, tumorSpec(t, weakGBDT, ""))
+	if c.Winner != "tumor:2 (logistic)" || c.AliasMoved || c.Action != "already registered" || c.Registered.Version != 1 {
+		t.Errorf("C: winner %s, moved %v, %s v%d", c.Winner, c.AliasMoved, c.Action, c.Registered.Version)
+	}
+	if cached, _ := cachedSteps(c); !strings.Contains(strings.Join(cached, ","), "train/gbdt") {
+		t.Errorf("C re-trained the cached model: cached %v", cached)
+	}
+	// D: B unchanged: every step cached but selection, whose input (the
+	// champion, now B's own model) changed; already the champion.
+	d := mustRun(t, env, tumorSpec(t, logistic, ""))
+	if _, ran := cachedSteps(d); len(ran) != 1 || ran[0] != "select" || d.AliasMoved || d.Action != "already registered" || d.Registered.Version != 2 {
+		t.Errorf("D: ran %v, %s v%d, moved %v", ran, d.Action, d.Registered.Version, d.AliasMoved)
+	}
+	// D2: and again: now nothing at all changed, every step is cached.
+	d2 := mustRun(t, env, tumorSpec(t, logistic, ""))
+	if _, ran := cachedSteps(d2); len(ran) != 0 {
+		t.Errorf("D2 ran %v", ran)
+	}
+	// E: --no-cache runs every step and reproduces the same bytes.
+	env.NoCache = true
+	e := mustRun(t, env, tumorSpec(t, logistic, ""))
+	env.NoCache = false
+	if cached, _ := cachedSteps(e); len(cached) != 0 || e.Registered.Version != 2 || e.Action != "already registered" {
+		t.Errorf("E: cached %v, %s v%d", cached, e.Action, e.Registered.Version)
+	}
+	// F: other features (a column left out) change the data and every
+	// step after it.
+	f := mustRun(t, env, tumorSpec(t, logistic, "features: {exclude: [mean_radius]}\n"))
+	if cached, _ := cachedSteps(f); len(cached) != 0 || f.Data.Hash == a.Data.Hash {
+		t.Errorf("F: cached %v with other features", cached)
+	}
+	// G: a weaker newcomer against the champion is registered without the
+	// alias; its note and the run say why.
+	g := mustRun(t, env, tumorSpec(t, "  - {name: gbdt3, kind: gbdt, params: {trees: 3, depth: 1}}\n", ""))
+	if g.AliasMoved || g.Action != "registered" || g.Registered.Version != 4 || !strings.Contains(g.Registered.Note, "stays champion") {
+		t.Errorf("G: %s v%d moved %v note %q", g.Action, g.Registered.Version, g.AliasMoved, g.Registered.Note)
+	}
+
+	m, err := env.Store.GetModel(ctx, "tumor")
+	if err != nil || m.Aliases["champion"] != 3 && m.Aliases["champion"] != 2 {
+		t.Errorf("model %+v %v", m, err)
+	}
+	h, _ := env.Store.History(ctx, "tumor")
+	if len(h) < 2 || h[0].To != 1 || h[1].From != 1 || h[1].To != 2 || h[1].Who != "ada" || !strings.Contains(h[1].Why, "logistic") {
+		t.Errorf("history %+v", h)
+	}
+	// Every version's run succeeded and every step run hangs off a
+	// pipeline run.
+	vs, _ := env.Store.Versions(ctx, "tumor")
+	for _, v := range vs {
+		r, err := env.Store.GetRun(ctx, v.RunID)
+		if err != nil || r.Status != store.Succeeded || r.Parent == "" || r.Inputs["data"] == "" {
+			t.Errorf("v%d's run %+v %v", v.Version, r, err)
+		}
+	}
+	runs, _ := env.Store.ListRuns(ctx, store.Query{Name: "pipeline/tumor"})
+	if len(runs) != 8 {
+		t.Errorf("%d pipeline runs, want 8", len(runs))
+	}
+	for _, r := range runs {
+		if r.Status != store.Succeeded {
+			t.Errorf("pipeline run %s: %s", r.ID, r.Status)
+		}
+	}
+}
+
+// TestCancelledStepIsNotCached: a step stopped by Ctrl-C is recorded as
+// interrupted, caches nothing and registers nothing.
+func TestCancelledStepIsNotCached(t *testing.T) {
+	env := testEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Run(ctx, env, tumorSpec(t, logistic, ""))
+	if err == nil {
+		t.Fatal("a cancelled run succeeded")
+	}
+	runs, _ := env.Store.ListRuns(context.Background(), store.Query{})
+	for _, r := range runs {
+		if r.Status == store.Succeeded || r.Status == store.Running {
+			t.Errorf("run %s %s after cancel", r.Name, r.Status)
+		}
+	}
+	if ms, _ := env.Store.ListModels(context.Background()); len(ms) != 0 {
+		t.Errorf("registered %+v", ms)
+	}
+}

@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDecodeRejects: every bad file is refused with its name, the line of
+// the problem and what was wrong.
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"unknown_key.yaml", []string{"unknown_key.yaml", "line 7", "tagret"}},
+		{"wrong_type.yaml", []string{"wrong_type.yaml", "line 6", "lots"}},
+		{"bad_kind.yaml", []string{"bad_kind.yaml:10:", "models[1]", `"xgboost"`, "logistic, gbdt, fcn"}},
+		{"bad_param.yaml", []string{"bad_param.yaml:9:", "models[0] (gbdt)", `unknown field "tress"`}},
+		{"two_sources.yaml", []string{"two_sources.yaml:2:", "exactly one of table"}},
+		{"bad_policy.yaml", []string{"bad_policy.yaml:8:", "primary"}},
+		{"bad_constraint.yaml", []string{"bad_constraint.yaml:10:", "recall[malignant]>>0.97"}},
+		{"dup_names.yaml", []string{"dup_names.yaml:10:", `second candidate named "logistic"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := Load(filepath.Join("testdata", "bad", tc.file))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestExamplesDecode: the shipped pipelines are valid and mean what they
+// say.
+func TestExamplesDecode(t *testing.T) {
+	tumor, err := Load("../examples/tumor/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tumor.Tabular() || len(tumor.Models) != 3 || tumor.Select.Policy != "constraint" || tumor.Register.Alias != "champion" {
+		t.Errorf("tumor: %+v", tumor)
+	}
+	if _, err := os.Stat(tumor.path(tumor.Data.Table)); err != nil {
+		t.Errorf("tumor table: %v", err)
+	}
+	sp, err := tabularSpec(tumor.Models[1])
+	if err != nil || sp.GBDT.Trees != 300 || sp.GBDT.Depth != 6 {
+		t.Errorf("gbdt params: %+v %v", sp.GBDT, err)
+	}
+	re, err := Load("../examples/reentry/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if re.Tabular() || re.Data.Generate == nil || re.Select.Metric != "rmse_s" || re.CheckpointEvery == nil || re.CheckpointEvery.Seconds() != 30 {
+		t.Errorf("reentry: %+v", re)
+	}
+	cfg, err := trackConfig(re.Models[2], re.Features, re.Split)
+	if err != nil || cfg.LSTM == nil || cfg.LSTM.Epochs != 40 || cfg.LSTM.Window != 256 || cfg.Split.TestFrac != 0.2 {
+		t.Errorf("lstm config: %+v %v", cfg, err)
+	}
+}
+
+// TestCacheKey: the key changes with each of its parts and only with them.
+func TestCacheKey(t *testing.T) {
+	base, _ := cacheKey("train/gbdt", map[string]int{"trees": 300}, map[string]string{"data": "a"}, "code1")
+	same, _ := cacheKey("train/gbdt", map[string]int{"trees": 300}, map[string]string{"data": "a"}, "code1")
+	if base != same {
+		t.Error("same inputs, different keys")
+	}
+	for name, k := range map[string][]any{
+		"step":   {"train/fcn", map[string]int{"trees": 300}, map[string]string{"data": "a"}, "code1"},
+		"config": {"train/gbdt", map[string]int{"trees": 301}, map[string]string{"data": "a"}, "code1"},
+		"inputs": {"train/gbdt", map[string]int{"trees": 300}, map[string]string{"data": "b"}, "code1"},
+		"code":   {"train/gbdt", map[string]int{"trees": 300}, map[string]string{"data": "a"}, "code2"},
+	} {
+		other, _ := cacheKey(k[0].(string), k[1], k[2].(map[string]string), k[3].(string))
+		if other == base {
+			t.Errorf("changing the %s kept the key", name)
+		}
+	}
+}
