@@ -79,6 +79,8 @@ func TestS3(t *testing.T) {
 	if err != nil {
 		if p := filepath.Join(os.Getenv("HOME"), "go", "bin", "versitygw"); fileExists(p) {
 			gw = p
+		} else if os.Getenv("RECKON_REQUIRE_S3") != "" {
+			t.Fatal("RECKON_REQUIRE_S3 is set but versitygw is not installed")
 		} else {
 			t.Skip("versitygw not installed (go install github.com/versity/versitygw/cmd/versitygw@latest); .ci/run installs it")
 		}

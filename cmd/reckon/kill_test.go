@@ -157,13 +157,20 @@ func TestKillNineResumes(t *testing.T) {
 	}
 }
 
-func mustReckonHome(t *testing.T, home string, args ...string) string {
+func reckonHome(t *testing.T, home string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), append([]string{"--home", home}, args...), &out, &errb); code != 0 {
-		t.Fatalf("reckon %s: exit %d\n%s", strings.Join(args, " "), code, errb.String())
+	code := run(context.Background(), append([]string{"--home", home}, args...), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func mustReckonHome(t *testing.T, home string, args ...string) string {
+	t.Helper()
+	out, errs, code := reckonHome(t, home, args...)
+	if code != 0 {
+		t.Fatalf("reckon %s: exit %d\n%s", strings.Join(args, " "), code, errs)
 	}
-	return out.String()
+	return out
 }
 
 // checkpoints counts the stored LSTM checkpoints (0 while the store does

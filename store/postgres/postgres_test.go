@@ -19,6 +19,9 @@ import (
 func fresh(t *testing.T) string {
 	admin := os.Getenv("RECKON_TEST_POSTGRES")
 	if admin == "" {
+		if os.Getenv("RECKON_REQUIRE_POSTGRES") != "" {
+			t.Fatal("RECKON_REQUIRE_POSTGRES is set but RECKON_TEST_POSTGRES is not")
+		}
 		t.Skip("RECKON_TEST_POSTGRES is not set (e.g. postgres://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable); .ci/run starts a server and sets it")
 	}
 	db, err := sql.Open("pgx", admin)
