@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/reckon-ml/reckon/blobs/blobstest"
 )
 
 func roundTrip(t *testing.T, b *Bucket) {
@@ -70,51 +68,10 @@ func TestKnownDigest(t *testing.T) {
 	}
 }
 
-// TestS3 runs the same round trip against a real S3-compatible server:
-// versitygw (posix back end) started here on 127.0.0.1. The binary comes
-// from `go install github.com/versity/versitygw/cmd/versitygw`; .ci/run
-// installs it. Without it the test skips.
+// TestS3 runs the same round trip against a real S3-compatible server
+// (versitygw, see blobstest).
 func TestS3(t *testing.T) {
-	gw, err := exec.LookPath("versitygw")
-	if err != nil {
-		if p := filepath.Join(os.Getenv("HOME"), "go", "bin", "versitygw"); fileExists(p) {
-			gw = p
-		} else if os.Getenv("RECKON_REQUIRE_S3") != "" {
-			t.Fatal("RECKON_REQUIRE_S3 is set but versitygw is not installed")
-		} else {
-			t.Skip("versitygw not installed (go install github.com/versity/versitygw/cmd/versitygw@latest); .ci/run installs it")
-		}
-	}
-	root := t.TempDir()
-	os.Mkdir(filepath.Join(root, "reckon"), 0o755) // the posix back end: a bucket is a directory
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(gw, "--access", "reckon", "--secret", "reckon-secret", "--port", addr, "posix", root)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not listen on %s: %s", addr, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "reckon")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "reckon-secret")
-	url := fmt.Sprintf("s3://reckon?endpoint=http://%s&region=us-east-1&use_path_style=true&disable_https=true", addr)
+	url, dir := blobstest.S3(t)
 	b, err := Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
@@ -123,8 +80,11 @@ func TestS3(t *testing.T) {
 	roundTrip(t, b)
 	// The blob really went through the server to its directory.
 	ref, _ := b.Put(context.Background(), []byte("abc"))
-	if !fileExists(filepath.Join(root, "reckon", filepath.FromSlash(ref.Key))) {
+	if !fileExists(filepath.Join(dir, filepath.FromSlash(ref.Key))) {
 		t.Errorf("%s not in the server's directory", ref.Key)
+	}
+	if !strings.Contains(b.String(), "s3://reckon") {
+		t.Errorf("bucket named %s", b)
 	}
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -159,6 +160,7 @@ func cacheKey(step string, cfg any, inputs map[string]string, code string) (stri
 type stepRun struct {
 	x   *exec
 	run store.Run
+	log *bytes.Buffer // the step's own log, kept as its "log" artifact
 }
 
 // put stores data in the blob store and records it as the step's
@@ -209,8 +211,20 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 	sr.RunID = r.ID
 	x.beat.add(r.ID)
 	defer x.beat.remove(r.ID)
-	err = fn(ctx, &stepRun{x: x, run: r})
+	// The step's log (what it said and its progress notes) is kept as
+	// its "log" artifact, whatever the outcome.
+	srun := &stepRun{x: x, run: r, log: &bytes.Buffer{}}
+	parent := x.env.Log
+	x.env.Log = io.MultiWriter(parent, srun.log)
+	err = fn(ctx, srun)
+	x.env.Log = parent
 	end := context.WithoutCancel(ctx)
+	if err != nil {
+		fmt.Fprintf(srun.log, "error: %v\n", err)
+	}
+	if srun.log.Len() > 0 {
+		srun.put(end, "log", srun.log.Bytes())
+	}
 	if err != nil {
 		st := store.Failed
 		if ctx.Err() != nil {

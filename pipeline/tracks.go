@@ -267,6 +267,7 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 		last := time.Now()
 		cfg.Progress = func(p lstm.Progress) {
 			set(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss))
+			fmt.Fprintf(s.log, "epoch %d/%d loss %.6f\n", p.Epoch, p.Epochs, p.Loss)
 			x.env.Store.LogMetrics(ctx, s.run.ID, []store.Point{{Key: "train_loss", Step: int64(p.Epoch), Value: p.Loss}})
 			if time.Since(last) < every || p.Epoch == p.Epochs {
 				return
@@ -284,7 +285,7 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 		if a, aerr := intr.Checkpoint.Artifact(); aerr == nil {
 			var buf bytes.Buffer
 			if model.Write(&buf, a) == nil {
-				s.put(context.WithoutCancel(ctx), "checkpoint", buf.Bytes())
+				s.put(context.WithoutCancel(ctx), checkpointName(intr.Checkpoint.Epoch), buf.Bytes())
 			}
 		}
 		return err
@@ -326,9 +327,13 @@ func (x *exec) saveCheckpoint(ctx context.Context, s *stepRun, p lstm.Progress) 
 	if err := model.Write(&buf, a); err != nil {
 		return err
 	}
-	_, err = s.put(ctx, "checkpoint", buf.Bytes())
+	_, err = s.put(ctx, checkpointName(ck.Epoch), buf.Bytes())
 	return err
 }
+
+// checkpointName keeps one artifact per epoch, so earlier checkpoints stay
+// available next to the newest.
+func checkpointName(epoch int) string { return fmt.Sprintf("checkpoint/epoch-%04d", epoch) }
 
 // latestCheckpoint finds the most advanced checkpoint left by an earlier
 // run of this step (same cache key: same configuration, data and code)
@@ -349,7 +354,7 @@ func (x *exec) latestCheckpoint(ctx context.Context, s *stepRun) (*lstm.Checkpoi
 			return nil, "", err
 		}
 		for _, a := range arts {
-			if a.Name != "checkpoint" {
+			if !strings.HasPrefix(a.Name, "checkpoint/") {
 				continue
 			}
 			b, err := x.env.Blobs.Get(ctx, a.Key)

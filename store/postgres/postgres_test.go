@@ -2,49 +2,15 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
 
 	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/store/postgres/pgtest"
 	"github.com/reckon-ml/reckon/store/storetest"
 )
 
-// The tests need a PostgreSQL server: RECKON_TEST_POSTGRES is a URL of a
-// role that may create databases (.ci/run starts one and sets it). Each
-// store gets a database of its own, dropped afterwards.
-func fresh(t *testing.T) string {
-	admin := os.Getenv("RECKON_TEST_POSTGRES")
-	if admin == "" {
-		if os.Getenv("RECKON_REQUIRE_POSTGRES") != "" {
-			t.Fatal("RECKON_REQUIRE_POSTGRES is set but RECKON_TEST_POSTGRES is not")
-		}
-		t.Skip("RECKON_TEST_POSTGRES is not set (e.g. postgres://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable); .ci/run starts a server and sets it")
-	}
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "reckon_test_" + hex.EncodeToString(b)
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatalf("creating a test database: %v", err)
-	}
-	t.Cleanup(func() {
-		db.Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`)
-		db.Close()
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func fresh(t *testing.T) string { return pgtest.Fresh(t) }
 
 func open(t *testing.T, dsn string) store.Store {
 	s, err := Open(context.Background(), dsn)
