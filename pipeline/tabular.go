@@ -373,9 +373,11 @@ type cvFold struct {
 	Correct []bool             `json:"correct"`
 }
 
-func toCandidate(name string, cv *tabular.CV, fr *tabular.Frame, schema *tabular.Schema) (compare.Candidate, cvCandidate) {
+// CompareCandidate turns a cross-validation into what the selection
+// policies compare: per fold, the scores, the rows, their truth and
+// whether each decision was right.
+func CompareCandidate(name string, cv *tabular.CV, fr *tabular.Frame, schema *tabular.Schema) compare.Candidate {
 	c := compare.Candidate{Name: name}
-	var stored cvCandidate
 	for _, f := range cv.Folds {
 		cf := compare.Fold{Scores: f.Scores, Rows: f.Test, Proba: f.Proba}
 		for j, r := range f.Test {
@@ -383,9 +385,16 @@ func toCandidate(name string, cv *tabular.CV, fr *tabular.Frame, schema *tabular
 			cf.Correct = append(cf.Correct, f.Pred[j] == fr.Y[r])
 		}
 		c.Folds = append(c.Folds, cf)
-		stored.Folds = append(stored.Folds, cvFold{Scores: cf.Scores, Rows: cf.Rows, Truth: cf.Truth, Proba: cf.Proba, Correct: cf.Correct})
 	}
-	return c, stored
+	return c
+}
+
+func toStored(c compare.Candidate) cvCandidate {
+	var stored cvCandidate
+	for _, f := range c.Folds {
+		stored.Folds = append(stored.Folds, cvFold{Scores: f.Scores, Rows: f.Rows, Truth: f.Truth, Proba: f.Proba, Correct: f.Correct})
+	}
+	return stored
 }
 
 func (x *exec) loadCandidate(ctx context.Context, name string, ref blobs.Ref) (compare.Candidate, error) {
@@ -418,8 +427,7 @@ func (x *exec) trainTabular(ctx context.Context, s *stepRun, spec tabular.Spec, 
 	if err != nil {
 		return err
 	}
-	_, stored := toCandidate(spec.Model, cv, d.fr, d.schema)
-	b, err := json.Marshal(stored)
+	b, err := json.Marshal(toStored(CompareCandidate(spec.Model, cv, d.fr, d.schema)))
 	if err != nil {
 		return err
 	}
@@ -501,7 +509,7 @@ func (x *exec) cvChampion(ctx context.Context, s *stepRun, v *store.Version, d *
 	if err != nil {
 		return compare.Candidate{}, fmt.Errorf("champion %s: %w", championName(v), err)
 	}
-	c, _ := toCandidate(championName(v), cv, d.fr, d.schema)
+	c := CompareCandidate(championName(v), cv, d.fr, d.schema)
 	x.res.Candidates = append(x.res.Candidates, Candidate{Name: championName(v), Kind: v.Kind, Metrics: cv.Mean, SHA256: v.Artifact.SHA256, RunID: v.RunID, Champion: true})
 	return c, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/gbdt"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/search"
 	"github.com/reckon-ml/reckon/tabular"
@@ -733,16 +734,7 @@ func (a *app) runCompare(ctx context.Context, names []string, specs []tabular.Sp
 			return nil, fmt.Errorf("%s: %w", names[i], err)
 		}
 		res.CV[names[i]] = summarize(cv, "", schema.PositiveLabel(), time.Since(t0).Seconds())
-		cand := compare.Candidate{Name: names[i]}
-		for _, f := range cv.Folds {
-			cf := compare.Fold{Scores: f.Scores, Rows: f.Test, Proba: f.Proba}
-			for j, r := range f.Test {
-				cf.Truth = append(cf.Truth, fr.Y[r] == schema.Positive)
-				cf.Correct = append(cf.Correct, f.Pred[j] == fr.Y[r])
-			}
-			cand.Folds = append(cand.Folds, cf)
-		}
-		cands = append(cands, cand)
+		cands = append(cands, pipeline.CompareCandidate(names[i], cv, fr, schema))
 	}
 	for _, p := range pols {
 		d, err := p.Decide(cands)
