@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/progress"
@@ -23,8 +24,42 @@ func (a *app) dataCmd() *cobra.Command {
 	}
 	gen := &cobra.Command{Use: "gen", Short: "Generate synthetic datasets"}
 	gen.AddCommand(a.genReentryCmd())
-	c.AddCommand(gen, a.inspectCmd())
+	c.AddCommand(gen, a.inspectCmd(), a.dataVersionsCmd())
 	return c
+}
+
+func (a *app) dataVersionsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "versions NAME",
+		Short: "List the recorded versions of a dataset (content hash, source, rows)",
+		Long: `Every pipeline run records the version of the data it read: its content hash
+(which ignores row order for tracks and formatting for tables), where it came
+from, its size and schema. Runs and registered models refer to these hashes.`,
+		Example: "  reckon data versions breast-cancer-wisconsin",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			vs, err := p.DatasetVersions(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if len(vs) == 0 {
+				return fmt.Errorf("no versions of dataset %q recorded (pipelines record the data they read under data.name)", args[0])
+			}
+			return a.report(vs, func(w io.Writer) {
+				tw := newTabWriter(w)
+				fmt.Fprintln(tw, "hash\trows\tfirst seen\tsource")
+				for _, v := range vs {
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", v.Hash, v.Rows, v.Created.Format(time.DateTime), v.Source)
+				}
+				tw.Flush()
+			})
+		},
+	}
 }
 
 func (a *app) genReentryCmd() *cobra.Command {

@@ -58,6 +58,9 @@ func TestRunRunsModels(t *testing.T) {
 		t.Errorf("runs diff:\n%s", diff)
 	}
 
+	if out := mustReckonHome(t, home, "data", "versions", "bcw"); !strings.Contains(out, res.Data.Hash) || !strings.Contains(out, "569") {
+		t.Errorf("data versions:\n%s", out)
+	}
 	if out := mustReckonHome(t, home, "models", "ls"); !strings.Contains(out, "champion=1") {
 		t.Errorf("models ls:\n%s", out)
 	}
