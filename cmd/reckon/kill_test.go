@@ -58,12 +58,13 @@ register: {model: reentry, alias: champion}
 checkpoint_every: 0s
 `
 
-// TestKillNineResumes: kill -9 during 'reckon run' leaves the store
+// TestCalibrationKillNineResumes (run by CI with the calibration tests,
+// outside the race detector): kill -9 during 'reckon run' leaves the store
 // consistent (nothing registered, nothing cached from the unfinished step,
 // SQLite intact), the next command marks the dead runs interrupted, and the
 // re-run reuses the finished steps, resumes the LSTM from its last
 // checkpoint and registers the same bytes as an uninterrupted run.
-func TestKillNineResumes(t *testing.T) {
+func TestCalibrationKillNineResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains an LSTM twice; runs outside -short")
 	}
