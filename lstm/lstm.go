@@ -140,10 +140,9 @@ type Checkpoint struct {
 	History []float64 // loss of the completed epochs
 }
 
-// Train fits an LSTM on the labelled, reentering tracks, starting from
-// resume when it is not nil. When ctx is cancelled it returns the
-// checkpoint of the last completed epoch with ctx's error.
-func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config, resume *Checkpoint, progress func(Progress)) (*Model, *Checkpoint, error) {
+// trainingWindows are the reentering tracks training uses and their
+// un-augmented windows (what the feature scaler is fitted on).
+func trainingWindows(tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config) ([]sample, []window, error) {
 	var data []sample
 	for i, tr := range tracks {
 		if labels[i].Reenters && !math.IsNaN(labels[i].ReentryTime) {
@@ -153,8 +152,6 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 	if len(data) < 2 {
 		return nil, nil, errors.New("lstm: need at least 2 reentering tracks to train")
 	}
-	pcg := rand.NewPCG(cfg.Seed, 0x157e)
-	r := rand.New(pcg)
 	var base []window
 	for _, s := range data {
 		w, err := trackWindow(s.tr, cfg.Window)
@@ -163,6 +160,43 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		}
 		base = append(base, w)
 	}
+	return data, base, nil
+}
+
+// FromCheckpoint makes the model a checkpoint holds usable: its weights,
+// with the feature scaler fitted again on the same training tracks (the
+// scaler is a deterministic function of them, so it is what training
+// used). This is how an earlier checkpoint of a run is registered.
+func FromCheckpoint(ck *Checkpoint, tracks []*dataset.Track, labels []dataset.TrackLabel) (*Model, error) {
+	_, base, err := trainingWindows(tracks, labels, ck.Config)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: ck.Config, Scaler: fitScaler(base), net: newNet(rand.New(rand.NewPCG(ck.Config.Seed, 0x157e)), ck.Config),
+		History: append([]float64(nil), ck.History...)}
+	params := m.net.params()
+	if len(ck.Params) != len(params) {
+		return nil, fmt.Errorf("lstm: checkpoint has %d parameters, the model %d", len(ck.Params), len(params))
+	}
+	for i, p := range params {
+		if len(ck.Params[i]) != len(p.W) {
+			return nil, fmt.Errorf("lstm: checkpoint parameter %d has %d values, want %d", i, len(ck.Params[i]), len(p.W))
+		}
+		copy(p.W, ck.Params[i])
+	}
+	return m, nil
+}
+
+// Train fits an LSTM on the labelled, reentering tracks, starting from
+// resume when it is not nil. When ctx is cancelled it returns the
+// checkpoint of the last completed epoch with ctx's error.
+func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config, resume *Checkpoint, progress func(Progress)) (*Model, *Checkpoint, error) {
+	data, base, err := trainingWindows(tracks, labels, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	pcg := rand.NewPCG(cfg.Seed, 0x157e)
+	r := rand.New(pcg)
 	m := &Model{Config: cfg, Scaler: fitScaler(base), net: newNet(r, cfg)}
 	params := m.net.params()
 	workers := cfg.Workers

@@ -167,6 +167,24 @@ func TestPeriodicCheckpointResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The last epoch's checkpoint, made a model, is the trained model.
+	var last *Checkpoint
+	Train(context.Background(), tracks, labels, cfg, nil, func(p Progress) {
+		if p.Epoch == p.Epochs {
+			last, _ = p.Checkpoint()
+		}
+	})
+	fromCk, err := FromCheckpoint(last, tracks, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tr := range tracks {
+		a, errA := full.Predict(tr)
+		b, errB := fromCk.Predict(tr)
+		if errA != nil || errB != nil || a != b {
+			t.Errorf("track %d: trained model %v, from the last checkpoint %v (%v %v)", i, a, b, errA, errB)
+		}
+	}
 	fa, _ := full.Artifact()
 	ra, _ := resumed.Artifact()
 	var fb, rb bytes.Buffer

@@ -253,6 +253,8 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 		every = *x.spec.CheckpointEvery
 	}
 	if cfg.Kind == lstm.Kind {
+		// Where the tracks are, so a checkpoint can be registered later.
+		x.env.Store.SetTags(ctx, s.run.ID, map[string]string{"data_source": filepath.Dir(ts.TracksPath)})
 		ck, from, err := x.latestCheckpoint(ctx, s)
 		if err != nil {
 			return err

@@ -156,6 +156,22 @@ func TestCalibrationKillNineResumes(t *testing.T) {
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Errorf("registered model after kill -9 and resume (%d bytes) differs from the uninterrupted run's (%d bytes)", len(b), len(a))
 	}
+
+	// An earlier checkpoint of the finished run can be registered; one of
+	// the killed run cannot.
+	reg := mustReckonHome(t, home, "models", "register", "reentry", "--run", runs[0].ID, "--checkpoint", "30", "--alias", "epoch30", "--reason", "earlier")
+	if !strings.Contains(reg, "registered reentry:2 (checkpoint/epoch-0030 of run "+runs[0].ID+" (epoch 30 of 60))") || !strings.Contains(reg, "rmse_s") {
+		t.Errorf("register checkpoint:\n%s", reg)
+	}
+	v30 := filepath.Join(dir, "v30.rkm")
+	mustReckonHome(t, home, "models", "show", "reentry@epoch30", "--out", v30)
+	if ev := mustReckonHome(t, home, "eval", "--model", v30, "--data", runs[0].Tags["data_source"]); !strings.Contains(ev, "RMSE") {
+		t.Errorf("eval of the registered checkpoint:\n%s", ev)
+	}
+	_, errs, code := reckonHome(t, home, "models", "register", "reentry", "--run", lstmRun.ID, "--checkpoint", "2")
+	if code != 1 || !strings.Contains(errs, "is interrupted; only checkpoints of runs that succeeded") {
+		t.Errorf("registering the killed run's checkpoint: exit %d, %s", code, errs)
+	}
 }
 
 func reckonHome(t *testing.T, home string, args ...string) (string, string, int) {

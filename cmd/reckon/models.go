@@ -7,12 +7,14 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -218,6 +220,57 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 	}
 	promote.Flags().StringVar(&alias, "alias", "", "alias to move, e.g. champion")
 	promote.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
-	c.AddCommand(ls, show, history, promote)
+	c.AddCommand(ls, show, history, promote, a.registerCheckpointCmd())
+	return c
+}
+
+func (a *app) registerCheckpointCmd() *cobra.Command {
+	var req pipeline.CheckpointRequest
+	c := &cobra.Command{
+		Use:   "register NAME --run RUN --checkpoint EPOCH",
+		Short: "Register an earlier checkpoint of a finished LSTM training run",
+		Long: `Training steps store a checkpoint every checkpoint_every (one artifact per
+epoch, see 'reckon runs show RUN'). This registers one of them as a new version
+of NAME: the weights of that epoch, with the feature scaling fitted on the
+run's own training tracks, scored on its held-out flights. Only runs that
+succeeded qualify; an interrupted run is resumed with 'reckon run' instead.`,
+		Example: `  reckon runs show 7b893fc674a721c8          # lists checkpoint/epoch-0030 ...
+  reckon models register reentry --run 7b893fc674a721c8 --checkpoint 30 --reason "before it overfit"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Model = args[0]
+			if req.RunID == "" || req.Checkpoint == "" {
+				return errors.New("--run and --checkpoint are required")
+			}
+			if n, err := strconv.Atoi(req.Checkpoint); err == nil {
+				req.Checkpoint = fmt.Sprintf("checkpoint/epoch-%04d", n)
+			}
+			if req.Alias != "" && strings.TrimSpace(req.Why) == "" {
+				return errors.New("--reason is required with --alias: every alias move is audited with why")
+			}
+			p, err := a.openPlatform(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			env := pipeline.Env{Store: p.Store, Blobs: p.blobs, Code: codeVersion(), User: currentUser()}
+			v, err := pipeline.RegisterCheckpoint(cmd.Context(), env, req)
+			if err != nil {
+				return err
+			}
+			return a.report(v, func(w io.Writer) {
+				fmt.Fprintf(w, "registered %s:%d (%s); held-out rmse_s %.4f\n", v.Model, v.Version, v.Note, v.Metrics["rmse_s"])
+				if req.Alias != "" {
+					fmt.Fprintf(w, "%s@%s -> %s:%d\n", v.Model, req.Alias, v.Model, v.Version)
+				}
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&req.RunID, "run", "", "the training step's run id")
+	f.StringVar(&req.Checkpoint, "checkpoint", "", "epoch number or artifact name (checkpoint/epoch-0030)")
+	f.StringVar(&req.DataDir, "data", "", "the track set it trained on (default: where the run read it)")
+	f.StringVar(&req.Alias, "alias", "", "also move this alias to the new version")
+	f.StringVar(&req.Why, "reason", "", "why (kept in the audit log)")
 	return c
 }

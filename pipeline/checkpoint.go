@@ -1,0 +1,126 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/lstm"
+	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/trackmodel"
+)
+
+// CheckpointRequest registers a checkpoint a finished training run stored
+// (an earlier epoch than its final model) as a model version.
+type CheckpointRequest struct {
+	RunID      string
+	Checkpoint string // artifact name, e.g. checkpoint/epoch-0020
+	DataDir    string // the track set the run trained on ("" : where it read it)
+	Model      string
+	Alias      string // "" : register without moving an alias
+	Why        string
+}
+
+// RegisterCheckpoint rebuilds the model of a stored LSTM checkpoint on the
+// run's own training tracks, scores it on the run's held-out flights and
+// registers it, tied to that run. Only a run that succeeded qualifies: the
+// artifacts of unfinished runs are never registered.
+func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (store.Version, error) {
+	var v store.Version
+	r, err := env.Store.GetRun(ctx, req.RunID)
+	if err != nil {
+		return v, err
+	}
+	if r.Status != store.Succeeded {
+		return v, fmt.Errorf("run %s is %s; only checkpoints of runs that succeeded can be registered (resume it with reckon run): %w", r.ID, r.Status, store.ErrNotSucceeded)
+	}
+	var cfg trackmodel.Config
+	if err := json.Unmarshal([]byte(r.Params["config"]), &cfg); err != nil || cfg.Kind != lstm.Kind {
+		return v, fmt.Errorf("run %s is not an lstm training step of a pipeline", r.ID)
+	}
+	arts, err := env.Store.Artifacts(ctx, r.ID)
+	if err != nil {
+		return v, err
+	}
+	i := slices.IndexFunc(arts, func(a store.Artifact) bool { return a.Name == req.Checkpoint })
+	if i < 0 {
+		var names []string
+		for _, a := range arts {
+			if strings.HasPrefix(a.Name, "checkpoint/") {
+				names = append(names, a.Name)
+			}
+		}
+		return v, fmt.Errorf("run %s has no artifact %q (checkpoints: %s)", r.ID, req.Checkpoint, strings.Join(names, ", "))
+	}
+	b, err := env.Blobs.Get(ctx, arts[i].Key)
+	if err != nil {
+		return v, err
+	}
+	a, err := model.Read(req.Checkpoint, bytes.NewReader(b))
+	if err != nil {
+		return v, err
+	}
+	ck, err := lstm.CheckpointFromArtifact(a)
+	if err != nil {
+		return v, err
+	}
+	dir := req.DataDir
+	if dir == "" {
+		dir = r.Tags["data_source"]
+	}
+	if dir == "" {
+		return v, errors.New("give the track set the run trained on (--data DIR)")
+	}
+	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
+	if err != nil {
+		return v, err
+	}
+	if h := ts.Hash(); h != r.Inputs["data"] {
+		return v, fmt.Errorf("%s is data %s, but run %s trained on %s", filepath.Clean(dir), h, r.ID, r.Inputs["data"])
+	}
+	trainIDs, testIDs := dataset.SplitTracks(ts, cfg.Split.TestFrac, cfg.Split.Seed)
+	byID := ts.ByID()
+	var tracks []*dataset.Track
+	var labels []dataset.TrackLabel
+	for _, id := range trainIDs {
+		if tr := byID[id]; tr != nil {
+			tracks = append(tracks, tr)
+			labels = append(labels, ts.Labels[id])
+		}
+	}
+	m, err := lstm.FromCheckpoint(ck, tracks, labels)
+	if err != nil {
+		return v, err
+	}
+	e, err := trackmodel.Evaluate(m, ts, testIDs, 0)
+	if err != nil {
+		return v, err
+	}
+	res := &trackmodel.Result{Model: m, Train: trainIDs, Validation: e}
+	art, err := res.Artifact(ts, cfg, env.Code)
+	if err != nil {
+		return v, err
+	}
+	var buf bytes.Buffer
+	if err := model.Write(&buf, art); err != nil {
+		return v, err
+	}
+	ref, err := env.Blobs.Put(ctx, buf.Bytes())
+	if err != nil {
+		return v, err
+	}
+	note := fmt.Sprintf("%s of run %s (epoch %d of %d)", req.Checkpoint, r.ID, ck.Epoch, ck.Config.Epochs)
+	why := req.Why
+	if why == "" {
+		why = note
+	}
+	return env.Store.Register(ctx, store.Version{Model: req.Model, RunID: r.ID, Kind: lstm.Kind, DataHash: r.Inputs["data"], Metrics: e.Metrics(), Note: note,
+		Artifact: store.Artifact{Name: "model", Key: ref.Key, SHA256: ref.SHA256, Size: ref.Size}}, req.Alias, env.User, why)
+}
