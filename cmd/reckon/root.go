@@ -79,11 +79,14 @@ Start with the demo, which needs no setup and no data:
 
   reckon demo
 
-Then look at your own data:
+Then look at your own data, and run pipelines that track every run and
+register their champions:
 
   reckon data inspect my.csv
   reckon data gen reentry --count 90 --seed 7 --out tracks/
-  reckon data inspect tracks/`,
+  reckon run -f examples/tumor/pipeline.yaml
+  reckon models history tumor
+  reckon runs ls --sort metric:roc_auc:desc`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
