@@ -68,6 +68,9 @@ func (a *app) openPlatform(ctx context.Context) (*platform, error) {
 		s.Close()
 		return nil, err
 	}
+	if strings.HasPrefix(where, "postgres") && !strings.Contains(a.blobsURL(), "://") {
+		a.log.Warn("the store is shared but artifacts go to a local directory that other machines cannot read; set --blobs s3://... (or $RECKON_BLOBS)", "blobs", b.String())
+	}
 	ids, err := s.MarkStale(ctx, time.Now().Add(-a.staleAfter))
 	if err != nil {
 		s.Close()
