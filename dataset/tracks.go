@@ -81,6 +81,7 @@ type TrackReport struct {
 	TracksWithoutLabel []string       `json:"tracks_without_label"`
 	Warnings           []string       `json:"warnings"`
 	Dropped            []string       `json:"dropped_examples"` // where rows were dropped, first few
+	BadRows            []BadRow       `json:"-"`                // every dropped row
 }
 
 // TrackSet is a loaded tracks.csv with its labels.csv, when present.
@@ -105,6 +106,19 @@ type TrackOptions struct {
 	// MinRows and MinSpan bound "insufficient data"; 0 means 10 rows, 5 s.
 	MinRows int
 	MinSpan float64
+	// RejectBadRows rejects a whole track (a TrackProblem) when any of its
+	// rows is malformed, instead of dropping the row: what batch
+	// prediction wants, where a damaged record must be reported, not
+	// quietly repaired. Malformed lines that name no track stay in
+	// Report.BadRows.
+	RejectBadRows bool
+}
+
+// BadRow is a row of tracks.csv the loader could not use.
+type BadRow struct {
+	Line    int    `json:"line"`
+	TrackID string `json:"track_id"` // "" when the line names none
+	Reason  string `json:"reason"`
 }
 
 // Spec constants used by the loader's checks (reentry-spec.md §7).
@@ -182,8 +196,20 @@ func ReadTracks(tracksName string, tracks io.Reader, labelsName string, labels i
 		}
 	}
 
+	bad := map[string]string{}
+	if opt.RejectBadRows {
+		for _, b := range ts.Report.BadRows {
+			if _, seen := bad[b.TrackID]; b.TrackID != "" && !seen {
+				bad[b.TrackID] = b.Reason
+			}
+		}
+	}
 	var dts []float64
 	for _, id := range order {
+		if reason, ok := bad[id]; ok {
+			ts.Problems = append(ts.Problems, TrackProblem{TrackID: id, Reason: "malformed row: " + reason})
+			continue
+		}
 		tr, problem, err := finishTrack(id, raw[id], opt, &ts.Report)
 		if err != nil {
 			return nil, err
@@ -299,10 +325,12 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 	groups := map[string][]rawRow{}
 	var order []string
 	last, seq := "", 0
-	drop := func(line int, column, text, reason string) {
+	drop := func(line int, id, column, text, reason string) {
 		rep.RowsDropped++
+		e := &CellError{File: name, Line: line, Column: column, Text: text, Reason: reason}
+		rep.BadRows = append(rep.BadRows, BadRow{Line: line, TrackID: id, Reason: e.Error()})
 		if len(rep.Dropped) < maxExamples {
-			e := &CellError{File: name, Line: line, Column: column, Text: text, Reason: reason + "; row dropped"}
+			e.Reason += "; row dropped"
 			rep.Dropped = append(rep.Dropped, e.Error())
 		}
 	}
@@ -314,14 +342,18 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				drop(pe.Line, "", "", pe.Err.Error())
+				drop(pe.Line, "", "", "", pe.Err.Error())
 				continue
 			}
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
-			drop(line, "", "", fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header)))
+			id := ""
+			if iID < len(rec) {
+				id = strings.TrimSpace(rec[iID])
+			}
+			drop(line, id, "", "", fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header)))
 			continue
 		}
 		for _, k := range known {
@@ -332,7 +364,7 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 		}
 		id := strings.TrimSpace(rec[iID])
 		if id == "" {
-			drop(line, "track_id", rec[iID], "empty track id")
+			drop(line, "", "track_id", rec[iID], "empty track id")
 			continue
 		}
 		if _, seen := groups[id]; !seen {
@@ -356,7 +388,7 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 				if strings.TrimSpace(rec[c.i]) == "" {
 					reason = "empty"
 				}
-				drop(line, header[c.i], rec[c.i], reason)
+				drop(line, id, header[c.i], rec[c.i], reason)
 				ok = false
 				break
 			}
@@ -639,3 +671,6 @@ func median(v []float64) float64 {
 	}
 	return (s[n/2-1] + s[n/2]) / 2
 }
+
+// CompareTrackIDs is the order of track ids in a TrackSet ("2" before "10").
+func CompareTrackIDs(a, b string) int { return compareIDs(a, b) }

@@ -385,6 +385,12 @@ func augment(r *rand.Rand, tr *dataset.Track, cfg Config) *dataset.Track {
 	return out
 }
 
+// Replica shares m's weights with buffers of its own: the network keeps
+// activations between calls, so each goroutine predicting needs one.
+func (m *Model) Replica() *Model {
+	return &Model{Config: m.Config, Scaler: m.Scaler, History: m.History, net: m.net.replicate()}
+}
+
 // Predict returns the reentry time of tr: with TTA > 1, the median over
 // the track and copies with its last 2, 4, ... samples trimmed, the shifts
 // the network saw in training. The median, not the mean: a trim that cuts

@@ -157,14 +157,18 @@ func boolf(b bool) float64 {
 }
 
 // Proba returns rows × classes probabilities, in Schema.Classes order.
-func (m *Model) Proba(f *Frame) ([]float64, error) {
+func (m *Model) Proba(f *Frame) ([]float64, error) { return m.ProbaThreads(f, 0) }
+
+// ProbaThreads is Proba with the trees' prediction on at most threads
+// goroutines (0: one per core), for callers that parallelise themselves.
+func (m *Model) ProbaThreads(f *Frame, threads int) ([]float64, error) {
 	if f.Cols != len(m.Schema.Features) {
 		return nil, fmt.Errorf("model has %d features, data %d", len(m.Schema.Features), f.Cols)
 	}
 	K := len(m.Schema.Classes)
 	switch {
 	case m.GB != nil:
-		p, err := m.GB.Proba(&gbdt.Data{X: f.X, Rows: f.Rows, Cols: f.Cols, Categorical: f.Categorical}, 0)
+		p, err := m.GB.Proba(&gbdt.Data{X: f.X, Rows: f.Rows, Cols: f.Cols, Categorical: f.Categorical}, threads)
 		if err != nil || K > 2 {
 			return p, err
 		}
@@ -186,6 +190,26 @@ func (m *Model) Proba(f *Frame) ([]float64, error) {
 		return p, nil
 	}
 	return nil, errors.New("tabular: empty model")
+}
+
+// Replica returns a model safe to use from another goroutine at the same
+// time as m: the network keeps activations in its layers, so it gets
+// layers of its own; trees and coefficients are only read and are shared.
+func (m *Model) Replica() (*Model, error) {
+	if m.NN == nil {
+		return m, nil
+	}
+	nn := *m.NN
+	var w [][]float32
+	for _, p := range m.NN.Params() {
+		w = append(w, append([]float32(nil), p.W...))
+	}
+	if err := nn.Restore(w); err != nil {
+		return nil, err
+	}
+	r := *m
+	r.NN = &nn
+	return &r, nil
 }
 
 // binary spreads P(positive) over the two classes in schema order.

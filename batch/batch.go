@@ -1,0 +1,424 @@
+// Package batch is offline bulk prediction: records (table rows or
+// tracks) are scored by a pool of workers in chunks, written in input order
+// to a predictions file and an errors file, and committed through a
+// journal, so a job killed at any point continues where it stopped and
+// ends with the same files an uninterrupted job writes. A record that fails
+// validation or prediction becomes one row of the errors file; the others
+// carry on.
+package batch
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reckon-ml/reckon/atomicfile"
+)
+
+// Record is one input record. Index points into the scorer's data; a
+// record that already failed (Stage set) is not scored.
+type Record struct {
+	ID     string
+	Index  int
+	Stage  string // "read" or "validate" for records that failed before prediction
+	Reason string
+}
+
+// Outcome is a scored record: prediction fields, or the failure.
+type Outcome struct {
+	Fields []string
+	Stage  string
+	Reason string
+}
+
+// Scorer predicts records.
+type Scorer interface {
+	// Columns names the prediction fields (between the id and the model).
+	Columns() []string
+	// Worker returns a scoring function for one goroutine; it receives
+	// only records without a Stage and returns one outcome per record.
+	Worker() (func(recs []Record) []Outcome, error)
+}
+
+// Shard selects the records whose id hashes to I modulo N.
+type Shard struct {
+	I int `json:"index"`
+	N int `json:"count"`
+}
+
+// Has reports whether the record with this id belongs to the shard.
+func (s Shard) Has(id string) bool {
+	if s.N <= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return int(h.Sum64()%uint64(s.N)) == s.I
+}
+
+func (s Shard) String() string {
+	if s.N <= 1 {
+		return "all"
+	}
+	return fmt.Sprintf("%d/%d", s.I, s.N)
+}
+
+// ParseShard reads "i/n" (0 <= i < n).
+func ParseShard(v string) (Shard, error) {
+	a, b, ok := strings.Cut(v, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("shard %q: want i/n with 0 <= i < n, e.g. 0/4", v)
+	}
+	return Shard{I: i, N: n}, nil
+}
+
+// Input is an input file and its content hash.
+type Input struct {
+	Path string `json:"path"`
+	Hash string `json:"sha256"`
+}
+
+// Job is one batch prediction.
+type Job struct {
+	Records []Record // every input record in input order, before sharding
+	Scorer  Scorer
+	Model   string // name:version or the model file
+	Inputs  []Input
+	Shard   Shard
+	Out     string
+	Workers int // 0: one per core
+	Chunk   int // records committed together; 0: 512
+	Log     io.Writer
+	// Progress hears the records done (predicted or failed) and the total.
+	Progress func(done, total int)
+	Now      func() time.Time
+	// Committed, when set, is called after each committed chunk (tests
+	// use it to stop a job at a known point).
+	Committed func(chunk int)
+}
+
+// Files names a job's outputs inside its directory.
+type Files struct {
+	Predictions string `json:"predictions"`
+	Errors      string `json:"errors"`
+	Log         string `json:"log"`
+	Manifest    string `json:"manifest"`
+}
+
+func filesFor(stamp string) Files {
+	return Files{Predictions: "predictions-" + stamp + ".csv", Errors: "errors-" + stamp + ".csv",
+		Log: "predict-" + stamp + ".log", Manifest: "manifest-" + stamp + ".json"}
+}
+
+// Manifest describes a finished job.
+type Manifest struct {
+	Model     string    `json:"model"`
+	Inputs    []Input   `json:"inputs"`
+	Shard     Shard     `json:"shard"`
+	Stamp     string    `json:"stamp"`
+	Files     Files     `json:"files"`
+	Read      int       `json:"read"`
+	Predicted int       `json:"predicted"`
+	Failed    int       `json:"failed"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Seconds   float64   `json:"seconds"`
+	Resumes   int       `json:"resumes"`
+	// Key identifies the job (inputs, model, shard, chunking): a resume
+	// must match it.
+	Key string `json:"key"`
+}
+
+// journal is the committed state of a job in progress.
+type journal struct {
+	Key       string    `json:"key"`
+	Stamp     string    `json:"stamp"`
+	Chunks    int       `json:"chunks_done"`
+	PredBytes int64     `json:"predictions_bytes"`
+	ErrBytes  int64     `json:"errors_bytes"`
+	Predicted int       `json:"predicted"`
+	Failed    int       `json:"failed"`
+	Started   time.Time `json:"started"`
+	Seconds   float64   `json:"seconds_before"`
+	Resumes   int       `json:"resumes"`
+	Done      bool      `json:"done"`
+}
+
+// JournalName is the job's journal inside its output directory.
+const JournalName = ".reckon-predict.json"
+
+// ErrOtherJob refuses to mix two jobs in one directory.
+var ErrOtherJob = errors.New("the output directory holds another job")
+
+func (j *Job) key(records []Record) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "model %s\nshard %s\nchunk %d\nrecords %d\n", j.Model, j.Shard, j.Chunk, len(records))
+	for _, in := range j.Inputs {
+		fmt.Fprintf(h, "input %s %s\n", in.Path, in.Hash)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Run executes the job, or continues it from its journal in Out.
+func Run(ctx context.Context, j Job) (*Manifest, error) {
+	if j.Chunk <= 0 {
+		j.Chunk = 512
+	}
+	if j.Workers <= 0 {
+		j.Workers = runtime.NumCPU()
+	}
+	if j.Now == nil {
+		j.Now = time.Now
+	}
+	if j.Log == nil {
+		j.Log = io.Discard
+	}
+	var recs []Record
+	for _, r := range j.Records {
+		if j.Shard.Has(r.ID) {
+			recs = append(recs, r)
+		}
+	}
+	key := j.key(recs)
+	if err := os.MkdirAll(j.Out, 0o755); err != nil {
+		return nil, err
+	}
+	jpath := filepath.Join(j.Out, JournalName)
+	var jn journal
+	fresh := true
+	if b, err := os.ReadFile(jpath); err == nil {
+		if err := json.Unmarshal(b, &jn); err != nil {
+			return nil, fmt.Errorf("%s: unreadable journal: %w", jpath, err)
+		}
+		if jn.Key != key {
+			return nil, fmt.Errorf("%s: %w (job %s; this one is %s: other inputs, model or shard); choose another --out", j.Out, ErrOtherJob, jn.Key, key)
+		}
+		fresh = false
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if fresh {
+		jn = journal{Key: key, Stamp: j.Now().UTC().Format("20060102T150405Z"), Started: j.Now()}
+	}
+	files := filesFor(jn.Stamp)
+	if jn.Done {
+		b, err := os.ReadFile(filepath.Join(j.Out, files.Manifest))
+		if err != nil {
+			return nil, err
+		}
+		var m Manifest
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(j.Log, "%s is complete already (%d predicted, %d failed)\n", j.Out, m.Predicted, m.Failed)
+		return &m, nil
+	}
+	logf, err := os.OpenFile(filepath.Join(j.Out, files.Log), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	log := io.MultiWriter(j.Log, logf)
+	stamp := func() string { return j.Now().UTC().Format(time.RFC3339) }
+	pred, err := openAt(filepath.Join(j.Out, files.Predictions), jn.PredBytes, fresh)
+	if err != nil {
+		return nil, err
+	}
+	defer pred.Close()
+	errs, err := openAt(filepath.Join(j.Out, files.Errors), jn.ErrBytes, fresh)
+	if err != nil {
+		return nil, err
+	}
+	defer errs.Close()
+	t0 := time.Now()
+	if fresh {
+		fmt.Fprintf(log, "%s start: model %s, shard %s, %d records, %d workers, chunks of %d\n", stamp(), j.Model, j.Shard, len(recs), j.Workers, j.Chunk)
+		for _, in := range j.Inputs {
+			fmt.Fprintf(log, "%s input %s sha256 %s\n", stamp(), in.Path, in.Hash)
+		}
+		header := append(append([]string{"record_id"}, j.Scorer.Columns()...), "model")
+		if jn.PredBytes, err = appendCSV(pred, [][]string{header}); err != nil {
+			return nil, err
+		}
+		if jn.ErrBytes, err = appendCSV(errs, [][]string{{"record_id", "stage", "reason"}}); err != nil {
+			return nil, err
+		}
+		if err := saveJournal(jpath, &jn); err != nil {
+			return nil, err
+		}
+	} else {
+		jn.Resumes++
+		fmt.Fprintf(log, "%s resume: %d of %d chunks committed (%d predicted, %d failed)\n", stamp(), jn.Chunks, (len(recs)+j.Chunk-1)/j.Chunk, jn.Predicted, jn.Failed)
+	}
+
+	workers := make([]func([]Record) []Outcome, j.Workers)
+	for w := range workers {
+		if workers[w], err = j.Scorer.Worker(); err != nil {
+			return nil, err
+		}
+	}
+	nChunks := (len(recs) + j.Chunk - 1) / j.Chunk
+	chunk := func(k int) []Record { return recs[k*j.Chunk : min((k+1)*j.Chunk, len(recs))] }
+	if j.Progress != nil {
+		j.Progress(min(jn.Chunks*j.Chunk, len(recs)), len(recs))
+	}
+	// Waves of chunks: every worker scores chunks in parallel, then they
+	// are written and committed in input order.
+	wave := 2 * j.Workers
+	for start := jn.Chunks; start < nChunks; start += wave {
+		if err := ctx.Err(); err != nil {
+			fmt.Fprintf(log, "%s stopped: %v; %d of %d chunks committed\n", stamp(), err, jn.Chunks, nChunks)
+			return nil, err
+		}
+		end := min(start+wave, nChunks)
+		outs := make([][]Outcome, end-start)
+		var wg sync.WaitGroup
+		for w := range j.Workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := start + w; k < end; k += j.Workers {
+					outs[k-start] = score(workers[w], chunk(k))
+				}
+			}()
+		}
+		wg.Wait()
+		for k := start; k < end; k++ {
+			var prows, erows [][]string
+			for i, r := range chunk(k) {
+				o := outs[k-start][i]
+				if o.Stage != "" {
+					erows = append(erows, []string{r.ID, o.Stage, o.Reason})
+					continue
+				}
+				prows = append(prows, append(append([]string{r.ID}, o.Fields...), j.Model))
+			}
+			np, err := appendCSV(pred, prows)
+			if err != nil {
+				return nil, err
+			}
+			ne, err := appendCSV(errs, erows)
+			if err != nil {
+				return nil, err
+			}
+			// The journal moves only after both files are on disk: a
+			// crash in between leaves bytes past the journal's offsets,
+			// which the resume cuts off.
+			jn.Chunks, jn.PredBytes, jn.ErrBytes = k+1, jn.PredBytes+np, jn.ErrBytes+ne
+			jn.Predicted += len(prows)
+			jn.Failed += len(erows)
+			if err := saveJournal(jpath, &jn); err != nil {
+				return nil, err
+			}
+			if j.Progress != nil {
+				j.Progress(min((k+1)*j.Chunk, len(recs)), len(recs))
+			}
+			if j.Committed != nil {
+				j.Committed(k)
+			}
+		}
+	}
+	m := &Manifest{Model: j.Model, Inputs: j.Inputs, Shard: j.Shard, Stamp: jn.Stamp, Files: files, Read: len(recs),
+		Predicted: jn.Predicted, Failed: jn.Failed, Started: jn.Started, Finished: j.Now(), Seconds: jn.Seconds + time.Since(t0).Seconds(),
+		Resumes: jn.Resumes, Key: key}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(filepath.Join(j.Out, files.Manifest), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	jn.Done, jn.Seconds = true, m.Seconds
+	if err := saveJournal(jpath, &jn); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "%s done: %d read, %d predicted, %d failed in %.1f s\n", stamp(), m.Read, m.Predicted, m.Failed, m.Seconds)
+	return m, nil
+}
+
+// score runs the worker on the chunk's valid records and puts the earlier
+// failures back in place.
+func score(work func([]Record) []Outcome, recs []Record) []Outcome {
+	out := make([]Outcome, len(recs))
+	var valid []Record
+	var at []int
+	for i, r := range recs {
+		if r.Stage != "" {
+			out[i] = Outcome{Stage: r.Stage, Reason: r.Reason}
+			continue
+		}
+		valid = append(valid, r)
+		at = append(at, i)
+	}
+	if len(valid) > 0 {
+		res := work(valid)
+		for i, o := range res {
+			out[at[i]] = o
+		}
+	}
+	return out
+}
+
+// openAt opens an output file for appending after exactly size bytes
+// (cutting whatever an interrupted job wrote past its last commit).
+func openAt(path string, size int64, fresh bool) (*os.File, error) {
+	flag := os.O_CREATE | os.O_WRONLY
+	if fresh {
+		flag |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flag, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if !fresh {
+		if err := f.Truncate(size); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if _, err := f.Seek(size, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// appendCSV writes rows and syncs; it returns the bytes written.
+func appendCSV(f *os.File, rows [][]string) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.WriteAll(rows); err != nil {
+		return 0, err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		return 0, err
+	}
+	return int64(b.Len()), f.Sync()
+}
+
+func saveJournal(path string, jn *journal) error {
+	b, err := json.Marshal(jn)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, b)
+}

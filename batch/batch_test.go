@@ -1,0 +1,320 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reckon-ml/reckon/baseline"
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/examples"
+	"github.com/reckon-ml/reckon/sim/reentry"
+	"github.com/reckon-ml/reckon/tabular"
+)
+
+func tumorModel(t *testing.T, kind string) *tabular.Model {
+	t.Helper()
+	tb, _, err := dataset.ReadCSV("tumor.csv", bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := tabular.NewSchema(tb, "diagnosis", "malignant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := s.Encode(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := tabular.DefaultSpec(kind)
+	spec.GBDT.Trees, spec.FCN.Epochs = 30, 20
+	m, err := tabular.Train(context.Background(), spec, s, fr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// job runs a job with a fixed clock, so two runs name their files alike.
+func job(t *testing.T, recs []Record, sc Scorer, in []Input, out string, mod func(*Job)) (*Manifest, error) {
+	t.Helper()
+	j := Job{Records: recs, Scorer: sc, Model: "tumor:1", Inputs: in, Out: out, Workers: 2, Chunk: 50,
+		Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }}
+	if mod != nil {
+		mod(&j)
+	}
+	return Run(context.Background(), j)
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// breakLine replaces the value of a column on a given 1-based line.
+func breakLine(data []byte, line int, from, to string) []byte {
+	lines := strings.Split(string(data), "\n")
+	lines[line-1] = strings.Replace(lines[line-1], from, to, 1)
+	return []byte(strings.Join(lines, "\n"))
+}
+
+// TestMalformedLineIsOneErrorRow: one bad cell yields exactly one row in
+// the errors file; every other record is predicted exactly as from the
+// clean file.
+func TestMalformedLineIsOneErrorRow(t *testing.T) {
+	for _, kind := range []string{tabular.KindLogistic, tabular.KindGBDT, tabular.KindFCN} {
+		t.Run(kind, func(t *testing.T) {
+			m := tumorModel(t, kind)
+			clean, sc, in, err := TableInput([]NamedBytes{{"tumor.csv", examples.TumorCSV}}, "", m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cleanOut := t.TempDir()
+			cm, err := job(t, clean, sc, in, cleanOut, nil)
+			if err != nil || cm.Predicted != 569 || cm.Failed != 0 {
+				t.Fatalf("clean: %+v %v", cm, err)
+			}
+			line := 37
+			fields := strings.Split(strings.Split(string(examples.TumorCSV), "\n")[line-1], ",")
+			bad := breakLine(examples.TumorCSV, line, fields[3], "12O4.5")
+			recs, sc2, in2, err := TableInput([]NamedBytes{{"tumor.csv", bad}}, "", m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			bm, err := job(t, recs, sc2, in2, out, nil)
+			if err != nil || bm.Predicted != 568 || bm.Failed != 1 || bm.Read != 569 {
+				t.Fatalf("with a bad line: %+v %v", bm, err)
+			}
+			errRows := strings.Split(strings.TrimSpace(read(t, filepath.Join(out, bm.Files.Errors))), "\n")
+			if len(errRows) != 2 || !strings.HasPrefix(errRows[1], "tumor.csv:37,read,") || !strings.Contains(errRows[1], "12O4.5") {
+				t.Errorf("errors file: %q", errRows)
+			}
+			var want []string
+			for _, r := range strings.Split(read(t, filepath.Join(cleanOut, cm.Files.Predictions)), "\n") {
+				if !strings.HasPrefix(r, "tumor.csv:37,") {
+					want = append(want, r)
+				}
+			}
+			if got := read(t, filepath.Join(out, bm.Files.Predictions)); got != strings.Join(want, "\n") {
+				t.Error("the other records' predictions changed")
+			}
+		})
+	}
+}
+
+// trackSet generates n tracks and fits the mean-altitude baseline on them.
+func trackSet(t *testing.T, n int) (string, baseline.MeanAltitude) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "tracks")
+	cfg := reentry.DefaultConfig()
+	cfg.Count, cfg.Seed = n, 11
+	if _, err := reentry.WriteDir(context.Background(), dir, cfg, reentry.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []dataset.TrackLabel
+	for _, l := range ts.Labels {
+		labels = append(labels, l)
+	}
+	m, err := baseline.FitMeanAltitude(labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, m
+}
+
+// TestNaNTrackIsOneErrorRow: NaN positions in one track fail that track,
+// once, and nothing else changes.
+func TestNaNTrackIsOneErrorRow(t *testing.T) {
+	dir, m := trackSet(t, 6)
+	clean, sc, in, err := TrackInput([]string{dir}, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanOut := t.TempDir()
+	cm, err := job(t, clean, sc, in, cleanOut, func(j *Job) { j.Chunk = 2 })
+	if err != nil || cm.Failed != 0 {
+		t.Fatalf("clean: %+v %v", cm, err)
+	}
+	// NaN into two rows of one track.
+	data, _ := os.ReadFile(filepath.Join(dir, "tracks.csv"))
+	lines := strings.Split(string(data), "\n")
+	victim := strings.Split(lines[40], ",")[0]
+	for _, i := range []int{40, 41} {
+		f := strings.Split(lines[i], ",")
+		f[2] = "NaN"
+		lines[i] = strings.Join(f, ",")
+	}
+	os.WriteFile(filepath.Join(dir, "tracks.csv"), []byte(strings.Join(lines, "\n")), 0o644)
+	recs, sc2, in2, err := TrackInput([]string{dir}, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	bm, err := job(t, recs, sc2, in2, out, func(j *Job) { j.Chunk = 2 })
+	if err != nil || bm.Failed != 1 || bm.Predicted != cm.Predicted-1 {
+		t.Fatalf("with NaN positions: %+v %v", bm, err)
+	}
+	errRows := strings.Split(strings.TrimSpace(read(t, filepath.Join(out, bm.Files.Errors))), "\n")
+	if len(errRows) != 2 || !strings.HasPrefix(errRows[1], victim+",validate,") || !strings.Contains(errRows[1], "not a finite number") {
+		t.Errorf("errors: %q (track %s)", errRows, victim)
+	}
+	var want []string
+	for _, r := range strings.Split(read(t, filepath.Join(cleanOut, cm.Files.Predictions)), "\n") {
+		if !strings.HasPrefix(r, victim+",") {
+			want = append(want, r)
+		}
+	}
+	if got := read(t, filepath.Join(out, bm.Files.Predictions)); got != strings.Join(want, "\n") {
+		t.Errorf("other tracks changed:\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// TestResumeEqualsUninterrupted: a job stopped after any chunk, with junk
+// written past its last commit (a crash between write and journal),
+// resumes to the files an uninterrupted job writes.
+func TestResumeEqualsUninterrupted(t *testing.T) {
+	m := tumorModel(t, tabular.KindGBDT)
+	recs, sc, in, err := TableInput([]NamedBytes{{"tumor.csv", examples.TumorCSV}}, "", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := t.TempDir()
+	rm, err := job(t, recs, sc, in, ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stopAfter := range []int{0, 3, 6} {
+		out := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		j := Job{Records: recs, Scorer: sc, Model: "tumor:1", Inputs: in, Out: out, Workers: 2, Chunk: 50,
+			Now:       func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
+			Committed: func(k int) { if k == stopAfter { cancel() } }}
+		if _, err := Run(ctx, j); !errors.Is(err, context.Canceled) {
+			t.Fatalf("stop after %d: %v", stopAfter, err)
+		}
+		// A crash after writing, before committing.
+		f, _ := os.OpenFile(filepath.Join(out, rm.Files.Predictions), os.O_APPEND|os.O_WRONLY, 0)
+		f.WriteString("junk,from,a,crash\n")
+		f.Close()
+		m2, err := job(t, recs, sc, in, out, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m2.Resumes != 1 || m2.Predicted != 569 {
+			t.Errorf("resumed: %+v", m2)
+		}
+		for _, name := range []string{rm.Files.Predictions, rm.Files.Errors} {
+			if read(t, filepath.Join(out, name)) != read(t, filepath.Join(ref, name)) {
+				t.Errorf("stop after chunk %d: %s differs from the uninterrupted job's", stopAfter, name)
+			}
+		}
+	}
+}
+
+// TestShardsPartitionAndMerge: shards split the records without overlap,
+// status names a missing shard, and merge joins complete shards into
+// exactly the unsharded predictions.
+func TestShardsPartitionAndMerge(t *testing.T) {
+	m := tumorModel(t, tabular.KindLogistic)
+	recs, sc, in, err := TableInput([]NamedBytes{{"tumor.csv", examples.TumorCSV}}, "", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allOut := t.TempDir()
+	all, err := job(t, recs, sc, in, allOut, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	total := 0
+	for i := range 3 {
+		s := Shard{I: i, N: 3}
+		if i == 1 {
+			continue // run later
+		}
+		sm, err := job(t, recs, sc, in, ShardDir(out, s), func(j *Job) { j.Shard = s })
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += sm.Read
+	}
+	states, err := Status(out)
+	if err != nil || len(states) != 3 || states[1].State != "missing" || states[0].State != "complete" {
+		t.Fatalf("status %+v %v", states, err)
+	}
+	if _, err := Merge([]string{out}, t.TempDir()); err == nil || !strings.Contains(err.Error(), "1/3 (missing)") {
+		t.Errorf("merge with a missing shard: %v", err)
+	}
+	s1 := Shard{I: 1, N: 3}
+	sm, err := job(t, recs, sc, in, ShardDir(out, s1), func(j *Job) { j.Shard = s1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	total += sm.Read
+	if total != all.Read || sm.Read == 0 || sm.Read == all.Read {
+		t.Errorf("shards read %d records, unsharded %d (shard 1: %d)", total, all.Read, sm.Read)
+	}
+	into := t.TempDir()
+	res, err := Merge([]string{out}, into)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Predicted != 569 || res.Shards != 3 {
+		t.Errorf("merged %+v", res)
+	}
+	got := strings.Split(strings.TrimSpace(read(t, res.Predictions)), "\n")
+	if len(got) != 570 {
+		t.Errorf("merged %d lines", len(got))
+	}
+	// The same predictions as the unsharded job, in id order.
+	want := strings.Split(strings.TrimSpace(read(t, filepath.Join(allOut, all.Files.Predictions))), "\n")
+	slices.Sort(got[1:])
+	slices.Sort(want[1:])
+	if !slices.Equal(got, want) {
+		t.Error("merged shards differ from the unsharded predictions")
+	}
+	// A second job's shard cannot be merged in.
+	if _, err := job(t, recs, sc, in, ShardDir(out, s1), func(j *Job) { j.Shard = s1; j.Model = "tumor:2" }); !errors.Is(err, ErrOtherJob) {
+		t.Errorf("another job into a used directory: %v", err)
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Shard
+		ok   bool
+	}{{"0/4", Shard{0, 4}, true}, {"3/4", Shard{3, 4}, true}, {"4/4", Shard{}, false}, {"-1/2", Shard{}, false}, {"1", Shard{}, false}, {"a/b", Shard{}, false}} {
+		got, err := ParseShard(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("%q: %+v %v", tc.in, got, err)
+		}
+	}
+	// Every id lands in exactly one shard.
+	for _, id := range []string{"1", "17", "abc", "tumor.csv:37"} {
+		n := 0
+		for i := range 5 {
+			if (Shard{i, 5}).Has(id) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q in %d shards", id, n)
+		}
+	}
+}

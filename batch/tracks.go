@@ -1,0 +1,96 @@
+package batch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/lstm"
+	"github.com/reckon-ml/reckon/trackmodel"
+)
+
+// TrackInput loads track sets (directories holding tracks.csv, or
+// tracks.csv files) for a reentry model: every track is a record. A track
+// with any malformed row (a NaN position, an unparsable time) or too little
+// data fails as one record, as does a malformed line that names no track;
+// the other tracks carry on.
+func TrackInput(paths []string, p trackmodel.Predictor) ([]Record, Scorer, []Input, error) {
+	var recs []Record
+	var inputs []Input
+	sc := &trackScorer{p: p}
+	for _, path := range paths {
+		ts, err := dataset.LoadTracks(path, dataset.TrackOptions{RejectBadRows: true})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		h, err := fileHash(ts.TracksPath)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		inputs = append(inputs, Input{Path: ts.TracksPath, Hash: h})
+		var set []Record
+		for i := range ts.Tracks {
+			set = append(set, Record{ID: ts.Tracks[i].ID, Index: len(sc.tracks)})
+			sc.tracks = append(sc.tracks, &ts.Tracks[i])
+		}
+		for _, pr := range ts.Problems {
+			set = append(set, Record{ID: pr.TrackID, Index: -1, Stage: "validate", Reason: pr.Reason})
+		}
+		for _, b := range ts.Report.BadRows {
+			if b.TrackID == "" {
+				set = append(set, Record{ID: filepath.Base(ts.TracksPath) + ":" + strconv.Itoa(b.Line), Index: -1, Stage: "read", Reason: b.Reason})
+			}
+		}
+		// Input order is the track ids' order (the loader's), whatever
+		// the file's row order: the hash ignores row order too.
+		slices.SortStableFunc(set, func(a, b Record) int { return dataset.CompareTrackIDs(a.ID, b.ID) })
+		recs = append(recs, set...)
+	}
+	markDuplicates(recs)
+	return recs, sc, inputs, nil
+}
+
+func fileHash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type trackScorer struct {
+	p      trackmodel.Predictor
+	tracks []*dataset.Track
+}
+
+func (s *trackScorer) Columns() []string { return []string{"reentry_time_s"} }
+
+func (s *trackScorer) Worker() (func([]Record) []Outcome, error) {
+	p := s.p
+	// The LSTM keeps activations between calls: one replica per goroutine.
+	if m, ok := p.(*lstm.Model); ok {
+		p = m.Replica()
+	}
+	return func(recs []Record) []Outcome {
+		out := make([]Outcome, len(recs))
+		for i, r := range recs {
+			t, err := p.Predict(s.tracks[r.Index])
+			if err != nil {
+				out[i] = Outcome{Stage: "predict", Reason: err.Error()}
+				continue
+			}
+			out[i] = Outcome{Fields: []string{strconv.FormatFloat(t, 'f', 3, 64)}}
+		}
+		return out
+	}, nil
+}
