@@ -202,8 +202,12 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		out := t.TempDir()
 		ctx, cancel := context.WithCancel(context.Background())
 		j := Job{Records: recs, Scorer: sc, Model: "tumor:1", Inputs: in, Out: out, Workers: 2, Chunk: 50,
-			Now:       func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
-			Committed: func(k int) { if k == stopAfter { cancel() } }}
+			Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
+			Committed: func(k int) {
+				if k == stopAfter {
+					cancel()
+				}
+			}}
 		if _, err := Run(ctx, j); !errors.Is(err, context.Canceled) {
 			t.Fatalf("stop after %d: %v", stopAfter, err)
 		}
