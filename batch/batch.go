@@ -422,3 +422,36 @@ func saveJournal(path string, jn *journal) error {
 	}
 	return atomicfile.Write(path, b)
 }
+
+// Score predicts every record with workers goroutines, chunk records at a
+// time, without writing anything: the scoring core of Run, for benchmarks.
+func Score(recs []Record, sc Scorer, workers, chunk int) ([]Outcome, error) {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	if chunk <= 0 {
+		chunk = 512
+	}
+	fns := make([]func([]Record) []Outcome, workers)
+	for w := range fns {
+		var err error
+		if fns[w], err = sc.Worker(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Outcome, len(recs))
+	n := (len(recs) + chunk - 1) / chunk
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < n; k += workers {
+				lo, hi := k*chunk, min((k+1)*chunk, len(recs))
+				copy(out[lo:hi], score(fns[w], recs[lo:hi]))
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}

@@ -20,6 +20,12 @@ import (
 
 func tumorModel(t *testing.T, kind string) *tabular.Model {
 	t.Helper()
+	spec := tabular.DefaultSpec(kind)
+	spec.GBDT.Trees, spec.FCN.Epochs = 30, 20
+	return tumorModelSpec(t, spec)
+}
+
+func tumorFrame(t testing.TB) *tabular.Frame {
 	tb, _, err := dataset.ReadCSV("tumor.csv", bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +38,23 @@ func tumorModel(t *testing.T, kind string) *tabular.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := tabular.DefaultSpec(kind)
-	spec.GBDT.Trees, spec.FCN.Epochs = 30, 20
+	return fr
+}
+
+func tumorModelSpec(t testing.TB, spec tabular.Spec) *tabular.Model {
+	t.Helper()
+	tb, _, err := dataset.ReadCSV("tumor.csv", bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := tabular.NewSchema(tb, "diagnosis", "malignant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := s.Encode(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := tabular.Train(context.Background(), spec, s, fr, nil)
 	if err != nil {
 		t.Fatal(err)

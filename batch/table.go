@@ -54,27 +54,21 @@ func TableInput(files []NamedBytes, idColumn string, m *tabular.Model) ([]Record
 			}
 		}
 		base := filepath.Base(f.Name)
-		type lined struct {
-			line int
-			rec  Record
-		}
-		var all []lined
+		var all []asideRow
 		offset := sc.rows
 		for i := 0; i < fr.Rows; i++ {
 			id := base + ":" + strconv.Itoa(t.Lines[i])
 			if ids != nil {
 				id = ids.String(i)
 			}
-			all = append(all, lined{t.Lines[i], Record{ID: id, Index: offset + i}})
+			all = append(all, asideRow{t.Lines[i], Record{ID: id, Index: offset + i}})
 		}
 		bad, err := setAside(aside.Bytes(), base, idCol)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		for _, b := range bad {
-			all = append(all, lined{b.line, b.rec})
-		}
-		slices.SortStableFunc(all, func(a, b lined) int { return a.line - b.line })
+		all = append(all, bad...)
+		slices.SortStableFunc(all, func(a, b asideRow) int { return a.line - b.line })
 		for _, l := range all {
 			recs = append(recs, l.rec)
 		}
@@ -86,6 +80,7 @@ func TableInput(files []NamedBytes, idColumn string, m *tabular.Model) ([]Record
 	return recs, sc, inputs, nil
 }
 
+// asideRow is a record with the source line it starts on.
 type asideRow struct {
 	line int
 	rec  Record
@@ -173,9 +168,19 @@ func (s *tableScorer) Worker() (func([]Record) []Outcome, error) {
 		return nil, err
 	}
 	return func(recs []Record) []Outcome {
-		f := &tabular.Frame{Rows: len(recs), Cols: s.cols, Categorical: s.cat, X: make([]float64, 0, len(recs)*s.cols)}
-		for _, r := range recs {
-			f.X = append(f.X, s.x[r.Index*s.cols:(r.Index+1)*s.cols]...)
+		f := &tabular.Frame{Rows: len(recs), Cols: s.cols, Categorical: s.cat}
+		consecutive := true
+		for i := 1; i < len(recs) && consecutive; i++ {
+			consecutive = recs[i].Index == recs[i-1].Index+1
+		}
+		if lo, hi := recs[0].Index, recs[len(recs)-1].Index; consecutive {
+			// Consecutive rows (the usual case): a view, no copy.
+			f.X = s.x[lo*s.cols : (hi+1)*s.cols : (hi+1)*s.cols]
+		} else {
+			f.X = make([]float64, 0, len(recs)*s.cols)
+			for _, r := range recs {
+				f.X = append(f.X, s.x[r.Index*s.cols:(r.Index+1)*s.cols]...)
+			}
 		}
 		out := make([]Outcome, len(recs))
 		p, err := m.ProbaThreads(f, 1)
@@ -187,13 +192,32 @@ func (s *tableScorer) Worker() (func([]Record) []Outcome, error) {
 		}
 		K := len(m.Schema.Classes)
 		cls := m.Decide(p, len(recs))
+		// All numbers of the chunk go into one buffer and one string; the
+		// fields are slices of it (two allocations per chunk, not per
+		// number).
+		buf := make([]byte, 0, len(p)*14)
+		ends := make([]int, len(p))
+		for i, v := range p {
+			buf = strconv.AppendFloat(buf, v, 'g', 10, 64)
+			ends[i] = len(buf)
+		}
+		str := string(buf)
+		fields := make([]string, len(recs)*(K+1))
+		start := 0
 		for i := range recs {
-			fields := []string{m.Schema.Classes[cls[i]]}
+			f := fields[i*(K+1) : (i+1)*(K+1) : (i+1)*(K+1)]
+			f[0] = m.Schema.Classes[cls[i]]
 			for k := 0; k < K; k++ {
-				fields = append(fields, strconv.FormatFloat(p[i*K+k], 'g', 10, 64))
+				f[k+1] = str[start:ends[i*K+k]]
+				start = ends[i*K+k]
 			}
-			out[i] = Outcome{Fields: fields}
+			out[i] = Outcome{Fields: f}
 		}
 		return out
 	}, nil
+}
+
+// FrameScorer scores the rows of an encoded frame (record Index = row).
+func FrameScorer(m *tabular.Model, f *tabular.Frame) Scorer {
+	return &tableScorer{m: m, x: f.X, rows: f.Rows, cols: f.Cols, cat: f.Categorical}
 }

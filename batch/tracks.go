@@ -94,3 +94,8 @@ func (s *trackScorer) Worker() (func([]Record) []Outcome, error) {
 		return out
 	}, nil
 }
+
+// TracksScorer scores tracks (record Index = position in tracks).
+func TracksScorer(p trackmodel.Predictor, tracks []*dataset.Track) Scorer {
+	return &trackScorer{p: p, tracks: tracks}
+}

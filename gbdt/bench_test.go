@@ -91,9 +91,24 @@ func TestFastPredictMatchesTrees(t *testing.T) {
 	for i, tr := range m.Trees[:20] {
 		d.X[i*d.Cols+int(tr.Feature[0])] = tr.Threshold[0]
 	}
+	// Both lane widths: 8-bit lanes apply to this model (few thresholds,
+	// depth 6); the 16-bit path is forced by turning them off.
+	if !m.fast().narrow {
+		t.Fatal("expected the narrow (8-bit) predictor for this model")
+	}
+	narrow, err := m.Margins(d, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.fast().narrow = false
 	got, err := m.Margins(d, 2)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i] != narrow[i] {
+			t.Fatalf("row %d: 16-bit lanes %v, 8-bit lanes %v", i, got[i], narrow[i])
+		}
 	}
 	for i := 0; i < d.Rows; i++ {
 		want := m.Base[0]

@@ -18,7 +18,7 @@ func (a *app) benchCmd() *cobra.Command {
 file, and print the anchor's JSON keys, so both figures can be compared side by
 side from one run on one machine.`,
 	}
-	c.AddCommand(a.benchLSTMCmd(), a.benchGBDTCmd())
+	c.AddCommand(a.benchLSTMCmd(), a.benchGBDTCmd(), a.benchPredictCmd())
 	return c
 }
 

@@ -1,0 +1,35 @@
+package batch
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/reckon-ml/reckon/tabular"
+)
+
+// BenchmarkScoreTumorGBDT scores 200,000 rows of the tumor table with the
+// default GBDT on one worker (go test -bench ScoreTumor -cpuprofile ...).
+func BenchmarkScoreTumorGBDT(b *testing.B) {
+	recs, sc := bigFrame(b, tumorModelFull(b), 200000)
+	for b.Loop() {
+		if _, err := Score(recs, sc, 1, 4096); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func tumorModelFull(b *testing.B) *tabular.Model {
+	return tumorModelSpec(b, tabular.DefaultSpec(tabular.KindGBDT))
+}
+
+func bigFrame(b *testing.B, m *tabular.Model, rows int) ([]Record, Scorer) {
+	fr := tumorFrame(b)
+	big := &tabular.Frame{Rows: rows, Cols: fr.Cols, Categorical: fr.Categorical}
+	recs := make([]Record, rows)
+	for i := range rows {
+		big.X = append(big.X, fr.X[(i%fr.Rows)*fr.Cols:(i%fr.Rows+1)*fr.Cols]...)
+		recs[i] = Record{ID: strconv.Itoa(i), Index: i}
+	}
+	return recs, FrameScorer(m, big)
+}
