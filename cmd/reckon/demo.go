@@ -2,20 +2,27 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reckon-ml/reckon/batch"
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/lstm"
+	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/sim/reentry"
 	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/tabular"
+	"github.com/reckon-ml/reckon/trackmodel"
 )
 
 type demoResult struct {
@@ -26,7 +33,16 @@ type demoResult struct {
 	Models  []store.Model                `json:"models"`
 	History map[string][]store.AliasMove `json:"history"`
 	Runs    []store.Run                  `json:"runs"`
+	Predict []demoPredict                `json:"predict"`
 	Seconds float64                      `json:"seconds"`
+}
+
+// demoPredict is one batch prediction of the demo.
+type demoPredict struct {
+	Input    string          `json:"input"`
+	Dir      string          `json:"dir"`
+	Manifest *batch.Manifest `json:"manifest"`
+	Head     []string        `json:"head"` // the first lines of the predictions file
 }
 
 func (a *app) demoCmd() *cobra.Command {
@@ -50,7 +66,10 @@ with the embedded store (SQLite + a local blob directory):
      under the recall-first policy (recall[malignant] >= 0.97, then
      precision) and register the winner as tumor@champion;
   3. run the tumor pipeline again: every step comes from the cache;
-  4. show the registry, the alias history with the reasons, and the runs.`,
+  4. show the registry, the alias history with the reasons, and the runs;
+  5. batch-predict with both champions: fresh generated tracks (another
+     seed) with reentry@champion, the tumor table with tumor@champion, and
+     show the output files.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t0 := time.Now()
@@ -116,6 +135,25 @@ with the embedded store (SQLite + a local blob directory):
 			if res.Runs, err = p.ListRuns(ctx, store.Query{Limit: 12}); err != nil {
 				return err
 			}
+
+			// Batch prediction with both champions: fresh tracks (another
+			// seed) and the tumor table.
+			fresh := filepath.Join(home, "data", "fresh-tracks")
+			gcfg := reentry.DefaultConfig()
+			gcfg.Count, gcfg.Seed = max(count/3, 4), seed+1000
+			if _, err := reentry.WriteDir(ctx, fresh, gcfg, reentry.WriteOptions{}); err != nil {
+				return err
+			}
+			for _, job := range []struct{ model, input, out string }{
+				{"reentry", fresh, filepath.Join(home, "predictions", "reentry")},
+				{"tumor", "embedded:" + examples.TumorCSVName, filepath.Join(home, "predictions", "tumor")},
+			} {
+				dp, err := a.demoPredict(ctx, p, job.model, job.input, job.out)
+				if err != nil {
+					return err
+				}
+				res.Predict = append(res.Predict, *dp)
+			}
 			res.Seconds = time.Since(t0).Seconds()
 			return a.report(res, func(w io.Writer) { printDemo(w, &res, lstmEpochs, keep) })
 		},
@@ -165,10 +203,57 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Status, duration(r))
 	}
 	tw.Flush()
+	for _, dp := range res.Predict {
+		m := dp.Manifest
+		fmt.Fprintf(w, "\n== reckon predict --model %s@champion --input %s\n", strings.Split(m.Model, ":")[0], dp.Input)
+		fmt.Fprintf(w, "%d read, %d predicted, %d failed in %.2f s; in %s:\n", m.Read, m.Predicted, m.Failed, m.Seconds, dp.Dir)
+		for _, f := range []string{m.Files.Predictions, m.Files.Errors, m.Files.Log, m.Files.Manifest} {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+		for _, l := range dp.Head {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
 	fmt.Fprintf(w, "\ndemo took %.0f s\n", res.Seconds)
 	if keep {
 		fmt.Fprintf(w, "kept the demo home: %s (try: reckon --home %s models history tumor)\n", res.Home, res.Home)
 	}
 	fmt.Fprintf(w, "\nnext: reckon run -f examples/tumor/pipeline.yaml && reckon models show tumor@champion\n")
 	fmt.Fprintf(w, "      reckon runs ls --sort metric:roc_auc:desc\n")
+}
+
+// demoPredict scores input with NAME@champion into out.
+func (a *app) demoPredict(ctx context.Context, p *platform, name, input, out string) (*demoPredict, error) {
+	art, label, err := registeredModel(ctx, p, name, "champion", 0)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.FromArtifact(label, art)
+	if err != nil {
+		return nil, err
+	}
+	var recs []batch.Record
+	var sc batch.Scorer
+	var ins []batch.Input
+	switch mm := m.(type) {
+	case *tabular.Model:
+		recs, sc, ins, err = batch.TableInput([]batch.NamedBytes{{Name: examples.TumorCSVName, Data: examples.TumorCSV}}, "", mm)
+	case trackmodel.Predictor:
+		recs, sc, ins, err = batch.TrackInput([]string{input}, mm)
+	default:
+		err = fmt.Errorf("%s: cannot predict with a %s model", label, m.Kind())
+	}
+	if err != nil {
+		return nil, err
+	}
+	man, err := batch.Run(ctx, batch.Job{Records: recs, Scorer: sc, Model: label, Inputs: ins, Out: out})
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(out, man.Files.Predictions))
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.SplitN(string(b), "\n", 5)
+	return &demoPredict{Input: input, Dir: out, Manifest: man, Head: lines[:min(4, len(lines))]}, nil
 }

@@ -215,6 +215,9 @@ func TestDemo(t *testing.T) {
 	if len(res.Models) != 2 || len(res.History["tumor"]) != 1 || len(res.Runs) == 0 {
 		t.Errorf("registry %+v, history %+v", res.Models, res.History)
 	}
+	if len(res.Predict) != 2 || res.Predict[0].Manifest.Read != 4 || res.Predict[1].Manifest.Predicted != 569 || len(res.Predict[1].Head) != 4 {
+		t.Errorf("demo predictions: %+v", res.Predict)
+	}
 	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {
 		t.Errorf("demo left its temporary home %s", res.Home)
 	}

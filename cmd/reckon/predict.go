@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -195,16 +196,23 @@ func (a *app) resolveModel(cmd *cobra.Command, ref string) (*model.Artifact, str
 		return nil, "", err
 	}
 	defer p.Close()
+	return registeredModel(cmd.Context(), p, name, alias, ver)
+}
+
+// registeredModel reads NAME@alias (alias set) or NAME:version from the
+// registry and its bytes from the blob store.
+func registeredModel(ctx context.Context, p *platform, name, alias string, ver int) (*model.Artifact, string, error) {
 	var v store.Version
+	var err error
 	if alias != "" {
-		v, err = p.Resolve(cmd.Context(), name, alias)
+		v, err = p.Resolve(ctx, name, alias)
 	} else {
-		v, err = p.GetVersion(cmd.Context(), name, ver)
+		v, err = p.GetVersion(ctx, name, ver)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	b, err := p.blobs.Get(cmd.Context(), v.Artifact.Key)
+	b, err := p.blobs.Get(ctx, v.Artifact.Key)
 	if err != nil {
 		return nil, "", err
 	}
