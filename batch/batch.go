@@ -169,8 +169,10 @@ var ErrOtherJob = errors.New("the output directory holds another job")
 func (j *Job) key(records []Record) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "model %s\nshard %s\nchunk %d\nrecords %d\n", j.Model, j.Shard, j.Chunk, len(records))
+	// Inputs by content, not path: the same command from another working
+	// directory continues the same job.
 	for _, in := range j.Inputs {
-		fmt.Fprintf(h, "input %s %s\n", in.Path, in.Hash)
+		fmt.Fprintf(h, "input %s\n", in.Hash)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
