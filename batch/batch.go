@@ -21,22 +21,50 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/dataset"
 )
 
-// Record is one input record. Index points into the scorer's data; a
-// record that already failed (Stage set) is not scored.
+// Record is one input record with its data: an encoded table row or a
+// track. A record that already failed (Stage set) is not scored.
 type Record struct {
 	ID     string
-	Index  int
 	Stage  string // "read" or "validate" for records that failed before prediction
 	Reason string
+	Row    []float64      // tables: the encoded features
+	Track  *dataset.Track // track sets
 }
+
+// Source yields the records of a job in input order, so a job never needs
+// its whole input in memory.
+type Source interface {
+	// Next returns up to n more records; none at the end.
+	Next(n int) ([]Record, error)
+	// Estimate is the expected number of records (for progress; 0: unknown).
+	Estimate() int
+}
+
+// SliceSource serves records held in memory.
+func SliceSource(recs []Record) Source { return &sliceSource{recs: recs} }
+
+type sliceSource struct {
+	recs []Record
+	at   int
+}
+
+func (s *sliceSource) Next(n int) ([]Record, error) {
+	lo := s.at
+	s.at = min(s.at+n, len(s.recs))
+	return s.recs[lo:s.at], nil
+}
+
+func (s *sliceSource) Estimate() int { return len(s.recs) }
 
 // Outcome is a scored record: prediction fields, or the failure.
 type Outcome struct {
@@ -96,7 +124,7 @@ type Input struct {
 
 // Job is one batch prediction.
 type Job struct {
-	Records []Record // every input record in input order, before sharding
+	Source  Source // every input record in input order, before sharding
 	Scorer  Scorer
 	Model   string // name:version or the model file
 	Inputs  []Input
@@ -166,9 +194,9 @@ const JournalName = ".reckon-predict.json"
 // ErrOtherJob refuses to mix two jobs in one directory.
 var ErrOtherJob = errors.New("the output directory holds another job")
 
-func (j *Job) key(records []Record) string {
+func (j *Job) key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "model %s\nshard %s\nchunk %d\nrecords %d\n", j.Model, j.Shard, j.Chunk, len(records))
+	fmt.Fprintf(h, "model %s\nshard %s\nchunk %d\n", j.Model, j.Shard, j.Chunk)
 	// Inputs by content, not path: the same command from another working
 	// directory continues the same job.
 	for _, in := range j.Inputs {
@@ -191,13 +219,7 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 	if j.Log == nil {
 		j.Log = io.Discard
 	}
-	var recs []Record
-	for _, r := range j.Records {
-		if j.Shard.Has(r.ID) {
-			recs = append(recs, r)
-		}
-	}
-	key := j.key(recs)
+	key := j.key()
 	if err := os.MkdirAll(j.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -250,7 +272,7 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 	defer errs.Close()
 	t0 := time.Now()
 	if fresh {
-		fmt.Fprintf(log, "%s start: model %s, shard %s, %d records, %d workers, chunks of %d\n", stamp(), j.Model, j.Shard, len(recs), j.Workers, j.Chunk)
+		fmt.Fprintf(log, "%s start: model %s, shard %s, %d workers, chunks of %d\n", stamp(), j.Model, j.Shard, j.Workers, j.Chunk)
 		for _, in := range j.Inputs {
 			fmt.Fprintf(log, "%s input %s sha256 %s\n", stamp(), in.Path, in.Hash)
 		}
@@ -266,7 +288,7 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 		}
 	} else {
 		jn.Resumes++
-		fmt.Fprintf(log, "%s resume: %d of %d chunks committed (%d predicted, %d failed)\n", stamp(), jn.Chunks, (len(recs)+j.Chunk-1)/j.Chunk, jn.Predicted, jn.Failed)
+		fmt.Fprintf(log, "%s resume: %d chunks committed (%d predicted, %d failed)\n", stamp(), jn.Chunks, jn.Predicted, jn.Failed)
 	}
 
 	workers := make([]func([]Record) []Outcome, j.Workers)
@@ -275,36 +297,53 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 			return nil, err
 		}
 	}
-	nChunks := (len(recs) + j.Chunk - 1) / j.Chunk
-	chunk := func(k int) []Record { return recs[k*j.Chunk : min((k+1)*j.Chunk, len(recs))] }
+	in := &shardReader{src: j.Source, shard: j.Shard, seen: map[string]int{}}
+	total := j.Source.Estimate()
+	if j.Shard.N > 1 {
+		total /= j.Shard.N
+	}
+	// Committed chunks are read again and dropped: the source is
+	// deterministic, so the next record is the first uncommitted one.
+	if _, err := in.take(jn.Chunks * j.Chunk); err != nil {
+		return nil, err
+	}
+	done := jn.Predicted + jn.Failed
 	if j.Progress != nil {
-		j.Progress(min(jn.Chunks*j.Chunk, len(recs)), len(recs))
+		j.Progress(done, max(total, done))
 	}
 	// Waves of chunks: every worker scores chunks in parallel, then they
 	// are written and committed in input order.
 	wave := 2 * j.Workers
-	for start := jn.Chunks; start < nChunks; start += wave {
+	for k0 := jn.Chunks; ; k0 += wave {
 		if err := ctx.Err(); err != nil {
-			fmt.Fprintf(log, "%s stopped: %v; %d of %d chunks committed\n", stamp(), err, jn.Chunks, nChunks)
+			fmt.Fprintf(log, "%s stopped: %v; %d chunks committed\n", stamp(), err, jn.Chunks)
 			return nil, err
 		}
-		end := min(start+wave, nChunks)
-		outs := make([][]Outcome, end-start)
+		recs, err := in.take(wave * j.Chunk)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		chunks := (len(recs) + j.Chunk - 1) / j.Chunk
+		chunk := func(c int) []Record { return recs[c*j.Chunk : min((c+1)*j.Chunk, len(recs))] }
+		outs := make([][]Outcome, chunks)
 		var wg sync.WaitGroup
 		for w := range j.Workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for k := start + w; k < end; k += j.Workers {
-					outs[k-start] = score(workers[w], chunk(k))
+				for c := w; c < chunks; c += j.Workers {
+					outs[c] = score(workers[w], chunk(c))
 				}
 			}()
 		}
 		wg.Wait()
-		for k := start; k < end; k++ {
+		for c := range chunks {
 			var prows, erows [][]string
-			for i, r := range chunk(k) {
-				o := outs[k-start][i]
+			for i, r := range chunk(c) {
+				o := outs[c][i]
 				if o.Stage != "" {
 					erows = append(erows, []string{r.ID, o.Stage, o.Reason})
 					continue
@@ -322,21 +361,22 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 			// The journal moves only after both files are on disk: a
 			// crash in between leaves bytes past the journal's offsets,
 			// which the resume cuts off.
-			jn.Chunks, jn.PredBytes, jn.ErrBytes = k+1, jn.PredBytes+np, jn.ErrBytes+ne
+			jn.Chunks, jn.PredBytes, jn.ErrBytes = k0+c+1, jn.PredBytes+np, jn.ErrBytes+ne
 			jn.Predicted += len(prows)
 			jn.Failed += len(erows)
 			if err := saveJournal(jpath, &jn); err != nil {
 				return nil, err
 			}
+			done += len(chunk(c))
 			if j.Progress != nil {
-				j.Progress(min((k+1)*j.Chunk, len(recs)), len(recs))
+				j.Progress(done, max(total, done))
 			}
 			if j.Committed != nil {
-				j.Committed(k)
+				j.Committed(k0 + c)
 			}
 		}
 	}
-	m := &Manifest{Model: j.Model, Inputs: j.Inputs, Shard: j.Shard, Stamp: jn.Stamp, Files: files, Read: len(recs),
+	m := &Manifest{Model: j.Model, Inputs: j.Inputs, Shard: j.Shard, Stamp: jn.Stamp, Files: files, Read: jn.Predicted + jn.Failed,
 		Predicted: jn.Predicted, Failed: jn.Failed, Started: jn.Started, Finished: j.Now(), Seconds: jn.Seconds + time.Since(t0).Seconds(),
 		Resumes: jn.Resumes, Key: key}
 	b, err := json.MarshalIndent(m, "", "  ")
@@ -352,6 +392,49 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 	}
 	fmt.Fprintf(log, "%s done: %d read, %d predicted, %d failed in %.1f s\n", stamp(), m.Read, m.Predicted, m.Failed, m.Seconds)
 	return m, nil
+}
+
+// shardReader takes the shard's records from a source and fails repeated
+// ids (a record id hashes to one shard, so per-shard checking suffices).
+type shardReader struct {
+	src   Source
+	shard Shard
+	seen  map[string]int
+	n     int
+	buf   []Record // shard records read but not yet taken
+	eof   bool
+}
+
+// take returns the next n records of the shard (fewer only at the end).
+func (r *shardReader) take(n int) ([]Record, error) {
+	for len(r.buf) < n && !r.eof {
+		recs, err := r.src.Next(max(n-len(r.buf), 256))
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 {
+			r.eof = true
+			break
+		}
+		for _, rec := range recs {
+			if !r.shard.Has(rec.ID) {
+				continue
+			}
+			r.n++
+			if first, dup := r.seen[rec.ID]; dup {
+				if rec.Stage == "" {
+					rec.Stage, rec.Reason, rec.Row, rec.Track = "validate", fmt.Sprintf("duplicate record id (first as record %d)", first), nil, nil
+				}
+			} else {
+				r.seen[rec.ID] = r.n
+			}
+			r.buf = append(r.buf, rec)
+		}
+	}
+	k := min(n, len(r.buf))
+	out := slices.Clone(r.buf[:k])
+	r.buf = r.buf[k:]
+	return out, nil
 }
 
 // score runs the worker on the chunk's valid records and puts the earlier
@@ -428,6 +511,7 @@ func saveJournal(path string, jn *journal) error {
 // Score predicts every record with workers goroutines, chunk records at a
 // time, without writing anything: the scoring core of Run, for benchmarks.
 func Score(recs []Record, sc Scorer, workers, chunk int) ([]Outcome, error) {
+	// (records in memory: the benchmarks measure scoring alone)
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/sim/reentry"
 	"github.com/reckon-ml/reckon/tabular"
+	"github.com/reckon-ml/reckon/trackmodel"
 )
 
 func tumorModel(t *testing.T, kind string) *tabular.Model {
@@ -62,10 +64,40 @@ func tumorModelSpec(t testing.TB, spec tabular.Spec) *tabular.Model {
 	return m
 }
 
-// job runs a job with a fixed clock, so two runs name their files alike.
-func job(t *testing.T, recs []Record, sc Scorer, in []Input, out string, mod func(*Job)) (*Manifest, error) {
+// input opens a job's input afresh (a source is read once).
+type input func() (Source, Scorer, []Input)
+
+// tableIn writes data as dir/name and reads it for m.
+func tableIn(t *testing.T, name string, data []byte, m *tabular.Model) input {
 	t.Helper()
-	j := Job{Records: recs, Scorer: sc, Model: "tumor:1", Inputs: in, Out: out, Workers: 2, Chunk: 50,
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func() (Source, Scorer, []Input) {
+		src, sc, in, err := TableInput([]string{path}, "", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src, sc, in
+	}
+}
+
+func trackIn(t *testing.T, dir string, p trackmodel.Predictor) input {
+	return func() (Source, Scorer, []Input) {
+		src, sc, in, err := TrackInput([]string{dir}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src, sc, in
+	}
+}
+
+// job runs a job with a fixed clock, so two runs name their files alike.
+func job(t *testing.T, inp input, out string, mod func(*Job)) (*Manifest, error) {
+	t.Helper()
+	src, sc, in := inp()
+	j := Job{Source: src, Scorer: sc, Model: "tumor:1", Inputs: in, Out: out, Workers: 2, Chunk: 50,
 		Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }}
 	if mod != nil {
 		mod(&j)
@@ -96,24 +128,16 @@ func TestMalformedLineIsOneErrorRow(t *testing.T) {
 	for _, kind := range []string{tabular.KindLogistic, tabular.KindGBDT, tabular.KindFCN} {
 		t.Run(kind, func(t *testing.T) {
 			m := tumorModel(t, kind)
-			clean, sc, in, err := TableInput([]NamedBytes{{"tumor.csv", examples.TumorCSV}}, "", m)
-			if err != nil {
-				t.Fatal(err)
-			}
 			cleanOut := t.TempDir()
-			cm, err := job(t, clean, sc, in, cleanOut, nil)
+			cm, err := job(t, tableIn(t, "tumor.csv", examples.TumorCSV, m), cleanOut, nil)
 			if err != nil || cm.Predicted != 569 || cm.Failed != 0 {
 				t.Fatalf("clean: %+v %v", cm, err)
 			}
 			line := 37
 			fields := strings.Split(strings.Split(string(examples.TumorCSV), "\n")[line-1], ",")
 			bad := breakLine(examples.TumorCSV, line, fields[3], "12O4.5")
-			recs, sc2, in2, err := TableInput([]NamedBytes{{"tumor.csv", bad}}, "", m)
-			if err != nil {
-				t.Fatal(err)
-			}
 			out := t.TempDir()
-			bm, err := job(t, recs, sc2, in2, out, nil)
+			bm, err := job(t, tableIn(t, "tumor.csv", bad, m), out, nil)
 			if err != nil || bm.Predicted != 568 || bm.Failed != 1 || bm.Read != 569 {
 				t.Fatalf("with a bad line: %+v %v", bm, err)
 			}
@@ -162,12 +186,8 @@ func trackSet(t *testing.T, n int) (string, baseline.MeanAltitude) {
 // once, and nothing else changes.
 func TestNaNTrackIsOneErrorRow(t *testing.T) {
 	dir, m := trackSet(t, 6)
-	clean, sc, in, err := TrackInput([]string{dir}, &m)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cleanOut := t.TempDir()
-	cm, err := job(t, clean, sc, in, cleanOut, func(j *Job) { j.Chunk = 2 })
+	cm, err := job(t, trackIn(t, dir, &m), cleanOut, func(j *Job) { j.Chunk = 2 })
 	if err != nil || cm.Failed != 0 {
 		t.Fatalf("clean: %+v %v", cm, err)
 	}
@@ -181,12 +201,8 @@ func TestNaNTrackIsOneErrorRow(t *testing.T) {
 		lines[i] = strings.Join(f, ",")
 	}
 	os.WriteFile(filepath.Join(dir, "tracks.csv"), []byte(strings.Join(lines, "\n")), 0o644)
-	recs, sc2, in2, err := TrackInput([]string{dir}, &m)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := t.TempDir()
-	bm, err := job(t, recs, sc2, in2, out, func(j *Job) { j.Chunk = 2 })
+	bm, err := job(t, trackIn(t, dir, &m), out, func(j *Job) { j.Chunk = 2 })
 	if err != nil || bm.Failed != 1 || bm.Predicted != cm.Predicted-1 {
 		t.Fatalf("with NaN positions: %+v %v", bm, err)
 	}
@@ -210,19 +226,17 @@ func TestNaNTrackIsOneErrorRow(t *testing.T) {
 // resumes to the files an uninterrupted job writes.
 func TestResumeEqualsUninterrupted(t *testing.T) {
 	m := tumorModel(t, tabular.KindGBDT)
-	recs, sc, in, err := TableInput([]NamedBytes{{"tumor.csv", examples.TumorCSV}}, "", m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inp := tableIn(t, "tumor.csv", examples.TumorCSV, m)
 	ref := t.TempDir()
-	rm, err := job(t, recs, sc, in, ref, nil)
+	rm, err := job(t, inp, ref, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, stopAfter := range []int{0, 3, 6} {
 		out := t.TempDir()
 		ctx, cancel := context.WithCancel(context.Background())
-		j := Job{Records: recs, Scorer: sc, Model: "tumor:1", Inputs: in, Out: out, Workers: 2, Chunk: 50,
+		src, sc, in := inp()
+		j := Job{Source: src, Scorer: sc, Model: "tumor:1", Inputs: in, Out: out, Workers: 2, Chunk: 50,
 			Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
 			Committed: func(k int) {
 				if k == stopAfter {
@@ -236,7 +250,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		f, _ := os.OpenFile(filepath.Join(out, rm.Files.Predictions), os.O_APPEND|os.O_WRONLY, 0)
 		f.WriteString("junk,from,a,crash\n")
 		f.Close()
-		m2, err := job(t, recs, sc, in, out, nil)
+		m2, err := job(t, inp, out, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,12 +270,9 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 // exactly the unsharded predictions.
 func TestShardsPartitionAndMerge(t *testing.T) {
 	m := tumorModel(t, tabular.KindLogistic)
-	recs, sc, in, err := TableInput([]NamedBytes{{"tumor.csv", examples.TumorCSV}}, "", m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inp := tableIn(t, "tumor.csv", examples.TumorCSV, m)
 	allOut := t.TempDir()
-	all, err := job(t, recs, sc, in, allOut, nil)
+	all, err := job(t, inp, allOut, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +283,7 @@ func TestShardsPartitionAndMerge(t *testing.T) {
 		if i == 1 {
 			continue // run later
 		}
-		sm, err := job(t, recs, sc, in, ShardDir(out, s), func(j *Job) { j.Shard = s })
+		sm, err := job(t, inp, ShardDir(out, s), func(j *Job) { j.Shard = s })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +297,7 @@ func TestShardsPartitionAndMerge(t *testing.T) {
 		t.Errorf("merge with a missing shard: %v", err)
 	}
 	s1 := Shard{I: 1, N: 3}
-	sm, err := job(t, recs, sc, in, ShardDir(out, s1), func(j *Job) { j.Shard = s1 })
+	sm, err := job(t, inp, ShardDir(out, s1), func(j *Job) { j.Shard = s1 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +325,7 @@ func TestShardsPartitionAndMerge(t *testing.T) {
 		t.Error("merged shards differ from the unsharded predictions")
 	}
 	// A second job's shard cannot be merged in.
-	if _, err := job(t, recs, sc, in, ShardDir(out, s1), func(j *Job) { j.Shard = s1; j.Model = "tumor:2" }); !errors.Is(err, ErrOtherJob) {
+	if _, err := job(t, inp, ShardDir(out, s1), func(j *Job) { j.Shard = s1; j.Model = "tumor:2" }); !errors.Is(err, ErrOtherJob) {
 		t.Errorf("another job into a used directory: %v", err)
 	}
 }
@@ -341,5 +352,56 @@ func TestParseShard(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%q in %d shards", id, n)
 		}
+	}
+}
+
+// TestStreamsInBlocks: a table longer than one block, with a quoted field
+// spanning lines and a bad cell in the second block, reads as the whole
+// file would: global line numbers, every other row predicted, copies of a
+// row predicted alike.
+func TestStreamsInBlocks(t *testing.T) {
+	m := tumorModel(t, tabular.KindLogistic)
+	lines := strings.Split(strings.TrimSpace(string(examples.TumorCSV)), "\n")
+	var b strings.Builder
+	b.WriteString(lines[0] + ",note\n")
+	rows := 0
+	line := 1
+	badLine := 0
+	for c := 0; rows < blockLines+1000; c++ {
+		for _, l := range lines[1:] {
+			rows++
+			line++
+			switch rows {
+			case blockLines - 1: // a note over two lines across the block end
+				b.WriteString(l + ",\"first\nsecond\"\n")
+				line++
+			case blockLines + 500:
+				f := strings.Split(l, ",")
+				f[5] = "x1"
+				b.WriteString(strings.Join(f, ",") + ",\n")
+				badLine = line
+			default:
+				b.WriteString(l + ",\n")
+			}
+		}
+	}
+	out := t.TempDir()
+	bm, err := job(t, tableIn(t, "big.csv", []byte(b.String()), m), out, func(j *Job) { j.Chunk = 1000 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bm.Read != rows || bm.Failed != 1 || bm.Predicted != rows-1 {
+		t.Fatalf("read %d predicted %d failed %d; want %d rows, 1 failed", bm.Read, bm.Predicted, bm.Failed, rows)
+	}
+	errs := read(t, filepath.Join(out, bm.Files.Errors))
+	want := "big.csv:" + strconv.Itoa(badLine) + ",read,"
+	if !strings.Contains(errs, want) || !strings.Contains(errs, "line "+strconv.Itoa(badLine)+":") {
+		t.Errorf("errors file %q lacks %q", errs, want)
+	}
+	preds := strings.Split(strings.TrimSpace(read(t, filepath.Join(out, bm.Files.Predictions))), "\n")[1:]
+	// Row r and row r+569 are the same patient: same prediction fields.
+	fields := func(s string) string { return s[strings.Index(s, ","):] }
+	if fields(preds[10]) != fields(preds[10+569]) || fields(preds[blockLines+100]) != fields(preds[blockLines+100-569]) {
+		t.Error("copies of a row predicted differently across blocks")
 	}
 }

@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"strconv"
 	"testing"
 
 	"github.com/reckon-ml/reckon/tabular"
@@ -26,10 +25,8 @@ func tumorModelFull(b *testing.B) *tabular.Model {
 func bigFrame(b *testing.B, m *tabular.Model, rows int) ([]Record, Scorer) {
 	fr := tumorFrame(b)
 	big := &tabular.Frame{Rows: rows, Cols: fr.Cols, Categorical: fr.Categorical}
-	recs := make([]Record, rows)
 	for i := range rows {
 		big.X = append(big.X, fr.X[(i%fr.Rows)*fr.Cols:(i%fr.Rows+1)*fr.Cols]...)
-		recs[i] = Record{ID: strconv.Itoa(i), Index: i}
 	}
-	return recs, FrameScorer(m, big)
+	return FrameRecords(big), FrameScorer(m)
 }

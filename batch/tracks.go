@@ -19,10 +19,12 @@ import (
 // with any malformed row (a NaN position, an unparsable time) or too little
 // data fails as one record, as does a malformed line that names no track;
 // the other tracks carry on.
-func TrackInput(paths []string, p trackmodel.Predictor) ([]Record, Scorer, []Input, error) {
+//
+// A track set is loaded whole (the loader regroups, sorts and checks each
+// track across the file); sets are loaded one after another.
+func TrackInput(paths []string, p trackmodel.Predictor) (Source, Scorer, []Input, error) {
 	var recs []Record
 	var inputs []Input
-	sc := &trackScorer{p: p}
 	for _, path := range paths {
 		ts, err := dataset.LoadTracks(path, dataset.TrackOptions{RejectBadRows: true})
 		if err != nil {
@@ -35,15 +37,14 @@ func TrackInput(paths []string, p trackmodel.Predictor) ([]Record, Scorer, []Inp
 		inputs = append(inputs, Input{Path: ts.TracksPath, Hash: h})
 		var set []Record
 		for i := range ts.Tracks {
-			set = append(set, Record{ID: ts.Tracks[i].ID, Index: len(sc.tracks)})
-			sc.tracks = append(sc.tracks, &ts.Tracks[i])
+			set = append(set, Record{ID: ts.Tracks[i].ID, Track: &ts.Tracks[i]})
 		}
 		for _, pr := range ts.Problems {
-			set = append(set, Record{ID: pr.TrackID, Index: -1, Stage: "validate", Reason: pr.Reason})
+			set = append(set, Record{ID: pr.TrackID, Stage: "validate", Reason: pr.Reason})
 		}
 		for _, b := range ts.Report.BadRows {
 			if b.TrackID == "" {
-				set = append(set, Record{ID: filepath.Base(ts.TracksPath) + ":" + strconv.Itoa(b.Line), Index: -1, Stage: "read", Reason: b.Reason})
+				set = append(set, Record{ID: filepath.Base(ts.TracksPath) + ":" + strconv.Itoa(b.Line), Stage: "read", Reason: b.Reason})
 			}
 		}
 		// Input order is the track ids' order (the loader's), whatever
@@ -51,8 +52,7 @@ func TrackInput(paths []string, p trackmodel.Predictor) ([]Record, Scorer, []Inp
 		slices.SortStableFunc(set, func(a, b Record) int { return dataset.CompareTrackIDs(a.ID, b.ID) })
 		recs = append(recs, set...)
 	}
-	markDuplicates(recs)
-	return recs, sc, inputs, nil
+	return SliceSource(recs), &trackScorer{p: p}, inputs, nil
 }
 
 func fileHash(path string) (string, error) {
@@ -69,8 +69,7 @@ func fileHash(path string) (string, error) {
 }
 
 type trackScorer struct {
-	p      trackmodel.Predictor
-	tracks []*dataset.Track
+	p trackmodel.Predictor
 }
 
 func (s *trackScorer) Columns() []string { return []string{"reentry_time_s"} }
@@ -84,7 +83,7 @@ func (s *trackScorer) Worker() (func([]Record) []Outcome, error) {
 	return func(recs []Record) []Outcome {
 		out := make([]Outcome, len(recs))
 		for i, r := range recs {
-			t, err := p.Predict(s.tracks[r.Index])
+			t, err := p.Predict(r.Track)
 			if err != nil {
 				out[i] = Outcome{Stage: "predict", Reason: err.Error()}
 				continue
@@ -95,7 +94,5 @@ func (s *trackScorer) Worker() (func([]Record) []Outcome, error) {
 	}, nil
 }
 
-// TracksScorer scores tracks (record Index = position in tracks).
-func TracksScorer(p trackmodel.Predictor, tracks []*dataset.Track) Scorer {
-	return &trackScorer{p: p, tracks: tracks}
-}
+// TracksScorer scores records holding tracks with p.
+func TracksScorer(p trackmodel.Predictor) Scorer { return &trackScorer{p: p} }

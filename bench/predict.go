@@ -50,7 +50,7 @@ func Predict(ctx context.Context, label string, recs []batch.Record, sc batch.Sc
 		}
 		defer os.RemoveAll(dir)
 		t0 := time.Now()
-		if _, err := batch.Run(ctx, batch.Job{Records: recs, Scorer: sc, Model: label, Out: dir, Workers: workers, Chunk: chunk}); err != nil {
+		if _, err := batch.Run(ctx, batch.Job{Source: batch.SliceSource(recs), Scorer: sc, Model: label, Out: dir, Workers: workers, Chunk: chunk}); err != nil {
 			return r, err
 		}
 		r.JobSeconds = time.Since(t0).Seconds()

@@ -59,11 +59,10 @@ chunk) into a temporary directory.`,
 				return err
 			}
 			big := &tabular.Frame{Rows: rows, Cols: fr.Cols, Categorical: fr.Categorical, X: make([]float64, 0, rows*fr.Cols)}
-			recs := make([]batch.Record, rows)
 			for i := range rows {
 				big.X = append(big.X, fr.X[(i%fr.Rows)*fr.Cols:(i%fr.Rows+1)*fr.Cols]...)
-				recs[i] = batch.Record{ID: strconv.Itoa(i), Index: i}
 			}
+			recs := batch.FrameRecords(big)
 			var results []bench.PredictResult
 			for _, kind := range []string{tabular.KindGBDT, tabular.KindLogistic} {
 				m, err := tabular.Train(ctx, tabular.DefaultSpec(kind), schema, fr, nil)
@@ -71,7 +70,7 @@ chunk) into a temporary directory.`,
 					return err
 				}
 				for _, w := range workers {
-					r, err := bench.Predict(ctx, "tumor "+kind, recs, batch.FrameScorer(m, big), w, 4096, reps, job)
+					r, err := bench.Predict(ctx, "tumor "+kind, recs, batch.FrameScorer(m), w, 4096, reps, job)
 					if err != nil {
 						return err
 					}
@@ -107,10 +106,10 @@ chunk) into a temporary directory.`,
 			}
 			trecs := make([]batch.Record, len(trs))
 			for i, tr := range trs {
-				trecs[i] = batch.Record{ID: tr.ID, Index: i}
+				trecs[i] = batch.Record{ID: tr.ID, Track: tr}
 			}
 			for _, w := range workers {
-				r, err := bench.Predict(ctx, "reentry lstm", trecs, batch.TracksScorer(lm, trs), w, 4, reps, job)
+				r, err := bench.Predict(ctx, "reentry lstm", trecs, batch.TracksScorer(lm), w, 4, reps, job)
 				if err != nil {
 					return err
 				}

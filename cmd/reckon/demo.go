@@ -144,9 +144,13 @@ with the embedded store (SQLite + a local blob directory):
 			if _, err := reentry.WriteDir(ctx, fresh, gcfg, reentry.WriteOptions{}); err != nil {
 				return err
 			}
+			table := filepath.Join(home, "data", examples.TumorCSVName)
+			if err := os.WriteFile(table, examples.TumorCSV, 0o644); err != nil {
+				return err
+			}
 			for _, job := range []struct{ model, input, out string }{
 				{"reentry", fresh, filepath.Join(home, "predictions", "reentry")},
-				{"tumor", "embedded:" + examples.TumorCSVName, filepath.Join(home, "predictions", "tumor")},
+				{"tumor", table, filepath.Join(home, "predictions", "tumor")},
 			} {
 				dp, err := a.demoPredict(ctx, p, job.model, job.input, job.out)
 				if err != nil {
@@ -232,21 +236,21 @@ func (a *app) demoPredict(ctx context.Context, p *platform, name, input, out str
 	if err != nil {
 		return nil, err
 	}
-	var recs []batch.Record
+	var src batch.Source
 	var sc batch.Scorer
 	var ins []batch.Input
 	switch mm := m.(type) {
 	case *tabular.Model:
-		recs, sc, ins, err = batch.TableInput([]batch.NamedBytes{{Name: examples.TumorCSVName, Data: examples.TumorCSV}}, "", mm)
+		src, sc, ins, err = batch.TableInput([]string{input}, "", mm)
 	case trackmodel.Predictor:
-		recs, sc, ins, err = batch.TrackInput([]string{input}, mm)
+		src, sc, ins, err = batch.TrackInput([]string{input}, mm)
 	default:
 		err = fmt.Errorf("%s: cannot predict with a %s model", label, m.Kind())
 	}
 	if err != nil {
 		return nil, err
 	}
-	man, err := batch.Run(ctx, batch.Job{Records: recs, Scorer: sc, Model: label, Inputs: ins, Out: out})
+	man, err := batch.Run(ctx, batch.Job{Source: src, Scorer: sc, Model: label, Inputs: ins, Out: out})
 	if err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ failed, 130 interrupted (run the same command again to continue).`,
 			if err != nil {
 				return err
 			}
-			var recs []batch.Record
+			var src batch.Source
 			var sc batch.Scorer
 			var ins []batch.Input
 			switch p := m.(type) {
@@ -94,7 +94,7 @@ failed, 130 interrupted (run the same command again to continue).`,
 				if err != nil {
 					return err
 				}
-				recs, sc, ins, err = batch.TableInput(files, idCol, p)
+				src, sc, ins, err = batch.TableInput(files, idCol, p)
 				if err != nil {
 					return err
 				}
@@ -103,25 +103,23 @@ failed, 130 interrupted (run the same command again to continue).`,
 				if err != nil {
 					return err
 				}
-				if recs, sc, ins, err = batch.TrackInput(sets, p); err != nil {
+				if src, sc, ins, err = batch.TrackInput(sets, p); err != nil {
 					return err
 				}
 			default:
 				return fmt.Errorf("%s: a %s model cannot predict records", name, m.Kind())
 			}
 			dir := batch.ShardDir(out, shard)
-			total := 0
-			for _, r := range recs {
-				if shard.Has(r.ID) {
-					total++
-				}
+			total := src.Estimate()
+			if shard.N > 1 {
+				total /= shard.N
 			}
 			bar := progress.New(a.progressOut(), "predicting (records)", total)
 			var log io.Writer = a.err
 			if a.progressOut() == nil {
 				log = io.Discard
 			}
-			man, err := batch.Run(cmd.Context(), batch.Job{Records: recs, Scorer: sc, Model: name, Inputs: ins, Shard: shard, Out: dir,
+			man, err := batch.Run(cmd.Context(), batch.Job{Source: src, Scorer: sc, Model: name, Inputs: ins, Shard: shard, Out: dir,
 				Workers: workers, Chunk: chunk, Log: log, Progress: func(done, _ int) { bar.Set(done) }})
 			bar.Finish()
 			if err != nil {
@@ -222,8 +220,8 @@ func registeredModel(ctx context.Context, p *platform, name, alias string, ver i
 }
 
 // tableFiles expands inputs to CSV files (a directory: its *.csv, sorted).
-func tableFiles(inputs []string) ([]batch.NamedBytes, error) {
-	var out []batch.NamedBytes
+func tableFiles(inputs []string) ([]string, error) {
+	var out []string
 	for _, in := range inputs {
 		st, err := os.Stat(in)
 		if err != nil {
@@ -239,13 +237,7 @@ func tableFiles(inputs []string) ([]batch.NamedBytes, error) {
 				return nil, fmt.Errorf("%s: no .csv files", in)
 			}
 		}
-		for _, p := range paths {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, batch.NamedBytes{Name: p, Data: b})
-		}
+		out = append(out, paths...)
 	}
 	return out, nil
 }
