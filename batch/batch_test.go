@@ -405,3 +405,23 @@ func TestStreamsInBlocks(t *testing.T) {
 		t.Error("copies of a row predicted differently across blocks")
 	}
 }
+
+// TestNewDataWithoutLabels: new records usually have no label; an empty
+// or unknown target column must not stop prediction.
+func TestNewDataWithoutLabels(t *testing.T) {
+	m := tumorModel(t, tabular.KindLogistic)
+	lines := strings.Split(strings.TrimSpace(string(examples.TumorCSV)), "\n")
+	head := strings.Split(lines[0], ",")
+	ti := slices.Index(head, "diagnosis")
+	var b strings.Builder
+	b.WriteString(lines[0] + "\n")
+	for i, l := range lines[1:40] {
+		f := strings.Split(l, ",")
+		f[ti] = []string{"", "unknown", "NA"}[i%3]
+		b.WriteString(strings.Join(f, ",") + "\n")
+	}
+	bm, err := job(t, tableIn(t, "new.csv", []byte(b.String()), m), t.TempDir(), nil)
+	if err != nil || bm.Predicted != 39 || bm.Failed != 0 {
+		t.Fatalf("%+v %v", bm, err)
+	}
+}
