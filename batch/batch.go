@@ -297,7 +297,7 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 			return nil, err
 		}
 	}
-	in := &shardReader{src: j.Source, shard: j.Shard, seen: map[string]int{}}
+	in := &shardReader{src: j.Source, shard: j.Shard, seen: map[[16]byte]int{}}
 	total := j.Source.Estimate()
 	if j.Shard.N > 1 {
 		total /= j.Shard.N
@@ -312,17 +312,43 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 		j.Progress(done, max(total, done))
 	}
 	// Waves of chunks: every worker scores chunks in parallel, then they
-	// are written and committed in input order.
+	// are written and committed in input order. The next wave is read and
+	// parsed meanwhile, by one goroutine (the source is sequential).
 	wave := 2 * j.Workers
+	type waveRecs struct {
+		recs []Record
+		err  error
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	waves := make(chan waveRecs, 1)
+	go func() {
+		defer close(waves)
+		for {
+			recs, err := in.take(wave * j.Chunk)
+			select {
+			case waves <- waveRecs{recs, err}:
+			case <-stop:
+				return
+			}
+			if err != nil || len(recs) == 0 {
+				return
+			}
+		}
+	}()
 	for k0 := jn.Chunks; ; k0 += wave {
 		if err := ctx.Err(); err != nil {
 			fmt.Fprintf(log, "%s stopped: %v; %d chunks committed\n", stamp(), err, jn.Chunks)
 			return nil, err
 		}
-		recs, err := in.take(wave * j.Chunk)
-		if err != nil {
-			return nil, err
+		w, ok := <-waves
+		if !ok {
+			break
 		}
+		if w.err != nil {
+			return nil, w.err
+		}
+		recs := w.recs
 		if len(recs) == 0 {
 			break
 		}
@@ -399,10 +425,12 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 type shardReader struct {
 	src   Source
 	shard Shard
-	seen  map[string]int
-	n     int
-	buf   []Record // shard records read but not yet taken
-	eof   bool
+	// seen holds a 128-bit hash of every id read (a false match is beyond
+	// astronomically unlikely), about 40 bytes per record, not the ids.
+	seen map[[16]byte]int
+	n    int
+	buf  []Record // shard records read but not yet taken
+	eof  bool
 }
 
 // take returns the next n records of the shard (fewer only at the end).
@@ -421,12 +449,16 @@ func (r *shardReader) take(n int) ([]Record, error) {
 				continue
 			}
 			r.n++
-			if first, dup := r.seen[rec.ID]; dup {
+			h := fnv.New128a()
+			h.Write([]byte(rec.ID))
+			var key [16]byte
+			h.Sum(key[:0])
+			if first, dup := r.seen[key]; dup {
 				if rec.Stage == "" {
 					rec.Stage, rec.Reason, rec.Row, rec.Track = "validate", fmt.Sprintf("duplicate record id (first as record %d)", first), nil, nil
 				}
 			} else {
-				r.seen[rec.ID] = r.n
+				r.seen[key] = r.n
 			}
 			r.buf = append(r.buf, rec)
 		}

@@ -266,6 +266,10 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 		}
 	}
 	stats := make([]colStats, len(header))
+	forced := make([]bool, len(header))
+	for j, h := range header {
+		_, forced[j] = opt.Types[h]
+	}
 	records := 0
 	for {
 		rec, err := cr.Read()
@@ -283,6 +287,9 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 			continue
 		}
 		for j, s := range rec {
+			if forced[j] {
+				continue // typed by the caller: nothing to infer
+			}
 			st := &stats[j]
 			switch {
 			case isMissing(s):
