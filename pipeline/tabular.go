@@ -288,7 +288,9 @@ func (x *exec) tabular(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	champ = x.outsideChampion(champ)
+	if champ, err = x.outsideChampion(ctx, champ); err != nil {
+		return err
+	}
 	sel := map[string]string{}
 	for _, m := range sp.Models {
 		sel["candidate/"+m.Name] = outs[m.Name].Model.SHA256 + " " + outs[m.Name].CV.SHA256
@@ -332,21 +334,50 @@ func (x *exec) tabular(ctx context.Context) error {
 	return x.register(ctx, out, outs, runs, hash, champ)
 }
 
-// outsideChampion returns the champion unless it is one of this run's
-// candidates (the same bytes, as on an unchanged re-run): then it is
-// already being compared, and the selection's inputs are those of the run
-// that registered it, so the step is reused.
-func (x *exec) outsideChampion(champ *store.Version) *store.Version {
+// outsideChampion is the model selection compares this run's candidates
+// with. Usually the champion; but when the champion is one of this run's
+// candidates (the same bytes: a re-run after the run that promoted it), it
+// is compared already, and the one it replaced stands in, so selection sees
+// the same inputs as the run that moved the alias, and is reused from the
+// cache.
+func (x *exec) outsideChampion(ctx context.Context, champ *store.Version) (*store.Version, error) {
 	if champ == nil {
-		return nil
+		return nil, nil
 	}
+	twin := false
 	for i := range x.res.Candidates {
 		if x.res.Candidates[i].SHA256 == champ.Artifact.SHA256 {
 			x.res.Candidates[i].Champion = true
-			return nil
+			twin = true
 		}
 	}
-	return champ
+	if !twin {
+		return champ, nil
+	}
+	hist, err := x.env.Store.History(ctx, x.spec.Register.Model)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(hist) - 1; i >= 0; i-- {
+		h := hist[i]
+		if h.Alias != x.spec.Register.Alias || h.To != champ.Version {
+			continue
+		}
+		if h.From == 0 {
+			return nil, nil
+		}
+		prev, err := x.env.Store.GetVersion(ctx, x.spec.Register.Model, h.From)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range x.res.Candidates {
+			if c.SHA256 == prev.Artifact.SHA256 {
+				return nil, nil
+			}
+		}
+		return &prev, nil
+	}
+	return nil, nil
 }
 
 func parseCV(s string) (k, r int, err error) {
@@ -532,13 +563,16 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 	}
 	to := outs[best]
 	moves := sel.Winner == best
-	if champ == nil {
-		champ = x.res.Champion // the champion among this run's candidates, if any
-	}
+	// The alias's actual target, whatever selection compared with.
+	current := x.res.Champion
 	why := sel.Reason
 	x.res.Winner, x.res.Ranking, x.res.Reason = sel.Winner, sel.Ranking, sel.Reason
 	if !moves {
-		why = fmt.Sprintf("%s stays %s: %s", championName(champ), sp.Register.Alias, sel.Reason)
+		stays := champ
+		if current != nil {
+			stays = current
+		}
+		why = fmt.Sprintf("%s stays %s: %s", championName(stays), sp.Register.Alias, sel.Reason)
 	}
 	vs, err := x.env.Store.Versions(ctx, sp.Register.Model)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -549,13 +583,13 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 			continue
 		}
 		x.res.Registered, x.res.Action = v, "already registered"
-		if moves && (champ == nil || champ.Version != v.Version) {
+		if moves && (current == nil || current.Version != v.Version) {
 			if err := x.env.Store.MoveAlias(ctx, sp.Register.Model, sp.Register.Alias, v.Version, x.env.User, why); err != nil {
 				return err
 			}
 			x.res.AliasMoved = true
 		}
-		fmt.Fprintf(x.env.Log, "  %-22s %s is already %s:%d; %s\n", "register", best, v.Model, v.Version, aliasNote(x.res, champ))
+		fmt.Fprintf(x.env.Log, "  %-22s %s is already %s:%d; %s\n", "register", best, v.Model, v.Version, aliasNote(x.res, current))
 		return nil
 	}
 	v := store.Version{Model: sp.Register.Model, RunID: runs[best], Kind: to.Kind, DataHash: dataHash, Metrics: to.Mean,
@@ -571,7 +605,7 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 		return err
 	}
 	x.res.Registered, x.res.Action, x.res.AliasMoved = reg, "registered", moves
-	fmt.Fprintf(x.env.Log, "  %-22s %s as %s:%d; %s\n", "register", best, reg.Model, reg.Version, aliasNote(x.res, champ))
+	fmt.Fprintf(x.env.Log, "  %-22s %s as %s:%d; %s\n", "register", best, reg.Model, reg.Version, aliasNote(x.res, current))
 	return nil
 }
 

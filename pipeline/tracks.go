@@ -176,7 +176,9 @@ func (x *exec) tracks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	champ = x.outsideChampion(champ)
+	if champ, err = x.outsideChampion(ctx, champ); err != nil {
+		return err
+	}
 	sel := map[string]string{"split": splitKey}
 	for _, m := range sp.Models {
 		sel["candidate/"+m.Name] = outs[m.Name].Model.SHA256
