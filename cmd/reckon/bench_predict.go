@@ -37,6 +37,7 @@ chunk) into a temporary directory.`,
 		Example: `  reckon bench predict --workers 1,2 --json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			batchGC() // as reckon predict does
 			var workers []int
 			for _, w := range strings.Split(workersFlag, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(w))
