@@ -425,3 +425,21 @@ func TestNewDataWithoutLabels(t *testing.T) {
 		t.Fatalf("%+v %v", bm, err)
 	}
 }
+
+// TestEveryTrackBad: when no track is usable, each still gets its error
+// row (exit 3 territory), rather than the job failing as a whole.
+func TestEveryTrackBad(t *testing.T) {
+	dir, m := trackSet(t, 3)
+	data, _ := os.ReadFile(filepath.Join(dir, "tracks.csv"))
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for i := 1; i < len(lines); i += 40 {
+		f := strings.Split(lines[i], ",")
+		f[3] = "NaN"
+		lines[i] = strings.Join(f, ",")
+	}
+	os.WriteFile(filepath.Join(dir, "tracks.csv"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	bm, err := job(t, trackIn(t, dir, &m), t.TempDir(), nil)
+	if err != nil || bm.Predicted != 0 || bm.Failed != 3 {
+		t.Fatalf("%+v %v", bm, err)
+	}
+}

@@ -255,6 +255,9 @@ func ReadTracks(tracksName string, tracks io.Reader, labelsName string, labels i
 		return nil, fmt.Errorf("%s: no labels.csv beside it; evaluation needs labels", tracksName)
 	}
 	if len(ts.Tracks) == 0 {
+		if len(ts.Problems) > 0 && opt.RejectBadRows {
+			return ts, nil // every track is reported to the caller, one by one
+		}
 		if len(ts.Problems) > 0 {
 			p := ts.Problems[0]
 			return nil, fmt.Errorf("%s: no usable track (%d rejected; first: track %q: %s)", tracksName, len(ts.Problems), p.TrackID, p.Reason)
