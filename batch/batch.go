@@ -543,7 +543,6 @@ func saveJournal(path string, jn *journal) error {
 // Score predicts every record with workers goroutines, chunk records at a
 // time, without writing anything: the scoring core of Run, for benchmarks.
 func Score(recs []Record, sc Scorer, workers, chunk int) ([]Outcome, error) {
-	// (records in memory: the benchmarks measure scoring alone)
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}

@@ -27,23 +27,8 @@ func tumorModel(t *testing.T, kind string) *tabular.Model {
 	return tumorModelSpec(t, spec)
 }
 
-func tumorFrame(t testing.TB) *tabular.Frame {
-	tb, _, err := dataset.ReadCSV("tumor.csv", bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := tabular.NewSchema(tb, "diagnosis", "malignant")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fr, err := s.Encode(tb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fr
-}
-
-func tumorModelSpec(t testing.TB, spec tabular.Spec) *tabular.Model {
+// tumorData is the embedded tumor table, its schema and its encoding.
+func tumorData(t testing.TB) (*tabular.Schema, *tabular.Frame) {
 	t.Helper()
 	tb, _, err := dataset.ReadCSV("tumor.csv", bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
 	if err != nil {
@@ -57,6 +42,12 @@ func tumorModelSpec(t testing.TB, spec tabular.Spec) *tabular.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, fr
+}
+
+func tumorModelSpec(t testing.TB, spec tabular.Spec) *tabular.Model {
+	t.Helper()
+	s, fr := tumorData(t)
 	m, err := tabular.Train(context.Background(), spec, s, fr, nil)
 	if err != nil {
 		t.Fatal(err)

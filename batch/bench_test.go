@@ -23,7 +23,7 @@ func tumorModelFull(b *testing.B) *tabular.Model {
 }
 
 func bigFrame(b *testing.B, m *tabular.Model, rows int) ([]Record, Scorer) {
-	fr := tumorFrame(b)
+	_, fr := tumorData(b)
 	big := &tabular.Frame{Rows: rows, Cols: fr.Cols, Categorical: fr.Categorical}
 	for i := range rows {
 		big.X = append(big.X, fr.X[(i%fr.Rows)*fr.Cols:(i%fr.Rows+1)*fr.Cols]...)

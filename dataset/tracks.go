@@ -677,3 +677,18 @@ func median(v []float64) float64 {
 
 // CompareTrackIDs is the order of track ids in a TrackSet ("2" before "10").
 func CompareTrackIDs(a, b string) int { return compareIDs(a, b) }
+
+// Subset returns the tracks with these ids that the set holds, with their
+// labels, in ids' order (what a model trains on after a split).
+func (ts *TrackSet) Subset(ids []string) ([]*Track, []TrackLabel) {
+	byID := ts.ByID()
+	var tracks []*Track
+	var labels []TrackLabel
+	for _, id := range ids {
+		if tr := byID[id]; tr != nil {
+			tracks = append(tracks, tr)
+			labels = append(labels, ts.Labels[id])
+		}
+	}
+	return tracks, labels
+}

@@ -86,15 +86,7 @@ func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (st
 		return v, fmt.Errorf("%s is data %s, but run %s trained on %s", filepath.Clean(dir), h, r.ID, r.Inputs["data"])
 	}
 	trainIDs, testIDs := dataset.SplitTracks(ts, cfg.Split.TestFrac, cfg.Split.Seed)
-	byID := ts.ByID()
-	var tracks []*dataset.Track
-	var labels []dataset.TrackLabel
-	for _, id := range trainIDs {
-		if tr := byID[id]; tr != nil {
-			tracks = append(tracks, tr)
-			labels = append(labels, ts.Labels[id])
-		}
-	}
+	tracks, labels := ts.Subset(trainIDs)
 	m, err := lstm.FromCheckpoint(ck, tracks, labels)
 	if err != nil {
 		return v, err

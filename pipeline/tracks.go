@@ -72,8 +72,9 @@ func (x *exec) tracks(ctx context.Context) error {
 		gcfg.Count, gcfg.Seed = g.Count, g.Seed
 		var do dataOut
 		if _, err := x.step(ctx, "data", gcfg, nil, &do, func(ctx context.Context, s *stepRun) error {
-			key, _ := cacheKey("data", gcfg, nil, x.env.Code)
-			do.Dir = filepath.Join(x.env.DataDir, sp.Data.Name+"-"+key[:16])
+			// A directory per cache key: another configuration or build
+			// generates next to it, never over it.
+			do.Dir = filepath.Join(x.env.DataDir, sp.Data.Name+"-"+s.run.Tags["cache_key"][:16])
 			if _, err := os.Stat(filepath.Join(do.Dir, reentry.LabelsFile)); err != nil {
 				// A partial set from an interrupted run resumes.
 				set, finish := x.progress("generating tracks", gcfg.Count)

@@ -104,15 +104,7 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 			lc = *cfg.LSTM
 		}
 		lc.Seed = cfg.Seed
-		byID := ts.ByID()
-		var tracks []*dataset.Track
-		var labels []dataset.TrackLabel
-		for _, id := range trainIDs {
-			if tr := byID[id]; tr != nil {
-				tracks = append(tracks, tr)
-				labels = append(labels, ts.Labels[id])
-			}
-		}
+		tracks, labels := ts.Subset(trainIDs)
 		if cfg.Resume != nil {
 			lc = cfg.Resume.Config
 		}

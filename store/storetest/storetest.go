@@ -241,17 +241,7 @@ func ConcurrentWriters(t *testing.T, s store.Store, writers, points int) {
 	for err := range errs {
 		t.Error(err)
 	}
-	total := 0
-	for _, id := range ids {
-		pts, err := s.Metric(ctx, id, "loss")
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += len(pts)
-	}
-	if total != writers*points {
-		t.Errorf("%d points stored, want %d", total, writers*points)
-	}
+	checkPoints(t, s, ids, writers*points)
 }
 
 func inputsArtifacts(t *testing.T, s store.Store) {
@@ -533,16 +523,22 @@ func ConcurrentProcesses(t *testing.T, open Opener, where string, writers, point
 			t.Errorf("writer process %d: %v: %s", w, err, outs[w].String())
 		}
 	}
+	checkPoints(t, s, ids, writers*points)
+}
+
+// checkPoints counts the "loss" points of the runs against want.
+func checkPoints(t *testing.T, s store.Store, ids []string, want int) {
+	t.Helper()
 	total := 0
 	for _, id := range ids {
-		pts, err := s.Metric(ctx, id, "loss")
+		pts, err := s.Metric(context.Background(), id, "loss")
 		if err != nil {
 			t.Fatal(err)
 		}
 		total += len(pts)
 	}
-	if total != writers*points {
-		t.Errorf("%d points stored, want %d", total, writers*points)
+	if total != want {
+		t.Errorf("%d points stored, want %d", total, want)
 	}
 }
 
