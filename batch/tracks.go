@@ -75,20 +75,33 @@ type trackScorer struct {
 func (s *trackScorer) Columns() []string { return []string{"reentry_time_s"} }
 
 func (s *trackScorer) Worker() (func([]Record) []Outcome, error) {
-	p := s.p
-	// The LSTM keeps activations between calls: one replica per goroutine.
-	if m, ok := p.(*lstm.Model); ok {
-		p = m.Replica()
+	format := func(t float64, err error) Outcome {
+		if err != nil {
+			return Outcome{Stage: "predict", Reason: err.Error()}
+		}
+		return Outcome{Fields: []string{strconv.FormatFloat(t, 'f', 3, 64)}}
+	}
+	// The LSTM keeps activations between calls: one replica per goroutine,
+	// and a chunk's tracks go through the network together.
+	if m, ok := s.p.(*lstm.Model); ok {
+		m = m.Replica()
+		return func(recs []Record) []Outcome {
+			trs := make([]*dataset.Track, len(recs))
+			for i, r := range recs {
+				trs[i] = r.Track
+			}
+			ts, errs := m.PredictBatch(trs)
+			out := make([]Outcome, len(recs))
+			for i := range out {
+				out[i] = format(ts[i], errs[i])
+			}
+			return out
+		}, nil
 	}
 	return func(recs []Record) []Outcome {
 		out := make([]Outcome, len(recs))
 		for i, r := range recs {
-			t, err := p.Predict(r.Track)
-			if err != nil {
-				out[i] = Outcome{Stage: "predict", Reason: err.Error()}
-				continue
-			}
-			out[i] = Outcome{Fields: []string{strconv.FormatFloat(t, 'f', 3, 64)}}
+			out[i] = format(s.p.Predict(r.Track))
 		}
 		return out
 	}, nil

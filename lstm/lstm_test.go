@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/reckon-ml/reckon/dataset"
@@ -192,6 +193,32 @@ func TestPeriodicCheckpointResumes(t *testing.T) {
 	model.Write(&rb, ra)
 	if !bytes.Equal(fb.Bytes(), rb.Bytes()) {
 		t.Error("resumed from the epoch-1 checkpoint, the model differs from the uninterrupted one")
+	}
+}
+
+// TestPredictBatchMatchesPredict: one forward pass over several tracks
+// gives each track's Predict (float32 rounding aside), failures included.
+func TestPredictBatchMatchesPredict(t *testing.T) {
+	tracks, labels := trainingSet(t, 17)
+	cfg := Config{Window: 48, Hidden: 5, Layers: 2, Epochs: 3, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 4, Workers: 1, TTA: 1, Readout: "mean"}
+	m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := &dataset.Track{ID: "short", DT: 0.5, T: []float64{0, 0.5}, X: []float64{0, 0}, Y: []float64{0, 0}, Z: []float64{1, 1}, Alt: []float64{1, 1}}
+	all := append(slices.Clone(tracks), short)
+	got, errs := m.PredictBatch(all)
+	for i, tr := range all {
+		want, werr := m.Predict(tr)
+		if (werr == nil) != (errs[i] == nil) {
+			t.Fatalf("track %s: Predict error %v, PredictBatch error %v", tr.ID, werr, errs[i])
+		}
+		if werr == nil && math.Abs(got[i]-want) > 1e-3 {
+			t.Errorf("track %s: batch %v, alone %v", tr.ID, got[i], want)
+		}
+	}
+	if errs[len(all)-1] == nil {
+		t.Error("a two-sample track was predicted")
 	}
 }
 

@@ -110,7 +110,7 @@ chunk) into a temporary directory.`,
 				trecs[i] = batch.Record{ID: tr.ID, Track: tr}
 			}
 			for _, w := range workers {
-				r, err := bench.Predict(ctx, "reentry lstm", trecs, batch.TracksScorer(lm), w, 4, reps, job)
+				r, err := bench.Predict(ctx, "reentry lstm", trecs, batch.TracksScorer(lm), w, 8, reps, job)
 				if err != nil {
 					return err
 				}

@@ -111,6 +111,11 @@ failed, 130 interrupted (run the same command again to continue).`,
 			default:
 				return fmt.Errorf("%s: a %s model cannot predict records", name, m.Kind())
 			}
+			if !cmd.Flags().Changed("chunk") {
+				if _, ok := m.(*tabular.Model); !ok {
+					chunk = 16 // tracks are costly: smaller chunks keep every worker busy
+				}
+			}
 			dir := batch.ShardDir(out, shard)
 			total := src.Estimate()
 			if shard.N > 1 {
@@ -153,7 +158,7 @@ failed, 130 interrupted (run the same command again to continue).`,
 	f.StringVar(&shardFlag, "shard", "", "score only shard i/n of the records (by a hash of the record id)")
 	f.IntVar(&shards, "shards", 0, "number of shards, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)")
 	f.StringVar(&idCol, "id", "", "tables: the record id column (default: id when present, else FILE:LINE)")
-	f.IntVar(&chunk, "chunk", 512, "records committed together")
+	f.IntVar(&chunk, "chunk", 512, "records committed together (tracks: 16 unless set); they are also what a worker scores at once")
 	c.AddCommand(a.predictStatusCmd(), a.predictMergeCmd())
 	return c
 }
