@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -78,4 +79,41 @@ func Save(path string, m Model) error {
 	}
 	a.Header.Kind = m.Kind()
 	return WriteFile(path, a)
+}
+
+// Encode returns a's bytes as Write writes them, for blob stores.
+func Encode(a *Artifact) ([]byte, error) {
+	var b bytes.Buffer
+	if err := Write(&b, a); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Decode verifies an artifact's bytes and rebuilds its model; name is used
+// in messages (a file path, or NAME:VERSION for a registered model).
+func Decode(name string, b []byte) (*Artifact, Model, error) {
+	a, err := Read(name, bytes.NewReader(b))
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := FromArtifact(name, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, m, nil
+}
+
+// Open reads, verifies and rebuilds the model file at path, keeping the
+// artifact (its header holds the training data's hash, curves, metrics).
+func Open(path string) (*Artifact, Model, error) {
+	a, err := ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := FromArtifact(path, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, m, nil
 }

@@ -38,7 +38,7 @@ from, its size and schema. Runs and registered models refer to these hashes.`,
 		Example: "  reckon data versions breast-cancer-wisconsin",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -17,12 +17,11 @@ import (
 	"github.com/reckon-ml/reckon/batch"
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/lstm"
-	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/sim/reentry"
 	"github.com/reckon-ml/reckon/store"
-	"github.com/reckon-ml/reckon/tabular"
-	"github.com/reckon-ml/reckon/trackmodel"
+	"github.com/reckon-ml/reckon/workspace"
 )
 
 type demoResult struct {
@@ -83,7 +82,7 @@ with the embedded store (SQLite + a local blob directory):
 			// The demo's store and blobs live in its own home, whatever
 			// --store or $RECKON_STORE say.
 			a.home, a.storeFlag, a.blobsFlag = home, "", ""
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -227,30 +226,12 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 }
 
 // demoPredict scores input with NAME@champion into out.
-func (a *app) demoPredict(ctx context.Context, p *platform, name, input, out string) (*demoPredict, error) {
-	art, label, err := registeredModel(ctx, p, name, "champion", 0)
+func (a *app) demoPredict(ctx context.Context, p *workspace.Workspace, name, input, out string) (*demoPredict, error) {
+	m, err := registry.Load(ctx, p, p.Blobs, registry.Ref{Name: name, Alias: "champion"})
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.FromArtifact(label, art)
-	if err != nil {
-		return nil, err
-	}
-	var src batch.Source
-	var sc batch.Scorer
-	var ins []batch.Input
-	switch mm := m.(type) {
-	case *tabular.Model:
-		src, sc, ins, err = batch.TableInput([]string{input}, "", mm)
-	case trackmodel.Predictor:
-		src, sc, ins, err = batch.TrackInput([]string{input}, mm)
-	default:
-		err = fmt.Errorf("%s: cannot predict with a %s model", label, m.Kind())
-	}
-	if err != nil {
-		return nil, err
-	}
-	man, err := batch.Run(ctx, batch.Job{Source: src, Scorer: sc, Model: label, Inputs: ins, Out: out})
+	man, _, err := batch.Predict(ctx, batch.Request{Model: m.Model, Label: m.Label, Inputs: []string{input}, Out: out, Chunk: 512})
 	if err != nil {
 		return nil, err
 	}

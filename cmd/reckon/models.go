@@ -15,7 +15,9 @@ import (
 
 	"github.com/reckon-ml/reckon/atomicfile"
 	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/workspace"
 )
 
 func (a *app) modelsCmd() *cobra.Command {
@@ -33,7 +35,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 		Short: "List registered models with their latest version and aliases",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -69,31 +71,20 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
   reckon models show reentry:2 --out reentry-v2.rkm`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer p.Close()
-			name, alias, ver, err := parseModelRef(args[0])
+			ref, err := registry.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			var v store.Version
-			switch {
-			case alias != "":
-				v, err = p.Resolve(cmd.Context(), name, alias)
-			case ver > 0:
-				v, err = p.GetVersion(cmd.Context(), name, ver)
-			default:
-				var m store.Model
-				if m, err = p.GetModel(cmd.Context(), name); err == nil {
-					v, err = p.GetVersion(cmd.Context(), name, m.Latest)
-				}
-			}
+			v, err := registry.Resolve(cmd.Context(), p, ref)
 			if err != nil {
 				return err
 			}
-			m, err := p.GetModel(cmd.Context(), name)
+			m, err := p.GetModel(cmd.Context(), ref.Name)
 			if err != nil {
 				return err
 			}
@@ -104,7 +95,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 				}
 			}
 			if out != "" {
-				b, err := p.blobs.Get(cmd.Context(), v.Artifact.Key)
+				b, err := p.Blobs.Get(cmd.Context(), v.Artifact.Key)
 				if err != nil {
 					return err
 				}
@@ -145,7 +136,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 		Short: "Versions of a model and every alias move: who, when, why",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -194,17 +185,18 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 		Example: `  reckon models promote tumor:3 --alias champion --reason "recall-first review on 2026-11-20"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, al, ver, err := parseModelRef(args[0])
+			ref, err := registry.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			if al != "" || ver == 0 {
+			name, ver := ref.Name, ref.Version
+			if ref.Alias != "" || ver == 0 {
 				return fmt.Errorf("%q: promote takes NAME:VERSION", args[0])
 			}
 			if alias == "" || strings.TrimSpace(reason) == "" {
 				return errors.New("--alias and --reason are required: every alias move is audited with why")
 			}
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -248,12 +240,12 @@ succeeded qualify; an interrupted run is resumed with 'reckon run' instead.`,
 			if req.Alias != "" && strings.TrimSpace(req.Why) == "" {
 				return errors.New("--reason is required with --alias: every alias move is audited with why")
 			}
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer p.Close()
-			env := pipeline.Env{Store: p.Store, Blobs: p.blobs, Code: codeVersion(), User: currentUser()}
+			env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser()}
 			v, err := pipeline.RegisterCheckpoint(cmd.Context(), env, req)
 			if err != nil {
 				return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,18 +9,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/batch"
-	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/progress"
-	"github.com/reckon-ml/reckon/store"
-	"github.com/reckon-ml/reckon/tabular"
-	"github.com/reckon-ml/reckon/trackmodel"
 )
 
 type predictResult struct {
@@ -29,10 +21,24 @@ type predictResult struct {
 	*batch.Manifest
 }
 
-func (a *app) predictCmd() *cobra.Command {
-	var modelRef, out, shardFlag, idCol string
-	var inputs []string
-	var workers, shards, chunk int
+// predictOptions are reckon predict's flags.
+type predictOptions struct {
+	Model    string
+	Inputs   []string
+	Out      string
+	Workers  int
+	Shard    string
+	Shards   int
+	IDColumn string
+	Chunk    int // 0: the model's default (batch.DefaultChunk)
+}
+
+func (a *app) predictCmd() *cobra.Command { return a.newPredictCmd(a.runPredict) }
+
+// newPredictCmd parses the flags into options and hands them to runF
+// (tests pass their own to stop right after parsing).
+func (a *app) newPredictCmd(runF func(context.Context, *predictOptions) error) *cobra.Command {
+	var o predictOptions
 	c := &cobra.Command{
 		Use:   "predict --model M --input PATH --out DIR",
 		Short: "Score records in bulk with a model file or a registered model",
@@ -71,211 +77,78 @@ failed, 130 interrupted (run the same command again to continue).`,
   JOB_COMPLETION_INDEX=2 reckon predict --model m.rkm --input data/ --out /shared/preds --shards 8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if modelRef == "" || len(inputs) == 0 || out == "" {
+			if o.Model == "" || len(o.Inputs) == 0 || o.Out == "" {
 				return errors.New("--model, --input and --out are required (see reckon predict --help)")
 			}
-			batchGC()
-			shard, err := shardOf(shardFlag, shards)
-			if err != nil {
-				return err
-			}
-			art, name, err := a.resolveModel(cmd, modelRef)
-			if err != nil {
-				return err
-			}
-			m, err := model.FromArtifact(name, art)
-			if err != nil {
-				return err
-			}
-			var src batch.Source
-			var sc batch.Scorer
-			var ins []batch.Input
-			switch p := m.(type) {
-			case *tabular.Model:
-				files, err := tableFiles(inputs)
-				if err != nil {
-					return err
-				}
-				src, sc, ins, err = batch.TableInput(files, idCol, p)
-				if err != nil {
-					return err
-				}
-			case trackmodel.Predictor:
-				sets, err := trackSets(inputs)
-				if err != nil {
-					return err
-				}
-				if src, sc, ins, err = batch.TrackInput(sets, p); err != nil {
-					return err
-				}
-			default:
-				return fmt.Errorf("%s: a %s model cannot predict records", name, m.Kind())
-			}
 			if !cmd.Flags().Changed("chunk") {
-				if _, ok := m.(*tabular.Model); !ok {
-					chunk = 16 // tracks are costly: smaller chunks keep every worker busy
-				}
+				o.Chunk = 0
 			}
-			dir := batch.ShardDir(out, shard)
-			total := src.Estimate()
-			if shard.N > 1 {
-				total /= shard.N
-			}
-			bar := progress.New(a.progressOut(), "predicting (records)", total)
-			var log io.Writer = a.err
-			if a.progressOut() == nil {
-				log = io.Discard
-			}
-			man, err := batch.Run(cmd.Context(), batch.Job{Source: src, Scorer: sc, Model: name, Inputs: ins, Shard: shard, Out: dir,
-				Workers: workers, Chunk: chunk, Log: log, Progress: func(done, _ int) { bar.Set(done) }})
-			bar.Finish()
-			if err != nil {
-				if errors.Is(err, batch.ErrOtherJob) {
-					return err
-				}
-				return fmt.Errorf("%w (committed work is kept in %s: run the same command again to continue)", err, dir)
-			}
-			res := predictResult{Dir: dir, Manifest: man}
-			if err := a.report(res, func(w io.Writer) {
-				fmt.Fprintf(w, "%s: %d read, %d predicted, %d failed in %.1f s (shard %s)\n", name, man.Read, man.Predicted, man.Failed, man.Seconds, man.Shard)
-				for _, f := range []string{man.Files.Predictions, man.Files.Errors, man.Files.Log, man.Files.Manifest} {
-					fmt.Fprintf(w, "  %s\n", filepath.Join(dir, f))
-				}
-			}); err != nil {
-				return err
-			}
-			if man.Failed > 0 {
-				return exitCode(3)
-			}
-			return nil
+			return runF(cmd.Context(), &o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&modelRef, "model", "", "model file, NAME@alias or NAME:version")
-	f.StringArrayVar(&inputs, "input", nil, "input file or directory (repeatable)")
-	f.StringVar(&out, "out", "", "output directory (re-use it to continue an interrupted job)")
-	f.IntVar(&workers, "workers", runtime.NumCPU(), "parallel workers")
-	f.StringVar(&shardFlag, "shard", "", "score only shard i/n of the records (by a hash of the record id)")
-	f.IntVar(&shards, "shards", 0, "number of shards, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)")
-	f.StringVar(&idCol, "id", "", "tables: the record id column (default: id when present, else FILE:LINE)")
-	f.IntVar(&chunk, "chunk", 512, "records committed together (tracks: 16 unless set); they are also what a worker scores at once")
+	f.StringVar(&o.Model, "model", "", "model file, NAME, NAME@alias or NAME:version")
+	f.StringArrayVar(&o.Inputs, "input", nil, "input file or directory (repeatable)")
+	f.StringVar(&o.Out, "out", "", "output directory (re-use it to continue an interrupted job)")
+	f.IntVar(&o.Workers, "workers", runtime.NumCPU(), "parallel workers")
+	f.StringVar(&o.Shard, "shard", "", "score only shard i/n of the records (by a hash of the record id)")
+	f.IntVar(&o.Shards, "shards", 0, "number of shards, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)")
+	f.StringVar(&o.IDColumn, "id", "", "tables: the record id column (default: id when present, else FILE:LINE)")
+	f.IntVar(&o.Chunk, "chunk", 512, "records committed together (tracks: 16 unless set); they are also what a worker scores at once")
 	c.AddCommand(a.predictStatusCmd(), a.predictMergeCmd())
 	return c
 }
 
-func shardOf(flag string, shards int) (batch.Shard, error) {
-	idx, hasIdx := os.LookupEnv("JOB_COMPLETION_INDEX")
-	switch {
-	case flag != "" && shards != 0:
-		return batch.Shard{}, errors.New("give --shard i/n or --shards n (with $JOB_COMPLETION_INDEX), not both")
-	case flag != "":
-		return batch.ParseShard(flag)
-	case shards != 0:
-		if !hasIdx {
-			return batch.Shard{}, errors.New("--shards n needs $JOB_COMPLETION_INDEX (set by Kubernetes Indexed Jobs); outside one, use --shard i/n")
-		}
-		i, err := strconv.Atoi(idx)
-		if err != nil || i < 0 || i >= shards {
-			return batch.Shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q: want 0..%d for --shards %d", idx, shards-1, shards)
-		}
-		return batch.Shard{I: i, N: shards}, nil
+func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
+	batchGC()
+	shard, err := batch.ChooseShard(o.Shard, o.Shards, os.LookupEnv)
+	if err != nil {
+		return err
 	}
-	return batch.Shard{}, nil
+	m, err := a.loadModel(ctx, o.Model)
+	if err != nil {
+		return err
+	}
+	var log io.Writer = a.err
+	if a.progressOut() == nil {
+		log = io.Discard
+	}
+	bar, finish := a.lazyBar("predicting (records)")
+	man, dir, err := batch.Predict(ctx, batch.Request{Model: m.Model, Label: m.Label, Inputs: o.Inputs, IDColumn: o.IDColumn,
+		Shard: shard, Out: o.Out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar})
+	finish()
+	if err != nil {
+		if errors.Is(err, batch.ErrOtherJob) || dir == "" {
+			return err
+		}
+		return fmt.Errorf("%w (committed work is kept in %s: run the same command again to continue)", err, dir)
+	}
+	res := predictResult{Dir: dir, Manifest: man}
+	if err := a.report(res, func(w io.Writer) {
+		fmt.Fprintf(w, "%s: %d read, %d predicted, %d failed in %.1f s (shard %s)\n", m.Label, man.Read, man.Predicted, man.Failed, man.Seconds, man.Shard)
+		for _, f := range []string{man.Files.Predictions, man.Files.Errors, man.Files.Log, man.Files.Manifest} {
+			fmt.Fprintf(w, "  %s\n", filepath.Join(dir, f))
+		}
+	}); err != nil {
+		return err
+	}
+	if man.Failed > 0 {
+		return exitCode(3)
+	}
+	return nil
 }
 
-// resolveModel reads a model file, or a registered version from the store.
-func (a *app) resolveModel(cmd *cobra.Command, ref string) (*model.Artifact, string, error) {
-	if _, err := os.Stat(ref); err == nil || !strings.ContainsAny(ref, "@:") {
-		art, err := model.ReadFile(ref)
-		if err != nil {
-			return nil, "", err
-		}
-		return art, filepath.Base(ref), nil
-	}
-	name, alias, ver, err := parseModelRef(ref)
-	if err != nil {
-		return nil, "", err
-	}
-	p, err := a.openPlatform(cmd.Context())
-	if err != nil {
-		return nil, "", err
-	}
-	defer p.Close()
-	return registeredModel(cmd.Context(), p, name, alias, ver)
-}
-
-// registeredModel reads NAME@alias (alias set) or NAME:version from the
-// registry and its bytes from the blob store.
-func registeredModel(ctx context.Context, p *platform, name, alias string, ver int) (*model.Artifact, string, error) {
-	var v store.Version
-	var err error
-	if alias != "" {
-		v, err = p.Resolve(ctx, name, alias)
-	} else {
-		v, err = p.GetVersion(ctx, name, ver)
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	b, err := p.blobs.Get(ctx, v.Artifact.Key)
-	if err != nil {
-		return nil, "", err
-	}
-	label := fmt.Sprintf("%s:%d", v.Model, v.Version)
-	art, err := model.Read(label, bytes.NewReader(b))
-	return art, label, err
-}
-
-// tableFiles expands inputs to CSV files (a directory: its *.csv, sorted).
-func tableFiles(inputs []string) ([]string, error) {
-	var out []string
-	for _, in := range inputs {
-		st, err := os.Stat(in)
-		if err != nil {
-			return nil, err
-		}
-		paths := []string{in}
-		if st.IsDir() {
-			if paths, err = filepath.Glob(filepath.Join(in, "*.csv")); err != nil {
-				return nil, err
+// lazyBar is a progress bar made when the first report gives the total.
+func (a *app) lazyBar(label string) (func(done, total int), func()) {
+	var bar *progress.Bar
+	return func(done, total int) {
+			if bar == nil {
+				bar = progress.New(a.progressOut(), label, total)
 			}
-			slices.Sort(paths)
-			if len(paths) == 0 {
-				return nil, fmt.Errorf("%s: no .csv files", in)
-			}
+			bar.Set(done)
+		}, func() {
+			bar.Finish()
 		}
-		out = append(out, paths...)
-	}
-	return out, nil
-}
-
-// trackSets expands inputs to track sets: a set itself, or a directory of
-// sets (sorted).
-func trackSets(inputs []string) ([]string, error) {
-	var out []string
-	for _, in := range inputs {
-		st, err := os.Stat(in)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			out = append(out, in)
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(in, "tracks.csv")); err == nil {
-			out = append(out, in)
-			continue
-		}
-		subs, _ := filepath.Glob(filepath.Join(in, "*", "tracks.csv"))
-		if len(subs) == 0 {
-			return nil, fmt.Errorf("%s: no tracks.csv in it or in its subdirectories", in)
-		}
-		slices.Sort(subs)
-		for _, s := range subs {
-			out = append(out, filepath.Dir(s))
-		}
-	}
-	return out, nil
 }
 
 func (a *app) predictStatusCmd() *cobra.Command {

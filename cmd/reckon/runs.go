@@ -14,6 +14,7 @@ import (
 
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/workspace"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -55,7 +56,7 @@ same pipeline resumes from them.`,
 			if err != nil {
 				return err
 			}
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -72,14 +73,14 @@ same pipeline resumes from them.`,
 	return c
 }
 
-func (a *app) runPipeline(cmd *cobra.Command, p *platform, spec *pipeline.Spec, noCache bool) (*pipeline.Result, error) {
+func (a *app) runPipeline(cmd *cobra.Command, p *workspace.Workspace, spec *pipeline.Spec, noCache bool) (*pipeline.Result, error) {
 	log := a.err
 	if a.progressOut() == nil {
 		log = io.Discard
 	}
 	// Beat well inside --stale-after, so a live run is never taken for dead.
 	beat := min(5*time.Second, a.staleAfter/4)
-	env := pipeline.Env{Store: p.Store, Blobs: p.blobs, Code: codeVersion(), User: currentUser(), DataDir: a.homePath("data"),
+	env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser(), DataDir: a.homePath("data"),
 		NoCache: noCache, Log: log, Progress: a.bars, Heartbeat: beat}
 	return pipeline.Run(cmd.Context(), env, spec)
 }
@@ -184,7 +185,7 @@ command that opens the store.`,
 					return fmt.Errorf("--status %q: want queued, running, succeeded, failed or interrupted", status)
 				}
 			}
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -228,7 +229,7 @@ command that opens the store.`,
 		Short: "Show one run: parameters, inputs, metrics, artifacts",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -272,7 +273,7 @@ command that opens the store.`,
 		Short: "Parameters and final metrics of two runs side by side",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openPlatform(cmd.Context())
+			p, err := a.openWorkspace(cmd.Context())
 			if err != nil {
 				return err
 			}

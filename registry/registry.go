@@ -1,0 +1,160 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/store"
+)
+
+// Ref names a registered version: Alias set (NAME@alias), Version set
+// (NAME:VERSION), or neither (NAME: the latest version).
+type Ref struct {
+	Name    string
+	Alias   string
+	Version int
+}
+
+// ParseRef reads NAME, NAME@alias or NAME:VERSION.
+func ParseRef(s string) (Ref, error) {
+	if n, al, ok := strings.Cut(s, "@"); ok {
+		if n == "" || al == "" {
+			return Ref{}, fmt.Errorf("%q: want NAME@alias", s)
+		}
+		return Ref{Name: n, Alias: al}, nil
+	}
+	if n, v, ok := strings.Cut(s, ":"); ok {
+		ver, err := strconv.Atoi(v)
+		if err != nil || ver < 1 || n == "" {
+			return Ref{}, fmt.Errorf("%q: want NAME:VERSION with a version number >= 1", s)
+		}
+		return Ref{Name: n, Version: ver}, nil
+	}
+	if s == "" {
+		return Ref{}, errors.New("empty model reference: want NAME, NAME@alias or NAME:VERSION")
+	}
+	return Ref{Name: s}, nil
+}
+
+// String writes the reference as ParseRef reads it.
+func (r Ref) String() string {
+	switch {
+	case r.Alias != "":
+		return r.Name + "@" + r.Alias
+	case r.Version > 0:
+		return r.Name + ":" + strconv.Itoa(r.Version)
+	}
+	return r.Name
+}
+
+// Resolve returns the version r names; a bare name is the latest version.
+// Unknown models, aliases and versions wrap store.ErrNotFound.
+func Resolve(ctx context.Context, reg store.Registry, r Ref) (store.Version, error) {
+	switch {
+	case r.Alias != "":
+		return reg.Resolve(ctx, r.Name, r.Alias)
+	case r.Version > 0:
+		return reg.GetVersion(ctx, r.Name, r.Version)
+	}
+	m, err := reg.GetModel(ctx, r.Name)
+	if err != nil {
+		return store.Version{}, err
+	}
+	return reg.GetVersion(ctx, r.Name, m.Latest)
+}
+
+// Label is how a registered version is named in messages, predictions
+// files and manifests.
+func Label(v store.Version) string { return fmt.Sprintf("%s:%d", v.Model, v.Version) }
+
+// Blobs is what loading and saving need of a blob store (*blobs.Bucket).
+type Blobs interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	Put(ctx context.Context, data []byte) (blobs.Ref, error)
+}
+
+// Loaded is a model with the artifact it was built from.
+type Loaded struct {
+	// Label names it: a file's base name, or NAME:VERSION.
+	Label    string
+	Artifact *model.Artifact
+	Model    model.Model
+	// Version is the registered version, nil for a model file.
+	Version *store.Version
+}
+
+// LoadBlob reads the artifact stored under key, verifies it and builds its
+// model; label names it in messages.
+func LoadBlob(ctx context.Context, b Blobs, key, label string) (*Loaded, error) {
+	data, err := b.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	a, m, err := model.Decode(label, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{Label: label, Artifact: a, Model: m}, nil
+}
+
+// LoadVersion loads a registered version's model.
+func LoadVersion(ctx context.Context, b Blobs, v store.Version) (*Loaded, error) {
+	l, err := LoadBlob(ctx, b, v.Artifact.Key, Label(v))
+	if err != nil {
+		return nil, err
+	}
+	l.Version = &v
+	return l, nil
+}
+
+// Load resolves r and loads the version's model.
+func Load(ctx context.Context, reg store.Registry, b Blobs, r Ref) (*Loaded, error) {
+	v, err := Resolve(ctx, reg, r)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) && r.Alias == "" && r.Version == 0 {
+			return nil, fmt.Errorf("%q is neither a model file nor a registered model (see reckon models ls): %w", r.Name, err)
+		}
+		return nil, fmt.Errorf("%s: %w", r, err)
+	}
+	return LoadVersion(ctx, b, v)
+}
+
+// LoadFile loads a model file.
+func LoadFile(path string) (*Loaded, error) {
+	a, m, err := model.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{Label: filepath.Base(path), Artifact: a, Model: m}, nil
+}
+
+// IsFile says whether a --model argument names a model file rather than a
+// registered model: an existing file, or anything written as a path. Only
+// the other case needs the tracking store.
+func IsFile(s string) bool {
+	if _, err := os.Stat(s); err == nil {
+		return true
+	}
+	return strings.ContainsAny(s, `/\`)
+}
+
+// Save stores an artifact in the blob store under its content key.
+func Save(ctx context.Context, b Blobs, a *model.Artifact) (blobs.Ref, error) {
+	data, err := model.Encode(a)
+	if err != nil {
+		return blobs.Ref{}, err
+	}
+	return b.Put(ctx, data)
+}
+
+// Artifact is a saved model as a registered version records it.
+func Artifact(ref blobs.Ref) store.Artifact {
+	return store.Artifact{Name: "model", Key: ref.Key, SHA256: ref.SHA256, Size: ref.Size}
+}

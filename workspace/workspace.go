@@ -1,0 +1,130 @@
+// Package workspace opens what every workflow runs against: the tracking
+// store (SQLite file or PostgreSQL URL) and the blob bucket (a directory or
+// s3://...), and identifies the running code. The CLI, the scheduler's
+// workers and the server open a workspace the same way.
+package workspace
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/store/postgres"
+	"github.com/reckon-ml/reckon/store/sqlite"
+)
+
+// Config says where the store and the blobs are.
+type Config struct {
+	// Store is a SQLite file path (optionally sqlite://PATH) or a
+	// postgres:// URL.
+	Store string
+	// Blobs is a directory or a gocloud.dev URL (s3://bucket?...).
+	Blobs string
+	// StaleAfter: a running run without a heartbeat for this long is
+	// marked interrupted when the workspace opens.
+	StaleAfter time.Duration
+	// Log receives warnings (nil: discarded).
+	Log *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Workspace is an open tracking store and blob bucket.
+type Workspace struct {
+	store.Store
+	Blobs *blobs.Bucket
+}
+
+// Close closes both.
+func (w *Workspace) Close() error { return errors.Join(w.Store.Close(), w.Blobs.Close()) }
+
+// Shared says whether a store URL names a server other machines reach.
+func Shared(storeURL string) bool {
+	return strings.HasPrefix(storeURL, "postgres://") || strings.HasPrefix(storeURL, "postgresql://")
+}
+
+// Open opens the store and the bucket, then marks runs whose process
+// stopped beating (killed, machine lost) as interrupted: everything that
+// opens the store does, so a dead run is never shown as running for long.
+func Open(ctx context.Context, c Config) (*Workspace, error) {
+	log := c.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	var s store.Store
+	var err error
+	if Shared(c.Store) {
+		s, err = postgres.Open(ctx, c.Store)
+	} else {
+		path := strings.TrimPrefix(c.Store, "sqlite://")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		s, err = sqlite.Open(ctx, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := blobs.Open(ctx, c.Blobs)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if Shared(c.Store) && !strings.Contains(c.Blobs, "://") {
+		log.Warn("the store is shared but artifacts go to a local directory that other machines cannot read; set --blobs s3://... (or $RECKON_BLOBS)", "blobs", b.String())
+	}
+	ids, err := s.MarkStale(ctx, now().Add(-c.StaleAfter))
+	if err != nil {
+		s.Close()
+		b.Close()
+		return nil, err
+	}
+	for _, id := range ids {
+		log.Warn("run stopped without finishing (no heartbeat): marked interrupted", "run", id, "stale_after", c.StaleAfter)
+	}
+	return &Workspace{Store: s, Blobs: b}, nil
+}
+
+var (
+	codeOnce sync.Once
+	codeSum  string
+)
+
+// CodeVersion identifies the running code by the sha256 of the executable
+// itself: any change to reckon's code gives a new value, with nothing to
+// bump by hand. (`go run` of unchanged sources links identical bytes.)
+// Pipeline step caches are keyed by it.
+func CodeVersion() string {
+	codeOnce.Do(func() {
+		codeSum = "unknown"
+		exe, err := os.Executable()
+		if err != nil {
+			return
+		}
+		f, err := os.Open(exe)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return
+		}
+		codeSum = "exe-sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+	})
+	return codeSum
+}
