@@ -5,6 +5,7 @@ package chart
 import (
 	"fmt"
 	"image/color"
+	"os"
 	"path/filepath"
 	"sort"
 
@@ -183,4 +184,25 @@ func Matrix(path, title string, labels []string, counts [][]int) error {
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.ConstantTicks(xt), plot.ConstantTicks(yt)
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, float64(k), 0, float64(k)
 	return save(p, path)
+}
+
+// Figures writes a report's PNG files into one directory (created when
+// missing) and keeps their paths in order.
+type Figures struct {
+	Dir   string
+	Paths []string
+}
+
+// Draw renders one figure named name into the directory; errors name the
+// file.
+func (f *Figures) Draw(name string, render func(path string) error) error {
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
+		return err
+	}
+	p := filepath.Join(f.Dir, name)
+	if err := render(p); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	f.Paths = append(f.Paths, p)
+	return nil
 }

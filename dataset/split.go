@@ -1,12 +1,15 @@
 package dataset
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Fold is one train/test partition of row indices (0-based, sorted).
@@ -189,4 +192,55 @@ func ReadFolds(name string, r io.Reader, nRows int) (*FoldFile, error) {
 		}
 	}
 	return &ff, nil
+}
+
+// ParseCV reads repeated k-fold written as KxR (5x3: 5 folds, 3 repeats).
+func ParseCV(s string) (k, r int, err error) {
+	ks, rs, ok := strings.Cut(s, "x")
+	k, err1 := strconv.Atoi(ks)
+	r, err2 := strconv.Atoi(rs)
+	if !ok || err1 != nil || err2 != nil || k < 2 || r < 1 {
+		return 0, 0, fmt.Errorf("%q: want KxR, e.g. 5x3 (5 folds, 3 repeats)", s)
+	}
+	return k, r, nil
+}
+
+// FoldPlan says how to cross-validate: the folds of a fold file (File and
+// its contents Body), else repeated stratified k-fold (CV as KxR, Seed).
+// Neither: no cross-validation.
+type FoldPlan struct {
+	CV   string
+	Seed uint64
+	File string
+	Body []byte
+}
+
+// Build returns the plan's folds over the class labels y and a one-line
+// description for reports; no folds (nil) when the plan asks for none.
+// CV errors name the text; callers add the flag or field.
+func (p FoldPlan) Build(y []int) ([]Fold, string, error) {
+	if p.File != "" {
+		ff, err := ReadFolds(p.File, bytes.NewReader(p.Body), len(y))
+		if err != nil {
+			return nil, "", err
+		}
+		return ff.Folds, fmt.Sprintf("%d folds from %s", len(ff.Folds), p.File), nil
+	}
+	if p.CV == "" {
+		return nil, "", nil
+	}
+	k, r, err := ParseCV(p.CV)
+	if err != nil {
+		return nil, "", err
+	}
+	folds, err := StratifiedKFold(y, k, r, p.Seed)
+	if err != nil {
+		return nil, "", err
+	}
+	return folds, KFoldDesc(k, r, p.Seed), nil
+}
+
+// KFoldDesc describes repeated stratified k-fold in reports.
+func KFoldDesc(k, r int, seed uint64) string {
+	return fmt.Sprintf("stratified %d-fold x %d (seed %d)", k, r, seed)
 }

@@ -292,3 +292,16 @@ func FitRegression(x []float64, rows, cols int, y []float64, alpha float64) (*Re
 func (m *Regression) Predict(x []float64, rows, cols int) ([]float64, error) {
 	return affine(m.Scaler, m.Coef, m.Intercept, x, rows, cols)
 }
+
+// Validate checks the settings before a fit.
+func (c *LogisticConfig) Validate() error {
+	switch {
+	case !(c.C > 0):
+		return fmt.Errorf("logistic: c must be > 0, got %v", c.C)
+	case !(c.PosWeight > 0):
+		return fmt.Errorf("logistic: pos_weight must be > 0, got %v", c.PosWeight)
+	case c.MaxIter < 1:
+		return fmt.Errorf("logistic: max_iter must be at least 1, got %d", c.MaxIter)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/fcn"
@@ -39,17 +40,21 @@ func DefaultSpec(kind string) Spec {
 	return Spec{Model: kind, GBDT: gbdt.DefaultConfig(), Logistic: linear.DefaultLogistic(), FCN: fcn.DefaultConfig(), Threshold: 0.5}
 }
 
-// Validate checks the spec's kind and threshold.
+// Validate checks the spec's kind, its threshold and the chosen kind's
+// settings (the other kinds' settings are not used and not checked).
 func (s *Spec) Validate() error {
-	switch s.Model {
-	case KindGBDT, KindLogistic, KindFCN:
-	default:
-		return fmt.Errorf("unknown model %q (gbdt, logistic, fcn)", s.Model)
-	}
-	if !(s.Threshold > 0 && s.Threshold < 1) {
+	if !(s.Threshold > 0 && s.Threshold < 1) && slices.Contains(Kinds, s.Model) {
 		return fmt.Errorf("threshold must be in (0, 1), got %v", s.Threshold)
 	}
-	return nil
+	switch s.Model {
+	case KindGBDT:
+		return s.GBDT.Validate()
+	case KindLogistic:
+		return s.Logistic.Validate()
+	case KindFCN:
+		return s.FCN.Validate()
+	}
+	return fmt.Errorf("unknown model %q (gbdt, logistic, fcn)", s.Model)
 }
 
 // Model is a trained tabular classifier with its schema.

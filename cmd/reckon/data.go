@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -177,7 +174,7 @@ and the report gives per-track length, duration and sampling statistics.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
-			if isTrackSet(path) {
+			if dataset.IsTrackSet(path) {
 				return a.inspectTracks(path)
 			}
 			return a.inspectTable(path, tf)
@@ -192,73 +189,23 @@ and the report gives per-track length, duration and sampling statistics.`,
 	return c
 }
 
-func isTrackSet(path string) bool {
-	st, err := os.Stat(path)
-	if err != nil {
-		return false
-	}
-	if st.IsDir() {
-		return true
-	}
-	if filepath.Base(path) == "tracks.csv" {
-		return true
-	}
-	// A CSV whose header starts a long-format track file.
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	line, _ := bufio.NewReader(f).ReadString('\n')
-	h := strings.Split(strings.TrimSpace(strings.TrimPrefix(line, "\ufeff")), ",")
-	return len(h) >= 5 && h[0] == "track_id" && h[1] == "t"
-}
-
+// readTable reads a CSV with the table flags; set-aside rows go to
+// --errors (default <home>/errors/NAME.errors.csv).
 func (a *app) readTable(path string, tf tableFlags) (*dataset.Table, *dataset.ReadReport, string, error) {
-	opt := dataset.ReadOptions{Missing: tf.missing, Types: map[string]dataset.Type{}}
-	for _, kv := range tf.types {
-		col, typ, ok := strings.Cut(kv, "=")
-		if !ok {
-			return nil, nil, "", fmt.Errorf("--type %q: want COLUMN=TYPE", kv)
-		}
-		t, err := dataset.ParseType(typ)
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("--type %q: %w", kv, err)
-		}
-		opt.Types[col] = t
-	}
+	opt := dataset.ReadOptions{Missing: tf.missing}
 	var err error
+	if opt.Types, err = dataset.ParseTypes(tf.types); err != nil {
+		return nil, nil, "", fmt.Errorf("--type %w", err)
+	}
 	if opt.OnError, err = dataset.ParsePolicy(tf.onError); err != nil {
 		return nil, nil, "", fmt.Errorf("--on-error: %w", err)
 	}
-	f, err := os.Open(path)
+	errPath := tf.errors
+	if errPath == "" {
+		errPath = a.homePath("errors", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+".errors.csv")
+	}
+	t, rep, errPath, err := dataset.ReadCSVFile(path, opt, errPath)
 	if err != nil {
-		return nil, nil, "", err
-	}
-	defer f.Close()
-
-	var errPath string
-	var errBuf bytes.Buffer
-	if opt.OnError == dataset.SetAside {
-		errPath = tf.errors
-		if errPath == "" {
-			errPath = a.homePath("errors", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+".errors.csv")
-		}
-		opt.ErrorsTo = &errBuf
-	}
-	t, rep, err := dataset.ReadCSV(path, f, opt)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if rep.SetAside == 0 {
-		return t, rep, "", nil
-	}
-	// Bad rows are few by construction; they are written once the read
-	// succeeded so a failed read never leaves a misleading errors file.
-	if err := os.MkdirAll(filepath.Dir(errPath), 0o755); err != nil {
-		return nil, nil, "", err
-	}
-	if err := os.WriteFile(errPath, errBuf.Bytes(), 0o644); err != nil {
 		return nil, nil, "", err
 	}
 	for _, e := range rep.Errors {

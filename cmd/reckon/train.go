@@ -1,17 +1,15 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/reckon-ml/reckon/chart"
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/model"
@@ -35,13 +33,23 @@ type trainResult struct {
 	Validation trackmodel.Evaluation `json:"validation"`
 }
 
-func (a *app) trainReentryCmd() *cobra.Command {
-	cfg := trackmodel.Config{Kind: trackmodel.Kinds[0], Split: trackmodel.Split{TestFrac: 0.2}}
-	var data, out, variant string
-	var force bool
-	var epochs int
-	var resume string
-	lc := lstm.DefaultConfig()
+// trainReentryOptions are train reentry's flags.
+type trainReentryOptions struct {
+	cfg     trackmodel.Config
+	lstm    lstm.Config
+	data    string
+	out     string
+	variant string
+	force   bool
+	epochs  int
+	resume  string
+}
+
+func (a *app) trainReentryCmd() *cobra.Command { return a.newTrainReentryCmd(a.runTrainReentry) }
+
+func (a *app) newTrainReentryCmd(runF func(context.Context, *trainReentryOptions) error) *cobra.Command {
+	o := &trainReentryOptions{cfg: trackmodel.Config{Kind: trackmodel.Kinds[0], Split: trackmodel.Split{TestFrac: 0.2}}, lstm: lstm.DefaultConfig()}
+	lc := &o.lstm
 	c := &cobra.Command{
 		Use:   "reentry --data DIR --out FILE",
 		Short: "Train a reentry-time model on a track set",
@@ -65,123 +73,104 @@ it trains with fresh position noise and a trimmed end every epoch.`,
   reckon eval --model baseline.rkm --data tracks`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if data == "" || out == "" {
+			if o.data == "" || o.out == "" {
 				return fmt.Errorf("--data (a track set directory) and --out (the model file to write) are required")
 			}
-			if variant != "A" && variant != "B" {
-				return fmt.Errorf("--variant %q: want A (labelling) or B (forecast)", variant)
+			if o.variant != "A" && o.variant != "B" {
+				return fmt.Errorf("--variant %q: want A (labelling) or B (forecast)", o.variant)
 			}
-			cfg.Variant = variant
-			if _, err := os.Stat(out); err == nil && !force {
-				return fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", out)
+			o.cfg.Variant = o.variant
+			if o.cfg.Kind == lstm.Kind {
+				if o.epochs > 0 {
+					lc.Epochs = o.epochs
+				}
+				o.cfg.LSTM = lc
 			}
-			ts, err := a.loadTracks(data, false)
-			if err != nil {
+			if err := o.cfg.Validate(); err != nil {
 				return err
 			}
-			if cfg.Kind == lstm.Kind {
-				if epochs > 0 {
-					lc.Epochs = epochs
-				}
-				if lc.Window < 16 || lc.Hidden < 1 || lc.Layers < 1 || lc.Batch < 1 || !(lc.LR > 0) || lc.Epochs < 1 {
-					return fmt.Errorf("lstm: need --window >= 16 and positive --hidden, --layers, --batch, --lr, --epochs")
-				}
-				cfg.LSTM = &lc
-				var finish func()
-				cfg.Progress, finish = a.epochBar("epochs", lc.Epochs)
-				defer finish()
-			}
-			if resume != "" {
-				if err := resumeFrom(resume, ts, &cfg); err != nil {
-					return err
-				}
-			}
-			res, err := trackmodel.Train(cmd.Context(), ts, cfg)
-			var intr *trackmodel.Interrupted
-			if errors.As(err, &intr) {
-				ckpt := out + ".ckpt"
-				a, aerr := intr.Checkpoint.Artifact()
-				if aerr == nil {
-					a.Header.DataHash = ts.Hash()
-					a.Header.Hyper, aerr = json.Marshal(cfg)
-				}
-				if aerr == nil {
-					aerr = model.WriteFile(ckpt, a)
-				}
-				if aerr != nil {
-					return errors.Join(err, fmt.Errorf("writing the checkpoint: %w", aerr))
-				}
-				return fmt.Errorf("%w; checkpoint %s: continue with the same command plus --resume %s", err, ckpt, ckpt)
-			}
-			if err != nil {
-				return err
-			}
-			art, err := res.Artifact(ts, cfg, buildVersion().Version)
-			if err != nil {
-				return err
-			}
-			if err := model.WriteFile(out, art); err != nil {
-				return err
-			}
-			r := trainResult{Model: out, Kind: art.Header.Kind, DataHash: art.Header.DataHash, Train: len(res.Train), Validation: res.Validation}
-			return a.report(r, func(w io.Writer) {
-				fmt.Fprintf(w, "trained %s on %d tracks; wrote %s\n", r.Kind, r.Train, out)
-				fmt.Fprintf(w, "validation on %d held-out tracks:\n", r.Validation.N)
-				printEval(w, &r.Validation)
-			})
+			return runF(cmd.Context(), o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&data, "data", "", "track set directory (tracks.csv + labels.csv)")
-	f.StringVar(&out, "out", "", "model file to write")
-	f.BoolVar(&force, "force", false, "replace an existing model file")
-	f.StringVar(&cfg.Kind, "model", cfg.Kind, "model kind: "+strings.Join(trackmodel.Kinds, ", "))
-	f.StringVar(&variant, "variant", "A", "task variant: A (labelling, whole tracks) or B (forecast from tracks cut before reentry; physics-fit, baseline)")
-	f.Float64Var(&cfg.Split.TestFrac, "test-frac", cfg.Split.TestFrac, "share of flights held out for validation")
-	f.Uint64Var(&cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
-	f.Uint64Var(&cfg.Seed, "seed", 0, "training seed")
-	f.StringVar(&resume, "resume", "", "lstm: continue from the checkpoint an interrupted run wrote (OUT.ckpt)")
-	f.IntVar(&epochs, "epochs", 0, "lstm: training epochs (default "+strconv.Itoa(lc.Epochs)+")")
-	f.IntVar(&lc.Window, "window", lc.Window, "lstm: last steps of each track the network sees")
+	f.StringVar(&o.data, "data", "", "track set directory (tracks.csv + labels.csv)")
+	f.StringVar(&o.out, "out", "", "model file to write")
+	f.BoolVar(&o.force, "force", false, "replace an existing model file")
+	f.StringVar(&o.cfg.Kind, "model", o.cfg.Kind, "model kind: "+strings.Join(trackmodel.Kinds, ", "))
+	f.StringVar(&o.variant, "variant", "A", "task variant: A (labelling, whole tracks) or B (forecast from tracks cut before reentry; physics-fit, baseline)")
+	f.Float64Var(&o.cfg.Split.TestFrac, "test-frac", o.cfg.Split.TestFrac, "share of flights held out for validation")
+	f.Uint64Var(&o.cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
+	f.Uint64Var(&o.cfg.Seed, "seed", 0, "training seed")
+	f.StringVar(&o.resume, "resume", "", "lstm: continue from the checkpoint an interrupted run wrote (OUT.ckpt)")
+	f.IntVar(&o.epochs, "epochs", 0, "lstm: training epochs (default "+strconv.Itoa(lc.Epochs)+")")
+	f.IntVar(&lc.Window, "window", lc.Window, "lstm: last steps of each track the network sees (window_steps)")
 	f.IntVar(&lc.Hidden, "hidden", lc.Hidden, "lstm: hidden units per direction")
 	f.IntVar(&lc.Layers, "layers", lc.Layers, "lstm: stacked bidirectional layers")
 	f.IntVar(&lc.Batch, "batch", lc.Batch, "lstm: tracks per batch")
-	f.Float64Var(&lc.LR, "lr", lc.LR, "lstm: peak learning rate of the one-cycle schedule")
+	f.Float64Var(&lc.LR, "lr", lc.LR, "lstm: peak learning rate of the one-cycle schedule (max_lr)")
 	f.Float64Var(&lc.AugmentSigma, "augment-sigma", lc.AugmentSigma, "lstm: extra position noise (m) drawn afresh every epoch; 0 turns it off")
 	f.IntVar(&lc.Workers, "workers", lc.Workers, "lstm: data-parallel workers (the model file depends on it)")
 	return c
+}
+
+func (a *app) runTrainReentry(ctx context.Context, o *trainReentryOptions) error {
+	cfg, out := o.cfg, o.out
+	if _, err := os.Stat(out); err == nil && !o.force {
+		return fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", out)
+	}
+	ts, err := a.loadTracks(o.data, false)
+	if err != nil {
+		return err
+	}
+	if cfg.Kind == lstm.Kind {
+		var finish func()
+		cfg.Progress, finish = a.epochBar("epochs", cfg.LSTM.Epochs)
+		defer finish()
+	}
+	if o.resume != "" {
+		ck, err := model.ReadFile(o.resume)
+		if err != nil {
+			return err
+		}
+		if cfg, err = trackmodel.ResumeConfig(o.resume, ck, ts, cfg.Progress); err != nil {
+			return err
+		}
+	}
+	res, err := trackmodel.Train(ctx, ts, cfg)
+	var intr *trackmodel.Interrupted
+	if errors.As(err, &intr) {
+		ckpt := out + ".ckpt"
+		a, aerr := trackmodel.CheckpointArtifact(intr.Checkpoint, ts, cfg)
+		if aerr == nil {
+			aerr = model.WriteFile(ckpt, a)
+		}
+		if aerr != nil {
+			return errors.Join(err, fmt.Errorf("writing the checkpoint: %w", aerr))
+		}
+		return fmt.Errorf("%w; checkpoint %s: continue with the same command plus --resume %s", err, ckpt, ckpt)
+	}
+	if err != nil {
+		return err
+	}
+	art, err := res.Artifact(ts, cfg, buildVersion().Version)
+	if err != nil {
+		return err
+	}
+	if err := model.WriteFile(out, art); err != nil {
+		return err
+	}
+	r := trainResult{Model: out, Kind: art.Header.Kind, DataHash: art.Header.DataHash, Train: len(res.Train), Validation: res.Validation}
+	return a.report(r, func(w io.Writer) {
+		fmt.Fprintf(w, "trained %s on %d tracks; wrote %s\n", r.Kind, r.Train, out)
+		fmt.Fprintf(w, "validation on %d held-out tracks:\n", r.Validation.N)
+		printEval(w, &r.Validation)
+	})
 }
 
 // epochBar is the progress bar of a training run: epoch, loss, ETA.
 func (a *app) epochBar(label string, epochs int) (func(lstm.Progress), func()) {
 	bar := progress.New(a.progressOut(), label, epochs)
 	return func(p lstm.Progress) { bar.SetNote(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss)) }, bar.Finish
-}
-
-// resumeFrom loads an lstm checkpoint made on the same data and puts it and
-// its run's split into cfg.
-func resumeFrom(path string, ts *dataset.TrackSet, cfg *trackmodel.Config) error {
-	a, err := model.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	ck, err := lstm.CheckpointFromArtifact(a)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if a.Header.DataHash != ts.Hash() {
-		return fmt.Errorf("%s was made on other data (%s), not %s (%s)", path, a.Header.DataHash, ts.TracksPath, ts.Hash())
-	}
-	var prev trackmodel.Config
-	if err := json.Unmarshal(a.Header.Hyper, &prev); err != nil {
-		return fmt.Errorf("%s: unreadable training configuration: %w", path, err)
-	}
-	if prev.Kind != lstm.Kind {
-		return fmt.Errorf("%s: a checkpoint of %s, not lstm", path, prev.Kind)
-	}
-	prev.Resume, prev.Progress = ck, cfg.Progress
-	*cfg = prev
-	return nil
 }
 
 // loadTracks loads a track set and logs what the loader changed.
@@ -208,14 +197,20 @@ type evalResult struct {
 	trackmodel.Evaluation
 }
 
-func (a *app) evalCmd() *cobra.Command {
-	var modelPath, data string
-	var all bool
-	var seed uint64
-	var plots string
-	var threshold float64
+// evalOptions are eval's flags.
+type evalOptions struct {
+	model, data, plots string
+	all                bool
+	seed               uint64
+	threshold          float64 // 0: the model's
+}
+
+func (a *app) evalCmd() *cobra.Command { return a.newEvalCmd(a.runEval) }
+
+func (a *app) newEvalCmd(runF func(context.Context, *evalOptions) error) *cobra.Command {
+	o := &evalOptions{}
 	c := &cobra.Command{
-		Use:   "eval --model FILE --data DIR|CSV",
+		Use:   "eval --model FILE|NAME[@alias|:version] --data DIR|CSV",
 		Short: "Score a saved model on labelled data (a track set or a CSV table)",
 		Long: `Score a saved model on labelled tracks: RMSE with a 95% bootstrap interval
 (18 validation tracks make a single RMSE noisy), MAE, bias, largest error,
@@ -233,102 +228,69 @@ curves. The CSV must have the model's feature columns (by name; extra columns
 are ignored); missing or mistyped ones are listed in one error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if modelPath == "" || data == "" {
+			if o.model == "" || o.data == "" {
 				return fmt.Errorf("--model (a model file) and --data (a track set directory) are required")
 			}
-			art, err := model.ReadFile(modelPath)
-			if err != nil {
-				return err
+			if !cmd.Flags().Changed("threshold") {
+				o.threshold = 0
+			} else if !(o.threshold > 0 && o.threshold < 1) {
+				return fmt.Errorf("--threshold must be in (0, 1), got %v", o.threshold)
 			}
-			m, err := model.FromArtifact(modelPath, art)
-			if err != nil {
-				return err
-			}
-			if tm, ok := m.(*tabular.Model); ok {
-				tf := tableFlags{onError: "fail", missing: dataset.DefaultMissing}
-				return a.evalTabular(cmd, modelPath, art, tm, data, tf, threshold, plots)
-			}
-			p, ok := m.(trackmodel.Predictor)
-			if !ok {
-				return fmt.Errorf("%s: a %s model does not predict reentry times", modelPath, m.Kind())
-			}
-			ts, err := a.loadTracks(data, true)
-			if err != nil {
-				return err
-			}
-			res := evalResult{Model: modelPath, Kind: m.Kind(), Data: data, Scope: "all"}
-			var ids []string
-			if !all && art.Header.DataHash == ts.Hash() {
-				var cfg trackmodel.Config
-				if err := json.Unmarshal(art.Header.Hyper, &cfg); err != nil {
-					return fmt.Errorf("%s: unreadable training configuration: %w", modelPath, err)
-				}
-				ids, res.Scope = trackmodel.HeldOut(ts, cfg.Split), "held-out"
-			}
-			if res.Evaluation, err = trackmodel.Evaluate(p, ts, ids, seed); err != nil {
-				return err
-			}
-			if plots != "-" {
-				if plots == "" {
-					plots = a.homePath("reports", strings.TrimSuffix(filepath.Base(modelPath), filepath.Ext(modelPath)))
-				}
-				if res.Plots, err = writePlots(plots, art, &res.Evaluation); err != nil {
-					return err
-				}
-			}
-			return a.report(res, func(w io.Writer) {
-				fmt.Fprintf(w, "%s (%s) on %s, %s tracks:\n", modelPath, res.Kind, data, res.Scope)
-				printEval(w, &res.Evaluation)
-				for _, p := range res.Plots {
-					fmt.Fprintf(w, "  figure: %s\n", p)
-				}
-			})
+			return runF(cmd.Context(), o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&modelPath, "model", "", "model file")
-	f.StringVar(&data, "data", "", "labelled track set directory")
-	f.BoolVar(&all, "all", false, "score every labelled track, even those the model was trained on")
-	f.Uint64Var(&seed, "bootstrap-seed", 0, "seed of the bootstrap interval")
-	f.StringVar(&plots, "plots", "", "directory for the PNG figures (default <home>/reports/MODEL; - for none)")
-	f.Float64Var(&threshold, "threshold", 0.5, "tabular: decision threshold on P(positive) (default: the model's)")
+	f.StringVar(&o.model, "model", "", "model file, or a registered NAME, NAME@alias or NAME:version")
+	f.StringVar(&o.data, "data", "", "labelled track set directory")
+	f.BoolVar(&o.all, "all", false, "score every labelled track, even those the model was trained on")
+	f.Uint64Var(&o.seed, "bootstrap-seed", 0, "seed of the bootstrap interval")
+	f.StringVar(&o.plots, "plots", "", "directory for the PNG figures (default <home>/reports/MODEL; - for none)")
+	f.Float64Var(&o.threshold, "threshold", 0.5, "tabular: decision threshold on P(positive) (default: the model's)")
 	return c
 }
 
-// writePlots draws the evaluation's figures into dir and returns their paths.
-func writePlots(dir string, art *model.Artifact, e *trackmodel.Evaluation) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+func (a *app) runEval(ctx context.Context, o *evalOptions) error {
+	l, err := a.loadModel(ctx, o.model)
+	if err != nil {
+		return err
 	}
-	var bars, scatter []chart.Point
-	for _, t := range e.Tracks {
-		bars = append(bars, chart.Point{Label: t.TrackID, Y: t.Error})
-		if !math.IsNaN(t.ReentryAltitude) {
-			scatter = append(scatter, chart.Point{Label: t.TrackID, X: t.ReentryAltitude / 1000, Y: t.Error})
+	plots := o.plots
+	if plots == "" {
+		plots = a.homePath("reports", strings.TrimSuffix(l.Label, filepath.Ext(l.Label)))
+	}
+	if tm, ok := l.Model.(*tabular.Model); ok {
+		tf := tableFlags{onError: "fail", missing: dataset.DefaultMissing}
+		return a.evalTabular(o.model, l.Artifact, tm, o.data, tf, o.threshold, plots)
+	}
+	p, ok := l.Model.(trackmodel.Predictor)
+	if !ok {
+		return fmt.Errorf("%s: a %s model does not predict reentry times", o.model, l.Model.Kind())
+	}
+	ts, err := a.loadTracks(o.data, true)
+	if err != nil {
+		return err
+	}
+	res := evalResult{Model: o.model, Kind: l.Model.Kind(), Data: o.data}
+	ids, scope, err := trackmodel.Scope(o.model, l.Artifact, ts, o.all)
+	if err != nil {
+		return err
+	}
+	res.Scope = scope
+	if res.Evaluation, err = trackmodel.Evaluate(p, ts, ids, o.seed); err != nil {
+		return err
+	}
+	if plots != "-" {
+		if res.Plots, err = trackmodel.Plots(plots, l.Artifact, &res.Evaluation); err != nil {
+			return err
 		}
 	}
-	figs := &figures{dir: dir}
-	draw := figs.draw
-	if err := draw("error_per_track.png", func(p string) error {
-		return chart.Bars(p, fmt.Sprintf("%s: error per track (RMSE %.3f s)", art.Header.Kind, e.RMSE), "predicted - true reentry time (s)", bars)
-	}); err != nil {
-		return nil, err
-	}
-	if len(scatter) > 0 {
-		if err := draw("error_vs_reentry_altitude.png", func(p string) error {
-			return chart.Scatter(p, art.Header.Kind+": error vs reentry altitude", "reentry altitude (km)", "error (s)", scatter)
-		}); err != nil {
-			return nil, err
+	return a.report(res, func(w io.Writer) {
+		fmt.Fprintf(w, "%s (%s) on %s, %s tracks:\n", o.model, res.Kind, o.data, res.Scope)
+		printEval(w, &res.Evaluation)
+		for _, p := range res.Plots {
+			fmt.Fprintf(w, "  figure: %s\n", p)
 		}
-	}
-	if len(art.Header.Curves) > 0 {
-		if err := draw("training_curves.png", func(p string) error {
-			return chart.Curves(p, art.Header.Kind+": training", "epoch", "loss", art.Header.Curves)
-		}); err != nil {
-			return nil, err
-		}
-	}
-	return figs.paths, nil
+	})
 }
 
 func printEval(w io.Writer, e *trackmodel.Evaluation) {
@@ -345,20 +307,4 @@ func printEval(w io.Writer, e *trackmodel.Evaluation) {
 	for _, f := range e.Failed {
 		fmt.Fprintf(w, "  no prediction for track %s: %s\n", f.TrackID, f.Reason)
 	}
-}
-
-// figures writes a report's PNG files into one directory and keeps their
-// paths in order.
-type figures struct {
-	dir   string
-	paths []string
-}
-
-func (f *figures) draw(name string, render func(path string) error) error {
-	p := filepath.Join(f.dir, name)
-	if err := render(p); err != nil {
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	f.paths = append(f.paths, p)
-	return nil
 }

@@ -1,0 +1,80 @@
+package trackmodel
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/lstm"
+	"github.com/reckon-ml/reckon/model"
+)
+
+// Validate checks the configuration before any data is read: the kind,
+// the variant and, for lstm, its settings.
+func (c *Config) Validate() error {
+	if !slices.Contains(Kinds, c.Kind) {
+		return fmt.Errorf("unknown or not yet trainable model kind %q (available: %s)", c.Kind, strings.Join(Kinds, ", "))
+	}
+	if c.Variant != "" && c.Variant != "A" && c.Variant != "B" {
+		return fmt.Errorf("variant %q: want A (labelling) or B (forecast)", c.Variant)
+	}
+	if c.Kind == lstm.Kind && c.LSTM != nil {
+		return c.LSTM.Validate()
+	}
+	return nil
+}
+
+// CheckpointArtifact is the file an interrupted training run leaves: the
+// lstm checkpoint with the data's hash and the run's configuration, which
+// ResumeConfig reads back.
+func CheckpointArtifact(ck *lstm.Checkpoint, ts *dataset.TrackSet, cfg Config) (*model.Artifact, error) {
+	a, err := ck.Artifact()
+	if err != nil {
+		return nil, err
+	}
+	a.Header.DataHash = ts.Hash()
+	if a.Header.Hyper, err = json.Marshal(cfg); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ResumeConfig is the configuration that continues the interrupted run a
+// checkpoint artifact (CheckpointArtifact) came from, on the same data:
+// its own configuration and split, with progress reported to progress.
+// name is the checkpoint's place, for messages.
+func ResumeConfig(name string, a *model.Artifact, ts *dataset.TrackSet, progress func(lstm.Progress)) (Config, error) {
+	ck, err := lstm.CheckpointFromArtifact(a)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if a.Header.DataHash != ts.Hash() {
+		return Config{}, fmt.Errorf("%s was made on other data (%s), not %s (%s)", name, a.Header.DataHash, ts.TracksPath, ts.Hash())
+	}
+	var prev Config
+	if err := json.Unmarshal(a.Header.Hyper, &prev); err != nil {
+		return Config{}, fmt.Errorf("%s: unreadable training configuration: %w", name, err)
+	}
+	if prev.Kind != lstm.Kind {
+		return Config{}, fmt.Errorf("%s: a checkpoint of %s, not lstm", name, prev.Kind)
+	}
+	prev.Resume, prev.Progress = ck, progress
+	return prev, nil
+}
+
+// Scope picks the tracks an evaluation of a model scores on ts: on the
+// data it was trained on (same content hash) only the held-out tracks,
+// unless all; otherwise every labelled track (ids nil). scope says which:
+// "held-out" or "all". name is the model's place, for messages.
+func Scope(name string, a *model.Artifact, ts *dataset.TrackSet, all bool) (ids []string, scope string, err error) {
+	if all || a.Header.DataHash != ts.Hash() {
+		return nil, "all", nil
+	}
+	var cfg Config
+	if err := json.Unmarshal(a.Header.Hyper, &cfg); err != nil {
+		return nil, "", fmt.Errorf("%s: unreadable training configuration: %w", name, err)
+	}
+	return HeldOut(ts, cfg.Split), "held-out", nil
+}
