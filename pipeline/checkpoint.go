@@ -13,6 +13,7 @@ import (
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/trackmodel"
 )
@@ -100,11 +101,7 @@ func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (st
 	if err != nil {
 		return v, err
 	}
-	var buf bytes.Buffer
-	if err := model.Write(&buf, art); err != nil {
-		return v, err
-	}
-	ref, err := env.Blobs.Put(ctx, buf.Bytes())
+	ref, err := registry.Save(ctx, env.Blobs, art)
 	if err != nil {
 		return v, err
 	}
@@ -114,5 +111,5 @@ func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (st
 		why = note
 	}
 	return env.Store.Register(ctx, store.Version{Model: req.Model, RunID: r.ID, Kind: lstm.Kind, DataHash: r.Inputs["data"], Metrics: e.Metrics(), Note: note,
-		Artifact: store.Artifact{Name: "model", Key: ref.Key, SHA256: ref.SHA256, Size: ref.Size}}, req.Alias, env.User, why)
+		Artifact: registry.Artifact(ref)}, req.Alias, env.User, why)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -122,8 +123,8 @@ func Run(ctx context.Context, env Env, spec *Spec) (*Result, error) {
 		if ctx.Err() != nil {
 			st = store.Interrupted
 		}
-		x.env.Store.SetTags(end, pr.ID, map[string]string{"error": err.Error()})
-		return x.res, errors.Join(err, env.Store.Finish(end, pr.ID, st))
+		tagErr := x.env.Store.SetTags(end, pr.ID, map[string]string{"error": err.Error()})
+		return x.res, errors.Join(err, tagErr, env.Store.Finish(end, pr.ID, st))
 	}
 	tags := map[string]string{"winner": x.res.Winner, "reason": x.res.Reason,
 		"registered": fmt.Sprintf("%s:%d", x.res.Registered.Model, x.res.Registered.Version), "action": x.res.Action}
@@ -171,6 +172,15 @@ func (s *stepRun) put(ctx context.Context, name string, data []byte) (blobs.Ref,
 		return ref, err
 	}
 	return ref, s.x.env.Store.LogArtifact(ctx, s.run.ID, store.Artifact{Name: name, Key: ref.Key, SHA256: ref.SHA256, Size: ref.Size})
+}
+
+// putArtifact stores a model or checkpoint artifact of the step.
+func (s *stepRun) putArtifact(ctx context.Context, name string, a *model.Artifact) (blobs.Ref, error) {
+	b, err := model.Encode(a)
+	if err != nil {
+		return blobs.Ref{}, err
+	}
+	return s.put(ctx, name, b)
 }
 
 // step runs fn as a child run unless the cache holds the output of the
@@ -222,16 +232,24 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 	if err != nil {
 		fmt.Fprintf(srun.log, "error: %v\n", err)
 	}
+	var logErr error
 	if srun.log.Len() > 0 {
-		srun.put(end, "log", srun.log.Bytes())
+		if _, logErr = srun.put(end, "log", srun.log.Bytes()); logErr != nil {
+			logErr = fmt.Errorf("step %s: storing its log: %w", name, logErr)
+		}
 	}
 	if err != nil {
 		st := store.Failed
 		if ctx.Err() != nil {
 			st = store.Interrupted
 		}
-		x.env.Store.SetTags(end, r.ID, map[string]string{"error": err.Error()})
-		return sr, errors.Join(fmt.Errorf("step %s: %w", name, err), x.env.Store.Finish(end, r.ID, st))
+		tagErr := x.env.Store.SetTags(end, r.ID, map[string]string{"error": err.Error()})
+		return sr, errors.Join(fmt.Errorf("step %s: %w", name, err), logErr, tagErr, x.env.Store.Finish(end, r.ID, st))
+	}
+	if logErr != nil {
+		// The step's work is done and its outputs are stored; only its
+		// log is missing, which is worth a warning, not a failed step.
+		fmt.Fprintf(x.env.Log, "  warning: %v\n", logErr)
 	}
 	outJSON, err := json.Marshal(out)
 	if err != nil {

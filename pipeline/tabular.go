@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/reckon-ml/reckon/blobs"
@@ -18,6 +17,7 @@ import (
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/tabular"
 )
@@ -171,13 +171,18 @@ func (x *exec) tabular(ctx context.Context) error {
 		return err
 	}
 	hash := t.Hash()
-	schemaJSON, _ := json.Marshal(map[string]any{"columns": t.Names(), "target": sp.Data.Target})
+	schemaJSON, err := json.Marshal(map[string]any{"columns": t.Names(), "target": sp.Data.Target})
+	if err != nil {
+		return err
+	}
 	ds, err := x.env.Store.PutDataset(ctx, store.Dataset{Name: sp.Data.Name, Hash: hash, Source: t.Source, Schema: string(schemaJSON), Rows: int64(t.Rows())})
 	if err != nil {
 		return err
 	}
 	x.res.Data = ds
-	x.env.Store.SetTags(ctx, x.run.ID, map[string]string{"data": hash})
+	if err := x.env.Store.SetTags(ctx, x.run.ID, map[string]string{"data": hash}); err != nil {
+		return err
+	}
 	fmt.Fprintf(x.env.Log, "  %-22s %s: %d rows, version %s\n", "data", t.Source, t.Rows(), short(strings.TrimPrefix(hash, "sha256:")))
 	d := &tableData{t: t}
 
@@ -224,23 +229,21 @@ func (x *exec) tabular(ctx context.Context) error {
 		inputs["folds_file"] = sha(foldBody)
 	}
 	if _, err := x.step(ctx, "split", scfg, inputs, &so, func(ctx context.Context, s *stepRun) error {
-		var folds []dataset.Fold
+		plan := dataset.FoldPlan{CV: sp.Split.CV, Seed: sp.Split.Seed}
 		if foldBody != nil {
-			ff, err := dataset.ReadFolds(sp.path(sp.Split.Folds), bytes.NewReader(foldBody), d.fr.Rows)
-			if err != nil {
-				return err
-			}
-			folds, so.Desc = ff.Folds, fmt.Sprintf("%d folds from %s", len(ff.Folds), sp.Split.Folds)
-		} else {
-			k, r, err := parseCV(sp.Split.CV)
-			if err != nil {
-				return fmt.Errorf("%s: split.cv: %w", sp.file, err)
-			}
-			if folds, err = dataset.StratifiedKFold(d.fr.Y, k, r, sp.Split.Seed); err != nil {
-				return err
-			}
-			so.Desc = fmt.Sprintf("stratified %d-fold x %d (seed %d)", k, r, sp.Split.Seed)
+			plan.File, plan.Body = sp.path(sp.Split.Folds), foldBody
+		} else if _, _, err := dataset.ParseCV(sp.Split.CV); err != nil {
+			return fmt.Errorf("%s: split.cv: %w", sp.file, err)
 		}
+		folds, desc, err := plan.Build(d.fr.Y)
+		if err != nil {
+			return err
+		}
+		if foldBody != nil {
+			// Reports name the file as the pipeline wrote it.
+			desc = fmt.Sprintf("%d folds from %s", len(folds), sp.Split.Folds)
+		}
+		so.Desc = desc
 		b, err := json.Marshal(folds)
 		if err != nil {
 			return err
@@ -380,16 +383,6 @@ func (x *exec) outsideChampion(ctx context.Context, champ *store.Version) (*stor
 	return nil, nil
 }
 
-func parseCV(s string) (k, r int, err error) {
-	ks, rs, ok := strings.Cut(s, "x")
-	k, err1 := strconv.Atoi(ks)
-	r, err2 := strconv.Atoi(rs)
-	if !ok || err1 != nil || err2 != nil || k < 2 || r < 1 {
-		return 0, 0, fmt.Errorf("%q: want KxR, e.g. 5x3 (5 folds, 3 repeats)", s)
-	}
-	return k, r, nil
-}
-
 // cvCandidate is what a training step stores of its cross-validation: the
 // per-fold scores and predictions selection compares.
 type cvCandidate struct {
@@ -402,22 +395,6 @@ type cvFold struct {
 	Truth   []bool             `json:"truth"`
 	Proba   []float64          `json:"proba"`
 	Correct []bool             `json:"correct"`
-}
-
-// CompareCandidate turns a cross-validation into what the selection
-// policies compare: per fold, the scores, the rows, their truth and
-// whether each decision was right.
-func CompareCandidate(name string, cv *tabular.CV, fr *tabular.Frame, schema *tabular.Schema) compare.Candidate {
-	c := compare.Candidate{Name: name}
-	for _, f := range cv.Folds {
-		cf := compare.Fold{Scores: f.Scores, Rows: f.Test, Proba: f.Proba}
-		for j, r := range f.Test {
-			cf.Truth = append(cf.Truth, fr.Y[r] == schema.Positive)
-			cf.Correct = append(cf.Correct, f.Pred[j] == fr.Y[r])
-		}
-		c.Folds = append(c.Folds, cf)
-	}
-	return c
 }
 
 func toStored(c compare.Candidate) cvCandidate {
@@ -458,7 +435,7 @@ func (x *exec) trainTabular(ctx context.Context, s *stepRun, spec tabular.Spec, 
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(toStored(CompareCandidate(spec.Model, cv, d.fr, d.schema)))
+	b, err := json.Marshal(toStored(tabular.Candidate(spec.Model, cv, d.fr, d.schema)))
 	if err != nil {
 		return err
 	}
@@ -482,18 +459,16 @@ func (x *exec) trainTabular(ctx context.Context, s *stepRun, spec tabular.Spec, 
 		return err
 	}
 	m.Metrics = cv.Mean
-	art, err := m.Artifact()
+	art, err := m.FileArtifact(d.t.Hash(), "")
 	if err != nil {
 		return err
 	}
-	art.Header.Kind = m.Kind()
-	art.Header.DataHash = d.t.Hash()
-	var buf bytes.Buffer
-	if err := model.Write(&buf, art); err != nil {
+	b, err = model.Encode(art)
+	if err != nil {
 		return err
 	}
 	to.Kind, to.Mean, to.SD = spec.Model, cv.Mean, cv.SD
-	to.Model, err = s.put(ctx, "model", buf.Bytes())
+	to.Model, err = s.put(ctx, "model", b)
 	return err
 }
 
@@ -518,21 +493,13 @@ func championName(v *store.Version) string {
 // model cannot be scored on rows it was trained on, so its hyperparameters
 // are cross-validated exactly as the candidates' were.
 func (x *exec) cvChampion(ctx context.Context, s *stepRun, v *store.Version, d *tableData) (compare.Candidate, error) {
-	b, err := x.env.Blobs.Get(ctx, v.Artifact.Key)
-	if err != nil {
-		return compare.Candidate{}, fmt.Errorf("champion %s: %w", championName(v), err)
-	}
-	a, err := model.Read(championName(v), bytes.NewReader(b))
+	l, err := registry.LoadBlob(ctx, x.env.Blobs, v.Artifact.Key, "champion "+championName(v))
 	if err != nil {
 		return compare.Candidate{}, err
 	}
-	m, err := model.FromArtifact(championName(v), a)
-	if err != nil {
-		return compare.Candidate{}, err
-	}
-	tm, ok := m.(*tabular.Model)
+	tm, ok := l.Model.(*tabular.Model)
 	if !ok {
-		return compare.Candidate{}, fmt.Errorf("champion %s is a %s model, not a tabular classifier", championName(v), m.Kind())
+		return compare.Candidate{}, fmt.Errorf("champion %s is a %s model, not a tabular classifier", championName(v), l.Model.Kind())
 	}
 	set, finish := x.progress("cross-validating the champion (folds)", len(d.folds))
 	cv, err := tabular.CrossValidate(ctx, tm.Spec, d.schema, d.fr, d.folds, func(done, _ int) { set(done, "") })
@@ -540,7 +507,7 @@ func (x *exec) cvChampion(ctx context.Context, s *stepRun, v *store.Version, d *
 	if err != nil {
 		return compare.Candidate{}, fmt.Errorf("champion %s: %w", championName(v), err)
 	}
-	c := CompareCandidate(championName(v), cv, d.fr, d.schema)
+	c := tabular.Candidate(championName(v), cv, d.fr, d.schema)
 	x.res.Candidates = append(x.res.Candidates, Candidate{Name: championName(v), Kind: v.Kind, Metrics: cv.Mean, SHA256: v.Artifact.SHA256, RunID: v.RunID, Champion: true})
 	return c, nil
 }
@@ -593,7 +560,7 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 		return nil
 	}
 	v := store.Version{Model: sp.Register.Model, RunID: runs[best], Kind: to.Kind, DataHash: dataHash, Metrics: to.Mean,
-		Artifact: store.Artifact{Name: "model", Key: to.Model.Key, SHA256: to.Model.SHA256, Size: to.Model.Size}}
+		Artifact: registry.Artifact(to.Model)}
 	alias := ""
 	if moves {
 		alias = sp.Register.Alias

@@ -17,6 +17,7 @@ import (
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/sim/reentry"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/trackmodel"
@@ -43,8 +44,8 @@ func trackConfig(m Model, f Features, sp Split) (trackmodel.Config, error) {
 	if err := decodeParams(m.Params, &lc); err != nil {
 		return cfg, err
 	}
-	if lc.Window < 16 || lc.Hidden < 1 || lc.Layers < 1 || lc.Batch < 1 || !(lc.LR > 0) || lc.Epochs < 1 || lc.Workers < 1 {
-		return cfg, errors.New("params: lstm needs window_steps >= 16 and positive hidden, layers, batch, max_lr, epochs, workers")
+	if err := lc.Validate(); err != nil {
+		return cfg, fmt.Errorf("params: %w", err)
 	}
 	cfg.Seed = lc.Seed
 	cfg.LSTM = &lc
@@ -112,13 +113,18 @@ func (x *exec) tracks(ctx context.Context) error {
 			reentering++
 		}
 	}
-	schemaJSON, _ := json.Marshal(map[string]any{"input": "tracks", "columns": []string{"track_id", "t", "x", "y", "z"}, "reentering": reentering})
+	schemaJSON, err := json.Marshal(map[string]any{"input": "tracks", "columns": []string{"track_id", "t", "x", "y", "z"}, "reentering": reentering})
+	if err != nil {
+		return err
+	}
 	ds, err := x.env.Store.PutDataset(ctx, store.Dataset{Name: sp.Data.Name, Hash: hash, Source: ts.TracksPath, Schema: string(schemaJSON), Rows: int64(len(ts.Tracks))})
 	if err != nil {
 		return err
 	}
 	x.res.Data = ds
-	x.env.Store.SetTags(ctx, x.run.ID, map[string]string{"data": hash})
+	if err := x.env.Store.SetTags(ctx, x.run.ID, map[string]string{"data": hash}); err != nil {
+		return err
+	}
 	fmt.Fprintf(x.env.Log, "  %-22s %s: %d tracks, version %s\n", "data", ts.TracksPath, len(ts.Tracks), short(strings.TrimPrefix(hash, "sha256:")))
 
 	// split: the held-out flights every candidate and the champion are
@@ -137,7 +143,10 @@ func (x *exec) tracks(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	splitKey, _ := cacheKey("split-ids", split, nil, "")
+	splitKey, err := cacheKey("split-ids", split, nil, "")
+	if err != nil {
+		return err
+	}
 
 	// features: sequence models compute per-step features inside training
 	// (fresh noise every epoch changes them), so this step fixes and
@@ -216,8 +225,10 @@ func (x *exec) tracks(ctx context.Context) error {
 			out.Reason += fmt.Sprintf(" against %s's %.3f", second, scores[second])
 		}
 		out.Reason += ")"
-		b, _ := json.Marshal(map[string]any{"metric": sp.Select.Metric, "scores": scores, "ranking": out.Ranking})
-		var err error
+		b, err := json.Marshal(map[string]any{"metric": sp.Select.Metric, "scores": scores, "ranking": out.Ranking})
+		if err != nil {
+			return err
+		}
 		out.Decision, err = s.put(ctx, "decision", b)
 		return err
 	}); err != nil {
@@ -256,15 +267,20 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 		every = *x.spec.CheckpointEvery
 	}
 	if cfg.Kind == lstm.Kind {
-		// Where the tracks are, so a checkpoint can be registered later.
-		x.env.Store.SetTags(ctx, s.run.ID, map[string]string{"data_source": filepath.Dir(ts.TracksPath)})
+		// Where the tracks are, so a checkpoint can be registered later
+		// (models register --checkpoint reads it): without it that fails.
+		if err := x.env.Store.SetTags(ctx, s.run.ID, map[string]string{"data_source": filepath.Dir(ts.TracksPath)}); err != nil {
+			return err
+		}
 		ck, from, err := x.latestCheckpoint(ctx, s)
 		if err != nil {
 			return err
 		}
 		if ck != nil {
 			cfg.Resume = ck
-			x.env.Store.SetTags(ctx, s.run.ID, map[string]string{"resumed_from": from})
+			if err := x.env.Store.SetTags(ctx, s.run.ID, map[string]string{"resumed_from": from}); err != nil {
+				return err
+			}
 			fmt.Fprintf(x.env.Log, "  %-22s resuming at epoch %d from run %s's checkpoint\n", "train/"+cfg.Kind, ck.Epoch, from)
 		}
 		set, finish := x.progress("training lstm (epochs)", cfg.LSTM.Epochs)
@@ -273,7 +289,10 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 		cfg.Progress = func(p lstm.Progress) {
 			set(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss))
 			fmt.Fprintf(s.log, "epoch %d/%d loss %.6f\n", p.Epoch, p.Epochs, p.Loss)
-			x.env.Store.LogMetrics(ctx, s.run.ID, []store.Point{{Key: "train_loss", Step: int64(p.Epoch), Value: p.Loss}})
+			if err := x.env.Store.LogMetrics(ctx, s.run.ID, []store.Point{{Key: "train_loss", Step: int64(p.Epoch), Value: p.Loss}}); err != nil && ctx.Err() == nil {
+				// Training goes on; the curve has a hole, which is said.
+				fmt.Fprintf(x.env.Log, "  warning: train_loss of epoch %d not stored: %v\n", p.Epoch, err)
+			}
 			if time.Since(last) < every || p.Epoch == p.Epochs {
 				return
 			}
@@ -287,11 +306,12 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 	var intr *trackmodel.Interrupted
 	if errors.As(err, &intr) {
 		// Keep the epoch-boundary state so the next run resumes there.
-		if a, aerr := intr.Checkpoint.Artifact(); aerr == nil {
-			var buf bytes.Buffer
-			if model.Write(&buf, a) == nil {
-				s.put(context.WithoutCancel(ctx), checkpointName(intr.Checkpoint.Epoch), buf.Bytes())
-			}
+		a, aerr := intr.Checkpoint.Artifact()
+		if aerr == nil {
+			_, aerr = s.putArtifact(context.WithoutCancel(ctx), lstm.CheckpointName(intr.Checkpoint.Epoch), a)
+		}
+		if aerr != nil {
+			return errors.Join(err, fmt.Errorf("storing the checkpoint at epoch %d: %w", intr.Checkpoint.Epoch, aerr))
 		}
 		return err
 	}
@@ -303,8 +323,8 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := model.Write(&buf, art); err != nil {
+	b, err := model.Encode(art)
+	if err != nil {
 		return err
 	}
 	to.Kind, to.Metrics = res.Model.Kind(), res.Validation.Metrics()
@@ -315,7 +335,7 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 	if err := x.env.Store.LogMetrics(ctx, s.run.ID, pts); err != nil {
 		return err
 	}
-	to.Model, err = s.put(ctx, "model", buf.Bytes())
+	to.Model, err = s.put(ctx, "model", b)
 	return err
 }
 
@@ -328,17 +348,9 @@ func (x *exec) saveCheckpoint(ctx context.Context, s *stepRun, p lstm.Progress) 
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := model.Write(&buf, a); err != nil {
-		return err
-	}
-	_, err = s.put(ctx, checkpointName(ck.Epoch), buf.Bytes())
+	_, err = s.putArtifact(ctx, lstm.CheckpointName(ck.Epoch), a)
 	return err
 }
-
-// checkpointName keeps one artifact per epoch, so earlier checkpoints stay
-// available next to the newest.
-func checkpointName(epoch int) string { return fmt.Sprintf("checkpoint/epoch-%04d", epoch) }
 
 // latestCheckpoint finds the most advanced checkpoint left by an earlier
 // run of this step (same cache key: same configuration, data and code)
@@ -368,15 +380,16 @@ func (x *exec) latestCheckpoint(ctx context.Context, s *stepRun) (*lstm.Checkpoi
 				continue
 			}
 			art, err := model.Read(a.Key, bytes.NewReader(b))
-			if err != nil {
-				continue
+			if err == nil {
+				var ck *lstm.Checkpoint
+				if ck, err = lstm.CheckpointFromArtifact(art); err == nil && (best == nil || ck.Epoch > best.Epoch) {
+					best, from = ck, r.ID
+				}
 			}
-			ck, err := lstm.CheckpointFromArtifact(art)
 			if err != nil {
-				continue
-			}
-			if best == nil || ck.Epoch > best.Epoch {
-				best, from = ck, r.ID
+				// Another checkpoint (or a fresh start) will do; say why
+				// this one was passed over.
+				fmt.Fprintf(x.env.Log, "  warning: run %s's %s is unusable: %v\n", r.ID, a.Name, err)
 			}
 		}
 	}
@@ -384,18 +397,11 @@ func (x *exec) latestCheckpoint(ctx context.Context, s *stepRun) (*lstm.Checkpoi
 }
 
 func (x *exec) evalChampion(ctx context.Context, v *store.Version, ts *dataset.TrackSet, test []string) (*trackmodel.Evaluation, error) {
-	b, err := x.env.Blobs.Get(ctx, v.Artifact.Key)
-	if err != nil {
-		return nil, fmt.Errorf("champion %s: %w", championName(v), err)
-	}
-	a, err := model.Read(championName(v), bytes.NewReader(b))
+	l, err := registry.LoadBlob(ctx, x.env.Blobs, v.Artifact.Key, "champion "+championName(v))
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.FromArtifact(championName(v), a)
-	if err != nil {
-		return nil, err
-	}
+	m := l.Model
 	p, ok := m.(trackmodel.Predictor)
 	if !ok {
 		return nil, fmt.Errorf("champion %s is a %s model, not a reentry model", championName(v), m.Kind())

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
@@ -235,7 +236,7 @@ succeeded qualify; an interrupted run is resumed with 'reckon run' instead.`,
 				return errors.New("--run and --checkpoint are required")
 			}
 			if n, err := strconv.Atoi(req.Checkpoint); err == nil {
-				req.Checkpoint = fmt.Sprintf("checkpoint/epoch-%04d", n)
+				req.Checkpoint = lstm.CheckpointName(n)
 			}
 			if req.Alias != "" && strings.TrimSpace(req.Why) == "" {
 				return errors.New("--reason is required with --alias: every alias move is audited with why")
