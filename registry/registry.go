@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -157,4 +159,15 @@ func Save(ctx context.Context, b Blobs, a *model.Artifact) (blobs.Ref, error) {
 // Artifact is a saved model as a registered version records it.
 func Artifact(ref blobs.Ref) store.Artifact {
 	return store.Artifact{Name: "model", Key: ref.Key, SHA256: ref.SHA256, Size: ref.Size}
+}
+
+// AliasesOf lists, sorted, the aliases of m that point at version.
+func AliasesOf(m store.Model, version int) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m.Aliases)) {
+		if m.Aliases[k] == version {
+			out = append(out, k)
+		}
+	}
+	return out
 }

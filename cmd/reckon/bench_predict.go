@@ -1,22 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/reckon-ml/reckon/batch"
 	"github.com/reckon-ml/reckon/bench"
-	"github.com/reckon-ml/reckon/dataset"
-	"github.com/reckon-ml/reckon/examples"
-	"github.com/reckon-ml/reckon/lstm"
-	"github.com/reckon-ml/reckon/sim/reentry"
-	"github.com/reckon-ml/reckon/tabular"
 )
 
 func (a *app) benchPredictCmd() *cobra.Command {
@@ -46,75 +38,9 @@ chunk) into a temporary directory.`,
 				}
 				workers = append(workers, n)
 			}
-			ctx := cmd.Context()
-			t, _, err := dataset.ReadCSV(examples.TumorCSVName, bytes.NewReader(examples.TumorCSV), dataset.ReadOptions{})
+			results, err := bench.RunPredict(cmd.Context(), bench.PredictWorkload{Rows: rows, Tracks: tracks, Reps: reps, Workers: workers, Job: job})
 			if err != nil {
 				return err
-			}
-			schema, err := tabular.NewSchema(t, "diagnosis", "malignant")
-			if err != nil {
-				return err
-			}
-			fr, err := schema.Encode(t)
-			if err != nil {
-				return err
-			}
-			big := &tabular.Frame{Rows: rows, Cols: fr.Cols, Categorical: fr.Categorical, X: make([]float64, 0, rows*fr.Cols)}
-			for i := range rows {
-				big.X = append(big.X, fr.X[(i%fr.Rows)*fr.Cols:(i%fr.Rows+1)*fr.Cols]...)
-			}
-			recs := batch.FrameRecords(big)
-			var results []bench.PredictResult
-			for _, kind := range []string{tabular.KindGBDT, tabular.KindLogistic} {
-				m, err := tabular.Train(ctx, tabular.DefaultSpec(kind), schema, fr, nil)
-				if err != nil {
-					return err
-				}
-				for _, w := range workers {
-					r, err := bench.Predict(ctx, "tumor "+kind, recs, batch.FrameScorer(m), w, 4096, reps, job)
-					if err != nil {
-						return err
-					}
-					results = append(results, r)
-				}
-			}
-
-			dir, err := os.MkdirTemp("", "reckon-bench-tracks-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			gcfg := reentry.DefaultConfig()
-			gcfg.Count, gcfg.Seed = tracks, 99
-			if _, err := reentry.WriteDir(ctx, dir, gcfg, reentry.WriteOptions{}); err != nil {
-				return err
-			}
-			ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
-			if err != nil {
-				return err
-			}
-			var trs []*dataset.Track
-			var labels []dataset.TrackLabel
-			for i := range ts.Tracks {
-				trs = append(trs, &ts.Tracks[i])
-				labels = append(labels, ts.Labels[ts.Tracks[i].ID])
-			}
-			lc := lstm.DefaultConfig()
-			lc.Epochs = 1
-			lm, _, err := lstm.Train(ctx, trs[:min(8, len(trs))], labels[:min(8, len(trs))], lc, nil, nil)
-			if err != nil {
-				return err
-			}
-			trecs := make([]batch.Record, len(trs))
-			for i, tr := range trs {
-				trecs[i] = batch.Record{ID: tr.ID, Track: tr}
-			}
-			for _, w := range workers {
-				r, err := bench.Predict(ctx, "reentry lstm", trecs, batch.TracksScorer(lm), w, 8, reps, job)
-				if err != nil {
-					return err
-				}
-				results = append(results, r)
 			}
 			return a.report(results, func(wr io.Writer) {
 				tw := newTabWriter(wr)

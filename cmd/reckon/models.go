@@ -89,12 +89,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 			if err != nil {
 				return err
 			}
-			var aliases []string
-			for _, k := range slices.Sorted(maps.Keys(m.Aliases)) {
-				if m.Aliases[k] == v.Version {
-					aliases = append(aliases, k)
-				}
-			}
+			aliases := registry.AliasesOf(m, v.Version)
 			if out != "" {
 				b, err := p.Blobs.Get(cmd.Context(), v.Artifact.Key)
 				if err != nil {

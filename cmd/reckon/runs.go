@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -173,11 +172,9 @@ command that opens the store.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if sortFlag != "" {
-				parts := strings.Split(sortFlag, ":")
-				if len(parts) < 2 || parts[0] != "metric" || parts[1] == "" || len(parts) > 3 || (len(parts) == 3 && parts[2] != "asc" && parts[2] != "desc") {
-					return fmt.Errorf("--sort %q: want metric:KEY or metric:KEY:desc", sortFlag)
+				if err := q.ParseSort(sortFlag); err != nil {
+					return fmt.Errorf("--sort %w", err)
 				}
-				q.SortMetric, q.Desc = parts[1], len(parts) == 3 && parts[2] == "desc"
 			}
 			if status != "" {
 				q.Status = store.Status(status)
@@ -284,7 +281,7 @@ command that opens the store.`,
 					return err
 				}
 			}
-			d := diffRuns(rs[0], rs[1])
+			d := store.Diff(rs[0], rs[1])
 			return a.report(d, func(w io.Writer) {
 				tw := newTabWriter(w)
 				fmt.Fprintf(tw, "\t%s\t%s\t\n", rs[0].ID, rs[1].ID)
@@ -301,65 +298,6 @@ command that opens the store.`,
 	}
 	c.AddCommand(ls, show, diff)
 	return c
-}
-
-type diffRow struct {
-	Key     string `json:"key"`
-	A       string `json:"a"`
-	B       string `json:"b"`
-	Differs bool   `json:"differs"`
-}
-
-type runDiff struct {
-	A    string    `json:"a"`
-	B    string    `json:"b"`
-	Rows []diffRow `json:"rows"`
-}
-
-// diffRuns lines up identity, parameters, inputs and last metrics.
-func diffRuns(a, b store.Run) runDiff {
-	d := runDiff{A: a.ID, B: b.ID}
-	add := func(k, x, y string) { d.Rows = append(d.Rows, diffRow{k, x, y, x != y}) }
-	add("name", a.Name, b.Name)
-	add("status", string(a.Status), string(b.Status))
-	add("code", a.CodeVersion, b.CodeVersion)
-	add("seed", fmt.Sprint(a.Seed), fmt.Sprint(b.Seed))
-	strs := func(prefix string, x, y map[string]string) {
-		keys := slices.Sorted(maps.Keys(x))
-		for k := range y {
-			if _, ok := x[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			add(prefix+k, orDash(x[k]), orDash(y[k]))
-		}
-	}
-	strs("param ", a.Params, b.Params)
-	strs("input ", a.Inputs, b.Inputs)
-	keys := map[string]bool{}
-	for k := range a.Last {
-		keys[k] = true
-	}
-	for k := range b.Last {
-		keys[k] = true
-	}
-	num := func(m map[string]float64, k string) string {
-		v, ok := m[k]
-		if !ok {
-			return "-"
-		}
-		return fmt.Sprintf("%.6g", v)
-	}
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		row := diffRow{"metric " + k, num(a.Last, k), num(b.Last, k), false}
-		x, okx := a.Last[k]
-		y, oky := b.Last[k]
-		row.Differs = okx != oky || (okx && math.Abs(x-y) > 1e-12*math.Max(1, math.Abs(x)))
-		d.Rows = append(d.Rows, row)
-	}
-	return d
 }
 
 func section(w io.Writer, title string, m map[string]string) {
