@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// parse runs a command's flag parsing and validation with a run function
+// that only records it was reached: no data is read, nothing is written.
+func parse(t *testing.T, c *cobra.Command, args ...string) error {
+	t.Helper()
+	c.SetArgs(args)
+	c.SetOut(io.Discard)
+	c.SetErr(io.Discard)
+	c.SilenceUsage, c.SilenceErrors = true, true
+	return c.ExecuteContext(context.Background())
+}
+
+func testApp() *app { return &app{out: &bytes.Buffer{}, err: &bytes.Buffer{}} }
+
+func TestPredictOptions(t *testing.T) {
+	var got *predictOptions
+	stop := func(_ context.Context, o *predictOptions) error { got = o; return nil }
+	if err := parse(t, testApp().newPredictCmd(stop), "--model", "tumor@champion", "--input", "a.csv", "--input", "dir", "--out", "p", "--shard", "1/4"); err != nil {
+		t.Fatal(err)
+	}
+	want := predictOptions{Model: "tumor@champion", Inputs: []string{"a.csv", "dir"}, Out: "p", Shard: "1/4", Workers: got.Workers, Chunk: 0}
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("options %+v, want %+v (chunk 0: the model's default)", *got, want)
+	}
+	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m", "--input", "a", "--out", "p", "--chunk", "64"); err != nil || got.Chunk != 64 {
+		t.Errorf("--chunk 64: %d, %v", got.Chunk, err)
+	}
+	got = nil
+	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m"); err == nil || got != nil || !strings.Contains(err.Error(), "--input") {
+		t.Errorf("missing flags: %v (run reached: %v)", err, got != nil)
+	}
+}
+
+func TestTrainReentryOptions(t *testing.T) {
+	var got *trainReentryOptions
+	stop := func(_ context.Context, o *trainReentryOptions) error { got = o; return nil }
+	if err := parse(t, testApp().newTrainReentryCmd(stop), "--data", "d", "--out", "m", "--model", "lstm", "--epochs", "7", "--window", "64", "--lr", "0.01"); err != nil {
+		t.Fatal(err)
+	}
+	if got.cfg.LSTM == nil || got.cfg.LSTM.Epochs != 7 || got.cfg.LSTM.Window != 64 || got.cfg.LSTM.LR != 0.01 || got.cfg.Variant != "A" {
+		t.Errorf("config %+v lstm %+v", got.cfg, got.cfg.LSTM)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--window", "8"}, "window_steps"},
+		{[]string{"--data", "d", "--out", "m", "--variant", "C"}, "--variant"},
+		{[]string{"--data", "d", "--out", "m", "--model", "gbdt"}, "available:"},
+		{[]string{"--out", "m"}, "--data"},
+	} {
+		got = nil
+		if err := parse(t, testApp().newTrainReentryCmd(stop), c.args...); err == nil || got != nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q before any work", c.args, err, c.want)
+		}
+	}
+}
+
+func TestTrainTabularAndCompareOptions(t *testing.T) {
+	var tt *trainTabularOptions
+	if err := parse(t, testApp().newTrainTabularCmd(func(_ context.Context, o *trainTabularOptions) error { tt = o; return nil }),
+		"--data", "t.csv", "--target", "y", "--model", "fcn", "--lr", "0.002", "--search", "5", "--cv", "3x2"); err != nil {
+		t.Fatal(err)
+	}
+	if tt.kind != "fcn" || tt.nSearch != 5 || tt.folds.cv != "3x2" || tt.specs.lr != 0.002 || !tt.changed("lr") || tt.changed("trees") {
+		t.Errorf("train tabular options %+v", tt)
+	}
+	var co *compareOptions
+	stop := func(_ context.Context, o *compareOptions) error { co = o; return nil }
+	if err := parse(t, testApp().newCompareCmd(stop), "--data", "t.csv", "--target", "y", "--policy", "constraint", "--constraint", "recall[m]>=0.9"); err != nil {
+		t.Fatal(err)
+	}
+	if co.models != "logistic,gbdt,fcn" || co.folds.cv != "5x3" || co.policies != "constraint" {
+		t.Errorf("compare defaults %+v", co)
+	}
+	co = nil
+	if err := parse(t, testApp().newCompareCmd(stop), "--models", "gbdt"); err == nil || co != nil {
+		t.Errorf("one model: %v", err)
+	}
+}
+
+func TestEvalOptions(t *testing.T) {
+	var got *evalOptions
+	stop := func(_ context.Context, o *evalOptions) error { got = o; return nil }
+	if err := parse(t, testApp().newEvalCmd(stop), "--model", "m", "--data", "d"); err != nil || got.threshold != 0 {
+		t.Errorf("default threshold: %v %v (0: the model's)", got, err)
+	}
+	if err := parse(t, testApp().newEvalCmd(stop), "--model", "m", "--data", "d", "--threshold", "0.3"); err != nil || got.threshold != 0.3 {
+		t.Errorf("--threshold 0.3: %v %v", got, err)
+	}
+	got = nil
+	if err := parse(t, testApp().newEvalCmd(stop), "--model", "m", "--data", "d", "--threshold", "1.5"); err == nil || got != nil {
+		t.Errorf("--threshold 1.5: %v", err)
+	}
+}

@@ -1,0 +1,265 @@
+package tabular
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/reckon-ml/reckon/compare"
+	"github.com/reckon-ml/reckon/dataset"
+)
+
+func TestParseClassWeights(t *testing.T) {
+	classes := []string{"benign", "malignant"}
+	y := []int{0, 0, 0, 1} // 3 benign, 1 malignant
+	for _, c := range []struct {
+		in   string
+		want []float64
+		err  bool
+	}{
+		// scikit-learn's compute_class_weight("balanced"): n / (k * n_c).
+		{"balanced", []float64{4.0 / 6, 2}, false},
+		{"malignant=3", []float64{1, 3}, false},
+		{"benign=0.5,malignant=2", []float64{0.5, 2}, false},
+		{"cancer=2", nil, true},
+		{"malignant=0", nil, true},
+		{"malignant", nil, true},
+		{"malignant=x", nil, true},
+	} {
+		got, err := ParseClassWeights(c.in, classes, y)
+		if c.err {
+			if err == nil || !strings.Contains(err.Error(), "benign, malignant") {
+				t.Errorf("%q: err %v, want one listing the labels", c.in, err)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(c.want) {
+			t.Fatalf("%q: %v, %v", c.in, got, err)
+		}
+		for i := range got {
+			if math.Abs(got[i]-c.want[i]) > 1e-15 {
+				t.Errorf("%q: %v, want %v", c.in, got, c.want)
+			}
+		}
+	}
+}
+
+// SetClassWeights maps weights in schema order onto each kind's label
+// encoding: the same weights must reach the same class whichever class is
+// positive.
+func TestSetClassWeights(t *testing.T) {
+	for _, pos := range []int{0, 1} {
+		schema := &Schema{Classes: []string{"a", "b"}, Positive: pos}
+		w := []float64{2, 5} // a=2, b=5
+		g := DefaultSpec(KindGBDT)
+		if err := g.SetClassWeights(w, schema); err != nil {
+			t.Fatal(err)
+		}
+		// gbdt: index 0 is "not positive", 1 is positive.
+		if want := []float64{w[1-pos], w[pos]}; !reflect.DeepEqual(g.GBDT.ClassWeights, want) {
+			t.Errorf("positive %d: gbdt weights %v, want %v", pos, g.GBDT.ClassWeights, want)
+		}
+		l := DefaultSpec(KindLogistic)
+		if err := l.SetClassWeights(w, schema); err != nil {
+			t.Fatal(err)
+		}
+		if want := w[pos] / w[1-pos]; l.Logistic.PosWeight != want {
+			t.Errorf("positive %d: logistic pos_weight %v, want %v", pos, l.Logistic.PosWeight, want)
+		}
+		n := DefaultSpec(KindFCN)
+		if err := n.SetClassWeights(w, schema); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(n.FCN.ClassWeights, w) {
+			t.Errorf("fcn weights %v, want schema order %v", n.FCN.ClassWeights, w)
+		}
+	}
+	three := &Schema{Classes: []string{"a", "b", "c"}}
+	l := DefaultSpec(KindLogistic)
+	if err := l.SetClassWeights([]float64{1, 2, 3}, three); err == nil || !strings.Contains(err.Error(), "binary") {
+		t.Errorf("logistic with three classes: %v", err)
+	}
+	g := DefaultSpec(KindGBDT)
+	if err := g.SetClassWeights([]float64{1, 2}, three); err == nil {
+		t.Error("two weights for three classes accepted")
+	}
+}
+
+func TestSpecValidateChecksTheKind(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(*Spec)
+		want string // "" valid
+	}{
+		{"gbdt defaults", func(s *Spec) {}, ""},
+		{"gbdt depth", func(s *Spec) { s.GBDT.Depth = 0 }, "depth"},
+		{"gbdt bins", func(s *Spec) { s.GBDT.Bins = 1000 }, "bins"},
+		{"logistic C", func(s *Spec) { s.Model = KindLogistic; s.Logistic.C = 0 }, "logistic: c"},
+		{"fcn epochs", func(s *Spec) { s.Model = KindFCN; s.FCN.Epochs = 0 }, "epochs"},
+		{"fcn ignores gbdt settings", func(s *Spec) { s.Model = KindFCN; s.GBDT.Depth = 0 }, ""},
+		{"threshold", func(s *Spec) { s.Threshold = 1 }, "threshold"},
+		{"kind", func(s *Spec) { s.Model = "svm" }, "unknown model"},
+	} {
+		s := DefaultSpec(KindGBDT)
+		c.edit(&s)
+		err := s.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+// Fit with folds equals CrossValidate plus Train, done by hand.
+func TestFitMatchesItsParts(t *testing.T) {
+	ctx := context.Background()
+	schema, fr, folds := tumor(t)
+	spec := DefaultSpec(KindLogistic)
+	var reports []string
+	rep := func(label string, total int) (func(int, string), func()) {
+		reports = append(reports, label)
+		return func(int, string) {}, func() {}
+	}
+	fit, err := Fit(ctx, Fitting{Spec: spec, Schema: schema, Frame: fr, Folds: folds[:3], FoldDesc: "three", Progress: rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := CrossValidate(ctx, spec, schema, fr, folds[:3], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fit.CV.Mean, cv.Mean) || fit.CV.Folds != "three" || len(fit.CV.PerFold) != 3 {
+		t.Errorf("cv summary %+v differs from CrossValidate's %v", fit.CV, cv.Mean)
+	}
+	m, err := Train(ctx, spec, schema, fr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fit.Model.LR, m.LR) {
+		t.Error("the fitted model differs from Train's")
+	}
+	if fit.Model.Metrics["cv.roc_auc"] != cv.Mean["roc_auc"] {
+		t.Errorf("stored metrics %v lack the cv means", fit.Model.Metrics)
+	}
+	if !reflect.DeepEqual(reports, []string{"cross-validating logistic (folds)"}) {
+		t.Errorf("progress reports %q (logistic has no fit steps)", reports)
+	}
+}
+
+func TestTune(t *testing.T) {
+	ctx := context.Background()
+	schema, fr, folds := tumor(t)
+	spec := DefaultSpec(KindLogistic)
+	best, res, err := Tune(ctx, spec, schema, fr, folds[:2], Tuning{N: 4, Method: "random", Metric: "log_loss", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("%d results, want 4", len(res))
+	}
+	// log_loss is minimised: best first, in the metric's own sign.
+	for i := 1; i < len(res); i++ {
+		if res[i].Score < res[0].Score {
+			t.Errorf("result %d (%v) beats the first (%v)", i, res[i].Score, res[0].Score)
+		}
+	}
+	cv, err := CrossValidate(ctx, best, schema, fr, folds[:2], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(cv.Mean["log_loss"]-res[0].Score) > 1e-12 {
+		t.Errorf("best spec scores %v, search said %v", cv.Mean["log_loss"], res[0].Score)
+	}
+	for _, c := range []struct {
+		t    Tuning
+		want string
+	}{
+		{Tuning{N: 2, Method: "grid", Metric: "roc_auc"}, "random or halving"},
+		{Tuning{N: 2, Method: "random", Metric: "auc"}, "not a score"},
+		{Tuning{N: 0, Method: "random", Metric: "roc_auc"}, "at least one setting"},
+	} {
+		if _, _, err := Tune(ctx, spec, schema, fr, folds[:1], c.t); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.t, err, c.want)
+		}
+	}
+}
+
+func TestCompareAndCandidate(t *testing.T) {
+	ctx := context.Background()
+	schema, fr, folds := tumor(t)
+	pol, err := compare.Parse("primary", "roc_auc", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := []Spec{DefaultSpec(KindLogistic), DefaultSpec(KindGBDT)}
+	specs[1].GBDT.Trees = 20
+	res, err := Compare(ctx, Comparison{Names: []string{"lr", "trees"}, Specs: specs, Schema: schema, Frame: fr, Folds: folds[:3], Policies: []compare.Policy{pol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := "lr"
+	if res.CV["trees"].Mean["roc_auc"] > res.CV["lr"].Mean["roc_auc"] {
+		best = "trees"
+	}
+	if res.Champion != best || res.Positive != "malignant" {
+		t.Errorf("champion %s, want %s (the better mean AUC)", res.Champion, best)
+	}
+	// Candidate: per fold, the truth is the positive class and Correct
+	// agrees with the fold's accuracy.
+	cv, err := CrossValidate(ctx, specs[0], schema, fr, folds[:1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Candidate("lr", cv, fr, schema)
+	f := c.Folds[0]
+	right := 0
+	for i, r := range f.Rows {
+		if f.Truth[i] != (fr.Y[r] == schema.Positive) {
+			t.Fatalf("row %d: truth %v", r, f.Truth[i])
+		}
+		if f.Correct[i] {
+			right++
+		}
+	}
+	if acc := float64(right) / float64(len(f.Rows)); math.Abs(acc-f.Scores["accuracy"]) > 1e-12 {
+		t.Errorf("Correct gives accuracy %v, the fold scored %v", acc, f.Scores["accuracy"])
+	}
+	if _, err := Compare(ctx, Comparison{Names: []string{"lr"}, Specs: specs[:1], Schema: schema, Frame: fr, Policies: []compare.Policy{pol}}); err == nil {
+		t.Error("a comparison without folds ran")
+	}
+}
+
+func TestCandidateSpec(t *testing.T) {
+	name, spec, schema, err := CandidateSpec("gbdt")
+	if err != nil || name != "gbdt" || schema != nil || !reflect.DeepEqual(spec, DefaultSpec(KindGBDT)) {
+		t.Errorf("kind: %s %v %v", name, schema, err)
+	}
+	if _, _, _, err := CandidateSpec("svm"); err == nil || !strings.Contains(err.Error(), "not a model kind") {
+		t.Errorf("unknown: %v", err)
+	}
+}
+
+func ExampleFit() {
+	ctx := context.Background()
+	t, _, err := dataset.ReadCSV("toy.csv", strings.NewReader("x,y\n1,no\n2,no\n3,no\n4,yes\n5,yes\n6,yes\n1.5,no\n5.5,yes\n"), dataset.ReadOptions{})
+	if err != nil {
+		panic(err)
+	}
+	schema, fr, err := Prepare(t, "y", "yes")
+	if err != nil {
+		panic(err)
+	}
+	folds, desc, err := dataset.FoldPlan{CV: "2x1"}.Build(fr.Y)
+	if err != nil {
+		panic(err)
+	}
+	fit, err := Fit(ctx, Fitting{Spec: DefaultSpec(KindLogistic), Schema: schema, Frame: fr, Folds: folds, FoldDesc: desc})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s: cv accuracy %.2f; trained on all %d rows, accuracy %.2f\n", fit.CV.Folds, fit.CV.Mean["accuracy"], fr.Rows, fit.Train["accuracy"])
+	// Output:
+	// stratified 2-fold x 1 (seed 0): cv accuracy 1.00; trained on all 8 rows, accuracy 1.00
+}
