@@ -2,8 +2,10 @@ package gbdt
 
 import (
 	"context"
+	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -247,18 +249,22 @@ func TestRejectsBadInput(t *testing.T) {
 	d, y := synthetic(50, 5, 1)
 	bad := append([]float64(nil), y...)
 	bad[3] = 2
-	if _, err := Fit(context.Background(), d, bad, nil, nil, DefaultConfig(), nil); err == nil {
-		t.Error("logloss accepted a target of 2")
+	// Each refusal names what is wrong (the row, the setting), not any error.
+	if _, err := Fit(context.Background(), d, bad, nil, nil, DefaultConfig(), nil); err == nil || !strings.Contains(err.Error(), "row 3 is 2") {
+		t.Errorf("logloss with a target of 2: %v", err)
 	}
 	cfg := DefaultConfig()
 	cfg.Depth = 0
-	if _, err := Fit(context.Background(), d, y, nil, nil, cfg, nil); err == nil {
-		t.Error("depth 0 accepted")
+	if _, err := Fit(context.Background(), d, y, nil, nil, cfg, nil); err == nil || !strings.Contains(err.Error(), "depth must be in [1, 12], got 0") {
+		t.Errorf("depth 0: %v", err)
+	}
+	if _, err := Fit(context.Background(), d, y[:10], nil, nil, DefaultConfig(), nil); err == nil || !strings.Contains(err.Error(), "10 targets for 50 rows") {
+		t.Errorf("short targets: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Fit(ctx, d, y, nil, nil, DefaultConfig(), nil); err == nil {
-		t.Error("cancelled context ignored")
+	if _, err := Fit(ctx, d, y, nil, nil, DefaultConfig(), nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v, want context.Canceled", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/reckon-ml/reckon/dataset"
@@ -144,10 +145,19 @@ func TestRegressionMatchesScikitLearn(t *testing.T) {
 
 func TestLogisticRejects(t *testing.T) {
 	x := []float64{1, 2, 3}
-	if _, err := FitLogistic(x, 3, 1, []float64{1, 1, 1}, DefaultLogistic()); err == nil {
-		t.Error("one class accepted")
-	}
-	if _, err := FitLogistic(x, 3, 1, []float64{0, 2, 1}, DefaultLogistic()); err == nil {
-		t.Error("target 2 accepted")
+	// Each refusal says what is wrong, not any error.
+	for _, c := range []struct {
+		y    []float64
+		cfg  LogisticConfig
+		want string
+	}{
+		{[]float64{1, 1, 1}, DefaultLogistic(), "needs both classes"},
+		{[]float64{0, 2, 1}, DefaultLogistic(), "row 1 is 2"},
+		{[]float64{0, 1}, DefaultLogistic(), "2 targets for 3 rows"},
+		{[]float64{0, 1, 1}, LogisticConfig{C: 0, PosWeight: 1, MaxIter: 10}, "must be > 0"},
+	} {
+		if _, err := FitLogistic(x, 3, 1, c.y, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("y %v: %v, want %q", c.y, err, c.want)
+		}
 	}
 }

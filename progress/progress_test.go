@@ -32,11 +32,22 @@ func TestBarNonTTYWritesSparseLines(t *testing.T) {
 }
 
 func TestNilWriterIsQuiet(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("a quiet bar panicked: %v", r)
+		}
+	}()
 	b := New(nil, "x", 3)
+	b.now = func() time.Time { return b.start.Add(time.Hour) } // always due
 	b.Set(1)
+	b.SetNote(2, "loss 0.1")
 	b.Finish()
+	if b.drawn != -1 || b.done != 0 || b.note != "" {
+		t.Errorf("a bar without a writer drew or kept state: drawn %d, done %d, note %q", b.drawn, b.done, b.note)
+	}
 	var nb *Bar
 	nb.Set(1)
+	nb.SetNote(1, "x")
 	nb.Finish()
 }
 

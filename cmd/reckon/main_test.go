@@ -72,8 +72,15 @@ func genAndCheck(t *testing.T, small, large int) {
 	sameFiles(t, a, b)
 	mustReckon(t, "data", "gen", "reentry", "--count", n(large), "--seed", "7", "--out", c)
 	for _, f := range []string{"tracks.csv", "labels.csv"} {
-		x, _ := os.ReadFile(filepath.Join(a, f))
-		y, _ := os.ReadFile(filepath.Join(c, f))
+		x, err1 := os.ReadFile(filepath.Join(a, f))
+		y, err2 := os.ReadFile(filepath.Join(c, f))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		// An empty smaller file would be a prefix of anything.
+		if len(x) == 0 || len(y) <= len(x) {
+			t.Fatalf("%s: %d bytes for --count %d, %d for --count %d", f, len(x), small, len(y), large)
+		}
 		if !bytes.HasPrefix(y, x) {
 			t.Errorf("%s of --count %d does not reproduce --count %d", f, large, small)
 		}

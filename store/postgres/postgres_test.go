@@ -21,7 +21,14 @@ func open(t *testing.T, dsn string) store.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, fresh(t)) })
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
+		s, err := Open(context.Background(), fresh(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SetClock(clock.Now)
+		return s
+	})
 }
 
 // TestCalibrationSixteenWriters is issue 5's target at full size.

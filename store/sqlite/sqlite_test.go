@@ -11,11 +11,12 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
 		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "reckon.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
+		s.SetClock(clock.Now)
 		return s
 	})
 }

@@ -53,6 +53,11 @@ var _ store.Store = (*DB)(nil)
 
 // New wraps open pools (w for writes, r for reads) and applies pending
 // migrations. Close closes both.
+// SetClock replaces the clock the store stamps runs, heartbeats, versions
+// and audit entries with (time.Now by default): the conformance suite
+// moves time forward instead of sleeping.
+func (s *DB) SetClock(now func() time.Time) { s.now = now }
+
 func New(ctx context.Context, w, r *sql.DB, d Dialect) (*DB, error) {
 	s := &DB{r: r, w: w, d: d, now: time.Now}
 	if err := s.migrate(ctx); err != nil {

@@ -17,11 +17,39 @@ import (
 	"github.com/reckon-ml/reckon/store"
 )
 
-// Open returns a fresh, empty store for one subtest.
-type Open func(t *testing.T) store.Store
+// Open returns a fresh, empty store for one subtest that reads the time
+// from clock (its Now method).
+type Open func(t *testing.T, clock *Clock) store.Store
+
+// Clock is a settable clock, safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
 
 // Run runs the suite.
 func Run(t *testing.T, open Open) {
+	var clock *Clock
+	withClock := func(fn func(*testing.T, store.Store, *Clock)) func(*testing.T, store.Store) {
+		return func(t *testing.T, s store.Store) { fn(t, s, clock) }
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -31,18 +59,20 @@ func Run(t *testing.T, open Open) {
 		{"MetricsInStepOrder", metricsInOrder},
 		{"FinishOnce", finishOnce},
 		{"ListFilterSort", listFilterSort},
-		{"StaleHeartbeatInterrupts", staleHeartbeat},
+		{"StaleHeartbeatInterrupts", withClock(staleHeartbeat)},
 		{"ConcurrentWriters", concurrentWriters},
 		{"InputsParentArtifacts", inputsArtifacts},
-		{"DatasetVersions", datasetVersions},
+		{"DatasetVersions", withClock(datasetVersions)},
 		{"RegistryVersionsAndAliases", registry},
 		{"RegisterOnlySucceededRuns", registerSucceededOnly},
 		{"ConcurrentRegistrations", concurrentRegistrations},
 		{"StepCache", stepCache},
+		{"CancelledContext", cancelledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
+			clock = NewClock(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
+			s := open(t, clock)
 			defer s.Close()
 			tc.fn(t, s)
 		})
@@ -73,7 +103,7 @@ func createAndGet(t *testing.T, s store.Store) {
 
 func paramsImmutable(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	r, _ := s.CreateRun(ctx, store.Run{Name: "p"})
+	r := mustRun(t, s, store.Run{Name: "p"})
 	if err := s.LogParams(ctx, r.ID, map[string]string{"depth": "6"}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +115,7 @@ func paramsImmutable(t *testing.T, s store.Store) {
 	if !errors.As(err, &pe) || pe.Key != "depth" || pe.Old != "6" || !errors.Is(err, store.ErrParamChanged) {
 		t.Fatalf("changing a parameter: %v", err)
 	}
-	got, _ := s.GetRun(ctx, r.ID)
+	got := mustGet(t, s, r.ID)
 	if got.Params["depth"] != "6" || got.Params["trees"] != "300" {
 		t.Errorf("params %v", got.Params)
 	}
@@ -93,7 +123,7 @@ func paramsImmutable(t *testing.T, s store.Store) {
 
 func metricsInOrder(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	r, _ := s.CreateRun(ctx, store.Run{Name: "m"})
+	r := mustRun(t, s, store.Run{Name: "m"})
 	err := s.LogMetrics(ctx, r.ID, []store.Point{{Key: "loss", Step: 2, Value: 0.5}, {Key: "loss", Step: 1, Value: 0.9}, {Key: "auc", Step: 1, Value: 0.97}})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +138,7 @@ func metricsInOrder(t *testing.T, s store.Store) {
 	if len(pts) != 3 || pts[0].Step != 1 || pts[2].Value != 0.4 {
 		t.Errorf("loss series %+v", pts)
 	}
-	got, _ := s.GetRun(ctx, r.ID)
+	got := mustGet(t, s, r.ID)
 	if got.Last["loss"] != 0.4 || got.Last["auc"] != 0.97 {
 		t.Errorf("last metrics %v", got.Last)
 	}
@@ -119,14 +149,14 @@ func metricsInOrder(t *testing.T, s store.Store) {
 
 func finishOnce(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	r, _ := s.CreateRun(ctx, store.Run{Name: "f"})
+	r := mustRun(t, s, store.Run{Name: "f"})
 	if err := s.Finish(ctx, r.ID, store.Succeeded); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Finish(ctx, r.ID, store.Failed); !errors.Is(err, store.ErrFinished) {
 		t.Errorf("second finish: %v", err)
 	}
-	got, _ := s.GetRun(ctx, r.ID)
+	got := mustGet(t, s, r.ID)
 	if got.Status != store.Succeeded || got.Ended.IsZero() {
 		t.Errorf("finished run %+v", got)
 	}
@@ -140,10 +170,10 @@ func listFilterSort(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		if i != 4 { // run 4 has no rmse
-			s.LogMetrics(ctx, r.ID, []store.Point{{Key: "rmse_s", Step: 1, Value: float64(10 - i)}})
+			check(t, s.LogMetrics(ctx, r.ID, []store.Point{{Key: "rmse_s", Step: 1, Value: float64(10 - i)}}))
 		}
 		if i == 1 {
-			s.Finish(ctx, r.ID, store.Failed)
+			check(t, s.Finish(ctx, r.ID, store.Failed))
 		}
 	}
 	runs, err := s.ListRuns(ctx, store.Query{SortMetric: "rmse_s", Limit: 3})
@@ -153,11 +183,13 @@ func listFilterSort(t *testing.T, s store.Store) {
 	if len(runs) != 3 || runs[0].Name != "3" || runs[1].Name != "2" || runs[2].Name != "1" {
 		t.Errorf("sorted by rmse: %v", names(runs))
 	}
-	runs, _ = s.ListRuns(ctx, store.Query{SortMetric: "rmse_s", Desc: true})
+	runs, err = s.ListRuns(ctx, store.Query{SortMetric: "rmse_s", Desc: true})
+	check(t, err)
 	if len(runs) != 5 || runs[0].Name != "0" || runs[4].Name != "4" {
 		t.Errorf("descending, missing metric last: %v", names(runs))
 	}
-	runs, _ = s.ListRuns(ctx, store.Query{Team: "b", Status: store.Running})
+	runs, err = s.ListRuns(ctx, store.Query{Team: "b", Status: store.Running})
+	check(t, err)
 	if len(runs) != 1 || runs[0].Name != "4" {
 		t.Errorf("team b running: %v", names(runs))
 	}
@@ -171,15 +203,15 @@ func names(runs []store.Run) []string {
 	return n
 }
 
-func staleHeartbeat(t *testing.T, s store.Store) {
+func staleHeartbeat(t *testing.T, s store.Store, clock *Clock) {
 	ctx := context.Background()
-	old, _ := s.CreateRun(ctx, store.Run{Name: "old"})
-	time.Sleep(20 * time.Millisecond)
-	cut := time.Now()
-	time.Sleep(20 * time.Millisecond)
-	alive, _ := s.CreateRun(ctx, store.Run{Name: "alive"})
-	done, _ := s.CreateRun(ctx, store.Run{Name: "done"})
-	s.Finish(ctx, done.ID, store.Succeeded)
+	old := mustRun(t, s, store.Run{Name: "old"})
+	clock.Advance(time.Minute)
+	cut := clock.Now()
+	clock.Advance(time.Minute)
+	alive := mustRun(t, s, store.Run{Name: "alive"})
+	done := mustRun(t, s, store.Run{Name: "done"})
+	check(t, s.Finish(ctx, done.ID, store.Succeeded))
 	ids, err := s.MarkStale(ctx, cut)
 	if err != nil {
 		t.Fatal(err)
@@ -188,12 +220,16 @@ func staleHeartbeat(t *testing.T, s store.Store) {
 		t.Fatalf("marked %v, want only %s", ids, old.ID)
 	}
 	for id, want := range map[string]store.Status{old.ID: store.Interrupted, alive.ID: store.Running, done.ID: store.Succeeded} {
-		if r, _ := s.GetRun(ctx, id); r.Status != want {
+		if r := mustGet(t, s, id); r.Status != want {
 			t.Errorf("%s: %s, want %s", r.Name, r.Status, want)
 		}
 	}
+	clock.Advance(time.Minute)
 	if err := s.Heartbeat(ctx, alive.ID); err != nil {
 		t.Error(err)
+	}
+	if r := mustGet(t, s, alive.ID); !r.Heartbeat.Equal(clock.Now()) || !r.Started.Equal(cut.Add(time.Minute)) {
+		t.Errorf("times %v, %v: want the store's clock (%v)", r.Started, r.Heartbeat, clock.Now())
 	}
 }
 
@@ -246,7 +282,7 @@ func ConcurrentWriters(t *testing.T, s store.Store, writers, points int) {
 
 func inputsArtifacts(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	p, _ := s.CreateRun(ctx, store.Run{Name: "pipeline"})
+	p := mustRun(t, s, store.Run{Name: "pipeline"})
 	r, err := s.CreateRun(ctx, store.Run{Name: "step", Parent: p.ID, Inputs: map[string]string{"data": "sha256:ab"}})
 	if err != nil {
 		t.Fatal(err)
@@ -256,10 +292,10 @@ func inputsArtifacts(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	a.Name, a.Key = "checkpoint", "sha256/cd/cdef"
-	s.LogArtifact(ctx, r.ID, a)
+	check(t, s.LogArtifact(ctx, r.ID, a))
 	a.Key = "sha256/ef/ef01" // a newer checkpoint replaces the reference
-	s.LogArtifact(ctx, r.ID, a)
-	got, _ := s.GetRun(ctx, r.ID)
+	check(t, s.LogArtifact(ctx, r.ID, a))
+	got := mustGet(t, s, r.ID)
 	if got.Parent != p.ID || got.Inputs["data"] != "sha256:ab" {
 		t.Errorf("run %+v", got)
 	}
@@ -275,18 +311,20 @@ func inputsArtifacts(t *testing.T, s store.Store) {
 	}
 }
 
-func datasetVersions(t *testing.T, s store.Store) {
+func datasetVersions(t *testing.T, s store.Store, clock *Clock) {
 	ctx := context.Background()
 	d1, err := s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:1", Source: "a.csv", Rows: 569, Schema: `{"target":"diagnosis"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:1", Source: "copy.csv"})
+	again, err := s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:1", Source: "copy.csv"})
+	check(t, err)
 	if again.Source != "a.csv" || again.Rows != 569 || !again.Created.Equal(d1.Created) {
 		t.Errorf("same content again: %+v", again)
 	}
-	time.Sleep(2 * time.Millisecond)
-	s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:2", Source: "b.csv"})
+	clock.Advance(time.Second)
+	_, err = s.PutDataset(ctx, store.Dataset{Name: "tumor", Hash: "sha256:2", Source: "b.csv"})
+	check(t, err)
 	vs, err := s.DatasetVersions(ctx, "tumor")
 	if err != nil || len(vs) != 2 || vs[0].Hash != "sha256:1" || vs[1].Hash != "sha256:2" {
 		t.Errorf("versions %+v %v", vs, err)
@@ -348,11 +386,13 @@ func registry(t *testing.T, s store.Store) {
 		h[1].From != 1 || h[1].To != 2 || h[1].Why != "gbdt wins on recall" || h[2].Alias != "challenger" {
 		t.Errorf("history %+v", h)
 	}
-	vs, _ := s.Versions(ctx, "tumor")
+	vs, err := s.Versions(ctx, "tumor")
+	check(t, err)
 	if len(vs) != 2 || vs[1].Note != "not better" || vs[1].Kind != "gbdt" {
 		t.Errorf("versions %+v", vs)
 	}
-	ms, _ := s.ListModels(ctx)
+	ms, err := s.ListModels(ctx)
+	check(t, err)
 	if len(ms) != 1 || ms[0].Name != "tumor" {
 		t.Errorf("models %+v", ms)
 	}
@@ -368,9 +408,9 @@ func registry(t *testing.T, s store.Store) {
 // never registered, and a refused registration moves no alias.
 func registerSucceededOnly(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	running, _ := s.CreateRun(ctx, store.Run{Name: "running"})
-	failed, _ := s.CreateRun(ctx, store.Run{Name: "failed"})
-	s.Finish(ctx, failed.ID, store.Failed)
+	running := mustRun(t, s, store.Run{Name: "running"})
+	failed := mustRun(t, s, store.Run{Name: "failed"})
+	check(t, s.Finish(ctx, failed.ID, store.Failed))
 	for _, id := range []string{running.ID, failed.ID} {
 		if _, err := s.Register(ctx, store.Version{Model: "m", RunID: id}, "champion", "x", "y"); !errors.Is(err, store.ErrNotSucceeded) {
 			t.Errorf("registering run %s: %v", id, err)
@@ -379,8 +419,8 @@ func registerSucceededOnly(t *testing.T, s store.Store) {
 	if _, err := s.GetModel(ctx, "m"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a refused registration left model m behind: %v", err)
 	}
-	if h, _ := s.History(ctx, "m"); len(h) != 0 {
-		t.Errorf("a refused registration left history %+v", h)
+	if h, err := s.History(ctx, "m"); err != nil || len(h) != 0 {
+		t.Errorf("a refused registration left history %+v (%v)", h, err)
 	}
 }
 
@@ -405,8 +445,10 @@ func concurrentRegistrations(t *testing.T, s store.Store) {
 			t.Error(err)
 		}
 	}
-	vs, _ := s.Versions(ctx, "race")
-	h, _ := s.History(ctx, "race")
+	vs, err := s.Versions(ctx, "race")
+	check(t, err)
+	h, err := s.History(ctx, "race")
+	check(t, err)
 	if len(vs) != n || len(h) != n {
 		t.Fatalf("%d versions, %d alias moves; want %d each", len(vs), len(h), n)
 	}
@@ -428,17 +470,65 @@ func stepCache(t *testing.T, s store.Store) {
 	if _, err := s.GetCache(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing key: %v", err)
 	}
-	running, _ := s.CreateRun(ctx, store.Run{Name: "step"})
+	running := mustRun(t, s, store.Run{Name: "step"})
 	if err := s.PutCache(ctx, store.CacheEntry{Key: "k", Step: "train", RunID: running.ID, Output: "{}"}); !errors.Is(err, store.ErrNotSucceeded) {
 		t.Errorf("caching an unfinished step: %v", err)
 	}
-	s.Finish(ctx, running.ID, store.Succeeded)
+	check(t, s.Finish(ctx, running.ID, store.Succeeded))
 	if err := s.PutCache(ctx, store.CacheEntry{Key: "k", Step: "train", RunID: running.ID, Output: `{"model":"x"}`}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := s.GetCache(ctx, "k")
 	if err != nil || e.Output != `{"model":"x"}` || e.RunID != running.ID || e.Step != "train" {
 		t.Errorf("cache entry %+v %v", e, err)
+	}
+}
+
+// cancelledContext: every call on a cancelled context fails with
+// context.Canceled and writes nothing.
+func cancelledContext(t *testing.T, s store.Store) {
+	live := context.Background()
+	run := succeededRun(t, s, "train")
+	open := mustRun(t, s, store.Run{Name: "open"})
+	ctx, cancel := context.WithCancel(live)
+	cancel()
+	calls := map[string]func() error{
+		"CreateRun":  func() error { _, err := s.CreateRun(ctx, store.Run{Name: "late"}); return err },
+		"GetRun":     func() error { _, err := s.GetRun(ctx, run); return err },
+		"ListRuns":   func() error { _, err := s.ListRuns(ctx, store.Query{}); return err },
+		"LogMetrics": func() error { return s.LogMetrics(ctx, open.ID, []store.Point{{Key: "loss", Value: 1}}) },
+		"LogParams":  func() error { return s.LogParams(ctx, open.ID, map[string]string{"lr": "1"}) },
+		"SetTags":    func() error { return s.SetTags(ctx, open.ID, map[string]string{"x": "y"}) },
+		"Finish":     func() error { return s.Finish(ctx, open.ID, store.Succeeded) },
+		"PutDataset": func() error { _, err := s.PutDataset(ctx, store.Dataset{Name: "d", Hash: "sha256:9"}); return err },
+		"Register": func() error {
+			_, err := s.Register(ctx, store.Version{Model: "m", RunID: run}, "champion", "x", "y")
+			return err
+		},
+		"PutCache": func() error { return s.PutCache(ctx, store.CacheEntry{Key: "k", Step: "s", RunID: run, Output: "{}"}) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s on a cancelled context: %v, want context.Canceled", name, err)
+		}
+	}
+	// Nothing of it arrived.
+	runs, err := s.ListRuns(live, store.Query{})
+	check(t, err)
+	if len(runs) != 2 {
+		t.Errorf("%d runs, want the 2 made before the cancel", len(runs))
+	}
+	if r := mustGet(t, s, open.ID); r.Status != store.Running || len(r.Last) != 0 || len(r.Params) != 0 || len(r.Tags) != 0 {
+		t.Errorf("the open run changed: %+v", r)
+	}
+	if _, err := s.GetModel(live, "m"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("model m: %v", err)
+	}
+	if vs, err := s.DatasetVersions(live, "d"); err != nil || len(vs) != 0 {
+		t.Errorf("dataset d: %v %v", vs, err)
+	}
+	if _, err := s.GetCache(live, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cache k: %v", err)
 	}
 }
 
@@ -558,4 +648,27 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.b)
+}
+
+// check fails the test at once on a setup call's error: a suite that
+// carried on would judge the back end on state it never reached.
+func check(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustRun(t *testing.T, s store.Store, r store.Run) store.Run {
+	t.Helper()
+	r, err := s.CreateRun(context.Background(), r)
+	check(t, err)
+	return r
+}
+
+func mustGet(t *testing.T, s store.Store, id string) store.Run {
+	t.Helper()
+	r, err := s.GetRun(context.Background(), id)
+	check(t, err)
+	return r
 }
