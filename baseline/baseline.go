@@ -11,7 +11,8 @@ import (
 	"math"
 
 	"github.com/reckon-ml/reckon/dataset"
-	"github.com/reckon-ml/reckon/feature"
+	"github.com/reckon-ml/reckon/kinematics"
+	"github.com/reckon-ml/reckon/physics"
 	"github.com/reckon-ml/reckon/sim/reentry"
 )
 
@@ -58,7 +59,7 @@ func (m MeanAltitude) Predict(tr *dataset.Track) (float64, error) {
 		return 0, fmt.Errorf("track %q: %w: %d row(s)", tr.ID, dataset.ErrInsufficientData, n)
 	}
 	smooth := make([]float64, n)
-	feature.SavGol(smooth, tr.Alt, apogeeWindow, apogeeOrder)
+	kinematics.SavGol(smooth, tr.Alt, apogeeWindow, apogeeOrder)
 	apo := 0
 	for i, a := range smooth {
 		if a > smooth[apo] {
@@ -80,14 +81,14 @@ func (m MeanAltitude) Predict(tr *dataset.Track) (float64, error) {
 	}
 	// Never that low: fly the smoothed last state on without drag (spec
 	// §5.2's baseline B) until it descends through h-bar.
-	if g, err := feature.Smooth(tr, apogeeWindow); err == nil {
+	if g, err := kinematics.Smooth(tr, apogeeWindow); err == nil {
 		k := g.Len() - 1
 		s := reentry.State{P: [3]float64{g.P[0][k], g.P[1][k], g.P[2][k]}, V: [3]float64{g.V[0][k], g.V[1][k], g.V[2][k]}}
 		const step, dragFree = 0.1, 1e15
-		prev := dataset.AltitudeOf(s.P[0], s.P[1], s.P[2])
+		prev := physics.Altitude(s.P[0], s.P[1], s.P[2])
 		for i := 1; float64(i)*step < 3000; i++ {
 			s = reentry.BallisticStep(s, step, dragFree)
-			alt := dataset.AltitudeOf(s.P[0], s.P[1], s.P[2])
+			alt := physics.Altitude(s.P[0], s.P[1], s.P[2])
 			if alt <= h && prev > h {
 				return g.T(k) + step*(float64(i-1)+(prev-h)/(prev-alt)), nil
 			}

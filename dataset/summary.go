@@ -1,8 +1,9 @@
 package dataset
 
 import (
-	"github.com/reckon-ml/reckon/metrics"
 	"slices"
+
+	"github.com/reckon-ml/reckon/metrics"
 )
 
 // ColumnSummary describes one column for `reckon data inspect`.

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // Track is one object's time-ordered positions, in metres (ENU, spec §1.1)
@@ -123,19 +125,12 @@ type BadRow struct {
 
 // Spec constants used by the loader's checks (reentry-spec.md §7).
 const (
-	earthRadius    = 6371000.0
 	maxPosition    = 10_000e3
 	minAlt, maxAlt = -1e3, 5000e3
 	maxSpeed       = 10e3
 	minDT, maxDT   = 0.01, 10.0
 	maxExamples    = 20
 )
-
-// AltitudeOf is |(x, y, z + R_E)| - R_E: altitude above the reference sphere
-// in the spec's launch-point ENU frame.
-func AltitudeOf(x, y, z float64) float64 {
-	return math.Sqrt(x*x+y*y+(z+earthRadius)*(z+earthRadius)) - earthRadius
-}
 
 // LoadTracks reads a track set. path is a directory holding tracks.csv (and
 // usually labels.csv), or the tracks CSV itself, with labels.csv looked for
@@ -401,7 +396,7 @@ func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]raw
 			continue
 		}
 		rep.Rows++
-		alt := AltitudeOf(row.x, row.y, row.z)
+		alt := physics.Altitude(row.x, row.y, row.z)
 		if hasAlt {
 			a, err := strconv.ParseFloat(strings.TrimSpace(rec[iAlt]), 64)
 			switch {
@@ -465,7 +460,7 @@ func finishTrack(id string, rows []rawRow, opt TrackOptions, rep *TrackReport) (
 		tr.X = append(tr.X, r.x)
 		tr.Y = append(tr.Y, r.y)
 		tr.Z = append(tr.Z, r.z)
-		tr.Alt = append(tr.Alt, AltitudeOf(r.x, r.y, r.z))
+		tr.Alt = append(tr.Alt, physics.Altitude(r.x, r.y, r.z))
 		tr.Rdot = append(tr.Rdot, r.rdot)
 		hasRdot = hasRdot || !math.IsNaN(r.rdot)
 	}

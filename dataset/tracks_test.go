@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // ballistic returns n rows of a plausible track: 1.5 km/s downrange,
@@ -149,7 +151,7 @@ func TestSpec7Row5BadValuesAndAlt(t *testing.T) {
 		} else if i%3 == 2 {
 			var x, y, z, tt float64
 			fmt.Sscanf(strings.ReplaceAll(r[2:], ",", " "), "%g %g %g %g", &tt, &x, &y, &z)
-			alt = fmt.Sprintf("%.2f", AltitudeOf(x, y, z))
+			alt = fmt.Sprintf("%.2f", physics.Altitude(x, y, z))
 		}
 		withAlt = append(withAlt, r+","+alt)
 	}
@@ -166,7 +168,7 @@ func TestSpec7Row5BadValuesAndAlt(t *testing.T) {
 	}
 	tr := ts.Tracks[0]
 	for i := range tr.T {
-		if want := AltitudeOf(tr.X[i], tr.Y[i], tr.Z[i]); tr.Alt[i] != want {
+		if want := physics.Altitude(tr.X[i], tr.Y[i], tr.Z[i]); tr.Alt[i] != want {
 			t.Fatalf("alt[%d] = %g, want %g from x, y, z", i, tr.Alt[i], want)
 		}
 	}

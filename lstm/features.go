@@ -6,8 +6,8 @@ import (
 	"slices"
 
 	"github.com/reckon-ml/reckon/dataset"
-	"github.com/reckon-ml/reckon/feature"
-	"github.com/reckon-ml/reckon/sim/reentry"
+	"github.com/reckon-ml/reckon/kinematics"
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // NumFeatures is the width of the per-step feature vector.
@@ -31,11 +31,11 @@ type window struct {
 // track is shorter). The drag estimates use two smoothing windows, so the
 // network sees both a low-noise and a low-lag version.
 func trackWindow(tr *dataset.Track, n int) (window, error) {
-	g15, err := feature.Smooth(tr, 15)
+	g15, err := kinematics.Smooth(tr, 15)
 	if err != nil {
 		return window{}, err
 	}
-	g11, err := feature.Smooth(tr, 11)
+	g11, err := kinematics.Smooth(tr, 11)
 	if err != nil {
 		return window{}, err
 	}
@@ -48,7 +48,7 @@ func trackWindow(tr *dataset.Track, n int) (window, error) {
 	lnq := make([]float64, L)
 	for k := range L {
 		v := [3]float64{g15.V[0][k], g15.V[1][k], g15.V[2][k]}
-		lnq[k] = math.Log(math.Max(0.5*reentry.Density(alt[k])*(v[0]*v[0]+v[1]*v[1]+v[2]*v[2]), 1e-9))
+		lnq[k] = math.Log(math.Max(0.5*physics.Density(alt[k])*(v[0]*v[0]+v[1]*v[1]+v[2]*v[2]), 1e-9))
 	}
 	// One ballistic coefficient per track, from the strong-drag steps where
 	// the drag estimate is precise: ln beta = ln q - ln D. With it, the
@@ -56,7 +56,7 @@ func trackWindow(tr *dataset.Track, n int) (window, error) {
 	// precisely than the noisy drag estimate itself.
 	var lnb []float64
 	for k := range L {
-		if d15[k] > 3*reentry.G0 {
+		if d15[k] > 3*physics.G0 {
 			lnb = append(lnb, lnq[k]-math.Log(d15[k]))
 		}
 	}
@@ -74,7 +74,7 @@ func trackWindow(tr *dataset.Track, n int) (window, error) {
 		}
 		p := [3]float64{g15.P[0][k], g15.P[1][k], g15.P[2][k]}
 		v := [3]float64{g15.V[0][k], g15.V[1][k], g15.V[2][k]}
-		r := [3]float64{p[0], p[1], p[2] + reentry.RE}
+		r := physics.Geocentric(p)
 		rn := math.Sqrt(r[0]*r[0] + r[1]*r[1] + r[2]*r[2])
 		sp := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
 		vr := (r[0]*v[0] + r[1]*v[1] + r[2]*v[2]) / rn
@@ -82,13 +82,13 @@ func trackWindow(tr *dataset.Track, n int) (window, error) {
 		if g15.Observed[k] {
 			obs = 1
 		}
-		a, b := d15[k]/reentry.G0, d11[k]/reentry.G0
+		a, b := d15[k]/physics.G0, d11[k]/physics.G0
 		w.x[i] = [NumFeatures]float64{
 			alt[k] / 1e5, vr / 1e3, sp / 1e3,
 			clip(a, -2, 60) / 10, clip(b, -2, 60) / 10,
 			math.Log(math.Max(a, 0.01)), math.Log(math.Max(b, 0.01)),
 			obs, lnq[k] / 10,
-			lnBeta - priorLnBeta, clip(lnq[k]-lnBeta-math.Log(reentry.G0), -6, 6), haveBeta,
+			lnBeta - priorLnBeta, clip(lnq[k]-lnBeta-math.Log(physics.G0), -6, 6), haveBeta,
 		}
 		w.times[i] = g15.T(k)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/nn"
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // Kind is the registered model kind.
@@ -380,7 +381,7 @@ func augment(r *rand.Rand, tr *dataset.Track, cfg Config) *dataset.Track {
 		out.X = append(out.X, x)
 		out.Y = append(out.Y, y)
 		out.Z = append(out.Z, z)
-		out.Alt = append(out.Alt, dataset.AltitudeOf(x, y, z))
+		out.Alt = append(out.Alt, physics.Altitude(x, y, z))
 	}
 	return out
 }

@@ -11,7 +11,8 @@ import (
 	"math"
 
 	"github.com/reckon-ml/reckon/dataset"
-	"github.com/reckon-ml/reckon/feature"
+	"github.com/reckon-ml/reckon/kinematics"
+	"github.com/reckon-ml/reckon/physics"
 	"github.com/reckon-ml/reckon/sim/reentry"
 	"gonum.org/v1/gonum/mat"
 )
@@ -57,11 +58,11 @@ type Guess struct {
 	Sigma float64 // robust noise estimate per axis (m)
 }
 
-// FirstGuess smooths the track on its grid (feature.Smooth), estimates
+// FirstGuess smooths the track on its grid (kinematics.Smooth), estimates
 // drag along the velocity and walks back from the post-apogee drag peak to
 // the upward threshold crossing, so noise spikes near apogee cannot fire it.
 func FirstGuess(tr *dataset.Track, cfg Config) (Guess, error) {
-	g, err := feature.Smooth(tr, cfg.Smooth)
+	g, err := kinematics.Smooth(tr, cfg.Smooth)
 	if err != nil {
 		return Guess{}, err
 	}
@@ -74,7 +75,7 @@ func FirstGuess(tr *dataset.Track, cfg Config) (Guess, error) {
 			apo = k
 		}
 	}
-	thr := cfg.ThresholdG * reentry.G0
+	thr := cfg.ThresholdG * physics.G0
 	peak := apo
 	for k := apo; k < n; k++ {
 		if drag[k] > drag[peak] {
@@ -82,7 +83,7 @@ func FirstGuess(tr *dataset.Track, cfg Config) (Guess, error) {
 		}
 	}
 	if drag[peak] < thr {
-		return Guess{}, fmt.Errorf("track %q: %w (estimated drag peaks at %.2f g after apogee)", tr.ID, ErrNoReentry, drag[peak]/reentry.G0)
+		return Guess{}, fmt.Errorf("track %q: %w (estimated drag peaks at %.2f g after apogee)", tr.ID, ErrNoReentry, drag[peak]/physics.G0)
 	}
 	k := peak
 	for k > apo && drag[k-1] >= thr {
@@ -165,8 +166,8 @@ func FitTrack(tr *dataset.Track, g Guess, cfg Config) (Trajectory, error) {
 		}
 		out[m-1] = (th[6] - cfg.PriorLnBeta) / cfg.PriorSD
 	}
-	lnb0 := math.Log(reentry.Density(dataset.AltitudeOf(g.State.P[0], g.State.P[1], g.State.P[2])) *
-		dot(g.State.V, g.State.V) / (2 * cfg.ThresholdG * reentry.G0))
+	lnb0 := math.Log(physics.Density(physics.Altitude(g.State.P[0], g.State.P[1], g.State.P[2])) *
+		dot(g.State.V, g.State.V) / (2 * cfg.ThresholdG * physics.G0))
 	if math.IsNaN(lnb0) || math.IsInf(lnb0, 0) || cfg.Forecast {
 		lnb0 = cfg.PriorLnBeta // before reentry drag says little: start at the prior
 	}
@@ -284,7 +285,7 @@ func levenbergMarquardt(resid func(th, out []float64), th, steps []float64, m, m
 // nearest near, interpolated in ln D within the step (spec §2).
 func Crossing(f Trajectory, cfg Config, near float64) (float64, error) {
 	beta := math.Exp(f.LnBeta)
-	thr := cfg.ThresholdG * reentry.G0
+	thr := cfg.ThresholdG * physics.G0
 	span := int((cfg.Window + 2) / fineStep)
 	ts := make([]float64, 2*span+1)
 	ds := make([]float64, 2*span+1)
@@ -317,7 +318,7 @@ func Crossing(f Trajectory, cfg Config, near float64) (float64, error) {
 // ForecastGuess is the starting point of a forecast: the smoothed state at
 // the track's last grid step.
 func ForecastGuess(tr *dataset.Track, cfg Config) (Guess, error) {
-	g, err := feature.Smooth(tr, cfg.Smooth)
+	g, err := kinematics.Smooth(tr, cfg.Smooth)
 	if err != nil {
 		return Guess{}, err
 	}
@@ -334,19 +335,19 @@ const maxForecast = 1500.0
 // post-apogee time drag reaches the threshold, interpolated in ln D.
 func CrossingAhead(f Trajectory, cfg Config) (float64, error) {
 	beta := math.Exp(f.LnBeta)
-	thr := cfg.ThresholdG * reentry.G0
+	thr := cfg.ThresholdG * physics.G0
 	const h = 0.05
 	s := f.State
 	d := reentry.Drag(s, beta)
 	for i := 1; float64(i)*h <= maxForecast; i++ {
 		n := reentry.BallisticStep(s, h, beta)
 		nd := reentry.Drag(n, beta)
-		r := [3]float64{n.P[0], n.P[1], n.P[2] + reentry.RE}
+		r := physics.Geocentric(n.P)
 		descending := dot(r, n.V) < 0
 		if descending && d < thr && nd >= thr && d > 0 {
 			return f.TRef + float64(i-1)*h + h*math.Log(thr/d)/math.Log(nd/d), nil
 		}
-		if dataset.AltitudeOf(n.P[0], n.P[1], n.P[2]) < 0 {
+		if physics.Altitude(n.P[0], n.P[1], n.P[2]) < 0 {
 			break
 		}
 		s, d = n, nd

@@ -1,5 +1,7 @@
 package reentry
 
+import "github.com/reckon-ml/reckon/physics"
+
 // State is a position and velocity in the launch-point ENU frame (m, m/s).
 type State struct {
 	P, V [3]float64
@@ -19,12 +21,5 @@ func BallisticStep(s State, h, beta float64) State {
 // coefficient beta in state s.
 func Drag(s State, beta float64) float64 {
 	v := vec3(s.V)
-	return Density(altitudeOf(s.P)) * v.dot(v) / (2 * beta)
-}
-
-// Gravity is the acceleration of gravity at ENU position p.
-func Gravity(p [3]float64) [3]float64 {
-	r := geocentric(p)
-	rn := r.norm()
-	return r.scale(-Mu / (rn * rn * rn))
+	return physics.Density(altitudeOf(s.P)) * v.dot(v) / (2 * beta)
 }

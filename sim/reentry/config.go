@@ -12,6 +12,16 @@ const (
 	NoiseRadar     = "radar"
 )
 
+// Sampling and integration (spec §1.2; the physics itself is package
+// physics).
+const (
+	DT = 0.5  // s, sample interval
+	H  = 0.01 // s, RK4 step; DT/H must be an integer
+
+	stepsPerSample = 50
+	maxFlightS     = 1200.0 // a coarse run that has not impacted by then overshoots
+)
+
 // Version identifies the generator's algorithm. Bump it whenever the bytes
 // written for a given (Config, seed) change, so dataset hashes stay honest.
 const Version = "1"

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // params are one flight's random draws (spec §1.4 table).
@@ -60,7 +62,7 @@ func newFlight(p params, rotating bool) *flight {
 	eA := vec3{math.Sin(p.azimuth), math.Cos(p.azimuth), 0}
 	f.plane = eA.cross(vec3{0, 0, 1})
 	if rotating {
-		f.omega = vec3{0, math.Cos(p.latitude), math.Sin(p.latitude)}.scale(OmegaE)
+		f.omega = vec3{0, math.Cos(p.latitude), math.Sin(p.latitude)}.scale(physics.OmegaE)
 	}
 	return f
 }
@@ -80,9 +82,9 @@ func (f *flight) elevation(t float64) float64 {
 // accel is dv/dt. burning selects the boost phase for a whole RK4 step, so
 // thrust cut-off never falls inside a step.
 func (f *flight) accel(t float64, p, v vec3, burning bool) (a vec3, drag float64) {
+	a = physics.Gravity(p)
 	r := geocentric(p)
 	rn := r.norm()
-	a = r.scale(-Mu / (rn * rn * rn))
 	beta := f.p.beta
 	if burning {
 		m := 1 - t/f.tau
@@ -91,11 +93,11 @@ func (f *flight) accel(t float64, p, v vec3, burning bool) (a vec3, drag float64
 		hhat := rhat.cross(f.plane).unit()
 		el := f.elevation(t)
 		u := hhat.scale(math.Cos(el)).axpy(math.Sin(el), rhat)
-		a = a.axpy(f.p.n0*G0/m, u)
+		a = a.axpy(f.p.n0*physics.G0/m, u)
 	}
 	speed := v.norm()
 	if speed > 0 {
-		drag = Density(rn-RE) * speed * speed / (2 * beta)
+		drag = physics.Density(rn-physics.RE) * speed * speed / (2 * beta)
 		a = a.axpy(-drag/speed, v)
 	}
 	if f.rotating {
@@ -110,7 +112,7 @@ func (f *flight) drag(t, alt float64, v vec3, burning bool) float64 {
 	if burning {
 		beta = f.p.betaB0 * (1 - t/f.tau)
 	}
-	return Density(alt) * v.dot(v) / (2 * beta)
+	return physics.Density(alt) * v.dot(v) / (2 * beta)
 }
 
 type state struct{ p, v vec3 }
@@ -130,12 +132,10 @@ func (f *flight) step(t float64, s state, h float64, burning bool) state {
 	}
 }
 
-func altitudeOf(p vec3) float64 { return geocentric(p).norm() - RE }
-
 // groundRange is the great-circle distance from the launch point.
 func groundRange(p vec3) float64 {
 	r := geocentric(p)
-	return RE * math.Atan2(r.cross(vec3{0, 0, 1}).norm(), r[2])
+	return physics.RE * math.Atan2(r.cross(vec3{0, 0, 1}).norm(), r[2])
 }
 
 // coarseRange flies the whole trajectory with step h and returns the ground
@@ -255,7 +255,7 @@ func (f *flight) fly(thresholdG float64) (*truth, error) {
 	delaySteps := int(math.Round(f.p.delay / H))
 	tbSteps := int(math.Round(f.tb / H))
 	maxSteps := int(maxFineS / H)
-	thr := thresholdG * G0
+	thr := thresholdG * physics.G0
 
 	var s state
 	apogee := false
@@ -286,8 +286,8 @@ func (f *flight) fly(thresholdG float64) (*truth, error) {
 		}
 		nAlt := altitudeOf(next.p)
 		nDrag := f.drag(t+H, nAlt, next.v, false)
-		if nDrag/G0 > tr.maxDragG {
-			tr.maxDragG = nDrag / G0
+		if nDrag/physics.G0 > tr.maxDragG {
+			tr.maxDragG = nDrag / physics.G0
 		}
 		if !apogee {
 			vr0 := geocentric(s.p).unit().dot(s.v)

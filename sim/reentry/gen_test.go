@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reckon-ml/reckon/physics"
 )
 
 func collect(t testing.TB, cfg Config) []Track {
@@ -125,10 +127,10 @@ func TestTrackGuaranteesAndLabel(t *testing.T) {
 		// The reentry sample is the first post-apogee nominal sample whose
 		// true drag is at least 1 g; the one before it is below.
 		k := l.ReentryIndex
-		if d := tr.Truth[k].Drag / G0; d < 1 {
+		if d := tr.Truth[k].Drag / physics.G0; d < 1 {
 			t.Errorf("track %s: drag at reentry_index is %.4f g", tr.ID, d)
 		}
-		if d := tr.Truth[k-1].Drag / G0; d >= 1 {
+		if d := tr.Truth[k-1].Drag / physics.G0; d >= 1 {
 			t.Errorf("track %s: drag one sample before reentry_index is already %.4f g", tr.ID, d)
 		}
 		if l.ReentryAltitude < 15e3 || l.ReentryAltitude > 60e3 {
@@ -172,7 +174,7 @@ func TestCartesianNoiseLevel(t *testing.T) {
 				ss += d * d
 				n++
 			}
-			if a := Altitude(r.X, r.Y, r.Z); math.Abs(a-r.Alt) > 1e-6 {
+			if a := physics.Altitude(r.X, r.Y, r.Z); math.Abs(a-r.Alt) > 1e-6 {
 				t.Fatalf("alt column %.3f is not the altitude of x, y, z (%.3f)", r.Alt, a)
 			}
 		}
@@ -309,7 +311,7 @@ func TestNonReentering(t *testing.T) {
 			t.Errorf("track %s: labelled as reentering", tr.ID)
 		}
 		for _, u := range tr.Truth {
-			if u.T > l.ApogeeTime && u.Drag >= G0 {
+			if u.T > l.ApogeeTime && u.Drag >= physics.G0 {
 				t.Errorf("track %s: truth reaches 1 g at %.1f before the track ends", tr.ID, u.T)
 				break
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // Row is one observed sample of tracks.csv.
@@ -265,11 +267,11 @@ func newRadar(r *rand.Rand, impact vec3, scale float64) *radar {
 	e := vec3{0, 0, 1}.cross(ri).unit()
 	n := ri.cross(e)
 	dir := n.scale(math.Cos(bearing)).axpy(math.Sin(bearing), e)
-	a := dist / RE
+	a := dist / physics.RE
 	up := ri.scale(math.Cos(a)).axpy(math.Sin(a), dir)
 	east := vec3{0, 0, 1}.cross(up).unit()
 	return &radar{
-		pos:  up.scale(RE).sub(vec3{0, 0, RE}),
+		pos:  up.scale(physics.RE).sub(vec3{0, 0, physics.RE}),
 		east: east, north: up.cross(east), up: up,
 		sR: 10 * scale, sAngle: 0.2e-3 * scale, sRdot: 0.5 * scale,
 	}

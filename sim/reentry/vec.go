@@ -1,6 +1,10 @@
 package reentry
 
-import "math"
+import (
+	"math"
+
+	"github.com/reckon-ml/reckon/physics"
+)
 
 type vec3 [3]float64
 
@@ -17,9 +21,7 @@ func (a vec3) unit() vec3 { return a.scale(1 / a.norm()) }
 
 // geocentric turns an ENU position (origin on the sphere at launch) into a
 // vector from the Earth's centre.
-func geocentric(p vec3) vec3 { return vec3{p[0], p[1], p[2] + RE} }
+func geocentric(p vec3) vec3 { return physics.Geocentric(p) }
 
-// Altitude of an ENU position above the reference sphere.
-func Altitude(x, y, z float64) float64 {
-	return math.Sqrt(x*x+y*y+(z+RE)*(z+RE)) - RE
-}
+// altitudeOf is physics.Altitude of an ENU position.
+func altitudeOf(p vec3) float64 { return physics.Altitude(p[0], p[1], p[2]) }

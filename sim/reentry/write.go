@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // Output file names inside a generated directory (spec §6).
@@ -52,8 +53,8 @@ func newMeta(c Config) Meta {
 		Version:   Version,
 		Config:    c,
 		Constants: map[string]any{
-			"R_E_m": RE, "mu_m3_s2": Mu, "g0_m_s2": G0, "dt_s": DT, "rk4_h_s": H,
-			"threshold_g": c.ThresholdG, "omega_E_rad_s": OmegaE,
+			"R_E_m": physics.RE, "mu_m3_s2": physics.Mu, "g0_m_s2": physics.G0, "dt_s": DT, "rk4_h_s": H,
+			"threshold_g": c.ThresholdG, "omega_E_rad_s": physics.OmegaE,
 			"atmosphere": "US Standard Atmosphere 1976 to 86 km, exponential tail above (H = 5.7 km)",
 		},
 		Frame: "Earth-fixed local tangent plane at the launch point: x East, y North, z Up (m); " +

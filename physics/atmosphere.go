@@ -1,18 +1,16 @@
-package reentry
+package physics
 
 import "math"
 
 // Physical constants of the spec (§1.2, §1.3).
 const (
-	Mu     = 3.986004418e14 // m^3/s^2
+	Mu     = 3.986004418e14 // m^3/s^2, Earth's gravitational parameter
 	RE     = 6371000.0      // m, reference sphere
-	G0     = 9.80665        // m/s^2
-	OmegaE = 7.2921150e-5   // rad/s
-	DT     = 0.5            // s, sample interval
-	H      = 0.01           // s, RK4 step; DT/H must be an integer
+	G0     = 9.80665        // m/s^2, standard gravity
+	OmegaE = 7.2921150e-5   // rad/s, Earth's rotation rate
+)
 
-	stepsPerSample = 50
-
+const (
 	r0US76     = 6356766.0 // m, US-1976 effective Earth radius for geopotential altitude
 	rGas       = 287.05287 // J/(kg K)
 	tailBase   = 86000.0   // m, geometric altitude where the exponential tail starts
@@ -22,7 +20,6 @@ const (
 	seaLevelP  = 101325.0
 	numLayers  = 7
 	gOverR     = G0 / rGas
-	maxFlightS = 1200.0 // a coarse run that has not impacted by then overshoots
 )
 
 type layer struct {

@@ -1,4 +1,4 @@
-package feature
+package kinematics
 
 import (
 	"math"

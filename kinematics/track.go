@@ -1,4 +1,4 @@
-package feature
+package kinematics
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/reckon-ml/reckon/dataset"
-	"github.com/reckon-ml/reckon/sim/reentry"
+	"github.com/reckon-ml/reckon/physics"
 )
 
 // Grid is a track resampled on its own sampling step with every axis
@@ -87,7 +87,7 @@ func (g *Grid) Drag() []float64 {
 	d := make([]float64, g.Len())
 	for k := range d {
 		p := [3]float64{g.P[0][k], g.P[1][k], g.P[2][k]}
-		grav := reentry.Gravity(p)
+		grav := physics.Gravity(p)
 		v := [3]float64{g.V[0][k], g.V[1][k], g.V[2][k]}
 		sp := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
 		if sp == 0 {
@@ -104,7 +104,7 @@ func (g *Grid) Drag() []float64 {
 func (g *Grid) Altitude() []float64 {
 	h := make([]float64, g.Len())
 	for k := range h {
-		h[k] = dataset.AltitudeOf(g.P[0][k], g.P[1][k], g.P[2][k])
+		h[k] = physics.Altitude(g.P[0][k], g.P[1][k], g.P[2][k])
 	}
 	return h
 }

@@ -1,4 +1,4 @@
-package reentry
+package physics
 
 import (
 	"math"

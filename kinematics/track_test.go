@@ -1,4 +1,4 @@
-package feature
+package kinematics
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/physics"
 	"github.com/reckon-ml/reckon/sim/reentry"
 )
 
@@ -44,7 +45,7 @@ func TestDragEstimateMatchesTruth(t *testing.T) {
 			// A 7 s cubic window lags a drag that grows ~30% a step by a
 			// few percent: the bias the physics fit exists to remove.
 			want := truth[i].Truth[j].Drag
-			if math.Abs(d[j-g.K0]-want) > 0.02*reentry.G0+0.1*want {
+			if math.Abs(d[j-g.K0]-want) > 0.02*physics.G0+0.1*want {
 				t.Errorf("track %s step %d: drag %.3f, truth %.3f m/s^2", tr.ID, j, d[j], want)
 			}
 		}
