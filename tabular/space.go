@@ -8,12 +8,15 @@ import (
 )
 
 // Space is the declared search space of a kind: ranges wide enough to
-// matter, narrow enough that 20-50 random draws cover them.
+// matter, narrow enough that 20-50 random draws cover them. Dimensions are
+// named as the kind's parameters are in pipeline YAML and model files
+// (learning_rate, c, weight_decay, ...), so a search result can be copied
+// into a pipeline; fcn's width and blocks together set its hidden list.
 func Space(kind string) search.Space {
 	switch kind {
 	case KindGBDT:
 		return search.Space{
-			{Name: "lr", Kind: search.LogUniform, Min: 0.02, Max: 0.3},
+			{Name: "learning_rate", Kind: search.LogUniform, Min: 0.02, Max: 0.3},
 			{Name: "depth", Kind: search.IntRange, Min: 3, Max: 8},
 			{Name: "l2", Kind: search.LogUniform, Min: 0.5, Max: 30},
 			{Name: "subsample", Kind: search.Uniform, Min: 0.5, Max: 1},
@@ -40,7 +43,7 @@ func Apply(spec Spec, p search.Point) (Spec, error) {
 		f, _ := v.(float64)
 		i, _ := v.(int)
 		switch spec.Model + "." + k {
-		case "gbdt.lr":
+		case "gbdt.learning_rate":
 			spec.GBDT.LearningRate = f
 		case "gbdt.depth":
 			spec.GBDT.Depth = i

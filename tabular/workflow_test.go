@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -262,4 +263,37 @@ func ExampleFit() {
 	fmt.Printf("%s: cv accuracy %.2f; trained on all %d rows, accuracy %.2f\n", fit.CV.Folds, fit.CV.Mean["accuracy"], fr.Rows, fit.Train["accuracy"])
 	// Output:
 	// stratified 2-fold x 1 (seed 0): cv accuracy 1.00; trained on all 8 rows, accuracy 1.00
+}
+
+// One set of names: every search dimension is a parameter of its kind as
+// pipelines and model files spell it (fcn's width and blocks set hidden).
+func TestSearchSpaceNamesAreParams(t *testing.T) {
+	for _, kind := range Kinds {
+		sp := DefaultSpec(kind)
+		var cfg any
+		switch kind {
+		case KindGBDT:
+			cfg = sp.GBDT
+		case KindLogistic:
+			cfg = sp.Logistic
+		case KindFCN:
+			cfg = sp.FCN
+		}
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var params map[string]any
+		if err := json.Unmarshal(b, &params); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range Space(kind) {
+			if kind == KindFCN && (d.Name == "width" || d.Name == "blocks") {
+				continue
+			}
+			if _, ok := params[d.Name]; !ok {
+				t.Errorf("%s: search dimension %q is not one of its parameters", kind, d.Name)
+			}
+		}
+	}
 }

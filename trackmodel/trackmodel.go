@@ -40,11 +40,14 @@ type Split struct {
 
 // Config is what `reckon train reentry` takes.
 type Config struct {
-	Kind    string       `json:"kind"`
-	Variant string       `json:"variant,omitempty"` // "A" (default) or "B" (forecast)
-	Split   Split        `json:"split"`
-	Seed    uint64       `json:"seed"`
-	LSTM    *lstm.Config `json:"lstm,omitempty"` // nil: lstm.DefaultConfig
+	Kind    string `json:"kind"`
+	Variant string `json:"variant,omitempty"` // "A" (default) or "B" (forecast)
+	Split   Split  `json:"split"`
+	// Seed is the training seed of every kind: the one owner of the lstm's
+	// seed (LSTM.Seed is overwritten with it for training and in the
+	// stored configuration).
+	Seed uint64       `json:"seed"`
+	LSTM *lstm.Config `json:"lstm,omitempty"` // nil: lstm.DefaultConfig
 
 	// Progress, when set, hears about each training epoch of learned kinds.
 	Progress func(lstm.Progress) `json:"-"`
@@ -149,6 +152,11 @@ func (r *Result) Artifact(ts *dataset.TrackSet, cfg Config, reckonVersion string
 	a.Header.Reckon = reckonVersion
 	a.Header.DataHash = ts.Hash()
 	a.Header.Seed = cfg.Seed
+	if cfg.LSTM != nil {
+		l := *cfg.LSTM
+		l.Seed = cfg.Seed
+		cfg.LSTM = &l
+	}
 	if a.Header.Hyper, err = json.Marshal(cfg); err != nil {
 		return nil, err
 	}

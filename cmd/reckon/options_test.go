@@ -105,3 +105,47 @@ func TestEvalOptions(t *testing.T) {
 		t.Errorf("--threshold 1.5: %v", err)
 	}
 }
+
+// Flags carry the parameter names of pipelines and model files; the older
+// spellings still parse to the same settings.
+func TestFlagNamesAndAliases(t *testing.T) {
+	var got *trainReentryOptions
+	stop := func(_ context.Context, o *trainReentryOptions) error { got = o; return nil }
+	for _, args := range [][]string{
+		{"--window-steps", "64", "--max-lr", "0.01", "--augment-sigma-m", "5"},
+		{"--window", "64", "--lr", "0.01", "--augment-sigma", "5"},
+	} {
+		all := append([]string{"--data", "d", "--out", "m", "--model", "lstm"}, args...)
+		if err := parse(t, testApp().newTrainReentryCmd(stop), all...); err != nil {
+			t.Fatal(err)
+		}
+		if l := got.cfg.LSTM; l.Window != 64 || l.LR != 0.01 || l.AugmentSigma != 5 {
+			t.Errorf("%v: %+v", args, l)
+		}
+	}
+	var tt *trainTabularOptions
+	stopT := func(_ context.Context, o *trainTabularOptions) error { tt = o; return nil }
+	for _, c := range []struct {
+		args      []string
+		gbdt, fcn float64
+		logisticC float64
+	}{
+		{[]string{"--learning-rate", "0.05", "--lr", "0.002", "--c", "3"}, 0.05, 0.002, 3},
+		{[]string{"--lr", "0.2", "--C", "3"}, 0.2, 0.2, 3}, // --lr alone: both, as before
+		{nil, 0.1, 0.001, 1},
+	} {
+		args := append([]string{"--data", "t.csv", "--target", "y"}, c.args...)
+		if err := parse(t, testApp().newTrainTabularCmd(stopT), args...); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"gbdt", "fcn", "logistic"} {
+			sp, err := tt.specs.spec(tt.changed, kind, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kind == "gbdt" && sp.GBDT.LearningRate != c.gbdt || kind == "fcn" && sp.FCN.LR != c.fcn || kind == "logistic" && sp.Logistic.C != c.logisticC {
+				t.Errorf("%v: %s spec %+v", c.args, kind, sp)
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // app is the state shared by all commands: global flags and the streams.
@@ -146,4 +147,15 @@ func (a *app) progressOut() io.Writer {
 // homePath joins parts under --home.
 func (a *app) homePath(parts ...string) string {
 	return filepath.Join(append([]string{a.home}, parts...)...)
+}
+
+// aliases lets a command accept older spellings of its flags: the flag set
+// normalises each name through the table before parsing and lookups.
+func aliases(table map[string]string) func(*pflag.FlagSet, string) pflag.NormalizedName {
+	return func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if n, ok := table[name]; ok {
+			name = n
+		}
+		return pflag.NormalizedName(name)
+	}
 }

@@ -23,26 +23,33 @@ import (
 type specFlags struct {
 	trees, depth, bins, epochs, batch, patience int
 	earlyStop                                   int
-	lr, l2, subsample, colsample                float64
+	lr, learningRate, l2, subsample, colsample  float64
 	c, dropout, weightDecay, threshold          float64
 	growth, classWeight                         string
 	hidden                                      []int
 	seed                                        uint64
 }
 
+// Flags are named as the parameters are in pipeline YAML, model files and
+// search spaces (learning_rate is --learning-rate); older spellings still
+// parse.
+var tabularFlagAliases = map[string]string{"C": "c"}
+
 func (s *specFlags) register(c *cobra.Command) {
 	f := c.Flags()
+	f.SetNormalizeFunc(aliases(tabularFlagAliases))
 	g, l, n := gbdt.DefaultConfig(), tabular.DefaultSpec(tabular.KindLogistic).Logistic, tabular.DefaultSpec(tabular.KindFCN).FCN
 	f.IntVar(&s.trees, "trees", g.Trees, "gbdt: boosting rounds")
 	f.IntVar(&s.depth, "depth", g.Depth, "gbdt: tree depth")
 	f.IntVar(&s.bins, "bins", g.Bins, "gbdt: histogram bins per feature (at most 255)")
 	f.IntVar(&s.earlyStop, "early-stop", 0, "gbdt: stop after N trees without a better loss on a stratified 15% of the training rows (0: off)")
-	f.Float64Var(&s.lr, "lr", 0, fmt.Sprintf("learning rate (default gbdt %g, fcn %g)", g.LearningRate, n.LR))
+	f.Float64Var(&s.learningRate, "learning-rate", g.LearningRate, "gbdt: shrinkage of each tree")
+	f.Float64Var(&s.lr, "lr", n.LR, "fcn: AdamW learning rate (with gbdt: --learning-rate, unless that is given)")
 	f.Float64Var(&s.l2, "l2", g.L2, "gbdt: L2 leaf regularisation")
 	f.Float64Var(&s.subsample, "subsample", g.Subsample, "gbdt: share of rows per tree")
 	f.Float64Var(&s.colsample, "colsample", g.ColSample, "gbdt: share of features per tree")
 	f.StringVar(&s.growth, "growth", string(g.Growth), "gbdt: oblivious (symmetric, CatBoost) or depthwise (XGBoost)")
-	f.Float64Var(&s.c, "C", l.C, "logistic: inverse L2 strength (scikit-learn's C)")
+	f.Float64Var(&s.c, "c", l.C, "logistic: inverse L2 strength (scikit-learn's C; --C also works)")
 	f.IntSliceVar(&s.hidden, "hidden", n.Hidden, "fcn: width of each FCN block (Dense, LayerNorm, ReLU)")
 	f.Float64Var(&s.dropout, "dropout", n.Dropout, "fcn: dropout after each block")
 	f.Float64Var(&s.weightDecay, "weight-decay", n.WeightDecay, "fcn: AdamW weight decay")
@@ -68,8 +75,12 @@ func (s *specFlags) spec(changed func(string) bool, kind string, schema *tabular
 	sp.Logistic.C = s.c
 	sp.FCN.Hidden, sp.FCN.Dropout, sp.FCN.WeightDecay = s.hidden, s.dropout, s.weightDecay
 	sp.FCN.Epochs, sp.FCN.Batch, sp.FCN.Patience, sp.FCN.Seed = s.epochs, s.batch, s.patience, s.seed
-	if changed("lr") {
-		sp.GBDT.LearningRate, sp.FCN.LR = s.lr, s.lr
+	sp.FCN.LR = s.lr
+	switch {
+	case changed("learning-rate"):
+		sp.GBDT.LearningRate = s.learningRate
+	case changed("lr"):
+		sp.GBDT.LearningRate = s.lr
 	}
 	if s.classWeight != "" {
 		w, err := tabular.ParseClassWeights(s.classWeight, schema.Classes, y)

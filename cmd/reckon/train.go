@@ -93,6 +93,9 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 		},
 	}
 	f := c.Flags()
+	// Flags are named as the lstm's parameters are in pipeline YAML and
+	// model files (window_steps is --window-steps); older spellings parse.
+	f.SetNormalizeFunc(aliases(map[string]string{"window": "window-steps", "lr": "max-lr", "augment-sigma": "augment-sigma-m"}))
 	f.StringVar(&o.data, "data", "", "track set directory (tracks.csv + labels.csv)")
 	f.StringVar(&o.out, "out", "", "model file to write")
 	f.BoolVar(&o.force, "force", false, "replace an existing model file")
@@ -103,12 +106,12 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.Uint64Var(&o.cfg.Seed, "seed", 0, "training seed")
 	f.StringVar(&o.resume, "resume", "", "lstm: continue from the checkpoint an interrupted run wrote (OUT.ckpt)")
 	f.IntVar(&o.epochs, "epochs", 0, "lstm: training epochs (default "+strconv.Itoa(lc.Epochs)+")")
-	f.IntVar(&lc.Window, "window", lc.Window, "lstm: last steps of each track the network sees (window_steps)")
+	f.IntVar(&lc.Window, "window-steps", lc.Window, "lstm: last steps of each track the network sees")
 	f.IntVar(&lc.Hidden, "hidden", lc.Hidden, "lstm: hidden units per direction")
 	f.IntVar(&lc.Layers, "layers", lc.Layers, "lstm: stacked bidirectional layers")
 	f.IntVar(&lc.Batch, "batch", lc.Batch, "lstm: tracks per batch")
-	f.Float64Var(&lc.LR, "lr", lc.LR, "lstm: peak learning rate of the one-cycle schedule (max_lr)")
-	f.Float64Var(&lc.AugmentSigma, "augment-sigma", lc.AugmentSigma, "lstm: extra position noise (m) drawn afresh every epoch; 0 turns it off")
+	f.Float64Var(&lc.LR, "max-lr", lc.LR, "lstm: peak learning rate of the one-cycle schedule")
+	f.Float64Var(&lc.AugmentSigma, "augment-sigma-m", lc.AugmentSigma, "lstm: extra position noise (m) drawn afresh every epoch; 0 turns it off")
 	f.IntVar(&lc.Workers, "workers", lc.Workers, "lstm: data-parallel workers (the model file depends on it)")
 	return c
 }
