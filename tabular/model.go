@@ -61,9 +61,9 @@ func (s *Spec) Validate() error {
 type Model struct {
 	Spec   Spec    `json:"spec"`
 	Schema *Schema `json:"-"`
-	GB     *gbdt.Model
-	LR     *linear.Logistic
-	NN     *fcn.Model
+	// fit is the kind's fitted model (kinds.go): every method of Model
+	// goes through it, so no method switches on the kind.
+	fit learner
 	// Metrics are stored with the artifact (e.g. cross-validation means).
 	Metrics map[string]float64 `json:"-"`
 }
@@ -123,7 +123,7 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		if err != nil {
 			return nil, err
 		}
-		m.GB = gm
+		m.fit = gbdtLearner{gm}
 	case KindLogistic:
 		if K != 2 {
 			return nil, fmt.Errorf("logistic regression here is binary; the target has %d classes (use gbdt or fcn)", K)
@@ -137,7 +137,7 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		if err != nil {
 			return nil, err
 		}
-		m.LR = lm
+		m.fit = logisticLearner{lm}
 	case KindFCN:
 		cfg := spec.FCN
 		var p fcn.Progress
@@ -149,7 +149,7 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		if err != nil {
 			return nil, err
 		}
-		m.NN = nm
+		m.fit = fcnLearner{nm}
 	}
 	return m, nil
 }
@@ -170,50 +170,22 @@ func (m *Model) ProbaThreads(f *Frame, threads int) ([]float64, error) {
 	if f.Cols != len(m.Schema.Features) {
 		return nil, fmt.Errorf("model has %d features, data %d", len(m.Schema.Features), f.Cols)
 	}
-	K := len(m.Schema.Classes)
-	switch {
-	case m.GB != nil:
-		p, err := m.GB.Proba(&gbdt.Data{X: f.X, Rows: f.Rows, Cols: f.Cols, Categorical: f.Categorical}, threads)
-		if err != nil || K > 2 {
-			return p, err
-		}
-		return m.binary(func(i int) float64 { return p[2*i+1] }, f.Rows), nil
-	case m.LR != nil:
-		x, cols := m.Schema.OneHot(f)
-		p, err := m.LR.Proba(x, f.Rows, cols)
-		if err != nil {
-			return nil, err
-		}
-		return m.binary(func(i int) float64 { return p[i] }, f.Rows), nil
-	case m.NN != nil:
-		x, cols := m.Schema.OneHot(f)
-		p, err := m.NN.Proba(x, f.Rows, cols)
-		if err != nil || K > 2 {
-			return p, err
-		}
-		// The network's class 1 is Schema.Classes[1]; same order already.
-		return p, nil
+	if m.fit == nil {
+		return nil, errors.New("tabular: empty model")
 	}
-	return nil, errors.New("tabular: empty model")
+	return m.fit.proba(m, f, threads)
 }
 
 // Replica returns a model safe to use from another goroutine at the same
 // time as m: the network keeps activations in its layers, so it gets
 // layers of its own; trees and coefficients are only read and are shared.
 func (m *Model) Replica() (*Model, error) {
-	if m.NN == nil {
-		return m, nil
-	}
-	nn := *m.NN
-	var w [][]float32
-	for _, p := range m.NN.Params() {
-		w = append(w, append([]float32(nil), p.W...))
-	}
-	if err := nn.Restore(w); err != nil {
+	fit, err := m.fit.replica()
+	if err != nil {
 		return nil, err
 	}
 	r := *m
-	r.NN = &nn
+	r.fit = fit
 	return &r, nil
 }
 
@@ -265,16 +237,10 @@ type state struct {
 // fitted model as JSON (trees and coefficients keep full float64
 // precision) and the network's weights as tensors.
 func (m *Model) Artifact() (*model.Artifact, error) {
-	var hyper any
-	switch m.Spec.Model {
-	case KindGBDT:
-		hyper = m.Spec.GBDT
-	case KindLogistic:
-		hyper = m.Spec.Logistic
-	case KindFCN:
-		hyper = m.Spec.FCN
+	if m.fit == nil {
+		return nil, errors.New("tabular: empty model")
 	}
-	h, err := json.Marshal(hyper)
+	h, err := json.Marshal(m.Spec.kindConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -282,21 +248,11 @@ func (m *Model) Artifact() (*model.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := json.Marshal(state{Threshold: m.Spec.Threshold, GBDT: m.GB, Logistic: m.LR, FCN: m.NN})
-	if err != nil {
+	st := state{Threshold: m.Spec.Threshold}
+	a := &model.Artifact{Header: model.Header{Hyper: h, Schema: sc, Metrics: m.Metrics}}
+	m.fit.save(&st, a)
+	if a.Header.State, err = json.Marshal(st); err != nil {
 		return nil, err
-	}
-	a := &model.Artifact{Header: model.Header{Hyper: h, Schema: sc, State: st, Metrics: m.Metrics}}
-	switch {
-	case m.GB != nil:
-		a.Header.Seed = m.GB.Config.Seed
-		a.Header.Curves = map[string][]float64{"train_loss": m.GB.TrainLoss}
-	case m.NN != nil:
-		a.Header.Seed = m.NN.Config.Seed
-		a.Header.Curves = map[string][]float64{"train_loss": m.NN.TrainLoss, "valid_loss": m.NN.ValidLoss}
-		for _, p := range m.NN.Params() {
-			a.Tensors = append(a.Tensors, model.Tensor{Name: fmt.Sprintf("%d.%s", len(a.Tensors), p.Name), Shape: p.Shape, Data: p.W})
-		}
 	}
 	return a, nil
 }
@@ -317,25 +273,26 @@ func load(kind string) model.Loader {
 			if st.GBDT == nil {
 				return nil, errors.New("no trees in the file")
 			}
-			m.GB, m.Spec.GBDT = st.GBDT, st.GBDT.Config
-			m.GB.Config.Threads = runtime.NumCPU()
+			m.fit, m.Spec.GBDT = gbdtLearner{st.GBDT}, st.GBDT.Config
+			st.GBDT.Config.Threads = runtime.NumCPU()
 		case KindLogistic:
 			if st.Logistic == nil {
 				return nil, errors.New("no coefficients in the file")
 			}
-			m.LR = st.Logistic
+			m.fit = logisticLearner{st.Logistic}
 		case KindFCN:
 			if st.FCN == nil {
 				return nil, errors.New("no network in the file")
 			}
-			m.NN, m.Spec.FCN = st.FCN, st.FCN.Config
+			m.Spec.FCN = st.FCN.Config
 			w := make([][]float32, len(a.Tensors))
 			for i := range a.Tensors {
 				w[i] = a.Tensors[i].Data
 			}
-			if err := m.NN.Restore(w); err != nil {
+			if err := st.FCN.Restore(w); err != nil {
 				return nil, err
 			}
+			m.fit = fcnLearner{st.FCN}
 		}
 		return m, nil
 	}
