@@ -73,6 +73,21 @@ func TestRunRunsModels(t *testing.T) {
 	if out := mustReckonHome(t, home, "eval", "--model", model, "--data", "../../examples/tumor/breast_cancer_wisconsin_clean.csv"); !strings.Contains(out, "roc_auc") && !strings.Contains(out, "ROC AUC") {
 		t.Errorf("eval of the exported champion:\n%s", out)
 	}
+	// Every command takes the same references: eval and predict read a bare
+	// name (the latest version), an alias or a version from the registry.
+	csv := "../../examples/tumor/breast_cancer_wisconsin_clean.csv"
+	for _, ref := range []string{"tumor", "tumor@champion", "tumor:1"} {
+		if out := mustReckonHome(t, home, "eval", "--model", ref, "--data", csv, "--plots", "-"); !strings.Contains(out, "ROC AUC") {
+			t.Errorf("eval --model %s:\n%s", ref, out)
+		}
+	}
+	preds := filepath.Join(t.TempDir(), "preds")
+	if out := mustReckonHome(t, home, "predict", "--model", "tumor", "--input", csv, "--out", preds); !strings.Contains(out, "tumor:1: 569 read, 569 predicted, 0 failed") {
+		t.Errorf("predict --model tumor:\n%s", out)
+	}
+	if _, errs, code := reckonHome(t, home, "predict", "--model", "nosuch", "--input", csv, "--out", preds); code != 1 || !strings.Contains(errs, "neither a model file nor a registered model") {
+		t.Errorf("predict --model nosuch: exit %d, %q", code, errs)
+	}
 	mustReckonHome(t, home, "models", "promote", "tumor:1", "--alias", "challenger", "--reason", "keep an eye on it")
 	hist := mustReckonHome(t, home, "models", "history", "tumor")
 	if !strings.Contains(hist, "challenger") || !strings.Contains(hist, "keep an eye on it") || !strings.Contains(hist, "roc_auc") {

@@ -215,7 +215,8 @@ func (a *app) newEvalCmd(runF func(context.Context, *evalOptions) error) *cobra.
 	c := &cobra.Command{
 		Use:   "eval --model FILE|NAME[@alias|:version] --data DIR|CSV",
 		Short: "Score a saved model on labelled data (a track set or a CSV table)",
-		Long: `Score a saved model on labelled tracks: RMSE with a 95% bootstrap interval
+		Long: `Score a saved model (a model file, or a registered NAME, NAME@alias or
+NAME:version from the store) on labelled tracks: RMSE with a 95% bootstrap interval
 (18 validation tracks make a single RMSE noisy), MAE, bias, largest error,
 exact-index rate, index RMSE and the share within 0.5 s, plus every track's
 error. A track the model cannot predict is listed, never scored as NaN.
