@@ -11,15 +11,15 @@ const (
 )
 
 const (
-	r0US76     = 6356766.0 // m, US-1976 effective Earth radius for geopotential altitude
-	rGas       = 287.05287 // J/(kg K)
-	tailBase   = 86000.0   // m, geometric altitude where the exponential tail starts
-	tailScale  = 5700.0    // m
-	tailRho86  = 6.958e-6  // kg/m^3
-	seaLevelT  = 288.15
-	seaLevelP  = 101325.0
-	numLayers  = 7
-	gOverR     = G0 / rGas
+	r0US76    = 6356766.0 // m, US-1976 effective Earth radius for geopotential altitude
+	rGas      = 287.05287 // J/(kg K)
+	tailBase  = 86000.0   // m, geometric altitude where the exponential tail starts
+	tailScale = 5700.0    // m
+	tailRho86 = 6.958e-6  // kg/m^3
+	seaLevelT = 288.15
+	seaLevelP = 101325.0
+	numLayers = 7
+	gOverR    = G0 / rGas
 )
 
 type layer struct {
