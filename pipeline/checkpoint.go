@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/lstm"
-	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/trackmodel"
@@ -60,11 +58,7 @@ func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (st
 		}
 		return v, fmt.Errorf("run %s has no artifact %q (checkpoints: %s)", r.ID, req.Checkpoint, strings.Join(names, ", "))
 	}
-	b, err := env.Blobs.Get(ctx, arts[i].Key)
-	if err != nil {
-		return v, err
-	}
-	a, err := model.Read(req.Checkpoint, bytes.NewReader(b))
+	a, err := registry.ReadBlob(ctx, env.Blobs, arts[i].Key, fmt.Sprintf("run %s's %s", r.ID, req.Checkpoint))
 	if err != nil {
 		return v, err
 	}

@@ -291,3 +291,25 @@ func decodeParams(params map[string]any, into any) error {
 	}
 	return nil
 }
+
+// SetParam sets one parameter of every candidate of a kind (the demo's
+// lighter LSTM schedule, say) and checks the candidates again, as when the
+// file was read. It says how many candidates it changed.
+func (s *Spec) SetParam(kind, name string, v any) (int, error) {
+	n := 0
+	for i := range s.Models {
+		m := &s.Models[i]
+		if m.Kind != kind {
+			continue
+		}
+		if m.Params == nil {
+			m.Params = map[string]any{}
+		}
+		m.Params[name] = v
+		if err := s.checkModel(m); err != nil {
+			return n, fmt.Errorf("%s: models.%s: %w", s.file, m.Name, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -374,12 +373,7 @@ func (x *exec) latestCheckpoint(ctx context.Context, s *stepRun) (*lstm.Checkpoi
 			if !strings.HasPrefix(a.Name, "checkpoint/") {
 				continue
 			}
-			b, err := x.env.Blobs.Get(ctx, a.Key)
-			if err != nil {
-				fmt.Fprintf(x.env.Log, "  warning: run %s's checkpoint is unreadable: %v\n", r.ID, err)
-				continue
-			}
-			art, err := model.Read(a.Key, bytes.NewReader(b))
+			art, err := registry.ReadBlob(ctx, x.env.Blobs, a.Key, a.Key)
 			if err == nil {
 				var ck *lstm.Checkpoint
 				if ck, err = lstm.CheckpointFromArtifact(art); err == nil && (best == nil || ck.Epoch > best.Epoch) {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,14 +93,25 @@ type Loaded struct {
 	Version *store.Version
 }
 
-// LoadBlob reads the artifact stored under key, verifies it and builds its
-// model; label names it in messages.
-func LoadBlob(ctx context.Context, b Blobs, key, label string) (*Loaded, error) {
+// ReadBlob reads and verifies the artifact stored under key without
+// building a model: for artifacts that are not models, such as training
+// checkpoints. label names it in messages.
+func ReadBlob(ctx context.Context, b Blobs, key, label string) (*model.Artifact, error) {
 	data, err := b.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	a, m, err := model.Decode(label, data)
+	return model.Read(label, bytes.NewReader(data))
+}
+
+// LoadBlob reads the artifact stored under key, verifies it and builds its
+// model; label names it in messages.
+func LoadBlob(ctx context.Context, b Blobs, key, label string) (*Loaded, error) {
+	a, err := ReadBlob(ctx, b, key, label)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.FromArtifact(label, a)
 	if err != nil {
 		return nil, err
 	}

@@ -313,3 +313,22 @@ func mustEncode(t *testing.T, m *Model) []byte {
 	}
 	return b
 }
+
+func ExampleParseClassWeights() {
+	classes := []string{"benign", "malignant"}
+	y := []int{0, 0, 0, 1}
+	w, _ := ParseClassWeights("balanced", classes, y)
+	fmt.Printf("balanced: %.3f\n", w)
+	w, _ = ParseClassWeights("malignant=5", classes, y)
+	fmt.Println("malignant=5:", w)
+	// Each kind gets them in its own label encoding.
+	spec := DefaultSpec(KindLogistic)
+	if err := spec.SetClassWeights(w, &Schema{Classes: classes, Positive: 1}); err != nil {
+		panic(err)
+	}
+	fmt.Println("logistic pos_weight:", spec.Logistic.PosWeight)
+	// Output:
+	// balanced: [0.667 2.000]
+	// malignant=5: [1 5]
+	// logistic pos_weight: 5
+}

@@ -78,3 +78,24 @@ func Scope(name string, a *model.Artifact, ts *dataset.TrackSet, all bool) (ids 
 	}
 	return HeldOut(ts, cfg.Split), "held-out", nil
 }
+
+// WithLSTM returns c with lc as its lstm settings when c's kind is lstm;
+// other kinds take none and store none.
+func (c Config) WithLSTM(lc lstm.Config) Config {
+	if c.Kind == lstm.Kind {
+		c.LSTM = &lc
+	}
+	return c
+}
+
+// Epochs is how many epochs training will report to Progress: 0 for the
+// kinds that are fitted in one go.
+func (c *Config) Epochs() int {
+	if c.Kind != lstm.Kind {
+		return 0
+	}
+	if c.LSTM == nil {
+		return lstm.DefaultConfig().Epochs
+	}
+	return c.LSTM.Epochs
+}

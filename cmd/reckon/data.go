@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -59,10 +60,18 @@ from, its size and schema. Runs and registered models refer to these hashes.`,
 	}
 }
 
-func (a *app) genReentryCmd() *cobra.Command {
-	cfg := reentry.DefaultConfig()
-	var out string
-	var force bool
+// genReentryOptions are data gen reentry's flags.
+type genReentryOptions struct {
+	cfg   reentry.Config
+	out   string
+	force bool
+}
+
+func (a *app) genReentryCmd() *cobra.Command { return a.newGenReentryCmd(a.runGenReentry) }
+
+func (a *app) newGenReentryCmd(runF func(context.Context, *genReentryOptions) error) *cobra.Command {
+	o := &genReentryOptions{cfg: reentry.DefaultConfig()}
+	cfg := &o.cfg
 	c := &cobra.Command{
 		Use:   "reentry --out DIR [flags]",
 		Short: "Generate noisy ballistic tracks with a reentry label",
@@ -86,27 +95,15 @@ from --horizons; H is in labels.csv only, never in tracks.csv.`,
   reckon data gen reentry --count 200 --variant B --horizons 2,5,10,30,60,120 --out data/forecast`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
+			if o.out == "" {
 				return fmt.Errorf("--out is required: the directory to write tracks.csv and labels.csv into")
 			}
-			bar := progress.New(a.progressOut(), "tracks", cfg.Count)
-			sum, err := reentry.WriteDir(cmd.Context(), out, cfg, reentry.WriteOptions{Overwrite: force, Progress: bar.Set})
-			if err != nil {
-				return err
-			}
-			bar.Finish()
-			return a.report(sum, func(w io.Writer) {
-				if sum.Resumed > 0 {
-					fmt.Fprintf(w, "resumed an interrupted run after %d flights\n", sum.Resumed)
-				}
-				fmt.Fprintf(w, "wrote %d tracks (%d reentering, %d rows) to %s in %.1f s\n", sum.Tracks, sum.Reentering, sum.Rows, sum.Dir, sum.Seconds)
-				fmt.Fprintf(w, "next: reckon data inspect %s\n", sum.Dir)
-			})
+			return runF(cmd.Context(), o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&out, "out", "", "output directory (created if missing)")
-	f.BoolVar(&force, "force", false, "replace an existing set in --out")
+	f.StringVar(&o.out, "out", "", "output directory (created if missing)")
+	f.BoolVar(&o.force, "force", false, "replace an existing set in --out")
 	f.IntVar(&cfg.Count, "count", cfg.Count, "number of flights")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	f.StringVar(&cfg.Variant, "variant", cfg.Variant, "A: whole tracks (labelling); B: forecast cuts before reentry")
@@ -130,6 +127,22 @@ from --horizons; H is in labels.csv only, never in tracks.csv.`,
 	f.BoolVar(&cfg.WriteTruth, "write-truth", false, "also write truth.csv: noise-free state at every nominal sample")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "parallel workers (never changes the output)")
 	return c
+}
+
+func (a *app) runGenReentry(ctx context.Context, o *genReentryOptions) error {
+	bar := progress.New(a.progressOut(), "tracks", o.cfg.Count)
+	sum, err := reentry.WriteDir(ctx, o.out, o.cfg, reentry.WriteOptions{Overwrite: o.force, Progress: bar.Set})
+	if err != nil {
+		return err
+	}
+	bar.Finish()
+	return a.report(sum, func(w io.Writer) {
+		if sum.Resumed > 0 {
+			fmt.Fprintf(w, "resumed an interrupted run after %d flights\n", sum.Resumed)
+		}
+		fmt.Fprintf(w, "wrote %d tracks (%d reentering, %d rows) to %s in %.1f s\n", sum.Tracks, sum.Reentering, sum.Rows, sum.Dir, sum.Seconds)
+		fmt.Fprintf(w, "next: reckon data inspect %s\n", sum.Dir)
+	})
 }
 
 // inspectResult is what `data inspect --json` prints: one of the two.

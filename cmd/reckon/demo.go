@@ -94,16 +94,11 @@ with the embedded store (SQLite + a local blob directory):
 				return err
 			}
 			re.Data.Generate.Count, re.Data.Generate.Seed = count, seed
-			for i := range re.Models {
-				if re.Models[i].Kind == lstm.Kind {
-					if re.Models[i].Params == nil {
-						re.Models[i].Params = map[string]any{}
-					}
-					re.Models[i].Params["epochs"] = lstmEpochs
-				}
+			if _, err := re.SetParam(lstm.Kind, "epochs", lstmEpochs); err != nil {
+				return fmt.Errorf("--lstm-epochs: %w", err)
 			}
 			fmt.Fprintln(a.err, "== reentry pipeline")
-			if res.Reentry, err = a.runPipeline(cmd, p, re, false); err != nil {
+			if res.Reentry, err = a.runPipeline(cmd.Context(), p, re, false); err != nil {
 				return err
 			}
 
@@ -113,11 +108,11 @@ with the embedded store (SQLite + a local blob directory):
 			}
 			tumor.Data.Table, tumor.Split.Folds = pipeline.EmbeddedTumor, pipeline.EmbeddedTumorFolds
 			fmt.Fprintln(a.err, "== tumor pipeline")
-			if res.Tumor, err = a.runPipeline(cmd, p, tumor, false); err != nil {
+			if res.Tumor, err = a.runPipeline(cmd.Context(), p, tumor, false); err != nil {
 				return err
 			}
 			fmt.Fprintln(a.err, "== tumor pipeline again, unchanged")
-			if res.Rerun, err = a.runPipeline(cmd, p, tumor, false); err != nil {
+			if res.Rerun, err = a.runPipeline(cmd.Context(), p, tumor, false); err != nil {
 				return err
 			}
 

@@ -149,3 +149,27 @@ func TestFlagNamesAndAliases(t *testing.T) {
 		}
 	}
 }
+
+func TestRunAndGenOptions(t *testing.T) {
+	var ro *runOptions
+	stop := func(_ context.Context, o *runOptions) error { ro = o; return nil }
+	if err := parse(t, testApp().newRunCmd(stop), "-f", "../../examples/tumor/pipeline.yaml", "--no-cache"); err != nil {
+		t.Fatal(err)
+	}
+	if ro.spec == nil || !ro.spec.Tabular() || !ro.noCache {
+		t.Errorf("run options %+v", ro)
+	}
+	// A bad file fails while parsing: nothing runs, nothing opens a store.
+	ro = nil
+	if err := parse(t, testApp().newRunCmd(stop), "-f", "../../pipeline/testdata/bad/unknown_key.yaml"); err == nil || ro != nil || !strings.Contains(err.Error(), "tagret") {
+		t.Errorf("bad pipeline: %v", err)
+	}
+	var g *genReentryOptions
+	if err := parse(t, testApp().newGenReentryCmd(func(_ context.Context, o *genReentryOptions) error { g = o; return nil }),
+		"--out", "d", "--count", "12", "--seed", "3", "--variant", "B", "--horizons", "2,5"); err != nil {
+		t.Fatal(err)
+	}
+	if g.cfg.Count != 12 || g.cfg.Seed != 3 || g.cfg.Variant != "B" || !reflect.DeepEqual(g.cfg.Horizons, []float64{2, 5}) || g.out != "d" {
+		t.Errorf("gen options %+v", g.cfg)
+	}
+}

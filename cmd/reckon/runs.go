@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,9 +17,17 @@ import (
 	"github.com/reckon-ml/reckon/workspace"
 )
 
-func (a *app) runCmd() *cobra.Command {
-	var file string
-	var noCache bool
+// runOptions are run's flags, with the pipeline file read and checked.
+type runOptions struct {
+	file    string
+	noCache bool
+	spec    *pipeline.Spec
+}
+
+func (a *app) runCmd() *cobra.Command { return a.newRunCmd(a.runRun) }
+
+func (a *app) newRunCmd(runF func(context.Context, *runOptions) error) *cobra.Command {
+	o := &runOptions{}
 	c := &cobra.Command{
 		Use:   "run -f PIPELINE.yaml",
 		Short: "Run a pipeline: data, split, features, candidates, selection, registration",
@@ -48,31 +57,37 @@ same pipeline resumes from them.`,
   reckon models show tumor@champion`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
+			if o.file == "" {
 				return errors.New("-f PIPELINE.yaml is required (see examples/tumor/pipeline.yaml)")
 			}
-			spec, err := pipeline.Load(file)
-			if err != nil {
+			// The whole file is checked (kinds, params, policy) before
+			// anything runs.
+			var err error
+			if o.spec, err = pipeline.Load(o.file); err != nil {
 				return err
 			}
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			res, err := a.runPipeline(cmd, p, spec, noCache)
-			if err != nil {
-				return err
-			}
-			return a.report(res, func(w io.Writer) { printPipeline(w, res) })
+			return runF(cmd.Context(), o)
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "pipeline file (YAML)")
-	c.Flags().BoolVar(&noCache, "no-cache", false, "run every step even when its cached output matches")
+	c.Flags().StringVarP(&o.file, "file", "f", "", "pipeline file (YAML)")
+	c.Flags().BoolVar(&o.noCache, "no-cache", false, "run every step even when its cached output matches")
 	return c
 }
 
-func (a *app) runPipeline(cmd *cobra.Command, p *workspace.Workspace, spec *pipeline.Spec, noCache bool) (*pipeline.Result, error) {
+func (a *app) runRun(ctx context.Context, o *runOptions) error {
+	p, err := a.openWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	res, err := a.runPipeline(ctx, p, o.spec, o.noCache)
+	if err != nil {
+		return err
+	}
+	return a.report(res, func(w io.Writer) { printPipeline(w, res) })
+}
+
+func (a *app) runPipeline(ctx context.Context, p *workspace.Workspace, spec *pipeline.Spec, noCache bool) (*pipeline.Result, error) {
 	log := a.err
 	if a.progressOut() == nil {
 		log = io.Discard
@@ -81,7 +96,7 @@ func (a *app) runPipeline(cmd *cobra.Command, p *workspace.Workspace, spec *pipe
 	beat := min(5*time.Second, a.staleAfter/4)
 	env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser(), DataDir: a.homePath("data"),
 		NoCache: noCache, Log: log, Progress: a.bars, Heartbeat: beat}
-	return pipeline.Run(cmd.Context(), env, spec)
+	return pipeline.Run(ctx, env, spec)
 }
 
 func printPipeline(w io.Writer, r *pipeline.Result) {

@@ -80,12 +80,10 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 				return fmt.Errorf("--variant %q: want A (labelling) or B (forecast)", o.variant)
 			}
 			o.cfg.Variant = o.variant
-			if o.cfg.Kind == lstm.Kind {
-				if o.epochs > 0 {
-					lc.Epochs = o.epochs
-				}
-				o.cfg.LSTM = lc
+			if o.epochs > 0 {
+				lc.Epochs = o.epochs
 			}
+			o.cfg = o.cfg.WithLSTM(*lc)
 			if err := o.cfg.Validate(); err != nil {
 				return err
 			}
@@ -125,9 +123,9 @@ func (a *app) runTrainReentry(ctx context.Context, o *trainReentryOptions) error
 	if err != nil {
 		return err
 	}
-	if cfg.Kind == lstm.Kind {
+	if n := cfg.Epochs(); n > 0 {
 		var finish func()
-		cfg.Progress, finish = a.epochBar("epochs", cfg.LSTM.Epochs)
+		cfg.Progress, finish = a.epochBar("epochs", n)
 		defer finish()
 	}
 	if o.resume != "" {
