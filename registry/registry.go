@@ -183,3 +183,35 @@ func AliasesOf(m store.Model, version int) []string {
 	}
 	return out
 }
+
+// Described is a registered version with the aliases that point at it.
+type Described struct {
+	store.Version
+	Aliases []string `json:"aliases"`
+}
+
+// Describe resolves r and lists the version's aliases.
+func Describe(ctx context.Context, reg store.Registry, r Ref) (Described, error) {
+	v, err := Resolve(ctx, reg, r)
+	if err != nil {
+		return Described{}, err
+	}
+	m, err := reg.GetModel(ctx, r.Name)
+	if err != nil {
+		return Described{}, err
+	}
+	return Described{Version: v, Aliases: AliasesOf(m, v.Version)}, nil
+}
+
+// Promote points alias at the version r names exactly (NAME:VERSION: a
+// moving reference would make the audit log ambiguous), audited with who
+// and why; why must say something.
+func Promote(ctx context.Context, reg store.Registry, r Ref, alias, who, why string) error {
+	if r.Alias != "" || r.Version == 0 {
+		return fmt.Errorf("%q: promote takes NAME:VERSION", r)
+	}
+	if alias == "" || strings.TrimSpace(why) == "" {
+		return errors.New("an alias and a reason are required: every alias move is audited with why")
+	}
+	return reg.MoveAlias(ctx, r.Name, alias, r.Version, who, why)
+}

@@ -175,3 +175,38 @@ func TestLoadBlobRefusesOtherBytes(t *testing.T) {
 		t.Errorf("good blob: %v", err)
 	}
 }
+
+func TestDescribeAndPromote(t *testing.T) {
+	ctx := context.Background()
+	st, _, _ := registered(t)
+	d, err := Describe(ctx, st, Ref{Name: "reentry", Alias: "champion"})
+	if err != nil || d.Version.Version != 1 || !reflect.DeepEqual(d.Aliases, []string{"champion"}) {
+		t.Fatalf("describe champion: %+v %v", d, err)
+	}
+	for _, c := range []struct {
+		ref        Ref
+		alias, why string
+		want       string
+	}{
+		{Ref{Name: "reentry", Alias: "champion"}, "prod", "x", "NAME:VERSION"},
+		{Ref{Name: "reentry"}, "prod", "x", "NAME:VERSION"},
+		{Ref{Name: "reentry", Version: 2}, "prod", "  ", "reason"},
+		{Ref{Name: "reentry", Version: 2}, "", "x", "alias"},
+		{Ref{Name: "reentry", Version: 9}, "prod", "x", "not found"},
+	} {
+		if err := Promote(ctx, st, c.ref, c.alias, "ada", c.why); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("promote %s %q %q: %v, want %q", c.ref, c.alias, c.why, err, c.want)
+		}
+	}
+	if err := Promote(ctx, st, Ref{Name: "reentry", Version: 2}, "champion", "ada", "better on the new flights"); err != nil {
+		t.Fatal(err)
+	}
+	d, err = Describe(ctx, st, Ref{Name: "reentry", Version: 2})
+	if err != nil || !reflect.DeepEqual(d.Aliases, []string{"champion"}) {
+		t.Errorf("after promote: %+v %v", d, err)
+	}
+	h, err := st.History(ctx, "reentry")
+	if err != nil || len(h) != 2 || h[1].From != 1 || h[1].To != 2 || h[1].Who != "ada" || h[1].Why != "better on the new flights" {
+		t.Errorf("audit %+v %v", h, err)
+	}
+}

@@ -81,15 +81,11 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 			if err != nil {
 				return err
 			}
-			v, err := registry.Resolve(cmd.Context(), p, ref)
+			d, err := registry.Describe(cmd.Context(), p, ref)
 			if err != nil {
 				return err
 			}
-			m, err := p.GetModel(cmd.Context(), ref.Name)
-			if err != nil {
-				return err
-			}
-			aliases := registry.AliasesOf(m, v.Version)
+			v, aliases := d.Version, d.Aliases
 			if out != "" {
 				b, err := p.Blobs.Get(cmd.Context(), v.Artifact.Key)
 				if err != nil {
@@ -103,10 +99,9 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 				}
 			}
 			res := struct {
-				store.Version
-				Aliases []string `json:"aliases"`
-				Out     string   `json:"written_to,omitempty"`
-			}{v, aliases, out}
+				registry.Described
+				Out string `json:"written_to,omitempty"`
+			}{d, out}
 			return a.report(res, func(w io.Writer) {
 				fmt.Fprintf(w, "%s:%d  %s  aliases: %s\nrun %s  data %s  registered %s\nartifact %s (%d bytes, sha256 %s)\n",
 					v.Model, v.Version, v.Kind, orDash(strings.Join(aliases, ", ")), v.RunID, v.DataHash, v.Created.Format(time.DateTime), v.Artifact.Key, v.Artifact.Size, short(v.Artifact.SHA256))
@@ -186,9 +181,6 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 				return err
 			}
 			name, ver := ref.Name, ref.Version
-			if ref.Alias != "" || ver == 0 {
-				return fmt.Errorf("%q: promote takes NAME:VERSION", args[0])
-			}
 			if alias == "" || strings.TrimSpace(reason) == "" {
 				return errors.New("--alias and --reason are required: every alias move is audited with why")
 			}
@@ -197,7 +189,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 				return err
 			}
 			defer p.Close()
-			if err := p.MoveAlias(cmd.Context(), name, alias, ver, currentUser(), reason); err != nil {
+			if err := registry.Promote(cmd.Context(), p, ref, alias, currentUser(), reason); err != nil {
 				return err
 			}
 			res := map[string]any{"model": name, "alias": alias, "version": ver, "who": currentUser(), "why": reason}
