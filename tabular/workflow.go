@@ -386,3 +386,32 @@ func Prepare(t *dataset.Table, target, positive string) (*Schema, *Frame, error)
 	}
 	return s, f, nil
 }
+
+// TableEvaluation is a model scored on a labelled table.
+type TableEvaluation struct {
+	*Evaluation
+	Rows      int
+	Threshold float64
+	// SeenInTraining: the table's content hash is the training data's, so
+	// the scores are optimistic.
+	SeenInTraining bool
+}
+
+// EvaluateTable scores m on a labelled table encoded with m's schema, at
+// threshold (0: the model's own); dataHash is the training data's hash
+// from the model's artifact ("" unknown). m's threshold is set to the one
+// used.
+func EvaluateTable(m *Model, t *dataset.Table, threshold float64, dataHash string) (*TableEvaluation, error) {
+	fr, err := m.Schema.Encode(t)
+	if err != nil {
+		return nil, err
+	}
+	if threshold != 0 {
+		m.Spec.Threshold = threshold
+	}
+	e, err := Evaluate(m, fr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Source, err)
+	}
+	return &TableEvaluation{Evaluation: e, Rows: fr.Rows, Threshold: m.Spec.Threshold, SeenInTraining: dataHash != "" && dataHash == t.Hash()}, nil
+}

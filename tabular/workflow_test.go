@@ -332,3 +332,28 @@ func ExampleParseClassWeights() {
 	// malignant=5: [1 5]
 	// logistic pos_weight: 5
 }
+
+func TestEvaluateTable(t *testing.T) {
+	ctx := context.Background()
+	tb := readTable(t, "toy.csv", "x,y\n1,no\n2,no\n3,no\n4,yes\n5,yes\n6,yes\n")
+	schema, fr, err := Prepare(tb, "y", "yes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Train(ctx, DefaultSpec(KindLogistic), schema, fr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te, err := EvaluateTable(m, tb, 0, tb.Hash())
+	if err != nil || te.Rows != 6 || te.Threshold != 0.5 || !te.SeenInTraining || te.Scores["accuracy"] != 1 {
+		t.Fatalf("%+v %v", te, err)
+	}
+	// A threshold above every probability: nothing is called positive.
+	te, err = EvaluateTable(m, readTable(t, "new.csv", "x,y\n1,no\n6,yes\n"), 0.9999, tb.Hash())
+	if err != nil || te.Threshold != 0.9999 || te.SeenInTraining || te.Scores["recall[yes]"] != 0 {
+		t.Errorf("%+v %v", te, err)
+	}
+	if _, err := EvaluateTable(m, readTable(t, "bad.csv", "z\n1\n"), 0, ""); err == nil || !strings.Contains(err.Error(), "x") {
+		t.Errorf("missing column: %v", err)
+	}
+}

@@ -340,25 +340,18 @@ func (a *app) evalTabular(path string, art *model.Artifact, m *tabular.Model, da
 	if err != nil {
 		return err
 	}
-	fr, err := m.Schema.Encode(t)
+	te, err := tabular.EvaluateTable(m, t, threshold, art.Header.DataHash)
 	if err != nil {
 		return err
 	}
-	if threshold != 0 {
-		m.Spec.Threshold = threshold
-	}
-	e, err := tabular.Evaluate(m, fr)
-	if err != nil {
-		return fmt.Errorf("%s: %w", data, err)
-	}
-	res := evalTabularResult{Model: path, Kind: m.Kind(), Data: data, Rows: fr.Rows, Threshold: m.Spec.Threshold, Scores: e.Scores, Report: e.Report,
-		Classes: m.Schema.Classes, Positive: m.Schema.PositiveLabel()}
+	e := te.Evaluation
+	res := evalTabularResult{Model: path, Kind: m.Kind(), Data: data, Rows: te.Rows, Threshold: te.Threshold, Scores: e.Scores, Report: e.Report,
+		Classes: m.Schema.Classes, Positive: m.Schema.PositiveLabel(), SeenInTraining: te.SeenInTraining}
 	if plots != "-" {
 		if res.Plots, err = tabular.Plots(plots, art, m, e); err != nil {
 			return err
 		}
 	}
-	res.SeenInTraining = art.Header.DataHash != "" && art.Header.DataHash == t.Hash()
 	return a.report(res, func(w io.Writer) {
 		fmt.Fprintf(w, "%s (%s) on %s: %d rows, threshold %.3f on P(%s)\n", path, res.Kind, data, res.Rows, res.Threshold, res.Positive)
 		if res.SeenInTraining {
