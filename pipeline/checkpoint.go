@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/reckon-ml/reckon/dataset"
@@ -27,12 +28,31 @@ type CheckpointRequest struct {
 	Why        string
 }
 
+// Check checks the request before anything is read and turns an epoch
+// number given as the checkpoint (30) into its artifact name
+// (checkpoint/epoch-0030).
+func (r *CheckpointRequest) Check() error {
+	if r.Model == "" || r.RunID == "" || r.Checkpoint == "" {
+		return errors.New("a model name, a run and a checkpoint are required")
+	}
+	if n, err := strconv.Atoi(r.Checkpoint); err == nil {
+		r.Checkpoint = lstm.CheckpointName(n)
+	}
+	if r.Alias != "" && strings.TrimSpace(r.Why) == "" {
+		return errors.New("a reason is required with an alias: every alias move is audited with why")
+	}
+	return nil
+}
+
 // RegisterCheckpoint rebuilds the model of a stored LSTM checkpoint on the
 // run's own training tracks, scores it on the run's held-out flights and
 // registers it, tied to that run. Only a run that succeeded qualifies: the
 // artifacts of unfinished runs are never registered.
 func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (store.Version, error) {
 	var v store.Version
+	if err := req.Check(); err != nil {
+		return v, err
+	}
 	r, err := env.Store.GetRun(ctx, req.RunID)
 	if err != nil {
 		return v, err

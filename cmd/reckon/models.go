@@ -1,20 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/atomicfile"
-	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
@@ -205,7 +204,11 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 }
 
 func (a *app) registerCheckpointCmd() *cobra.Command {
-	var req pipeline.CheckpointRequest
+	return a.newRegisterCheckpointCmd(a.runRegisterCheckpoint)
+}
+
+func (a *app) newRegisterCheckpointCmd(runF func(context.Context, *pipeline.CheckpointRequest) error) *cobra.Command {
+	req := &pipeline.CheckpointRequest{}
 	c := &cobra.Command{
 		Use:   "register NAME --run RUN --checkpoint EPOCH",
 		Short: "Register an earlier checkpoint of a finished LSTM training run",
@@ -222,28 +225,13 @@ succeeded qualify; an interrupted run is resumed with 'reckon run' instead.`,
 			if req.RunID == "" || req.Checkpoint == "" {
 				return errors.New("--run and --checkpoint are required")
 			}
-			if n, err := strconv.Atoi(req.Checkpoint); err == nil {
-				req.Checkpoint = lstm.CheckpointName(n)
-			}
 			if req.Alias != "" && strings.TrimSpace(req.Why) == "" {
 				return errors.New("--reason is required with --alias: every alias move is audited with why")
 			}
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
+			if err := req.Check(); err != nil {
 				return err
 			}
-			defer p.Close()
-			env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser()}
-			v, err := pipeline.RegisterCheckpoint(cmd.Context(), env, req)
-			if err != nil {
-				return err
-			}
-			return a.report(v, func(w io.Writer) {
-				fmt.Fprintf(w, "registered %s:%d (%s); held-out rmse_s %.4f\n", v.Model, v.Version, v.Note, v.Metrics["rmse_s"])
-				if req.Alias != "" {
-					fmt.Fprintf(w, "%s@%s -> %s:%d\n", v.Model, req.Alias, v.Model, v.Version)
-				}
-			})
+			return runF(cmd.Context(), req)
 		},
 	}
 	f := c.Flags()
@@ -253,4 +241,23 @@ succeeded qualify; an interrupted run is resumed with 'reckon run' instead.`,
 	f.StringVar(&req.Alias, "alias", "", "also move this alias to the new version")
 	f.StringVar(&req.Why, "reason", "", "why (kept in the audit log)")
 	return c
+}
+
+func (a *app) runRegisterCheckpoint(ctx context.Context, req *pipeline.CheckpointRequest) error {
+	p, err := a.openWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser()}
+	v, err := pipeline.RegisterCheckpoint(ctx, env, *req)
+	if err != nil {
+		return err
+	}
+	return a.report(v, func(w io.Writer) {
+		fmt.Fprintf(w, "registered %s:%d (%s); held-out rmse_s %.4f\n", v.Model, v.Version, v.Note, v.Metrics["rmse_s"])
+		if req.Alias != "" {
+			fmt.Fprintf(w, "%s@%s -> %s:%d\n", v.Model, req.Alias, v.Model, v.Version)
+		}
+	})
 }

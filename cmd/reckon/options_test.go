@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/spf13/cobra"
 )
 
@@ -171,5 +172,34 @@ func TestRunAndGenOptions(t *testing.T) {
 	}
 	if g.cfg.Count != 12 || g.cfg.Seed != 3 || g.cfg.Variant != "B" || !reflect.DeepEqual(g.cfg.Horizons, []float64{2, 5}) || g.out != "d" {
 		t.Errorf("gen options %+v", g.cfg)
+	}
+}
+
+func TestRunsListAndRegisterOptions(t *testing.T) {
+	var lo *runsListOptions
+	stop := func(_ context.Context, o *runsListOptions) error { lo = o; return nil }
+	if err := parse(t, testApp().newRunsListCmd(stop), "--sort", "metric:roc_auc:desc", "--status", "succeeded", "--team", "tumor", "--limit", "5"); err != nil {
+		t.Fatal(err)
+	}
+	if q := lo.q; q.SortMetric != "roc_auc" || !q.Desc || q.Status != "succeeded" || q.Team != "tumor" || q.Limit != 5 {
+		t.Errorf("query %+v", q)
+	}
+	for _, bad := range [][]string{{"--sort", "roc_auc"}, {"--status", "done"}} {
+		lo = nil
+		if err := parse(t, testApp().newRunsListCmd(stop), bad...); err == nil || lo != nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	var req *pipeline.CheckpointRequest
+	stopR := func(_ context.Context, r *pipeline.CheckpointRequest) error { req = r; return nil }
+	if err := parse(t, testApp().newRegisterCheckpointCmd(stopR), "reentry", "--run", "abc", "--checkpoint", "30"); err != nil {
+		t.Fatal(err)
+	}
+	if req.Model != "reentry" || req.RunID != "abc" || req.Checkpoint != "checkpoint/epoch-0030" {
+		t.Errorf("request %+v", req)
+	}
+	req = nil
+	if err := parse(t, testApp().newRegisterCheckpointCmd(stopR), "reentry", "--run", "abc", "--checkpoint", "30", "--alias", "champion"); err == nil || req != nil || !strings.Contains(err.Error(), "--reason") {
+		t.Errorf("alias without a reason: %v", err)
 	}
 }

@@ -175,66 +175,7 @@ with parameters, metrics, inputs (data hashes), artifacts, status and
 heartbeat. A run whose process died is marked interrupted by the next
 command that opens the store.`,
 	}
-	var q store.Query
-	var sortFlag, status string
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List runs, newest first or sorted by a metric",
-		Example: `  reckon runs ls --limit 20
-  reckon runs ls --team tumor --status succeeded
-  reckon runs ls --sort metric:rmse_s --limit 50
-  reckon runs ls --sort metric:roc_auc:desc`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if sortFlag != "" {
-				if err := q.ParseSort(sortFlag); err != nil {
-					return fmt.Errorf("--sort %w", err)
-				}
-			}
-			if status != "" {
-				q.Status = store.Status(status)
-				if !q.Status.Valid() {
-					return fmt.Errorf("--status %q: want queued, running, succeeded, failed or interrupted", status)
-				}
-			}
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			runs, err := p.ListRuns(cmd.Context(), q)
-			if err != nil {
-				return err
-			}
-			return a.report(runs, func(w io.Writer) {
-				tw := newTabWriter(w)
-				head := "id\tname\tteam\tstatus\tstarted\tseconds"
-				if q.SortMetric != "" {
-					head += "\t" + q.SortMetric
-				}
-				fmt.Fprintln(tw, head)
-				for _, r := range runs {
-					line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.ID, r.Name, r.Team, r.Status, r.Started.Format(time.DateTime), duration(r))
-					if q.SortMetric != "" {
-						if v, ok := r.Last[q.SortMetric]; ok {
-							line += fmt.Sprintf("\t%.4f", v)
-						} else {
-							line += "\t-"
-						}
-					}
-					fmt.Fprintln(tw, line)
-				}
-				tw.Flush()
-				if len(runs) == 0 {
-					fmt.Fprintln(w, "no runs match")
-				}
-			})
-		},
-	}
-	ls.Flags().StringVar(&q.Team, "team", "", "only this team's runs")
-	ls.Flags().StringVar(&status, "status", "", "only runs in this state: queued, running, succeeded, failed, interrupted")
-	ls.Flags().StringVar(&sortFlag, "sort", "", "metric:KEY (ascending) or metric:KEY:desc; runs without the metric come last")
-	ls.Flags().IntVar(&q.Limit, "limit", 50, "at most this many runs (0: all)")
+	ls := a.newRunsListCmd(a.runRunsList)
 
 	show := &cobra.Command{
 		Use:   "show ID",
@@ -352,4 +293,78 @@ func duration(r store.Run) string {
 		end = time.Now()
 	}
 	return fmt.Sprintf("%.1f", end.Sub(r.Started).Seconds())
+}
+
+// runsListOptions are runs ls's flags as a query.
+type runsListOptions struct {
+	q            store.Query
+	sort, status string
+}
+
+func (a *app) newRunsListCmd(runF func(context.Context, *runsListOptions) error) *cobra.Command {
+	o := &runsListOptions{}
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List runs, newest first or sorted by a metric",
+		Example: `  reckon runs ls --limit 20
+  reckon runs ls --team tumor --status succeeded
+  reckon runs ls --sort metric:rmse_s --limit 50
+  reckon runs ls --sort metric:roc_auc:desc`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.sort != "" {
+				if err := o.q.ParseSort(o.sort); err != nil {
+					return fmt.Errorf("--sort %w", err)
+				}
+			}
+			if o.status != "" {
+				o.q.Status = store.Status(o.status)
+				if !o.q.Status.Valid() {
+					return fmt.Errorf("--status %q: want queued, running, succeeded, failed or interrupted", o.status)
+				}
+			}
+			return runF(cmd.Context(), o)
+		},
+	}
+	ls.Flags().StringVar(&o.q.Team, "team", "", "only this team's runs")
+	ls.Flags().StringVar(&o.status, "status", "", "only runs in this state: queued, running, succeeded, failed, interrupted")
+	ls.Flags().StringVar(&o.sort, "sort", "", "metric:KEY (ascending) or metric:KEY:desc; runs without the metric come last")
+	ls.Flags().IntVar(&o.q.Limit, "limit", 50, "at most this many runs (0: all)")
+	return ls
+}
+
+func (a *app) runRunsList(ctx context.Context, o *runsListOptions) error {
+	q := o.q
+	p, err := a.openWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	runs, err := p.ListRuns(ctx, q)
+	if err != nil {
+		return err
+	}
+	return a.report(runs, func(w io.Writer) {
+		tw := newTabWriter(w)
+		head := "id\tname\tteam\tstatus\tstarted\tseconds"
+		if q.SortMetric != "" {
+			head += "\t" + q.SortMetric
+		}
+		fmt.Fprintln(tw, head)
+		for _, r := range runs {
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.ID, r.Name, r.Team, r.Status, r.Started.Format(time.DateTime), duration(r))
+			if q.SortMetric != "" {
+				if v, ok := r.Last[q.SortMetric]; ok {
+					line += fmt.Sprintf("\t%.4f", v)
+				} else {
+					line += "\t-"
+				}
+			}
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+		if len(runs) == 0 {
+			fmt.Fprintln(w, "no runs match")
+		}
+	})
 }
