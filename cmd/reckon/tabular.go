@@ -335,35 +335,6 @@ type evalTabularResult struct {
 	SeenInTraining bool `json:"seen_in_training"`
 }
 
-func (a *app) evalTabular(path string, art *model.Artifact, m *tabular.Model, data string, tf tableFlags, threshold float64, plots string) error {
-	t, _, _, err := a.readTable(data, tf)
-	if err != nil {
-		return err
-	}
-	te, err := tabular.EvaluateTable(m, t, threshold, art.Header.DataHash)
-	if err != nil {
-		return err
-	}
-	e := te.Evaluation
-	res := evalTabularResult{Model: path, Kind: m.Kind(), Data: data, Rows: te.Rows, Threshold: te.Threshold, Scores: e.Scores, Report: e.Report,
-		Classes: m.Schema.Classes, Positive: m.Schema.PositiveLabel(), SeenInTraining: te.SeenInTraining}
-	if plots != "-" {
-		if res.Plots, err = tabular.Plots(plots, art, m, e); err != nil {
-			return err
-		}
-	}
-	return a.report(res, func(w io.Writer) {
-		fmt.Fprintf(w, "%s (%s) on %s: %d rows, threshold %.3f on P(%s)\n", path, res.Kind, data, res.Rows, res.Threshold, res.Positive)
-		if res.SeenInTraining {
-			fmt.Fprintln(w, "note: this is the data the model was trained on, so these scores are optimistic; use reckon train tabular --cv or --folds for honest estimates")
-		}
-		printReport(w, e)
-		for _, p := range res.Plots {
-			fmt.Fprintf(w, "  figure: %s\n", p)
-		}
-	})
-}
-
 // printReport prints scikit-learn's classification report layout, the
 // confusion matrix and the ranking metrics.
 func printReport(w io.Writer, e *tabular.Evaluation) {

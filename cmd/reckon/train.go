@@ -11,10 +11,10 @@ import (
 	"strings"
 
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/evaluate"
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/progress"
-	"github.com/reckon-ml/reckon/tabular"
 	"github.com/reckon-ml/reckon/trackmodel"
 	"github.com/spf13/cobra"
 )
@@ -257,42 +257,40 @@ func (a *app) runEval(ctx context.Context, o *evalOptions) error {
 		return err
 	}
 	plots := o.plots
-	if plots == "" {
+	switch plots {
+	case "":
 		plots = a.homePath("reports", strings.TrimSuffix(l.Label, filepath.Ext(l.Label)))
+	case "-":
+		plots = ""
 	}
-	if tm, ok := l.Model.(*tabular.Model); ok {
-		tf := tableFlags{onError: "fail", missing: dataset.DefaultMissing}
-		return a.evalTabular(o.model, l.Artifact, tm, o.data, tf, o.threshold, plots)
-	}
-	p, ok := l.Model.(trackmodel.Predictor)
-	if !ok {
-		return fmt.Errorf("%s: a %s model does not predict reentry times", o.model, l.Model.Kind())
-	}
-	ts, err := a.loadTracks(o.data, true)
+	res, err := evaluate.Run(ctx, evaluate.Request{Model: l, Data: o.data, Threshold: o.threshold, All: o.all, BootstrapSeed: o.seed, Plots: plots, Warn: a.log.Warn})
 	if err != nil {
 		return err
 	}
-	res := evalResult{Model: o.model, Kind: l.Model.Kind(), Data: o.data}
-	ids, scope, err := trackmodel.Scope(o.model, l.Artifact, ts, o.all)
-	if err != nil {
-		return err
+	if t := res.Table; t != nil {
+		r := evalTabularResult{Model: o.model, Kind: res.Kind, Data: o.data, Rows: t.Rows, Threshold: t.Threshold, Scores: t.Scores, Report: t.Report,
+			Classes: t.Classes, Positive: t.Positive, SeenInTraining: t.SeenInTraining, Plots: res.Plots}
+		return a.report(r, func(w io.Writer) {
+			fmt.Fprintf(w, "%s (%s) on %s: %d rows, threshold %.3f on P(%s)\n", o.model, r.Kind, o.data, r.Rows, r.Threshold, r.Positive)
+			if r.SeenInTraining {
+				fmt.Fprintln(w, "note: this is the data the model was trained on, so these scores are optimistic; use reckon train tabular --cv or --folds for honest estimates")
+			}
+			printReport(w, t.Evaluation)
+			printFigures(w, r.Plots)
+		})
 	}
-	res.Scope = scope
-	if res.Evaluation, err = trackmodel.Evaluate(p, ts, ids, o.seed); err != nil {
-		return err
-	}
-	if plots != "-" {
-		if res.Plots, err = trackmodel.Plots(plots, l.Artifact, &res.Evaluation); err != nil {
-			return err
-		}
-	}
-	return a.report(res, func(w io.Writer) {
-		fmt.Fprintf(w, "%s (%s) on %s, %s tracks:\n", o.model, res.Kind, o.data, res.Scope)
-		printEval(w, &res.Evaluation)
-		for _, p := range res.Plots {
-			fmt.Fprintf(w, "  figure: %s\n", p)
-		}
+	r := evalResult{Model: o.model, Kind: res.Kind, Data: o.data, Scope: res.Tracks.Scope, Plots: res.Plots, Evaluation: res.Tracks.Evaluation}
+	return a.report(r, func(w io.Writer) {
+		fmt.Fprintf(w, "%s (%s) on %s, %s tracks:\n", o.model, r.Kind, o.data, r.Scope)
+		printEval(w, &r.Evaluation)
+		printFigures(w, r.Plots)
 	})
+}
+
+func printFigures(w io.Writer, paths []string) {
+	for _, p := range paths {
+		fmt.Fprintf(w, "  figure: %s\n", p)
+	}
 }
 
 func printEval(w io.Writer, e *trackmodel.Evaluation) {
