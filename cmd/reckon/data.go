@@ -162,8 +162,17 @@ type tableFlags struct {
 	missing []string
 }
 
-func (a *app) inspectCmd() *cobra.Command {
-	var tf tableFlags
+// inspectOptions are data inspect's argument and flags.
+type inspectOptions struct {
+	path  string
+	table tableFlags
+}
+
+func (a *app) inspectCmd() *cobra.Command { return a.newInspectCmd(a.runInspect) }
+
+func (a *app) newInspectCmd(runF func(context.Context, *inspectOptions) error) *cobra.Command {
+	o := &inspectOptions{}
+	tf := &o.table
 	c := &cobra.Command{
 		Use:   "inspect PATH",
 		Short: "Show a dataset's schema, size, missing values and balance",
@@ -186,11 +195,14 @@ and the report gives per-track length, duration and sampling statistics.`,
   reckon data inspect data/reentry --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := args[0]
-			if dataset.IsTrackSet(path) {
-				return a.inspectTracks(path)
+			o.path = args[0]
+			if _, err := dataset.ParsePolicy(tf.onError); err != nil {
+				return fmt.Errorf("--on-error: %w", err)
 			}
-			return a.inspectTable(path, tf)
+			if _, err := dataset.ParseTypes(tf.types); err != nil {
+				return fmt.Errorf("--type %w", err)
+			}
+			return runF(cmd.Context(), o)
 		},
 	}
 	f := c.Flags()
@@ -204,6 +216,13 @@ and the report gives per-track length, duration and sampling statistics.`,
 
 // readTable reads a CSV with the table flags; set-aside rows go to
 // --errors (default <home>/errors/NAME.errors.csv).
+func (a *app) runInspect(_ context.Context, o *inspectOptions) error {
+	if dataset.IsTrackSet(o.path) {
+		return a.inspectTracks(o.path)
+	}
+	return a.inspectTable(o.path, o.table)
+}
+
 func (a *app) readTable(path string, tf tableFlags) (*dataset.Table, *dataset.ReadReport, string, error) {
 	opt := dataset.ReadOptions{Missing: tf.missing}
 	var err error

@@ -168,37 +168,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 		},
 	}
 
-	var alias, reason string
-	promote := &cobra.Command{
-		Use:     "promote NAME:VERSION --alias ALIAS --reason TEXT",
-		Short:   "Point an alias at a version (audited)",
-		Example: `  reckon models promote tumor:3 --alias champion --reason "recall-first review on 2026-11-20"`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := registry.ParseRef(args[0])
-			if err != nil {
-				return err
-			}
-			name, ver := ref.Name, ref.Version
-			if alias == "" || strings.TrimSpace(reason) == "" {
-				return errors.New("--alias and --reason are required: every alias move is audited with why")
-			}
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			if err := registry.Promote(cmd.Context(), p, ref, alias, currentUser(), reason); err != nil {
-				return err
-			}
-			res := map[string]any{"model": name, "alias": alias, "version": ver, "who": currentUser(), "why": reason}
-			return a.report(res, func(w io.Writer) {
-				fmt.Fprintf(w, "%s@%s -> %s:%d (%s: %s)\n", name, alias, name, ver, currentUser(), reason)
-			})
-		},
-	}
-	promote.Flags().StringVar(&alias, "alias", "", "alias to move, e.g. champion")
-	promote.Flags().StringVar(&reason, "reason", "", "why (kept in the audit log)")
+	promote := a.newPromoteCmd(a.runPromote)
 	c.AddCommand(ls, show, history, promote, a.registerCheckpointCmd())
 	return c
 }
@@ -259,5 +229,54 @@ func (a *app) runRegisterCheckpoint(ctx context.Context, req *pipeline.Checkpoin
 		if req.Alias != "" {
 			fmt.Fprintf(w, "%s@%s -> %s:%d\n", v.Model, req.Alias, v.Model, v.Version)
 		}
+	})
+}
+
+// promoteOptions are models promote's argument and flags.
+type promoteOptions struct {
+	ref           registry.Ref
+	alias, reason string
+}
+
+func (a *app) newPromoteCmd(runF func(context.Context, *promoteOptions) error) *cobra.Command {
+	o := &promoteOptions{}
+	c := &cobra.Command{
+		Use:     "promote NAME:VERSION --alias ALIAS --reason TEXT",
+		Short:   "Point an alias at a version (audited)",
+		Example: `  reckon models promote tumor:3 --alias champion --reason "recall-first review on 2026-11-20"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if o.ref, err = registry.ParseRef(args[0]); err != nil {
+				return err
+			}
+			if o.ref.Alias != "" || o.ref.Version == 0 {
+				return fmt.Errorf("%q: promote takes NAME:VERSION", args[0])
+			}
+			if o.alias == "" || strings.TrimSpace(o.reason) == "" {
+				return errors.New("--alias and --reason are required: every alias move is audited with why")
+			}
+			return runF(cmd.Context(), o)
+		},
+	}
+	c.Flags().StringVar(&o.alias, "alias", "", "alias to move, e.g. champion")
+	c.Flags().StringVar(&o.reason, "reason", "", "why (kept in the audit log)")
+	return c
+}
+
+func (a *app) runPromote(ctx context.Context, o *promoteOptions) error {
+	p, err := a.openWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	who := currentUser()
+	if err := registry.Promote(ctx, p, o.ref, o.alias, who, o.reason); err != nil {
+		return err
+	}
+	name, ver := o.ref.Name, o.ref.Version
+	res := map[string]any{"model": name, "alias": o.alias, "version": ver, "who": who, "why": o.reason}
+	return a.report(res, func(w io.Writer) {
+		fmt.Fprintf(w, "%s@%s -> %s:%d (%s: %s)\n", name, o.alias, name, ver, who, o.reason)
 	})
 }

@@ -203,3 +203,34 @@ func TestRunsListAndRegisterOptions(t *testing.T) {
 		t.Errorf("alias without a reason: %v", err)
 	}
 }
+
+func TestPromoteAndInspectOptions(t *testing.T) {
+	var po *promoteOptions
+	stop := func(_ context.Context, o *promoteOptions) error { po = o; return nil }
+	if err := parse(t, testApp().newPromoteCmd(stop), "tumor:3", "--alias", "champion", "--reason", "review"); err != nil {
+		t.Fatal(err)
+	}
+	if po.ref.Name != "tumor" || po.ref.Version != 3 || po.alias != "champion" || po.reason != "review" {
+		t.Errorf("promote %+v", po)
+	}
+	for _, bad := range [][]string{{"tumor@champion", "--alias", "x", "--reason", "y"}, {"tumor:3", "--alias", "x"}, {"tumor", "--alias", "x", "--reason", "y"}} {
+		po = nil
+		if err := parse(t, testApp().newPromoteCmd(stop), bad...); err == nil || po != nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	var ins *inspectOptions
+	stopI := func(_ context.Context, o *inspectOptions) error { ins = o; return nil }
+	if err := parse(t, testApp().newInspectCmd(stopI), "t.csv", "--on-error", "set-aside", "--type", "zip=categorical"); err != nil {
+		t.Fatal(err)
+	}
+	if ins.path != "t.csv" || ins.table.onError != "set-aside" || !reflect.DeepEqual(ins.table.types, []string{"zip=categorical"}) {
+		t.Errorf("inspect %+v", ins)
+	}
+	for _, bad := range [][]string{{"t.csv", "--on-error", "skip"}, {"t.csv", "--type", "zip"}} {
+		ins = nil
+		if err := parse(t, testApp().newInspectCmd(stopI), bad...); err == nil || ins != nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
