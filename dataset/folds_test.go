@@ -50,7 +50,7 @@ func TestFoldPlanBuild(t *testing.T) {
 	if _, _, err := (FoldPlan{File: "bad.json", Body: []byte("{")}).Build(y); err == nil || !strings.Contains(err.Error(), "bad.json") {
 		t.Errorf("bad file: %v", err)
 	}
-	if _, _, err := (FoldPlan{CV: "5by3"}).Build(y); err == nil || !strings.Contains(err.Error(), `"5by3"`) {
+	if _, _, err := (FoldPlan{CV: "5by3", Field: "--cv"}).Build(y); err == nil || !strings.Contains(err.Error(), `--cv "5by3": want KxR`) {
 		t.Errorf("bad cv: %v", err)
 	}
 }

@@ -213,11 +213,13 @@ type FoldPlan struct {
 	Seed uint64
 	File string
 	Body []byte
+	// Field names CV in its errors as the user wrote it ("--cv",
+	// "p.yaml: split.cv:"); "" for none.
+	Field string
 }
 
 // Build returns the plan's folds over the class labels y and a one-line
 // description for reports; no folds (nil) when the plan asks for none.
-// CV errors name the text; callers add the flag or field.
 func (p FoldPlan) Build(y []int) ([]Fold, string, error) {
 	if p.File != "" {
 		ff, err := ReadFolds(p.File, bytes.NewReader(p.Body), len(y))
@@ -231,16 +233,14 @@ func (p FoldPlan) Build(y []int) ([]Fold, string, error) {
 	}
 	k, r, err := ParseCV(p.CV)
 	if err != nil {
+		if p.Field != "" {
+			err = fmt.Errorf("%s %w", p.Field, err)
+		}
 		return nil, "", err
 	}
 	folds, err := StratifiedKFold(y, k, r, p.Seed)
 	if err != nil {
 		return nil, "", err
 	}
-	return folds, KFoldDesc(k, r, p.Seed), nil
-}
-
-// KFoldDesc describes repeated stratified k-fold in reports.
-func KFoldDesc(k, r int, seed uint64) string {
-	return fmt.Sprintf("stratified %d-fold x %d (seed %d)", k, r, seed)
+	return folds, fmt.Sprintf("stratified %d-fold x %d (seed %d)", k, r, p.Seed), nil
 }

@@ -64,11 +64,8 @@ func FromArtifact(name string, a *Artifact) (Model, error) {
 
 // Load reads, verifies and rebuilds the model at path.
 func Load(path string) (Model, error) {
-	a, err := ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return FromArtifact(path, a)
+	_, m, err := Open(path)
+	return m, err
 }
 
 // Save writes m to path atomically.
@@ -88,20 +85,6 @@ func Encode(a *Artifact) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-// Decode verifies an artifact's bytes and rebuilds its model; name is used
-// in messages (a file path, or NAME:VERSION for a registered model).
-func Decode(name string, b []byte) (*Artifact, Model, error) {
-	a, err := Read(name, bytes.NewReader(b))
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := FromArtifact(name, a)
-	if err != nil {
-		return nil, nil, err
-	}
-	return a, m, nil
 }
 
 // Open reads, verifies and rebuilds the model file at path, keeping the

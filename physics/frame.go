@@ -16,7 +16,12 @@ func Altitude(x, y, z float64) float64 {
 // position p, -mu r/|r|^3 with r from the Earth's centre.
 func Gravity(p [3]float64) [3]float64 {
 	r := Geocentric(p)
-	rn := math.Sqrt(r[0]*r[0] + r[1]*r[1] + r[2]*r[2])
+	return GravityAt(r, math.Sqrt(r[0]*r[0]+r[1]*r[1]+r[2]*r[2]))
+}
+
+// GravityAt is Gravity for a geocentric r whose norm rn the caller already
+// has (the generator's integrator needs rn for the density too).
+func GravityAt(r [3]float64, rn float64) [3]float64 {
 	s := -Mu / (rn * rn * rn)
 	return [3]float64{r[0] * s, r[1] * s, r[2] * s}
 }

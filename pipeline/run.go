@@ -16,6 +16,7 @@ import (
 
 	"github.com/reckon-ml/reckon/blobs"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -127,7 +128,7 @@ func Run(ctx context.Context, env Env, spec *Spec) (*Result, error) {
 		return x.res, errors.Join(err, tagErr, env.Store.Finish(end, pr.ID, st))
 	}
 	tags := map[string]string{"winner": x.res.Winner, "reason": x.res.Reason,
-		"registered": fmt.Sprintf("%s:%d", x.res.Registered.Model, x.res.Registered.Version), "action": x.res.Action}
+		"registered": registry.Label(x.res.Registered), "action": x.res.Action}
 	if err := env.Store.SetTags(end, pr.ID, tags); err != nil {
 		return x.res, err
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reckon-ml/reckon/dataset"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -215,6 +216,11 @@ func (s *Spec) check() error {
 		if (s.Split.Folds == "") == (s.Split.CV == "") {
 			return s.errorf(at("split"), "split: a table needs exactly one of folds (a fold file) or cv (KxR, e.g. 5x3)")
 		}
+		if s.Split.CV != "" {
+			if _, _, err := dataset.ParseCV(s.Split.CV); err != nil {
+				return s.errorf(at("split", "cv"), "split.cv: %v", err)
+			}
+		}
 		if s.Split.TestFrac != 0 || s.Features.Window != 0 {
 			return s.errorf(at("split"), "split.test_frac and features.window are for track sets, not tables")
 		}
@@ -294,9 +300,8 @@ func decodeParams(params map[string]any, into any) error {
 
 // SetParam sets one parameter of every candidate of a kind (the demo's
 // lighter LSTM schedule, say) and checks the candidates again, as when the
-// file was read. It says how many candidates it changed.
-func (s *Spec) SetParam(kind, name string, v any) (int, error) {
-	n := 0
+// file was read.
+func (s *Spec) SetParam(kind, name string, v any) error {
 	for i := range s.Models {
 		m := &s.Models[i]
 		if m.Kind != kind {
@@ -307,9 +312,8 @@ func (s *Spec) SetParam(kind, name string, v any) (int, error) {
 		}
 		m.Params[name] = v
 		if err := s.checkModel(m); err != nil {
-			return n, fmt.Errorf("%s: models.%s: %w", s.file, m.Name, err)
+			return fmt.Errorf("%s: models.%s: %w", s.file, m.Name, err)
 		}
-		n++
 	}
-	return n, nil
+	return nil
 }

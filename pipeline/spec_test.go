@@ -22,6 +22,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"bad_policy.yaml", []string{"bad_policy.yaml:8:", "primary"}},
 		{"bad_constraint.yaml", []string{"bad_constraint.yaml:10:", "recall[malignant]>>0.97"}},
 		{"dup_names.yaml", []string{"dup_names.yaml:10:", `second candidate named "logistic"`}},
+		{"bad_cv.yaml", []string{"bad_cv.yaml:7:", "split.cv", `"5by3": want KxR`}},
 		// Values are checked by the kind itself when the file is read.
 		{"bad_gbdt_value.yaml", []string{"bad_gbdt_value.yaml:10:", "models[1] (gbdt)", "depth must be in [1, 12], got 0"}},
 		{"bad_lstm_value.yaml", []string{"bad_lstm_value.yaml:9:", "models[1] (lstm)", `readout "max"`, "mean, regression or softmax"}},

@@ -16,7 +16,6 @@ import (
 	"github.com/reckon-ml/reckon/compare"
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/examples"
-	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/tabular"
@@ -229,11 +228,9 @@ func (x *exec) tabular(ctx context.Context) error {
 		inputs["folds_file"] = sha(foldBody)
 	}
 	if _, err := x.step(ctx, "split", scfg, inputs, &so, func(ctx context.Context, s *stepRun) error {
-		plan := dataset.FoldPlan{CV: sp.Split.CV, Seed: sp.Split.Seed}
+		plan := dataset.FoldPlan{CV: sp.Split.CV, Seed: sp.Split.Seed, Field: sp.file + ": split.cv:"}
 		if foldBody != nil {
 			plan.File, plan.Body = sp.path(sp.Split.Folds), foldBody
-		} else if _, _, err := dataset.ParseCV(sp.Split.CV); err != nil {
-			return fmt.Errorf("%s: split.cv: %w", sp.file, err)
 		}
 		folds, desc, err := plan.Build(d.fr.Y)
 		if err != nil {
@@ -463,12 +460,8 @@ func (x *exec) trainTabular(ctx context.Context, s *stepRun, spec tabular.Spec, 
 	if err != nil {
 		return err
 	}
-	b, err = model.Encode(art)
-	if err != nil {
-		return err
-	}
 	to.Kind, to.Mean, to.SD = spec.Model, cv.Mean, cv.SD
-	to.Model, err = s.put(ctx, "model", b)
+	to.Model, err = s.putArtifact(ctx, "model", art)
 	return err
 }
 
@@ -486,7 +479,7 @@ func (x *exec) champion(ctx context.Context) (*store.Version, error) {
 }
 
 func championName(v *store.Version) string {
-	return fmt.Sprintf("%s:%d (%s)", v.Model, v.Version, v.Kind)
+	return fmt.Sprintf("%s (%s)", registry.Label(*v), v.Kind)
 }
 
 // cvChampion scores the champion's recipe on this run's folds: a fitted

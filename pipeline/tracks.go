@@ -15,7 +15,6 @@ import (
 	"github.com/reckon-ml/reckon/blobs"
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/lstm"
-	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/sim/reentry"
 	"github.com/reckon-ml/reckon/store"
@@ -322,10 +321,6 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 	if err != nil {
 		return err
 	}
-	b, err := model.Encode(art)
-	if err != nil {
-		return err
-	}
 	to.Kind, to.Metrics = res.Model.Kind(), res.Validation.Metrics()
 	var pts []store.Point
 	for k, v := range to.Metrics {
@@ -334,7 +329,7 @@ func (x *exec) trainTracks(ctx context.Context, s *stepRun, cfg trackmodel.Confi
 	if err := x.env.Store.LogMetrics(ctx, s.run.ID, pts); err != nil {
 		return err
 	}
-	to.Model, err = s.put(ctx, "model", b)
+	to.Model, err = s.putArtifact(ctx, "model", art)
 	return err
 }
 

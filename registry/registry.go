@@ -57,6 +57,15 @@ func (r Ref) String() string {
 	return r.Name
 }
 
+// Exact says whether r names one version for good (NAME:VERSION), as an
+// audited alias move needs: an alias or "the latest" can move under it.
+func (r Ref) Exact() error {
+	if r.Alias != "" || r.Version == 0 {
+		return fmt.Errorf("%q: want NAME:VERSION, an exact version", r)
+	}
+	return nil
+}
+
 // Resolve returns the version r names; a bare name is the latest version.
 // Unknown models, aliases and versions wrap store.ErrNotFound.
 func Resolve(ctx context.Context, reg store.Registry, r Ref) (store.Version, error) {
@@ -207,8 +216,8 @@ func Describe(ctx context.Context, reg store.Registry, r Ref) (Described, error)
 // moving reference would make the audit log ambiguous), audited with who
 // and why; why must say something.
 func Promote(ctx context.Context, reg store.Registry, r Ref, alias, who, why string) error {
-	if r.Alias != "" || r.Version == 0 {
-		return fmt.Errorf("%q: promote takes NAME:VERSION", r)
+	if err := r.Exact(); err != nil {
+		return fmt.Errorf("promote: %w", err)
 	}
 	if alias == "" || strings.TrimSpace(why) == "" {
 		return errors.New("an alias and a reason are required: every alias move is audited with why")

@@ -43,7 +43,10 @@ func DefaultSpec(kind string) Spec {
 // Validate checks the spec's kind, its threshold and the chosen kind's
 // settings (the other kinds' settings are not used and not checked).
 func (s *Spec) Validate() error {
-	if !(s.Threshold > 0 && s.Threshold < 1) && slices.Contains(Kinds, s.Model) {
+	if !slices.Contains(Kinds, s.Model) {
+		return fmt.Errorf("unknown model %q (gbdt, logistic, fcn)", s.Model)
+	}
+	if !(s.Threshold > 0 && s.Threshold < 1) {
 		return fmt.Errorf("threshold must be in (0, 1), got %v", s.Threshold)
 	}
 	switch s.Model {
@@ -51,10 +54,8 @@ func (s *Spec) Validate() error {
 		return s.GBDT.Validate()
 	case KindLogistic:
 		return s.Logistic.Validate()
-	case KindFCN:
-		return s.FCN.Validate()
 	}
-	return fmt.Errorf("unknown model %q (gbdt, logistic, fcn)", s.Model)
+	return s.FCN.Validate()
 }
 
 // Model is a trained tabular classifier with its schema.
@@ -180,6 +181,9 @@ func (m *Model) ProbaThreads(f *Frame, threads int) ([]float64, error) {
 // time as m: the network keeps activations in its layers, so it gets
 // layers of its own; trees and coefficients are only read and are shared.
 func (m *Model) Replica() (*Model, error) {
+	if m.fit == nil {
+		return m, nil // an empty model has nothing to copy
+	}
 	fit, err := m.fit.replica()
 	if err != nil {
 		return nil, err

@@ -229,10 +229,9 @@ func Fit(ctx context.Context, f Fitting) (*Fitted, error) {
 	if f.Tuning.N > 0 {
 		if folds == nil {
 			var err error
-			if folds, err = dataset.StratifiedKFold(f.Frame.Y, 5, 1, f.FoldSeed); err != nil {
+			if folds, desc, err = (dataset.FoldPlan{CV: "5x1", Seed: f.FoldSeed}).Build(f.Frame.Y); err != nil {
 				return nil, err
 			}
-			desc = dataset.KFoldDesc(5, 1, f.FoldSeed)
 		}
 		var err error
 		if spec, out.Search, err = Tune(ctx, spec, f.Schema, f.Frame, folds, f.Tuning); err != nil {
@@ -251,9 +250,9 @@ func Fit(ctx context.Context, f Fitting) (*Fitted, error) {
 	}
 	var prog Progress
 	finish := func() {}
-	if unit, total := spec.steps(); total > 0 && f.Progress != nil {
+	if unit, total := spec.steps(); total > 0 {
 		var step func(int, string)
-		step, finish = f.Progress(fmt.Sprintf("training %s on all %d rows (%s)", spec.Model, f.Frame.Rows, unit), total)
+		step, finish = f.Progress.start(fmt.Sprintf("training %s on all %d rows (%s)", spec.Model, f.Frame.Rows, unit), total)
 		prog = func(done, _ int) { step(done, "") }
 	}
 	t0 := time.Now()

@@ -196,11 +196,8 @@ and the report gives per-track length, duration and sampling statistics.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.path = args[0]
-			if _, err := dataset.ParsePolicy(tf.onError); err != nil {
-				return fmt.Errorf("--on-error: %w", err)
-			}
-			if _, err := dataset.ParseTypes(tf.types); err != nil {
-				return fmt.Errorf("--type %w", err)
+			if _, err := tf.readOptions(); err != nil {
+				return err
 			}
 			return runF(cmd.Context(), o)
 		},
@@ -214,6 +211,19 @@ and the report gives per-track length, duration and sampling statistics.`,
 	return c
 }
 
+// readOptions turns --type, --on-error and --missing into read options.
+func (tf tableFlags) readOptions() (dataset.ReadOptions, error) {
+	opt := dataset.ReadOptions{Missing: tf.missing}
+	var err error
+	if opt.Types, err = dataset.ParseTypes(tf.types); err != nil {
+		return opt, fmt.Errorf("--type %w", err)
+	}
+	if opt.OnError, err = dataset.ParsePolicy(tf.onError); err != nil {
+		return opt, fmt.Errorf("--on-error: %w", err)
+	}
+	return opt, nil
+}
+
 // readTable reads a CSV with the table flags; set-aside rows go to
 // --errors (default <home>/errors/NAME.errors.csv).
 func (a *app) runInspect(_ context.Context, o *inspectOptions) error {
@@ -224,13 +234,9 @@ func (a *app) runInspect(_ context.Context, o *inspectOptions) error {
 }
 
 func (a *app) readTable(path string, tf tableFlags) (*dataset.Table, *dataset.ReadReport, string, error) {
-	opt := dataset.ReadOptions{Missing: tf.missing}
-	var err error
-	if opt.Types, err = dataset.ParseTypes(tf.types); err != nil {
-		return nil, nil, "", fmt.Errorf("--type %w", err)
-	}
-	if opt.OnError, err = dataset.ParsePolicy(tf.onError); err != nil {
-		return nil, nil, "", fmt.Errorf("--on-error: %w", err)
+	opt, err := tf.readOptions()
+	if err != nil {
+		return nil, nil, "", err
 	}
 	errPath := tf.errors
 	if errPath == "" {

@@ -94,7 +94,7 @@ with the embedded store (SQLite + a local blob directory):
 				return err
 			}
 			re.Data.Generate.Count, re.Data.Generate.Seed = count, seed
-			if _, err := re.SetParam(lstm.Kind, "epochs", lstmEpochs); err != nil {
+			if err := re.SetParam(lstm.Kind, "epochs", lstmEpochs); err != nil {
 				return fmt.Errorf("--lstm-epochs: %w", err)
 			}
 			fmt.Fprintln(a.err, "== reentry pipeline")

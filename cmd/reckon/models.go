@@ -250,8 +250,8 @@ func (a *app) newPromoteCmd(runF func(context.Context, *promoteOptions) error) *
 			if o.ref, err = registry.ParseRef(args[0]); err != nil {
 				return err
 			}
-			if o.ref.Alias != "" || o.ref.Version == 0 {
-				return fmt.Errorf("%q: promote takes NAME:VERSION", args[0])
+			if err := o.ref.Exact(); err != nil {
+				return err
 			}
 			if o.alias == "" || strings.TrimSpace(o.reason) == "" {
 				return errors.New("--alias and --reason are required: every alias move is audited with why")

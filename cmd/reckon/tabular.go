@@ -109,17 +109,13 @@ func (f *foldFlags) register(c *cobra.Command, defaultCV string) {
 
 // make returns the folds for a frame, or nil when none were asked for.
 func (f *foldFlags) make(fr *tabular.Frame) ([]dataset.Fold, string, error) {
-	p := dataset.FoldPlan{CV: f.cv, Seed: f.seed, File: f.folds}
+	p := dataset.FoldPlan{CV: f.cv, Seed: f.seed, File: f.folds, Field: "--cv"}
 	if f.folds != "" {
 		b, err := os.ReadFile(f.folds)
 		if err != nil {
 			return nil, "", err
 		}
 		p.Body = b
-	} else if f.cv != "" {
-		if _, _, err := dataset.ParseCV(f.cv); err != nil {
-			return nil, "", fmt.Errorf("--cv %w", err)
-		}
 	}
 	return p.Build(fr.Y)
 }

@@ -82,9 +82,9 @@ func (f *flight) elevation(t float64) float64 {
 // accel is dv/dt. burning selects the boost phase for a whole RK4 step, so
 // thrust cut-off never falls inside a step.
 func (f *flight) accel(t float64, p, v vec3, burning bool) (a vec3, drag float64) {
-	a = physics.Gravity(p)
 	r := geocentric(p)
 	rn := r.norm()
+	a = physics.GravityAt(r, rn)
 	beta := f.p.beta
 	if burning {
 		m := 1 - t/f.tau
