@@ -48,8 +48,8 @@ func (r *CheckpointRequest) Check() error {
 // run's own training tracks, scores it on the run's held-out flights and
 // registers it, tied to that run. Only a run that succeeded qualifies: the
 // artifacts of unfinished runs are never registered.
-func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (store.Version, error) {
-	var v store.Version
+func RegisterCheckpoint(ctx context.Context, env Env, req CheckpointRequest) (store.Registration, error) {
+	var v store.Registration
 	if err := req.Check(); err != nil {
 		return v, err
 	}

@@ -534,24 +534,6 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 		}
 		why = fmt.Sprintf("%s stays %s: %s", championName(stays), sp.Register.Alias, sel.Reason)
 	}
-	vs, err := x.env.Store.Versions(ctx, sp.Register.Model)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	for _, v := range vs {
-		if v.Artifact.SHA256 != to.Model.SHA256 {
-			continue
-		}
-		x.res.Registered, x.res.Action = v, "already registered"
-		if moves && (current == nil || current.Version != v.Version) {
-			if err := x.env.Store.MoveAlias(ctx, sp.Register.Model, sp.Register.Alias, v.Version, x.env.User, why); err != nil {
-				return err
-			}
-			x.res.AliasMoved = true
-		}
-		fmt.Fprintf(x.env.Log, "  %-22s %s is already %s:%d; %s\n", "register", best, v.Model, v.Version, aliasNote(x.res, current))
-		return nil
-	}
 	v := store.Version{Model: sp.Register.Model, RunID: runs[best], Kind: to.Kind, DataHash: dataHash, Metrics: to.Mean,
 		Artifact: registry.Artifact(to.Model)}
 	alias := ""
@@ -560,12 +542,26 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 	} else {
 		v.Note = why
 	}
+	// One transaction: bytes already registered (earlier, or by a run
+	// racing this one) are their version, and the alias moves only if it
+	// is not already there.
 	reg, err := x.env.Store.Register(ctx, v, alias, x.env.User, why)
 	if err != nil {
 		return err
 	}
-	x.res.Registered, x.res.Action, x.res.AliasMoved = reg, "registered", moves
-	fmt.Fprintf(x.env.Log, "  %-22s %s as %s:%d; %s\n", "register", best, reg.Model, reg.Version, aliasNote(x.res, current))
+	x.res.Registered, x.res.AliasMoved = reg.Version, reg.Moved
+	if moves && !reg.Moved {
+		// Already there, whatever this run read before it (a racing
+		// run may have moved it since).
+		current = &reg.Version
+	}
+	if reg.New {
+		x.res.Action = "registered"
+		fmt.Fprintf(x.env.Log, "  %-22s %s as %s; %s\n", "register", best, registry.Label(reg.Version), aliasNote(x.res, current))
+	} else {
+		x.res.Action = "already registered"
+		fmt.Fprintf(x.env.Log, "  %-22s %s is already %s; %s\n", "register", best, registry.Label(reg.Version), aliasNote(x.res, current))
+	}
 	return nil
 }
 

@@ -88,6 +88,9 @@ var (
 	// ErrNotSucceeded refuses to register the artifact of a run that has
 	// not finished successfully.
 	ErrNotSucceeded = errors.New("run has not succeeded")
+	// ErrAliasUnchanged refuses a move of an alias to the version it
+	// already points at: the audit log records changes only.
+	ErrAliasUnchanged = errors.New("alias already points at that version")
 )
 
 // ParamError names the parameter that would have changed.
@@ -189,14 +192,30 @@ type AliasMove struct {
 	Time  time.Time `json:"time"`
 }
 
+// Registration is what Register did.
+type Registration struct {
+	Version Version
+	// New: the bytes became a new version. False: they already were
+	// Version (registered earlier, or by a concurrent caller), which is
+	// returned as stored and left as it was.
+	New bool
+	// Moved: the alias now points at Version and the move is audited.
+	// False when no alias was asked for or it already pointed there.
+	Moved bool
+}
+
 // Registry versions models and moves their aliases with an audit trail.
 type Registry interface {
 	// Register adds the next version of v.Model (creating the model),
-	// refusing with ErrNotSucceeded unless v.RunID succeeded. When alias is
-	// not "" the alias moves to the new version in the same transaction,
-	// audited with who and why.
-	Register(ctx context.Context, v Version, alias, who, why string) (Version, error)
-	// MoveAlias points alias at an existing version and audits the move.
+	// refusing with ErrNotSucceeded unless v.RunID succeeded. It is
+	// idempotent on (model, v.Artifact.SHA256), which is required: bytes
+	// already registered return their version, however many callers race.
+	// When alias is not "" the alias moves to the version in the same
+	// transaction, audited with who and why, unless it already points
+	// there.
+	Register(ctx context.Context, v Version, alias, who, why string) (Registration, error)
+	// MoveAlias points alias at an existing version and audits the move;
+	// ErrAliasUnchanged when it already points there.
 	MoveAlias(ctx context.Context, model, alias string, version int, who, why string) error
 	GetModel(ctx context.Context, name string) (Model, error)
 	ListModels(ctx context.Context) ([]Model, error)

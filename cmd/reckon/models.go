@@ -220,14 +220,22 @@ func (a *app) runRegisterCheckpoint(ctx context.Context, req *pipeline.Checkpoin
 	}
 	defer p.Close()
 	env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser()}
-	v, err := pipeline.RegisterCheckpoint(ctx, env, *req)
+	reg, err := pipeline.RegisterCheckpoint(ctx, env, *req)
 	if err != nil {
 		return err
 	}
+	v := reg.Version
 	return a.report(v, func(w io.Writer) {
-		fmt.Fprintf(w, "registered %s:%d (%s); held-out rmse_s %.4f\n", v.Model, v.Version, v.Note, v.Metrics["rmse_s"])
-		if req.Alias != "" {
+		if reg.New {
+			fmt.Fprintf(w, "registered %s:%d (%s); held-out rmse_s %.4f\n", v.Model, v.Version, v.Note, v.Metrics["rmse_s"])
+		} else {
+			fmt.Fprintf(w, "already registered as %s:%d (%s); nothing new\n", v.Model, v.Version, v.Note)
+		}
+		switch {
+		case reg.Moved:
 			fmt.Fprintf(w, "%s@%s -> %s:%d\n", v.Model, req.Alias, v.Model, v.Version)
+		case req.Alias != "":
+			fmt.Fprintf(w, "%s@%s is already %s:%d\n", v.Model, req.Alias, v.Model, v.Version)
 		}
 	})
 }

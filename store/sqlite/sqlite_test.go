@@ -69,3 +69,14 @@ func TestMain(m *testing.M) {
 }
 
 func opener(ctx context.Context, where string) (store.Store, error) { return Open(ctx, where) }
+
+// TestConcurrentRegisterProcesses: processes registering the same bytes at
+// once make one version and one audit row (issue 12: up to 12% of trials
+// made 2-4 versions when the lookup and the insert were two transactions).
+func TestConcurrentRegisterProcesses(t *testing.T) {
+	rounds := 25
+	if testing.Short() {
+		rounds = 5
+	}
+	storetest.ConcurrentRegisterProcesses(t, opener, filepath.Join(t.TempDir(), "reckon.db"), rounds, 4)
+}

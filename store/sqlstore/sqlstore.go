@@ -644,15 +644,20 @@ func (s *DB) DatasetVersions(ctx context.Context, name string) ([]store.Dataset,
 	return out, rows.Err()
 }
 
-func (s *DB) Register(ctx context.Context, v store.Version, alias, who, why string) (store.Version, error) {
+func (s *DB) Register(ctx context.Context, v store.Version, alias, who, why string) (store.Registration, error) {
 	if v.Model == "" {
-		return v, errors.New("register: model name is required")
+		return store.Registration{Version: v}, errors.New("register: model name is required")
+	}
+	if v.Artifact.SHA256 == "" {
+		return store.Registration{Version: v}, fmt.Errorf("register %s: the artifact's sha256 is required (versions are unique by content)", v.Model)
 	}
 	metrics, err := json.Marshal(v.Metrics)
 	if err != nil {
-		return v, err
+		return store.Registration{Version: v}, err
 	}
+	var reg store.Registration
 	err = s.tx(ctx, func(t tx) error {
+		reg = store.Registration{Version: v}
 		st, err := exists(t, v.RunID)
 		if err != nil {
 			return err
@@ -664,27 +669,59 @@ func (s *DB) Register(ctx context.Context, v store.Version, alias, who, why stri
 		if _, err := t.exec(`INSERT INTO models (name, created_ns, latest) VALUES (?, ?, 0) ON CONFLICT (name) DO NOTHING`, v.Model, now.UnixNano()); err != nil {
 			return err
 		}
-		// Bumping latest first takes the row lock (PostgreSQL) that
-		// serialises two registrations of one model.
-		if _, err := t.exec(`UPDATE models SET latest = latest + 1 WHERE name = ?`, v.Model); err != nil {
+		// Taking the model row's lock first (PostgreSQL; SQLite's
+		// immediate transaction holds the database's) serialises
+		// registrations of one model, so the lookup below sees every
+		// committed one.
+		if _, err := t.exec(`UPDATE models SET latest = latest WHERE name = ?`, v.Model); err != nil {
 			return err
 		}
-		var latest int64
-		if err := t.row(`SELECT latest FROM models WHERE name = ?`, v.Model).Scan(&latest); err != nil {
+		var have int64
+		err = t.row(`SELECT version FROM version_bytes WHERE model = ? AND sha256 = ?`, v.Model, v.Artifact.SHA256).Scan(&have)
+		switch {
+		case err == nil:
+			old, err := scanVersion(t.row(`SELECT `+versionCols+` FROM versions WHERE model = ? AND version = ?`, v.Model, have))
+			if err != nil {
+				return err
+			}
+			reg.Version = old
+		case errors.Is(err, sql.ErrNoRows):
+			if err := insertVersion(t, &v, string(metrics), now); err != nil {
+				return err
+			}
+			reg.Version, reg.New = v, true
+		default:
 			return err
 		}
-		v.Version, v.Created = int(latest), now
-		_, err = t.exec(`INSERT INTO versions (model, version, run_id, kind, blob, sha256, size, data_hash, metrics, note, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			v.Model, v.Version, v.RunID, v.Kind, v.Artifact.Key, v.Artifact.SHA256, v.Artifact.Size, v.DataHash, string(metrics), v.Note, now.UnixNano())
-		if err != nil {
-			return err
+		if alias == "" {
+			return nil
 		}
-		if alias != "" {
-			return moveAlias(t, v.Model, alias, v.Version, who, why, now)
+		err = moveAlias(t, v.Model, alias, reg.Version.Version, who, why, now)
+		if errors.Is(err, store.ErrAliasUnchanged) {
+			return nil
 		}
-		return nil
+		reg.Moved = err == nil
+		return err
 	})
-	return v, err
+	return reg, err
+}
+
+func insertVersion(t tx, v *store.Version, metrics string, now time.Time) error {
+	if _, err := t.exec(`UPDATE models SET latest = latest + 1 WHERE name = ?`, v.Model); err != nil {
+		return err
+	}
+	var latest int64
+	if err := t.row(`SELECT latest FROM models WHERE name = ?`, v.Model).Scan(&latest); err != nil {
+		return err
+	}
+	v.Version, v.Created = int(latest), now
+	_, err := t.exec(`INSERT INTO versions (model, version, run_id, kind, blob, sha256, size, data_hash, metrics, note, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.Model, v.Version, v.RunID, v.Kind, v.Artifact.Key, v.Artifact.SHA256, v.Artifact.Size, v.DataHash, metrics, v.Note, now.UnixNano())
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO version_bytes (model, sha256, version) VALUES (?, ?, ?)`, v.Model, v.Artifact.SHA256, v.Version)
+	return err
 }
 
 func moveAlias(t tx, model, alias string, version int, who, why string, now time.Time) error {
@@ -702,6 +739,9 @@ func moveAlias(t tx, model, alias string, version int, who, why string, now time
 	err := t.row(`SELECT version FROM aliases WHERE model = ? AND alias = ?`, model, alias).Scan(&from)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
+	}
+	if from == int64(version) {
+		return fmt.Errorf("%s@%s is already %s:%d: %w", model, alias, model, version, store.ErrAliasUnchanged)
 	}
 	if _, err := t.exec(`INSERT INTO aliases (model, alias, version) VALUES (?, ?, ?) ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version`, model, alias, version); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,8 @@ func Run(t *testing.T, open Open) {
 		{"RegistryVersionsAndAliases", registry},
 		{"RegisterOnlySucceededRuns", registerSucceededOnly},
 		{"ConcurrentRegistrations", concurrentRegistrations},
+		{"RegisterIsIdempotent", registerIdempotent},
+		{"ConcurrentSameBytes", concurrentSameBytes},
 		{"StepCache", stepCache},
 		{"CancelledContext", cancelledContext},
 	}
@@ -346,17 +349,17 @@ func succeededRun(t *testing.T, s store.Store, name string) string {
 func registry(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	run := succeededRun(t, s, "train")
-	v1, err := s.Register(ctx, store.Version{Model: "tumor", RunID: run, Kind: "logistic", DataHash: "sha256:1",
+	r1, err := s.Register(ctx, store.Version{Model: "tumor", RunID: run, Kind: "logistic", DataHash: "sha256:1",
 		Artifact: store.Artifact{Key: "k1", SHA256: "s1", Size: 10}, Metrics: map[string]float64{"roc_auc": 0.995}}, "champion", "ada", "first model")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, err := s.Register(ctx, store.Version{Model: "tumor", RunID: run, Kind: "gbdt", Artifact: store.Artifact{Key: "k2"}, Note: "not better"}, "", "", "")
+	r2, err := s.Register(ctx, store.Version{Model: "tumor", RunID: run, Kind: "gbdt", Artifact: store.Artifact{Key: "k2", SHA256: "s2"}, Note: "not better"}, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v1.Version != 1 || v2.Version != 2 {
-		t.Fatalf("versions %d, %d", v1.Version, v2.Version)
+	if r1.Version.Version != 1 || r2.Version.Version != 2 || !r1.New || !r2.New || !r1.Moved || r2.Moved {
+		t.Fatalf("registrations %+v, %+v", r1, r2)
 	}
 	champ, err := s.Resolve(ctx, "tumor", "champion")
 	if err != nil || champ.Version != 1 || champ.Metrics["roc_auc"] != 0.995 || champ.Artifact.Key != "k1" || champ.RunID != run {
@@ -373,6 +376,9 @@ func registry(t *testing.T, s store.Store) {
 	}
 	if err := s.MoveAlias(ctx, "nope", "champion", 1, "bob", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("alias of a missing model: %v", err)
+	}
+	if err := s.MoveAlias(ctx, "tumor", "champion", 2, "bob", "again"); !errors.Is(err, store.ErrAliasUnchanged) {
+		t.Errorf("a move to the alias's own version: %v, want ErrAliasUnchanged", err)
 	}
 	m, err := s.GetModel(ctx, "tumor")
 	if err != nil || m.Latest != 2 || m.Aliases["champion"] != 2 || m.Aliases["challenger"] != 1 {
@@ -412,7 +418,7 @@ func registerSucceededOnly(t *testing.T, s store.Store) {
 	failed := mustRun(t, s, store.Run{Name: "failed"})
 	check(t, s.Finish(ctx, failed.ID, store.Failed))
 	for _, id := range []string{running.ID, failed.ID} {
-		if _, err := s.Register(ctx, store.Version{Model: "m", RunID: id}, "champion", "x", "y"); !errors.Is(err, store.ErrNotSucceeded) {
+		if _, err := s.Register(ctx, store.Version{Model: "m", RunID: id, Artifact: store.Artifact{SHA256: "s"}}, "champion", "x", "y"); !errors.Is(err, store.ErrNotSucceeded) {
 			t.Errorf("registering run %s: %v", id, err)
 		}
 	}
@@ -434,7 +440,7 @@ func concurrentRegistrations(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Register(ctx, store.Version{Model: "race", RunID: run, Kind: fmt.Sprint(i)}, "champion", "w", fmt.Sprint(i))
+			_, err := s.Register(ctx, store.Version{Model: "race", RunID: run, Kind: fmt.Sprint(i), Artifact: store.Artifact{SHA256: fmt.Sprint("s", i)}}, "champion", "w", fmt.Sprint(i))
 			errs <- err
 		}()
 	}
@@ -462,6 +468,109 @@ func concurrentRegistrations(t *testing.T, s store.Store) {
 		if h[i].From != h[i-1].To {
 			t.Errorf("move %d from v%d, previous ended at v%d", i, h[i].From, h[i-1].To)
 		}
+	}
+}
+
+// registerIdempotent: the same bytes registered again are the same
+// version, and an alias already on it is not moved (nor audited) again.
+func registerIdempotent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := succeededRun(t, s, "a"), succeededRun(t, s, "b")
+	if _, err := s.Register(ctx, store.Version{Model: "m", RunID: a}, "", "", ""); err == nil {
+		t.Error("a version without a sha256 was registered")
+	}
+	first, err := s.Register(ctx, store.Version{Model: "m", RunID: a, Kind: "gbdt", Artifact: store.Artifact{Key: "k", SHA256: "same"}}, "champion", "ada", "first")
+	check(t, err)
+	again, err := s.Register(ctx, store.Version{Model: "m", RunID: b, Kind: "gbdt", Artifact: store.Artifact{Key: "k", SHA256: "same"}, Note: "b"}, "champion", "bob", "again")
+	check(t, err)
+	if again.New || again.Moved || again.Version.Version != first.Version.Version || again.Version.RunID != a || again.Version.Note != "" {
+		t.Errorf("second registration of the same bytes: %+v, want version %d of run %s untouched", again, first.Version.Version, a)
+	}
+	other, err := s.Register(ctx, store.Version{Model: "m", RunID: b, Artifact: store.Artifact{SHA256: "other"}}, "champion", "bob", "better")
+	check(t, err)
+	// The first bytes again, asking for the alias back: the alias moves
+	// to the existing version; no new version.
+	back, err := s.Register(ctx, store.Version{Model: "m", RunID: b, Artifact: store.Artifact{SHA256: "same"}}, "champion", "bob", "back")
+	check(t, err)
+	if back.New || !back.Moved || back.Version.Version != 1 || other.Version.Version != 2 {
+		t.Errorf("re-registering v1's bytes with the alias: %+v (other %+v)", back, other)
+	}
+	// Other models may hold the same bytes.
+	n, err := s.Register(ctx, store.Version{Model: "n", RunID: a, Artifact: store.Artifact{SHA256: "same"}}, "", "", "")
+	check(t, err)
+	if !n.New || n.Version.Version != 1 {
+		t.Errorf("model n: %+v", n)
+	}
+	vs, err := s.Versions(ctx, "m")
+	check(t, err)
+	h, err := s.History(ctx, "m")
+	check(t, err)
+	if len(vs) != 2 || len(h) != 3 {
+		t.Errorf("%d versions, %d audit rows; want 2 and 3 (-> 1, 1 -> 2, 2 -> 1)", len(vs), len(h))
+	}
+}
+
+// concurrentSameBytes: callers racing to register one artifact (runs of
+// one pipeline reaching registration together) make one version and one
+// audit row.
+func concurrentSameBytes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 8
+	runs := make([]string, n)
+	for i := range runs {
+		runs[i] = succeededRun(t, s, fmt.Sprint("run", i))
+	}
+	var wg sync.WaitGroup
+	regs := make([]store.Registration, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			regs[i], errs[i] = s.Register(ctx, store.Version{Model: "same", RunID: runs[i], Artifact: store.Artifact{SHA256: "bytes"}}, "champion", "w", fmt.Sprint(i))
+		}()
+	}
+	wg.Wait()
+	created, moved := 0, 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Error(errs[i])
+		}
+		if regs[i].New {
+			created++
+		}
+		if regs[i].Moved {
+			moved++
+		}
+	}
+	CheckRegisteredOnce(t, s, "same")
+	if created != 1 || moved != 1 {
+		t.Errorf("%d callers created a version and %d moved the alias; want 1 each", created, moved)
+	}
+}
+
+// CheckRegisteredOnce checks that each sha256 of model is one version and
+// that its audit log holds no move of an alias to where it already was.
+func CheckRegisteredOnce(t *testing.T, s store.Store, model string) {
+	t.Helper()
+	ctx := context.Background()
+	vs, err := s.Versions(ctx, model)
+	check(t, err)
+	seen := map[string]int{}
+	for _, v := range vs {
+		if w, ok := seen[v.Artifact.SHA256]; ok {
+			t.Errorf("%s: bytes %s registered as versions %d and %d", model, v.Artifact.SHA256, w, v.Version)
+		}
+		seen[v.Artifact.SHA256] = v.Version
+	}
+	h, err := s.History(ctx, model)
+	check(t, err)
+	at := map[string]int{}
+	for _, m := range h {
+		if m.From == m.To || m.From != at[m.Alias] {
+			t.Errorf("%s: audit move of %s from %d to %d while it was at %d", model, m.Alias, m.From, m.To, at[m.Alias])
+		}
+		at[m.Alias] = m.To
 	}
 }
 
@@ -502,7 +611,7 @@ func cancelledContext(t *testing.T, s store.Store) {
 		"Finish":     func() error { return s.Finish(ctx, open.ID, store.Succeeded) },
 		"PutDataset": func() error { _, err := s.PutDataset(ctx, store.Dataset{Name: "d", Hash: "sha256:9"}); return err },
 		"Register": func() error {
-			_, err := s.Register(ctx, store.Version{Model: "m", RunID: run}, "champion", "x", "y")
+			_, err := s.Register(ctx, store.Version{Model: "m", RunID: run, Artifact: store.Artifact{SHA256: "s"}}, "champion", "x", "y")
 			return err
 		},
 		"PutCache": func() error { return s.PutCache(ctx, store.CacheEntry{Key: "k", Step: "s", RunID: run, Output: "{}"}) },
@@ -539,6 +648,7 @@ const (
 	envWhere  = "RECKON_STORETEST_WHERE"
 	envRun    = "RECKON_STORETEST_RUN"
 	envPoints = "RECKON_STORETEST_POINTS"
+	envModel  = "RECKON_STORETEST_REGISTER" // register in this model instead of logging points
 )
 
 // WriterMain makes a test binary one writer of ConcurrentProcesses when
@@ -554,6 +664,15 @@ func WriterMain(open Opener) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "writer:", err)
 		os.Exit(3)
+	}
+	if m := os.Getenv(envModel); m != "" {
+		reg, err := s.Register(ctx, store.Version{Model: m, RunID: os.Getenv(envRun), Artifact: store.Artifact{SHA256: "bytes of " + m}}, "champion", "process", "race")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "register:", err)
+			os.Exit(4)
+		}
+		fmt.Printf("new=%v moved=%v\n", reg.New, reg.Moved)
+		os.Exit(0)
 	}
 	const batch = 100 // more, smaller transactions than the goroutine test: more contention
 	id := os.Getenv(envRun)
@@ -614,6 +733,54 @@ func ConcurrentProcesses(t *testing.T, open Opener, where string, writers, point
 		}
 	}
 	checkPoints(t, s, ids, writers*points)
+}
+
+// ConcurrentRegisterProcesses races procs processes (this test binary,
+// through WriterMain) to register the same bytes with the champion alias,
+// rounds times, each round in a model of its own, and checks each round
+// made one version and one audit row.
+func ConcurrentRegisterProcesses(t *testing.T, open Opener, where string, rounds, procs int) {
+	ctx := context.Background()
+	s, err := open(ctx, where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for round := range rounds {
+		model := fmt.Sprint("round", round)
+		cmds := make([]*exec.Cmd, procs)
+		outs := make([]*lockedBuffer, procs)
+		for p := range procs {
+			run := succeededRun(t, s, fmt.Sprint(model, "-", p))
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), envWhere+"="+where, envRun+"="+run, envModel+"="+model)
+			outs[p] = &lockedBuffer{}
+			cmd.Stdout, cmd.Stderr = outs[p], outs[p]
+			cmds[p] = cmd
+		}
+		for _, c := range cmds {
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		created := 0
+		for p, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Errorf("%s: process %d: %v: %s", model, p, err, outs[p].String())
+			}
+			if strings.Contains(outs[p].String(), "new=true moved=true") {
+				created++
+			}
+		}
+		CheckRegisteredOnce(t, s, model)
+		vs, err := s.Versions(ctx, model)
+		check(t, err)
+		h, err := s.History(ctx, model)
+		check(t, err)
+		if len(vs) != 1 || len(h) != 1 || created != 1 {
+			t.Errorf("%s: %d versions, %d audit rows, %d processes created one; want 1 each", model, len(vs), len(h), created)
+		}
+	}
 }
 
 // checkPoints counts the "loss" points of the runs against want.
