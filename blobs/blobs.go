@@ -35,6 +35,7 @@ type Ref struct {
 type Bucket struct {
 	b   *blob.Bucket
 	url string
+	dir string // the directory of a local bucket, "" for S3
 }
 
 // Open opens a bucket: a directory path (created if missing), file:///dir,
@@ -46,16 +47,19 @@ func Open(ctx context.Context, where string) (*Bucket, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		// Models and data are the user's alone, whatever the umask:
+		// directories 0700, files 0600 (set after each write: fileblob
+		// creates them 0666 less the umask).
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("blobs %s: %w", where, err)
 		}
 		// No sidecar attribute files: the blobs are plain files a user can
 		// copy; metadata lives in the tracking store.
-		b, err := fileblob.OpenBucket(dir, &fileblob.Options{Metadata: fileblob.MetadataDontWrite})
+		b, err := fileblob.OpenBucket(dir, &fileblob.Options{Metadata: fileblob.MetadataDontWrite, DirFileMode: 0o700})
 		if err != nil {
 			return nil, fmt.Errorf("blobs %s: %w", where, err)
 		}
-		return &Bucket{b: b, url: dir}, nil
+		return &Bucket{b: b, url: dir, dir: dir}, nil
 	}
 	b, err := blob.OpenBucket(ctx, where)
 	if err != nil {
@@ -81,19 +85,26 @@ func (b *Bucket) Close() error { return b.b.Close() }
 // Key is where content with this sha256 (hex) lives.
 func Key(sum string) string { return "sha256/" + sum[:2] + "/" + sum }
 
-// Put stores data under its content key unless it is already there. The
-// write is atomic: a reader sees the whole blob or none (fileblob renames a
-// finished temporary file; S3 makes an object visible when its upload
+// Put stores data under its content key. A blob already there is read and
+// compared first: intact, nothing is written; missing or damaged, it is
+// (re)written, so writing the same bytes again heals a damaged copy. The
+// write is atomic: a reader sees the whole blob or none (fileblob renames
+// a finished temporary file; S3 makes an object visible when its upload
 // completes).
 func (b *Bucket) Put(ctx context.Context, data []byte) (Ref, error) {
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
 	ref := Ref{Key: Key(sum), SHA256: sum, Size: int64(len(data))}
-	if ok, err := b.b.Exists(ctx, ref.Key); err == nil && ok {
+	if have, err := b.read(ctx, ref.Key); err == nil && bytes.Equal(have, data) {
 		return ref, nil
 	}
 	if err := b.b.WriteAll(ctx, ref.Key, data, nil); err != nil {
 		return ref, fmt.Errorf("blobs %s: writing %s: %w", b.url, ref.Key, err)
+	}
+	if b.dir != "" {
+		if err := os.Chmod(filepath.Join(b.dir, filepath.FromSlash(ref.Key)), 0o600); err != nil {
+			return ref, fmt.Errorf("blobs %s: %w", b.url, err)
+		}
 	}
 	return ref, nil
 }
@@ -101,8 +112,33 @@ func (b *Bucket) Put(ctx context.Context, data []byte) (Ref, error) {
 // ErrMissing is returned for a key the bucket does not hold.
 var ErrMissing = errors.New("blob missing")
 
+// ErrDamaged is returned for a blob whose content does not match its key.
+var ErrDamaged = errors.New("blob damaged: its content does not match its sha256")
+
 // Get reads a blob and checks it against its content key.
 func (b *Bucket) Get(ctx context.Context, key string) ([]byte, error) {
+	data, err := b.read(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if sum, ok := strings.CutPrefix(key, "sha256/"); ok {
+		sum = sum[strings.LastIndexByte(sum, '/')+1:]
+		h := sha256.Sum256(data)
+		if hex.EncodeToString(h[:]) != sum {
+			return nil, fmt.Errorf("blobs %s: %s: %w", b.url, key, ErrDamaged)
+		}
+	}
+	return data, nil
+}
+
+// Check reads a blob and verifies it: nil, or an error wrapping ErrMissing
+// or ErrDamaged (or the bucket's own).
+func (b *Bucket) Check(ctx context.Context, key string) error {
+	_, err := b.Get(ctx, key)
+	return err
+}
+
+func (b *Bucket) read(ctx context.Context, key string) ([]byte, error) {
 	r, err := b.b.NewReader(ctx, key, nil)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, fmt.Errorf("blobs %s: %s: %w", b.url, key, ErrMissing)
@@ -115,13 +151,5 @@ func (b *Bucket) Get(ctx context.Context, key string) ([]byte, error) {
 	if _, err := io.Copy(&buf, r); err != nil {
 		return nil, fmt.Errorf("blobs %s: reading %s: %w", b.url, key, err)
 	}
-	data := buf.Bytes()
-	if sum, ok := strings.CutPrefix(key, "sha256/"); ok {
-		sum = sum[strings.LastIndexByte(sum, '/')+1:]
-		h := sha256.Sum256(data)
-		if hex.EncodeToString(h[:]) != sum {
-			return nil, fmt.Errorf("blobs %s: %s is damaged: its content does not match its sha256", b.url, key)
-		}
-	}
-	return data, nil
+	return buf.Bytes(), nil
 }

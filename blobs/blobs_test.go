@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/reckon-ml/reckon/blobs/blobstest"
@@ -53,9 +54,53 @@ func TestDirectory(t *testing.T) {
 	roundTrip(t, b)
 	// A damaged file is refused, not returned.
 	ref, _ := b.Put(context.Background(), []byte("precious"))
-	os.WriteFile(filepath.Join(dir, filepath.FromSlash(ref.Key)), []byte("tampered"), 0o644)
-	if _, err := b.Get(context.Background(), ref.Key); err == nil || !strings.Contains(err.Error(), "damaged") {
+	path := filepath.Join(dir, filepath.FromSlash(ref.Key))
+	os.WriteFile(path, []byte("tampered"), 0o644)
+	if _, err := b.Get(context.Background(), ref.Key); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), ref.Key) {
 		t.Errorf("damaged blob: %v", err)
+	}
+	if err := b.Check(context.Background(), ref.Key); !errors.Is(err, ErrDamaged) {
+		t.Errorf("check of a damaged blob: %v", err)
+	}
+	// Writing the same bytes again repairs it (issue 12: Put skipped any
+	// key that existed, so a damaged blob stayed damaged for good).
+	if _, err := b.Put(context.Background(), []byte("precious")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Get(context.Background(), ref.Key); err != nil || string(got) != "precious" {
+		t.Errorf("after a second put: %q %v", got, err)
+	}
+	os.Remove(path)
+	if err := b.Check(context.Background(), ref.Key); !errors.Is(err, ErrMissing) {
+		t.Errorf("check of a deleted blob: %v", err)
+	}
+	if _, err := b.Put(context.Background(), []byte("precious")); err != nil || b.Check(context.Background(), ref.Key) != nil {
+		t.Errorf("a deleted blob is not rewritten: %v", err)
+	}
+}
+
+// TestPrivateUnderAnyUmask: blobs are the user's alone even with umask
+// 000 (issue 12: they were 0666 in 0777 directories).
+func TestPrivateUnderAnyUmask(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "home", "blobs")
+	b, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ref, err := b.Put(context.Background(), []byte("secret model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "sha256"), filepath.Dir(filepath.Join(dir, filepath.FromSlash(ref.Key)))} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v, want 0700", p, fi.Mode(), err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(ref.Key))); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("blob file: %v %v, want 0600", fi.Mode(), err)
 	}
 }
 

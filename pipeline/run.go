@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,6 +199,14 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 		e, err := x.env.Store.GetCache(ctx, key)
 		switch {
 		case err == nil:
+			bad, err := x.brokenOutputs(ctx, e.RunID)
+			if err != nil {
+				return sr, fmt.Errorf("step %s: %w", name, err)
+			}
+			if bad != "" {
+				fmt.Fprintf(x.env.Log, "  %-22s cached output of run %s is unusable (%s): running the step again rewrites it\n", name, e.RunID, bad)
+				break
+			}
 			if err := json.Unmarshal([]byte(e.Output), out); err != nil {
 				return sr, fmt.Errorf("step %s: cached output of run %s: %w", name, e.RunID, err)
 			}
@@ -266,6 +275,34 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 	fmt.Fprintf(x.env.Log, "  %-22s ran in %.1f s (run %s)\n", name, sr.Seconds, r.ID)
 	x.res.Steps = append(x.res.Steps, sr)
 	return sr, nil
+}
+
+// brokenOutputs checks the blobs a cached step's run stored (its outputs:
+// models, schemas, folds; not its log or checkpoints, which no later step
+// reads) and names the first that is missing or damaged, "" when all are
+// intact. A cache hit on a broken blob would fail every later run until
+// someone deleted the file by hand; as a miss, the step runs again and its
+// identical bytes repair the blob.
+func (x *exec) brokenOutputs(ctx context.Context, runID string) (string, error) {
+	arts, err := x.env.Store.Artifacts(ctx, runID)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range arts {
+		if a.Name == "log" || strings.HasPrefix(a.Name, "checkpoint/") {
+			continue
+		}
+		err := x.env.Blobs.Check(ctx, a.Key)
+		switch {
+		case errors.Is(err, blobs.ErrMissing):
+			return fmt.Sprintf("its %s blob %s is missing", a.Name, a.Key), nil
+		case errors.Is(err, blobs.ErrDamaged):
+			return fmt.Sprintf("its %s blob %s is damaged", a.Name, a.Key), nil
+		case err != nil:
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // beater keeps the heartbeats of the pipeline run and its running step.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -216,4 +218,65 @@ func TestCancelledStepIsNotCached(t *testing.T) {
 func testEnv2(env Env) Env {
 	env.Progress = nil
 	return env
+}
+
+// TestDamagedBlobsAreHealed: a damaged registered model and a deleted step
+// output are cache misses on the next run, which rewrites their identical
+// bytes (issue 12: both ran "successfully" while the champion could not be
+// loaded, or failed every later run until the file was deleted by hand).
+func TestDamagedBlobsAreHealed(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t)
+	spec := tumorSpec(t, logistic, "")
+	first := mustRun(t, env, spec)
+	champ := first.Registered
+	dir := filepath.Join(filepath.Dir(env.DataDir), "blobs")
+	modelFile := filepath.Join(dir, filepath.FromSlash(champ.Artifact.Key))
+	data, err := os.ReadFile(modelFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(modelFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The split step's folds: deleted.
+	var splitRun string
+	for _, s := range first.Steps {
+		if s.Name == "split" {
+			splitRun = s.RunID
+		}
+	}
+	arts, err := env.Store.Artifacts(ctx, splitRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range arts {
+		if a.Name != "log" {
+			os.Remove(filepath.Join(dir, filepath.FromSlash(a.Key)))
+		}
+	}
+	var log bytes.Buffer
+	env.Log = &log
+	r, err := Run(ctx, env, spec)
+	if err != nil {
+		t.Fatalf("re-run over damaged blobs: %v\n%s", err, log.String())
+	}
+	_, ran := cachedSteps(r)
+	if !slices.Contains(ran, "split") || !slices.Contains(ran, "train/logistic") || slices.Contains(ran, "features") {
+		t.Errorf("steps run again: %v, want split and train/logistic (their blobs were broken), not features\n%s", ran, log.String())
+	}
+	if r.Registered.Version != champ.Version || r.Action != "already registered" {
+		t.Errorf("re-run registered %s:%d (%s)", r.Registered.Model, r.Registered.Version, r.Action)
+	}
+	if err := env.Blobs.Check(ctx, champ.Artifact.Key); err != nil {
+		t.Errorf("the champion's blob was not repaired: %v", err)
+	}
+	if !strings.Contains(log.String(), "damaged") || !strings.Contains(log.String(), "missing") {
+		t.Errorf("the log does not say what was wrong:\n%s", log.String())
+	}
+	// Healed: the next run is all cached again.
+	if _, ran := cachedSteps(mustRun(t, env, spec)); len(ran) != 0 {
+		t.Errorf("after healing, ran %v", ran)
+	}
 }

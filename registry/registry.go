@@ -193,14 +193,20 @@ func AliasesOf(m store.Model, version int) []string {
 	return out
 }
 
-// Described is a registered version with the aliases that point at it.
+// Described is a registered version with the aliases that point at it and
+// the state of its artifact in the blob store.
 type Described struct {
 	store.Version
 	Aliases []string `json:"aliases"`
+	// Intact: the artifact's blob is present and matches its sha256.
+	Intact bool `json:"artifact_intact"`
+	// Problem says why not ("" when intact).
+	Problem string `json:"artifact_problem,omitempty"`
 }
 
-// Describe resolves r and lists the version's aliases.
-func Describe(ctx context.Context, reg store.Registry, r Ref) (Described, error) {
+// Describe resolves r, lists the version's aliases and verifies its
+// artifact (a damaged champion is reported here, not first by predict).
+func Describe(ctx context.Context, reg store.Registry, b Blobs, r Ref) (Described, error) {
 	v, err := Resolve(ctx, reg, r)
 	if err != nil {
 		return Described{}, err
@@ -209,7 +215,14 @@ func Describe(ctx context.Context, reg store.Registry, r Ref) (Described, error)
 	if err != nil {
 		return Described{}, err
 	}
-	return Described{Version: v, Aliases: AliasesOf(m, v.Version)}, nil
+	d := Described{Version: v, Aliases: AliasesOf(m, v.Version), Intact: true}
+	if _, err := b.Get(ctx, v.Artifact.Key); err != nil {
+		if ctx.Err() != nil {
+			return d, err
+		}
+		d.Intact, d.Problem = false, err.Error()
+	}
+	return d, nil
 }
 
 // Promote points alias at the version r names exactly (NAME:VERSION: a

@@ -178,10 +178,16 @@ func TestLoadBlobRefusesOtherBytes(t *testing.T) {
 
 func TestDescribeAndPromote(t *testing.T) {
 	ctx := context.Background()
-	st, _, _ := registered(t)
-	d, err := Describe(ctx, st, Ref{Name: "reentry", Alias: "champion"})
-	if err != nil || d.Version.Version != 1 || !reflect.DeepEqual(d.Aliases, []string{"champion"}) {
+	st, b, _ := registered(t)
+	d, err := Describe(ctx, st, b, Ref{Name: "reentry", Alias: "champion"})
+	if err != nil || d.Version.Version != 1 || !reflect.DeepEqual(d.Aliases, []string{"champion"}) || !d.Intact || d.Problem != "" {
 		t.Fatalf("describe champion: %+v %v", d, err)
+	}
+	// A damaged artifact is reported by describe (issue 12: models show
+	// said nothing while predict failed).
+	damaged := &damagingBlobs{Blobs: b, key: d.Artifact.Key}
+	if d, err := Describe(ctx, st, damaged, Ref{Name: "reentry", Alias: "champion"}); err != nil || d.Intact || !strings.Contains(d.Problem, "damaged") {
+		t.Errorf("describe a damaged champion: %+v %v", d, err)
 	}
 	for _, c := range []struct {
 		ref        Ref
@@ -201,7 +207,7 @@ func TestDescribeAndPromote(t *testing.T) {
 	if err := Promote(ctx, st, Ref{Name: "reentry", Version: 2}, "champion", "ada", "better on the new flights"); err != nil {
 		t.Fatal(err)
 	}
-	d, err = Describe(ctx, st, Ref{Name: "reentry", Version: 2})
+	d, err = Describe(ctx, st, b, Ref{Name: "reentry", Version: 2})
 	if err != nil || !reflect.DeepEqual(d.Aliases, []string{"champion"}) {
 		t.Errorf("after promote: %+v %v", d, err)
 	}
@@ -209,4 +215,17 @@ func TestDescribeAndPromote(t *testing.T) {
 	if err != nil || len(h) != 2 || h[1].From != 1 || h[1].To != 2 || h[1].Who != "ada" || h[1].Why != "better on the new flights" {
 		t.Errorf("audit %+v %v", h, err)
 	}
+}
+
+// damagingBlobs answers for key as a damaged blob would.
+type damagingBlobs struct {
+	Blobs
+	key string
+}
+
+func (d *damagingBlobs) Get(ctx context.Context, key string) ([]byte, error) {
+	if key == d.key {
+		return nil, fmt.Errorf("blobs test: %s: %w", key, blobs.ErrDamaged)
+	}
+	return d.Blobs.Get(ctx, key)
 }

@@ -71,7 +71,7 @@ func Open(ctx context.Context, c Config) (*Workspace, error) {
 		s, err = postgres.Open(ctx, c.Store)
 	} else {
 		path := strings.TrimPrefix(c.Store, "sqlite://")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
 		s, err = sqlite.Open(ctx, path)

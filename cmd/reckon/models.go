@@ -80,12 +80,12 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 			if err != nil {
 				return err
 			}
-			d, err := registry.Describe(cmd.Context(), p, ref)
+			d, err := registry.Describe(cmd.Context(), p, p.Blobs, ref)
 			if err != nil {
 				return err
 			}
 			v, aliases := d.Version, d.Aliases
-			if out != "" {
+			if out != "" && d.Intact {
 				b, err := p.Blobs.Get(cmd.Context(), v.Artifact.Key)
 				if err != nil {
 					return err
@@ -101,9 +101,16 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 				registry.Described
 				Out string `json:"written_to,omitempty"`
 			}{d, out}
-			return a.report(res, func(w io.Writer) {
-				fmt.Fprintf(w, "%s:%d  %s  aliases: %s\nrun %s  data %s  registered %s\nartifact %s (%d bytes, sha256 %s)\n",
-					v.Model, v.Version, v.Kind, orDash(strings.Join(aliases, ", ")), v.RunID, v.DataHash, v.Created.Format(time.DateTime), v.Artifact.Key, v.Artifact.Size, short(v.Artifact.SHA256))
+			if !d.Intact {
+				res.Out = ""
+			}
+			err = a.report(res, func(w io.Writer) {
+				state := "verified"
+				if !d.Intact {
+					state = "NOT USABLE"
+				}
+				fmt.Fprintf(w, "%s:%d  %s  aliases: %s\nrun %s  data %s  registered %s\nartifact %s (%d bytes, sha256 %s): %s\n",
+					v.Model, v.Version, v.Kind, orDash(strings.Join(aliases, ", ")), v.RunID, v.DataHash, v.Created.Format(time.DateTime), v.Artifact.Key, v.Artifact.Size, short(v.Artifact.SHA256), state)
 				if v.Note != "" {
 					fmt.Fprintf(w, "note: %s\n", v.Note)
 				}
@@ -113,10 +120,14 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 						fmt.Fprintf(w, "  %s = %.6g\n", k, v.Metrics[k])
 					}
 				}
-				if out != "" {
+				if res.Out != "" {
 					fmt.Fprintf(w, "wrote the model file to %s\n", out)
 				}
 			})
+			if err == nil && !d.Intact {
+				err = fmt.Errorf("%s: %s\n(reckon verify lists every damaged or missing blob and how to restore it)", registry.Label(v), d.Problem)
+			}
+			return err
 		},
 	}
 	show.Flags().StringVar(&out, "out", "", "also write the model file here (for reckon eval)")

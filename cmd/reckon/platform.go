@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/registry"
+	"github.com/reckon-ml/reckon/store/postgres"
 	"github.com/reckon-ml/reckon/workspace"
 )
 
@@ -14,6 +16,14 @@ func (a *app) storeURL() string {
 		return a.storeFlag
 	}
 	return a.homePath("reckon.db")
+}
+
+// storeName names the store for messages, without a password.
+func (a *app) storeName() string {
+	if u := a.storeURL(); strings.Contains(u, "://") {
+		return postgres.Redact(u)
+	}
+	return a.storeURL()
 }
 
 func (a *app) blobsURL() string {

@@ -40,6 +40,9 @@ type Dialect struct {
 	// MigrationLock, when set, runs first in the migration transaction so
 	// that processes opening a fresh database at once apply it once.
 	MigrationLock string
+	// Integrity, when set, checks the database's own structure (SQLite's
+	// integrity_check): "ok" or what is wrong.
+	Integrity func(context.Context) (string, error)
 }
 
 // DB is a store.Store on a SQL database.
@@ -51,19 +54,29 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
-// New wraps open pools (w for writes, r for reads) and applies pending
-// migrations. Close closes both.
 // SetClock replaces the clock the store stamps runs, heartbeats, versions
 // and audit entries with (time.Now by default): the conformance suite
 // moves time forward instead of sleeping.
 func (s *DB) SetClock(now func() time.Time) { s.now = now }
 
+// New wraps open pools (w for writes, r for reads) and applies pending
+// migrations. Close closes both.
 func New(ctx context.Context, w, r *sql.DB, d Dialect) (*DB, error) {
 	s := &DB{r: r, w: w, d: d, now: time.Now}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// IntegrityCheck runs the back end's own check of its database: "ok", what
+// is wrong, or "not checked" where it has none (PostgreSQL checks its
+// pages itself).
+func (s *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	if s.d.Integrity == nil {
+		return "not checked", nil
+	}
+	return s.d.Integrity(ctx)
 }
 
 // Close closes the pools.
