@@ -132,6 +132,19 @@ const (
 	maxExamples    = 20
 )
 
+// PublishingMarker, inside a track set's directory, says a writer (reckon
+// data gen) is moving a complete set into place: until it is gone the
+// directory may hold some of the set's files and not others.
+const PublishingMarker = ".reckon-partial/publishing"
+
+// CheckPublished refuses a directory whose set is half published.
+func CheckPublished(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, PublishingMarker)); err == nil {
+		return fmt.Errorf("%s: an interrupted reckon data gen left this set half published (%s): run the same data gen command again to finish it", dir, PublishingMarker)
+	}
+	return nil
+}
+
 // LoadTracks reads a track set. path is a directory holding tracks.csv (and
 // usually labels.csv), or the tracks CSV itself, with labels.csv looked for
 // beside it.
@@ -140,9 +153,15 @@ func LoadTracks(path string, opt TrackOptions) (*TrackSet, error) {
 	if st, err := os.Stat(path); err != nil {
 		return nil, err
 	} else if st.IsDir() {
+		if err := CheckPublished(path); err != nil {
+			return nil, err
+		}
 		tracksPath = filepath.Join(path, "tracks.csv")
 		labelsPath = filepath.Join(path, "labels.csv")
 	} else {
+		if err := CheckPublished(filepath.Dir(path)); err != nil {
+			return nil, err
+		}
 		labelsPath = filepath.Join(filepath.Dir(path), "labels.csv")
 	}
 	f, err := os.Open(tracksPath)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/physics"
 )
 
@@ -448,5 +449,61 @@ func BenchmarkGenerateTrack(b *testing.B) {
 		if _, err := generateFlight(&cfg, i); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPublishCompletesAfterKill: a kill between the renames of the publish
+// left tracks.csv in place and the rest in .reckon-partial, which readers
+// took for a set without labels and the same command refused to finish
+// (issue 12). Readers now refuse it, and the same command completes it
+// with the bytes of an uninterrupted run.
+func TestPublishCompletesAfterKill(t *testing.T) {
+	c := small(5)
+	c.WriteTruth = true
+	want := t.TempDir()
+	if _, err := WriteDir(context.Background(), want, c, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	killed := errors.New("killed")
+	publishHook = func(name string) error {
+		if name == LabelsFile {
+			return killed
+		}
+		return nil
+	}
+	_, err := WriteDir(context.Background(), dir, c, WriteOptions{})
+	publishHook = nil
+	if !errors.Is(err, killed) {
+		t.Fatalf("publish with a kill before labels.csv: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, TracksFile)); err != nil {
+		t.Fatalf("the kill came before tracks.csv moved: %v", err)
+	}
+	if _, err := dataset.LoadTracks(dir, dataset.TrackOptions{}); err == nil || !strings.Contains(err.Error(), "half published") {
+		t.Errorf("loading a half-published set: %v", err)
+	}
+	if _, err := dataset.LoadTracks(filepath.Join(dir, TracksFile), dataset.TrackOptions{}); err == nil || !strings.Contains(err.Error(), "half published") {
+		t.Errorf("loading a half-published set's tracks.csv: %v", err)
+	}
+	// Another configuration does not take it over without --force.
+	other := c
+	other.Seed++
+	if _, err := WriteDir(context.Background(), dir, other, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("another configuration over a half-published set: %v", err)
+	}
+	sum, err := WriteDir(context.Background(), dir, c, WriteOptions{})
+	if err != nil {
+		t.Fatalf("the same command again: %v", err)
+	}
+	if sum.Flights != 5 || sum.Resumed != 5 {
+		t.Errorf("completed summary %+v", sum)
+	}
+	same(t, want, dir)
+	if _, err := os.Stat(filepath.Join(dir, PartialDir)); !os.IsNotExist(err) {
+		t.Error("partial directory left behind after the publish completed")
+	}
+	if _, err := dataset.LoadTracks(dir, dataset.TrackOptions{RequireLabels: true}); err != nil {
+		t.Errorf("the completed set: %v", err)
 	}
 }

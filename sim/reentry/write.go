@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/physics"
 )
 
@@ -80,6 +82,10 @@ const PartialDir = ".reckon-partial"
 
 const checkpointFile = "checkpoint.json"
 
+// publishHook, when set (tests), runs before each rename of the publish,
+// standing in for a kill between two renames.
+var publishHook func(name string) error
+
 // checkpoint records how far a generation got: the files in PartialDir are
 // valid up to Offsets, which hold exactly the first Done flights.
 type checkpoint struct {
@@ -132,6 +138,27 @@ func WriteDir(ctx context.Context, dir string, cfg Config, opt WriteOptions) (Su
 	if cfg.WriteTruth {
 		names = append(names, TruthFile)
 	}
+	part := filepath.Join(dir, PartialDir)
+	// A publish that a kill cut between two renames: the same command
+	// finishes it; another one may replace it only with --force.
+	if _, err := os.Stat(filepath.Join(dir, dataset.PublishingMarker)); err == nil {
+		var cp checkpoint
+		b, err := os.ReadFile(filepath.Join(part, checkpointFile))
+		if err == nil && json.Unmarshal(b, &cp) == nil && cp.Version == Version && sameConfig(cp.Config, cfg) {
+			if err := publish(dir, part, names, cfg); err != nil {
+				return Summary{Dir: dir}, err
+			}
+			sum := cp.Summary
+			sum.Dir, sum.Resumed, sum.Seconds = dir, cp.Done, time.Since(start).Seconds()
+			return sum, nil
+		}
+		if !opt.Overwrite {
+			return Summary{Dir: dir}, fmt.Errorf("%s holds a set an interrupted data gen of another configuration was publishing: run that command again to finish it, or pass --force to replace it", dir)
+		}
+		if err := os.RemoveAll(part); err != nil {
+			return Summary{Dir: dir}, err
+		}
+	}
 	if !opt.Overwrite {
 		for _, n := range []string{TracksFile, LabelsFile, MetaFile, TruthFile} {
 			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
@@ -139,7 +166,6 @@ func WriteDir(ctx context.Context, dir string, cfg Config, opt WriteOptions) (Su
 			}
 		}
 	}
-	part := filepath.Join(dir, PartialDir)
 	cp, files, err := openPartial(part, cfg, names)
 	if err != nil {
 		return Summary{Dir: dir}, err
@@ -237,19 +263,52 @@ func WriteDir(ctx context.Context, dir string, cfg Config, opt WriteOptions) (Su
 	if err := atomicfile.Write(filepath.Join(part, MetaFile), append(meta, '\n')); err != nil {
 		return sum, err
 	}
+	for _, f := range files {
+		f.Close()
+	}
+	// From here the set is complete in part; the marker says so to a
+	// re-run (which finishes the renames) and to readers (which refuse a
+	// set whose files are half moved).
+	if err := atomicfile.Write(filepath.Join(dir, dataset.PublishingMarker), nil); err != nil {
+		return sum, err
+	}
+	if err := publish(dir, part, names, cfg); err != nil {
+		return sum, err
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+// publish moves the complete set from part into dir, skipping files an
+// earlier, interrupted publish already moved, and removes part, its
+// marker last.
+func publish(dir, part string, names []string, cfg Config) error {
 	for _, n := range append(names, MetaFile) {
-		if err := os.Rename(filepath.Join(part, n), filepath.Join(dir, n)); err != nil {
-			return sum, err
+		if publishHook != nil {
+			if err := publishHook(n); err != nil {
+				return err
+			}
+		}
+		err := os.Rename(filepath.Join(part, n), filepath.Join(dir, n))
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, serr := os.Stat(filepath.Join(dir, n)); serr == nil {
+				continue // moved before the interruption
+			}
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if !cfg.WriteTruth {
 		os.Remove(filepath.Join(dir, TruthFile)) // a stale truth.csv would not match
 	}
-	if err := os.RemoveAll(part); err != nil {
-		return sum, err
+	if err := os.Remove(filepath.Join(part, checkpointFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
-	sum.Seconds = time.Since(start).Seconds()
-	return sum, nil
+	if err := os.Remove(filepath.Join(dir, dataset.PublishingMarker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.RemoveAll(part)
 }
 
 // openPartial resumes the partial set in part when its checkpoint was made
