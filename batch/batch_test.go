@@ -434,3 +434,78 @@ func TestEveryTrackBad(t *testing.T) {
 		t.Fatalf("%+v %v", bm, err)
 	}
 }
+
+// TestInputVariants: the predictions of a file written with a byte order
+// mark, CRLF or old-Mac CR line endings are those of the plain file; a
+// header-only file, a non-UTF-8 header and a file of NULs are errors that
+// name the file (issue 12: predict did not strip the BOM, and read a CR
+// file as "0 read, 0 predicted").
+func TestInputVariants(t *testing.T) {
+	m := tumorModel(t, tabular.KindLogistic)
+	plainOut := t.TempDir()
+	pm, err := job(t, tableIn(t, "tumor.csv", examples.TumorCSV, m), plainOut, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := read(t, filepath.Join(plainOut, pm.Files.Predictions))
+	text := string(examples.TumorCSV)
+	for name, data := range map[string]string{
+		"bom":  "\ufeff" + text,
+		"crlf": strings.ReplaceAll(text, "\n", "\r\n"),
+		"cr":   strings.ReplaceAll(text, "\n", "\r"),
+	} {
+		out := t.TempDir()
+		bm, err := job(t, tableIn(t, "tumor.csv", []byte(data), m), out, nil)
+		if err != nil || bm.Predicted != 569 {
+			t.Errorf("%s: %+v %v", name, bm, err)
+			continue
+		}
+		if got := read(t, filepath.Join(out, bm.Files.Predictions)); got != plain {
+			t.Errorf("%s: predictions differ from the plain file's", name)
+		}
+	}
+	header := strings.SplitN(text, "\n", 2)[0] + "\n"
+	for name, c := range map[string]struct{ data, want string }{
+		"header only": {header, "no records"},
+		"latin-1":     {"\xe9" + text, "not UTF-8"},
+		"zeros":       {string(make([]byte, 4096)), "NUL"},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "in.csv")
+		os.WriteFile(path, []byte(c.data), 0o600)
+		src, sc, in, err := TableInput([]string{path}, "", m)
+		if err == nil {
+			_, err = Run(context.Background(), Job{Source: src, Scorer: sc, Model: "tumor:1", Inputs: in, Out: filepath.Join(dir, "out"), Workers: 1, Chunk: 50})
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v, want an error naming %s and saying %q", name, err, path, c.want)
+		}
+	}
+}
+
+// TestSameBaseNameInTwoDirectories: FILE:LINE ids stay unique when two
+// inputs share a base name (issue 12: every row of the second was a
+// duplicate of the first's).
+func TestSameBaseNameInTwoDirectories(t *testing.T) {
+	m := tumorModel(t, tabular.KindLogistic)
+	root := t.TempDir()
+	var paths []string
+	for _, d := range []string{"monday", "tuesday"} {
+		os.MkdirAll(filepath.Join(root, d), 0o700)
+		p := filepath.Join(root, d, "patients.csv")
+		os.WriteFile(p, examples.TumorCSV, 0o600)
+		paths = append(paths, p)
+	}
+	src, sc, in, err := TableInput(paths, "", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := Run(context.Background(), Job{Source: src, Scorer: sc, Model: "tumor:1", Inputs: in, Out: filepath.Join(root, "out"), Workers: 2, Chunk: 50})
+	if err != nil || man.Predicted != 2*569 || man.Failed != 0 {
+		t.Fatalf("%+v %v", man, err)
+	}
+	preds := read(t, filepath.Join(root, "out", man.Files.Predictions))
+	if !strings.Contains(preds, "monday/patients.csv:2,") || !strings.Contains(preds, "tuesday/patients.csv:2,") {
+		t.Errorf("ids do not name the directories:\n%.300s", preds)
+	}
+}

@@ -30,7 +30,7 @@ const blockLines = 8192
 // feature missing, or numeric in the model but mostly text in the file's
 // first block) fails the whole job with the list of what is wrong.
 func TableInput(paths []string, idColumn string, m *tabular.Model) (Source, Scorer, []Input, error) {
-	src := &tableSource{m: m, idCol: idColumn, paths: paths}
+	src := &tableSource{m: m, idCol: idColumn, paths: paths, names: recordPrefixes(paths)}
 	var inputs []Input
 	for _, p := range paths {
 		h, lines, err := hashAndCount(p)
@@ -44,6 +44,24 @@ func TableInput(paths []string, idColumn string, m *tabular.Model) (Source, Scor
 		}
 	}
 	return src, &tableScorer{m: m}, inputs, nil
+}
+
+// recordPrefixes names each input for its FILE:LINE record ids: the base
+// name, unless two inputs share it (patients.csv in two directories), then
+// the path as given, so that ids stay unique across the inputs of a job.
+func recordPrefixes(paths []string) map[string]string {
+	count := map[string]int{}
+	for _, p := range paths {
+		count[filepath.Base(p)]++
+	}
+	out := map[string]string{}
+	for _, p := range paths {
+		out[p] = filepath.Base(p)
+		if count[filepath.Base(p)] > 1 {
+			out[p] = filepath.ToSlash(filepath.Clean(p))
+		}
+	}
+	return out
 }
 
 func hashAndCount(path string) (string, int, error) {
@@ -143,7 +161,10 @@ func openBlocks(path string) (*blockReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &blockReader{f: f, r: bufio.NewReaderSize(f, 1<<20)}
+	// Through the same text reader as training (BOM, old Mac line
+	// endings, UTF-8, bounded lines): a model reads what it was trained
+	// on the way it was read then.
+	b := &blockReader{f: f, r: bufio.NewReaderSize(dataset.NewTextReader(path, f, dataset.DefaultLimits), 1<<20)}
 	head, err := b.r.ReadString('\n')
 	if err != nil && (err != io.EOF || head == "") {
 		f.Close()
@@ -207,9 +228,11 @@ type tableSource struct {
 	m        *tabular.Model
 	idCol    string
 	paths    []string
+	names    map[string]string // path -> the prefix of its FILE:LINE ids
 	estimate int
 	file     int
 	br       *blockReader
+	any      bool // the current file gave a block
 	buf      []Record
 }
 
@@ -233,9 +256,13 @@ func (s *tableSource) Next(n int) ([]Record, error) {
 		}
 		if text == nil {
 			s.br.close()
-			s.br, s.file = nil, s.file+1
+			if !s.any {
+				return nil, fmt.Errorf("%s: no records after the header row", s.paths[s.file])
+			}
+			s.br, s.file, s.any = nil, s.file+1, false
 			continue
 		}
+		s.any = true
 		if s.buf, err = s.records(s.paths[s.file], first, text); err != nil {
 			return nil, err
 		}
@@ -283,7 +310,7 @@ func (s *tableSource) records(path string, first int, text []byte) ([]Record, er
 			return nil, fmt.Errorf("%s: no id column %q (columns: %s)", path, idCol, strings.Join(s.br.header, ", "))
 		}
 	}
-	base := filepath.Base(path)
+	base := s.names[path]
 	var all []asideRow
 	for i := 0; i < fr.Rows; i++ {
 		id := base + ":" + strconv.Itoa(global(t.Lines[i]))

@@ -49,6 +49,9 @@ func ReadCSVFile(path string, opt ReadOptions, errorsPath string) (*Table, *Read
 		return nil, nil, "", err
 	}
 	if rep.SetAside == 0 {
+		if t.Rows() == 0 {
+			return nil, nil, "", fmt.Errorf("%s: no records after the header row", path)
+		}
 		return t, rep, "", nil
 	}
 	if err := os.MkdirAll(filepath.Dir(errorsPath), 0o755); err != nil {
@@ -56,6 +59,9 @@ func ReadCSVFile(path string, opt ReadOptions, errorsPath string) (*Table, *Read
 	}
 	if err := os.WriteFile(errorsPath, errBuf.Bytes(), 0o644); err != nil {
 		return nil, nil, "", err
+	}
+	if t.Rows() == 0 {
+		return nil, nil, "", fmt.Errorf("%s: no usable records: all %d were set aside (see %s)", path, rep.SetAside, errorsPath)
 	}
 	return t, rep, errorsPath, nil
 }
@@ -79,7 +85,7 @@ func IsTrackSet(path string) bool {
 		return false
 	}
 	defer f.Close()
-	line, _ := bufio.NewReader(f).ReadString('\n')
-	h := strings.Split(strings.TrimSpace(strings.TrimPrefix(line, "\ufeff")), ",")
+	line, _ := bufio.NewReader(NewTextReader(path, f, DefaultLimits)).ReadString('\n')
+	h := strings.Split(strings.TrimSpace(line), ",")
 	return len(h) >= 5 && h[0] == "track_id" && h[1] == "t"
 }

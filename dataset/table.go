@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Type is a column's value type.
@@ -195,14 +196,28 @@ func (e *CellError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s:%d", e.File, e.Line)
 	if e.Column != "" {
-		fmt.Fprintf(&b, ": column %q", e.Column)
+		fmt.Fprintf(&b, ": column %q", Cut(e.Column))
 	}
 	if e.Text != "" || e.Column != "" {
-		fmt.Fprintf(&b, ": %q", e.Text)
+		fmt.Fprintf(&b, ": %q", Cut(e.Text))
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Reason)
 	return b.String()
+}
+
+// Cut shortens a cell's or a name's text for a message: whatever a file
+// holds, an error quotes at most 64 bytes of it and says how long it was.
+func Cut(s string) string {
+	const keep = 64
+	if len(s) <= keep {
+		return s
+	}
+	n := keep
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:n], len(s))
 }
 
 // DefaultMissing are the cell texts read as missing values.
@@ -280,7 +295,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 			if _, ok := err.(*csv.ParseError); ok {
 				continue // reported with its line in pass 2
 			}
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
+			return nil, nil, csvErr(name, err)
 		}
 		records++
 		if len(rec) != len(header) {
@@ -316,7 +331,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	cr = newCSVReader(r)
+	cr = newCSVReader(name, r)
 	if _, err := cr.Read(); err != nil {
 		return nil, nil, csvErr(name, err)
 	}
@@ -364,7 +379,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, nil, fmt.Errorf("%s: %w", name, err)
+				return nil, nil, csvErr(name, err)
 			}
 			ce := &CellError{File: name, Line: pe.Line, Reason: pe.Err.Error()}
 			if pe.Column > 0 && pe.Column <= len(header) {
@@ -419,7 +434,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 // reader positioned on the first data row, the header and its column index.
 // expect says what an empty file should have held.
 func readHeader(name string, r io.Reader, expect string) (*csv.Reader, []string, map[string]int, error) {
-	cr := newCSVReader(r)
+	cr := newCSVReader(name, r)
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, nil, nil, fmt.Errorf("%s: file is empty (expected %s)", name, expect)
@@ -452,14 +467,20 @@ func requireColumns(name string, header []string, col map[string]int, req ...str
 	return nil
 }
 
-func newCSVReader(r io.Reader) *csv.Reader {
-	cr := csv.NewReader(r)
+// newCSVReader reads r through NewTextReader (BOM, line endings, UTF-8,
+// bounded lines) with the default limits.
+func newCSVReader(name string, r io.Reader) *csv.Reader {
+	cr := csv.NewReader(NewTextReader(name, r, DefaultLimits))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	return cr
 }
 
 func csvErr(name string, err error) error {
+	var te *TextError
+	if errors.As(err, &te) {
+		return te
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return &CellError{File: name, Line: pe.Line, Reason: pe.Err.Error()}
@@ -468,13 +489,13 @@ func csvErr(name string, err error) error {
 }
 
 func checkHeader(name string, header []string) error {
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
-	}
 	seen := map[string]int{}
 	for j, h := range header {
 		if strings.TrimSpace(h) == "" {
 			return &CellError{File: name, Line: 1, Reason: fmt.Sprintf("header field %d is empty; every column needs a name", j+1)}
+		}
+		if len(h) > DefaultLimits.MaxName {
+			return &CellError{File: name, Line: 1, Column: Cut(h), Reason: fmt.Sprintf("header field %d is a name of %d bytes (at most %d): is the first line really a header?", j+1, len(h), DefaultLimits.MaxName)}
 		}
 		if k, dup := seen[h]; dup {
 			return &CellError{File: name, Line: 1, Column: h, Text: h, Reason: fmt.Sprintf("duplicate column name (fields %d and %d)", k+1, j+1)}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -110,21 +111,35 @@ func Write(w io.Writer, a *Artifact) error {
 
 // Read decodes and verifies an artifact. name is used in messages.
 func Read(name string, r io.Reader) (*Artifact, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %w: %s", name, ErrCorrupt, fmt.Sprintf(format, args...))
 	}
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 0 || !bytes.HasPrefix(b, []byte(magic+" ")) {
+	// The preamble first, from at most a few bytes: whatever the file is
+	// (/dev/zero, a CSV given by mistake), it is refused before anything
+	// else is read, and then no more than the preamble promises is read.
+	const maxPreamble = 128
+	br := bufio.NewReaderSize(r, maxPreamble)
+	head, err := br.ReadSlice('\n')
+	if err != nil && !errors.Is(err, bufio.ErrBufferFull) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !bytes.HasPrefix(head, []byte(magic+" ")) || !bytes.HasSuffix(head, []byte("\n")) {
 		return nil, bad("not a reckon model file (no %q preamble)", magic)
 	}
+	nl := len(head) - 1
 	var format, hlen, dlen int
-	if _, err := fmt.Sscanf(string(b[:nl]), magic+" %d %d %d", &format, &hlen, &dlen); err != nil {
-		return nil, bad("unreadable preamble %q", b[:nl])
+	if _, err := fmt.Sscanf(string(head[:nl]), magic+" %d %d %d", &format, &hlen, &dlen); err != nil {
+		return nil, bad("unreadable preamble %q", head[:nl])
 	}
+	if format < 1 || hlen < 0 || dlen < 0 {
+		return nil, bad("impossible preamble %q", head[:nl])
+	}
+	b := append([]byte(nil), head...)
+	rest, err := io.ReadAll(io.LimitReader(br, int64(hlen)+int64(dlen)+int64(len("sha256:")+64+1+1)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	b = append(b, rest...)
 	if format > FormatVersion {
 		return nil, fmt.Errorf("%s: %w: file format %d, this reckon reads up to %d; upgrade reckon to load it", name, ErrNewerFormat, format, FormatVersion)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reckon-ml/reckon/blobs"
 	"github.com/reckon-ml/reckon/model"
@@ -125,7 +126,7 @@ func Run(ctx context.Context, env Env, spec *Spec) (*Result, error) {
 		if ctx.Err() != nil {
 			st = store.Interrupted
 		}
-		tagErr := x.env.Store.SetTags(end, pr.ID, map[string]string{"error": err.Error()})
+		tagErr := x.env.Store.SetTags(end, pr.ID, map[string]string{"error": errorTag(err)})
 		return x.res, errors.Join(err, tagErr, env.Store.Finish(end, pr.ID, st))
 	}
 	tags := map[string]string{"winner": x.res.Winner, "reason": x.res.Reason,
@@ -253,7 +254,7 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 		if ctx.Err() != nil {
 			st = store.Interrupted
 		}
-		tagErr := x.env.Store.SetTags(end, r.ID, map[string]string{"error": err.Error()})
+		tagErr := x.env.Store.SetTags(end, r.ID, map[string]string{"error": errorTag(err)})
 		return sr, errors.Join(fmt.Errorf("step %s: %w", name, err), logErr, tagErr, x.env.Store.Finish(end, r.ID, st))
 	}
 	if logErr != nil {
@@ -275,6 +276,21 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 	fmt.Fprintf(x.env.Log, "  %-22s ran in %.1f s (run %s)\n", name, sr.Seconds, r.ID)
 	x.res.Steps = append(x.res.Steps, sr)
 	return sr, nil
+}
+
+// errorTag is an error as a run's tag: at most 4 KiB of it, whatever it
+// quotes.
+func errorTag(err error) string {
+	const keep = 4 << 10
+	m := err.Error()
+	if len(m) <= keep {
+		return m
+	}
+	n := keep
+	for n > 0 && !utf8.RuneStart(m[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", m[:n], len(m))
 }
 
 // brokenOutputs checks the blobs a cached step's run stored (its outputs:

@@ -111,9 +111,17 @@ func Load(path string) (*Spec, error) {
 // Decode reads a pipeline strictly: unknown keys, wrong types and missing
 // or contradictory settings are errors naming the file and line.
 func Decode(name string, r io.Reader) (*Spec, error) {
-	body, err := io.ReadAll(r)
+	// A pipeline is a page of YAML; anything past 1 MiB is not one.
+	const maxSpec = 1 << 20
+	body, err := io.ReadAll(io.LimitReader(r, maxSpec+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(body) > maxSpec {
+		return nil, fmt.Errorf("%s: larger than 1 MiB: is this a pipeline file?", name)
+	}
+	if i := bytes.IndexByte(body, 0); i >= 0 {
+		return nil, fmt.Errorf("%s: a NUL byte at offset %d: this is not a YAML pipeline file", name, i)
 	}
 	s := &Spec{file: name, dir: "."}
 	dec := yaml.NewDecoder(bytes.NewReader(body))

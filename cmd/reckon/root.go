@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -25,6 +27,7 @@ type app struct {
 	storeFlag  string
 	blobsFlag  string
 	staleAfter time.Duration
+	maxLine    int
 
 	out, err io.Writer
 	log      *slog.Logger
@@ -57,13 +60,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 130
 	}
+	if errors.Is(err, store.ErrNotFound) && a.home != "" {
+		fmt.Fprintf(stderr, "reckon: %v\n(searched the store %s; --home, --store or $RECKON_HOME choose another)\n", err, a.storeName())
+		return 1
+	}
 	fmt.Fprintf(stderr, "reckon: %v\n", err)
 	return 1
 }
 
-func defaultHome() string {
+// defaultHome is where reckon keeps its store and blobs when --home is not
+// given: $RECKON_HOME; else ./.reckon when the current directory holds
+// one (the default of earlier releases, so their stores stay found, with a
+// note); else the user's data directory, the same from every directory.
+func defaultHome() (home, note string) {
 	if h := os.Getenv("RECKON_HOME"); h != "" {
-		return h
+		return h, ""
+	}
+	if _, err := os.Stat(filepath.Join(".reckon", "reckon.db")); err == nil {
+		return ".reckon", "using the store in ./.reckon found in this directory (the default is now " + userHome() + "; pass --home or set $RECKON_HOME to choose)"
+	}
+	return userHome(), ""
+}
+
+// userHome is $XDG_DATA_HOME/reckon, else ~/.local/share/reckon.
+func userHome() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "reckon")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "reckon")
 	}
 	return ".reckon"
 }
@@ -91,11 +116,26 @@ register their champions:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.setupLog()
+			if err := a.setupLog(); err != nil {
+				return err
+			}
+			if a.home == "" {
+				var note string
+				a.home, note = defaultHome()
+				if note != "" {
+					a.log.Info(note)
+				}
+			}
+			if a.maxLine <= 0 {
+				return fmt.Errorf("--max-line-bytes %d: want a positive number of bytes", a.maxLine)
+			}
+			dataset.DefaultLimits.MaxLine = a.maxLine
+			return nil
 		},
 	}
 	f := root.PersistentFlags()
-	f.StringVar(&a.home, "home", defaultHome(), "reckon's working directory (default $RECKON_HOME, else ./.reckon)")
+	f.StringVar(&a.home, "home", "", "reckon's working directory, holding the store and blobs unless --store/--blobs say otherwise (default $RECKON_HOME, else "+userHome()+")")
+	f.IntVar(&a.maxLine, "max-line-bytes", dataset.DefaultLimits.MaxLine, "longest line an input file may have: a guard against reading a file that is not a table")
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVar(&a.json, "json", false, "print the result as one JSON object on stdout")
