@@ -63,6 +63,20 @@ type Config struct {
 	Threads int `json:"-"`
 }
 
+// MaxHistogramBytes bounds the split histograms a training may hold, so a
+// very wide table is refused with a reason before it is allocated rather
+// than ending in an out-of-memory kill.
+var MaxHistogramBytes int64 = 2 << 30
+
+// HistogramBytes estimates the histogram memory of training on F columns:
+// one histogram of 256 cells per column for each node of the widest level
+// under construction (half of them, the others come by subtraction), plus
+// one per extra thread.
+func HistogramBytes(F, depth, threads int) int64 {
+	nodes := int64(1) << max(depth-1, 0)
+	return int64(F) * stride * 8 * (nodes + int64(max(threads, 1)) + 1)
+}
+
 // DefaultConfig is CatBoost-like: oblivious trees of depth 6, L2 3, each
 // tree fitted on 80% of the rows (CatBoost's default subsample) and half
 // the features. On the 15 tumor folds this was the best of the settings
@@ -228,6 +242,10 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 	}
 	m.Internal = F
 	n := train.Rows
+	if need := HistogramBytes(F, cfg.Depth, cfg.Threads); need > MaxHistogramBytes {
+		return nil, fmt.Errorf("gbdt: %d columns at depth %d need about %.1f GiB of split histograms (%d cells of 8 bytes per node), more than the %.0f GiB allowed: leave columns out (features.exclude in a pipeline, or select them before training) or lower depth",
+			F, cfg.Depth, float64(need)/(1<<30), F*stride, float64(MaxHistogramBytes)/(1<<30))
+	}
 
 	all := make([]int, n)
 	for i := range all {

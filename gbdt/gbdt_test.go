@@ -325,3 +325,18 @@ func TestClassWeightsRaiseRecall(t *testing.T) {
 		t.Error("one class weight for two classes accepted")
 	}
 }
+
+// TestRefusesTooWide: a table whose histograms would not fit the budget is
+// refused before any is allocated (issue 12: 100,000 columns grew past
+// 4 GB), with the reason and what to do.
+func TestRefusesTooWide(t *testing.T) {
+	d, y := synthetic(20, 100000, 1)
+	_, err := Fit(context.Background(), d, y, nil, nil, DefaultConfig(), nil)
+	if err == nil || !strings.Contains(err.Error(), "100000 columns at depth 6") || !strings.Contains(err.Error(), "GiB") {
+		t.Errorf("100,000 columns: %v", err)
+	}
+	// The budget admits the reference workloads many times over.
+	if need := HistogramBytes(30, 6, 8); need > MaxHistogramBytes/100 {
+		t.Errorf("30 columns would need %d bytes", need)
+	}
+}

@@ -80,6 +80,17 @@ func TestLogisticMatchesScikitLearn(t *testing.T) {
 		j++
 	}
 	want := recorded(t)
+	// The L-BFGS path of wide tables reaches scikit-learn's optimum too.
+	for name, cfg := range map[string]LogisticConfig{
+		"logistic_c1":            {C: 1, PosWeight: 1, MaxIter: 100},
+		"logistic_c0.1_weighted": {C: 0.1, PosWeight: 2.5, MaxIter: 100},
+	} {
+		m := &Logistic{Scaler: FitScaler(x, n, cols), C: cfg.C, PosWeight: cfg.PosWeight}
+		if err := m.fitLBFGS(m.Scaler.Transform(x, n, cols), n, cols, y, cfg); err != nil {
+			t.Fatal(err)
+		}
+		closeTo(t, name+" (L-BFGS)", fitted{m.Coef, m.Intercept}, want[name], 1e-4)
+	}
 	for name, cfg := range map[string]LogisticConfig{
 		"logistic_c1":            {C: 1, PosWeight: 1, MaxIter: 100},
 		"logistic_c0.1_weighted": {C: 0.1, PosWeight: 2.5, MaxIter: 100},
@@ -159,5 +170,49 @@ func TestLogisticRejects(t *testing.T) {
 		if _, err := FitLogistic(x, 3, 1, c.y, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("y %v: %v, want %q", c.y, err, c.want)
 		}
+	}
+}
+
+// TestWideLogisticIsBounded: a table far wider than NewtonMaxWidth is fit
+// without the (cols+1)² Hessian (issue 12: 100,000 columns died with
+// "runtime: out of memory"); at its solution the gradient vanishes.
+func TestWideLogisticIsBounded(t *testing.T) {
+	rows, cols := 60, 20000
+	x := make([]float64, rows*cols)
+	y := make([]float64, rows)
+	for i := range rows {
+		y[i] = float64(i % 2)
+		for j := range cols {
+			x[i*cols+j] = math.Sin(float64(i*7+j*13)) + y[i]*float64(j%3)*0.1
+		}
+	}
+	cfg := DefaultLogistic()
+	m, err := FitLogistic(x, rows, cols, y, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The optimality condition, computed here independently.
+	z := m.Scaler.Transform(x, rows, cols)
+	grad := make([]float64, cols+1)
+	for i := range rows {
+		v := m.Intercept
+		for j := range cols {
+			v += z[i*cols+j] * m.Coef[j]
+		}
+		g := 1/(1+math.Exp(-v)) - y[i]
+		for j := range cols {
+			grad[j] += g * z[i*cols+j]
+		}
+		grad[cols] += g
+	}
+	var norm float64
+	for j := range cols {
+		grad[j] += m.Coef[j] / cfg.C
+	}
+	for _, g := range grad {
+		norm += g * g
+	}
+	if math.Sqrt(norm) > 1e-4*float64(rows) {
+		t.Errorf("gradient norm %.3g at the L-BFGS solution", math.Sqrt(norm))
 	}
 }

@@ -33,7 +33,10 @@ type Env struct {
 	Code    string
 	User    string
 	DataDir string // where generated data is written
-	NoCache bool
+	// AllowData are directories besides the pipeline file's own that its
+	// data paths may point into (see Spec.Resolve).
+	AllowData []string
+	NoCache   bool
 	// Heartbeat is how often running runs say they are alive (default 5s).
 	Heartbeat time.Duration
 	// Log hears one line per step and decision.

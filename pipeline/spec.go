@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,6 +198,61 @@ func (s *Spec) path(p string) string {
 		return p
 	}
 	return filepath.Join(s.dir, p)
+}
+
+// Resolve resolves a data path of the pipeline (field names it in
+// errors, e.g. "data.table") and confines it: after following every
+// symlink it must lie under the pipeline file's directory or one of
+// allow. A pipeline is a file anyone may hand over; it must not be able to
+// make reckon read (and quote, and store) /etc/shadow or ~/.ssh.
+func (s *Spec) Resolve(field, p string, allow []string) (string, error) {
+	if p == "" || strings.HasPrefix(p, "embedded:") {
+		return p, nil
+	}
+	path := s.path(p)
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", s.errorf(fieldPath(field), "%s: %s: %v", field, p, unwrapPath(err))
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return "", err
+	}
+	roots := append([]string{s.dir}, allow...)
+	for _, r := range roots {
+		rr, err := filepath.EvalSymlinks(r)
+		if err != nil {
+			continue
+		}
+		if rr, err = filepath.Abs(rr); err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(rr, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return path, nil
+		}
+	}
+	where := "the pipeline's directory " + s.dir
+	if len(allow) > 0 {
+		where += " or the --allow-data directories " + strings.Join(allow, ", ")
+	}
+	return "", s.errorf(fieldPath(field), "%s: %s is outside %s: a pipeline reads data beside it (pass --allow-data DIR to reckon run to allow another directory)", field, p, where)
+}
+
+func fieldPath(field string) []any {
+	var out []any
+	for _, f := range strings.Split(field, ".") {
+		out = append(out, f)
+	}
+	return out
+}
+
+// unwrapPath drops the path an *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func (s *Spec) check() error {

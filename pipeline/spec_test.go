@@ -91,3 +91,44 @@ func TestCacheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestDataPathsAreConfined: a pipeline's data paths stay under its
+// directory, symlinks followed, unless a directory is allowed (issue 12:
+// table: ../../../../etc/shadow was read and its first line stored).
+func TestDataPathsAreConfined(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "project")
+	outside := filepath.Join(root, "secrets")
+	for _, d := range []string{filepath.Join(dir, "data"), outside} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "data", "t.csv"), []byte("a,b\n1,2\n"), 0o600)
+	os.WriteFile(filepath.Join(outside, "key"), []byte("secret\n"), 0o600)
+	os.Symlink(filepath.Join(outside, "key"), filepath.Join(dir, "data", "link.csv"))
+	spec := &Spec{file: filepath.Join(dir, "p.yaml"), dir: dir}
+	for _, c := range []struct {
+		path  string
+		allow []string
+		ok    bool
+	}{
+		{"data/t.csv", nil, true},
+		{filepath.Join(dir, "data", "t.csv"), nil, true},
+		{"embedded:tumor", nil, true},
+		{"../secrets/key", nil, false},
+		{filepath.Join(outside, "key"), nil, false},
+		{"data/link.csv", nil, false},
+		{"data/../../secrets/key", nil, false},
+		{"../secrets/key", []string{outside}, true},
+		{"data/link.csv", []string{outside}, true},
+	} {
+		got, err := spec.Resolve("data.table", c.path, c.allow)
+		if c.ok != (err == nil) {
+			t.Errorf("%s (allow %v): %q, %v; want ok=%v", c.path, c.allow, got, err, c.ok)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secret\n") || !strings.Contains(err.Error(), "--allow-data")) {
+			t.Errorf("%s: error %v", c.path, err)
+		}
+	}
+}

@@ -94,7 +94,10 @@ type tableData struct {
 }
 
 func (x *exec) readTable() (*dataset.Table, []byte, error) {
-	src := x.spec.path(x.spec.Data.Table)
+	src, err := x.spec.Resolve("data.table", x.spec.Data.Table, x.env.AllowData)
+	if err != nil {
+		return nil, nil, err
+	}
 	var body []byte
 	name := src
 	if src == EmbeddedTumor {
@@ -222,8 +225,14 @@ func (x *exec) tabular(ctx context.Context) error {
 	if sp.Split.Folds != "" {
 		if sp.Split.Folds == EmbeddedTumorFolds {
 			foldBody = examples.TumorFolds
-		} else if foldBody, err = os.ReadFile(sp.path(sp.Split.Folds)); err != nil {
-			return err
+		} else {
+			path, err := sp.Resolve("split.folds", sp.Split.Folds, x.env.AllowData)
+			if err != nil {
+				return err
+			}
+			if foldBody, err = os.ReadFile(path); err != nil {
+				return err
+			}
 		}
 		inputs["folds_file"] = sha(foldBody)
 	}

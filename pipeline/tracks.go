@@ -98,8 +98,14 @@ func (x *exec) tracks(ctx context.Context) error {
 		if ts.Hash() != do.Hash {
 			return fmt.Errorf("%s changed since it was generated (hash %s, recorded %s); run again with --no-cache", do.Dir, ts.Hash(), do.Hash)
 		}
-	} else if ts, err = dataset.LoadTracks(sp.path(sp.Data.Tracks), dataset.TrackOptions{}); err != nil {
-		return err
+	} else {
+		path, err := sp.Resolve("data.tracks", sp.Data.Tracks, x.env.AllowData)
+		if err != nil {
+			return err
+		}
+		if ts, err = dataset.LoadTracks(path, dataset.TrackOptions{}); err != nil {
+			return err
+		}
 	}
 	for _, w := range ts.Report.Warnings {
 		fmt.Fprintf(x.env.Log, "  warning: %s\n", w)

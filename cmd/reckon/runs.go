@@ -19,9 +19,10 @@ import (
 
 // runOptions are run's flags, with the pipeline file read and checked.
 type runOptions struct {
-	file    string
-	noCache bool
-	spec    *pipeline.Spec
+	file      string
+	noCache   bool
+	allowData []string
+	spec      *pipeline.Spec
 }
 
 func (a *app) runCmd() *cobra.Command { return a.newRunCmd(a.runRun) }
@@ -51,7 +52,12 @@ the reason is its note.
 
 Ctrl-C (or a killed process) leaves every finished step cached; long
 training steps store checkpoints (checkpoint_every) and the next run of the
-same pipeline resumes from them.`,
+same pipeline resumes from them.
+
+Data paths in the file (data.table, data.tracks, split.folds) are relative
+to it and must stay inside its directory, symlinks followed: a pipeline
+someone hands you cannot read ~/.ssh. --allow-data DIR admits another
+directory.`,
 		Example: `  reckon run -f examples/tumor/pipeline.yaml
   reckon run -f examples/reentry/pipeline.yaml --store postgres://reckon:pw@db/reckon
   reckon models show tumor@champion`,
@@ -71,6 +77,7 @@ same pipeline resumes from them.`,
 	}
 	c.Flags().StringVarP(&o.file, "file", "f", "", "pipeline file (YAML)")
 	c.Flags().BoolVar(&o.noCache, "no-cache", false, "run every step even when its cached output matches")
+	c.Flags().StringArrayVar(&o.allowData, "allow-data", nil, "a directory outside the pipeline file's own that its data paths may read (repeatable)")
 	return c
 }
 
@@ -80,14 +87,14 @@ func (a *app) runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer p.Close()
-	res, err := a.runPipeline(ctx, p, o.spec, o.noCache)
+	res, err := a.runPipeline(ctx, p, o.spec, o.noCache, o.allowData...)
 	if err != nil {
 		return err
 	}
 	return a.report(res, func(w io.Writer) { printPipeline(w, res) })
 }
 
-func (a *app) runPipeline(ctx context.Context, p *workspace.Workspace, spec *pipeline.Spec, noCache bool) (*pipeline.Result, error) {
+func (a *app) runPipeline(ctx context.Context, p *workspace.Workspace, spec *pipeline.Spec, noCache bool, allowData ...string) (*pipeline.Result, error) {
 	log := a.err
 	if a.progressOut() == nil {
 		log = io.Discard
@@ -95,7 +102,7 @@ func (a *app) runPipeline(ctx context.Context, p *workspace.Workspace, spec *pip
 	// Beat well inside --stale-after, so a live run is never taken for dead.
 	beat := min(5*time.Second, a.staleAfter/4)
 	env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser(), DataDir: a.homePath("data"),
-		NoCache: noCache, Log: log, Progress: a.bars, Heartbeat: beat}
+		NoCache: noCache, AllowData: allowData, Log: log, Progress: a.bars, Heartbeat: beat}
 	return pipeline.Run(ctx, env, spec)
 }
 
