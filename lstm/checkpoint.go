@@ -33,8 +33,17 @@ func (c *Checkpoint) Artifact() (*model.Artifact, error) {
 		}
 	}
 	add("param", c.Params)
-	add("adam_m", c.Adam.M)
-	add("adam_v", c.Adam.V)
+	m, v := c.Adam.M, c.Adam.V
+	if len(m) == 0 {
+		// Interrupted before the optimizer's first step: its moments do
+		// not exist yet, and zeros are exactly what it would start from.
+		for _, p := range c.Params {
+			m = append(m, make([]float32, len(p)))
+			v = append(v, make([]float32, len(p)))
+		}
+	}
+	add("adam_m", m)
+	add("adam_v", v)
 	return a, nil
 }
 

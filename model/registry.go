@@ -3,6 +3,8 @@ package model
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -85,6 +87,28 @@ func Encode(a *Artifact) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// Ext is the model file extension every command writes and suggests.
+const Ext = ".rkm"
+
+// IsFile reports whether path is a regular file that starts like a model
+// file. A directory or a CSV that happens to share a model kind's name
+// (the repository's gbdt/ package) is not one.
+func IsFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	head := make([]byte, len(magic)+1)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return false
+	}
+	return string(head) == magic+" "
 }
 
 // Open reads, verifies and rebuilds the model file at path, keeping the

@@ -159,13 +159,15 @@ func LoadFile(path string) (*Loaded, error) {
 }
 
 // IsFile says whether a --model argument names a model file rather than a
-// registered model: an existing file, or anything written as a path. Only
-// the other case needs the tracking store.
+// registered model: a regular file, or anything written as a path or with
+// the model file extension. A directory of the same name (examples/tumor
+// beside a model tumor) does not count. Only the other case needs the
+// tracking store.
 func IsFile(s string) bool {
-	if _, err := os.Stat(s); err == nil {
+	if st, err := os.Stat(s); err == nil && st.Mode().IsRegular() {
 		return true
 	}
-	return strings.ContainsAny(s, `/\`)
+	return strings.ContainsAny(s, `/\`) || strings.HasSuffix(s, model.Ext)
 }
 
 // Save stores an artifact in the blob store under its content key.

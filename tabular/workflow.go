@@ -3,7 +3,6 @@ package tabular
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -291,9 +290,10 @@ func (m *Model) FileArtifact(dataHash, reckon string) (*model.Artifact, error) {
 // name (its defaults; schema nil). A file of that name wins over the kind.
 func CandidateSpec(entry string) (name string, spec Spec, schema *Schema, err error) {
 	if slices.Contains(Kinds, entry) {
-		if _, statErr := os.Stat(entry); statErr != nil {
-			return entry, DefaultSpec(entry), nil, nil
+		if model.IsFile(entry) {
+			return "", spec, nil, fmt.Errorf("%q is both a model kind and a model file in this directory: write ./%s for the file, or rename it to use the kind", entry, entry)
 		}
+		return entry, DefaultSpec(entry), nil, nil
 	}
 	m, err := model.Load(entry)
 	if err != nil {

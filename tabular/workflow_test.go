@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -241,6 +242,22 @@ func TestCandidateSpec(t *testing.T) {
 	}
 	if _, _, _, err := CandidateSpec("svm"); err == nil || !strings.Contains(err.Error(), "not a model kind") {
 		t.Errorf("unknown: %v", err)
+	}
+	// In the repository root, gbdt/ is a package directory and logistic
+	// may be any file: kinds stay kinds (issue 12: they were opened as
+	// model files). Only a real model file of a kind's name is ambiguous.
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.Mkdir("gbdt", 0o700)
+	os.WriteFile("logistic", []byte("notes\n"), 0o600)
+	for _, k := range []string{"gbdt", "logistic"} {
+		if name, _, _, err := CandidateSpec(k); err != nil || name != k {
+			t.Errorf("%s beside a directory or file of that name: %s %v", k, name, err)
+		}
+	}
+	os.WriteFile("fcn", []byte("reckon-model 1 2 0\n{}"), 0o600)
+	if _, _, _, err := CandidateSpec("fcn"); err == nil || !strings.Contains(err.Error(), "./fcn") {
+		t.Errorf("a model file named fcn: %v", err)
 	}
 }
 

@@ -193,7 +193,7 @@ probability the threshold applies to and whose recall and precision lead the
 reports.`,
 		Example: `  reckon train tabular --data examples/tumor/breast_cancer_wisconsin_clean.csv \
       --target diagnosis --positive malignant --model gbdt \
-      --folds examples/tumor/breast_cancer_folds.json --out tumor-gbdt.reckon
+      --folds examples/tumor/breast_cancer_folds.json --out tumor-gbdt.rkm
   reckon train tabular --data t.csv --target y --model fcn --search 20 --cv 5x1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -206,7 +206,7 @@ reports.`,
 	f.StringVar(&o.table.column, "target", "", "class column")
 	f.StringVar(&o.positive, "positive", "", "positive class label (default: the minority class of two)")
 	f.StringVar(&o.kind, "model", tabular.KindGBDT, "gbdt, logistic or fcn")
-	f.StringVar(&o.out, "out", "", "model file (default <home>/models/tabular-MODEL.reckon)")
+	f.StringVar(&o.out, "out", "", "model file (default HOME/models/tabular-MODEL.rkm)")
 	f.IntVar(&o.nSearch, "search", 0, "tune: number of settings to draw from the model's search space")
 	f.StringVar(&o.method, "search-method", "random", "random or halving (successive halving over folds)")
 	f.StringVar(&o.metric, "search-metric", "roc_auc", "cross-validated metric the search maximises (losses are minimised)")
@@ -237,7 +237,7 @@ func (a *app) runTrainTabular(ctx context.Context, o *trainTabularOptions) error
 	}
 	out := o.out
 	if out == "" {
-		out = a.homePath("models", "tabular-"+o.kind+".reckon")
+		out = a.homePath("models", "tabular-"+o.kind+model.Ext)
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
