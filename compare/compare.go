@@ -88,6 +88,9 @@ type Threshold struct {
 type Policy interface {
 	Name() string
 	Decide(cands []Candidate) (*Decision, error)
+	// Uses lists the metrics the policy reads, so that a misspelt one is
+	// refused before anything is trained.
+	Uses() []string
 }
 
 func check(cands []Candidate) error {
@@ -157,6 +160,14 @@ type Wins struct {
 }
 
 func (Wins) Name() string { return "wins" }
+
+func (p Wins) Uses() []string {
+	out := slices.Clone(p.Metrics)
+	if p.TieBreak != "" {
+		out = append(out, p.TieBreak)
+	}
+	return out
+}
 
 func (p Wins) Decide(cands []Candidate) (*Decision, error) {
 	if err := check(cands); err != nil {
@@ -259,6 +270,8 @@ type Primary struct {
 
 func (Primary) Name() string { return "primary" }
 
+func (p Primary) Uses() []string { return append([]string{p.Metric}, p.TieBreaker...) }
+
 func (p Primary) Decide(cands []Candidate) (*Decision, error) {
 	if err := check(cands); err != nil {
 		return nil, err
@@ -305,6 +318,8 @@ type Constraint struct {
 }
 
 func (Constraint) Name() string { return "constraint" }
+
+func (p Constraint) Uses() []string { return []string{p.Metric, p.Maximize} }
 
 // ParseConstraint reads "recall[malignant]>=0.97".
 func ParseConstraint(s string) (metric string, min float64, err error) {

@@ -280,3 +280,42 @@ func TestDamagedBlobsAreHealed(t *testing.T) {
 		t.Errorf("after healing, ran %v", ran)
 	}
 }
+
+// TestMisspeltClassStopsBeforeTraining: a class the target does not have
+// in the selection policy stops the run after the features step, before
+// any candidate trains, and nothing is registered (issue 12).
+func TestMisspeltClassStopsBeforeTraining(t *testing.T) {
+	y := `name: tumor
+team: t
+data: {name: bcw, table: "embedded:tumor", target: diagnosis, positive: malignant}
+split: {cv: 3x1, seed: 1}
+models:
+  - {name: logistic, kind: logistic}
+select: {policy: constraint, constraint: "recall[malignent]>=0.97", maximize: "precision[malignant]"}
+register: {model: tumor}
+`
+	s, err := Decode("typo.yaml", strings.NewReader(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(t)
+	env.Log = &bytes.Buffer{}
+	_, err = Run(context.Background(), env, s)
+	if err == nil || !strings.Contains(err.Error(), `no class "malignent"`) || !strings.Contains(err.Error(), "typo.yaml") {
+		t.Fatalf("run with a misspelt class: %v", err)
+	}
+	runs, _ := env.Store.ListRuns(context.Background(), store.Query{})
+	for _, r := range runs {
+		if strings.Contains(r.Name, "train/") {
+			t.Errorf("a candidate trained: %s", r.Name)
+		}
+	}
+	if ms, _ := env.Store.ListModels(context.Background()); len(ms) != 0 {
+		t.Errorf("registered %+v", ms)
+	}
+	// A misspelt metric is refused when the file is read.
+	bad := strings.Replace(y, `maximize: "precision[malignant]"`, `maximize: "precison[malignant]"`, 1)
+	if _, err := Decode("typo.yaml", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "precison") {
+		t.Errorf("misspelt metric at load: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/tabular"
+	"github.com/reckon-ml/reckon/trackmodel"
 )
 
 // EmbeddedTumor and EmbeddedTumorFolds name the Breast Cancer Wisconsin
@@ -42,14 +44,21 @@ func (s *Spec) checkModel(m *Model) error {
 
 func (s *Spec) checkSelect() error {
 	if s.Tabular() {
-		_, err := compare.Parse(s.Select.Policy, s.Select.Metric, s.Select.Constraint, s.Select.Maximize)
-		return err
+		pol, err := compare.Parse(s.Select.Policy, s.Select.Metric, s.Select.Constraint, s.Select.Maximize)
+		if err != nil {
+			return err
+		}
+		return tabular.CheckPolicy(pol, nil)
 	}
 	if s.Select.Metric == "" {
 		s.Select.Metric = "rmse_s"
 	}
 	if s.Select.Constraint != "" || s.Select.Maximize != "" {
 		return errors.New("constraint and maximize are for tables")
+	}
+	names := slices.Sorted(maps.Keys((&trackmodel.Evaluation{}).Metrics()))
+	if !slices.Contains(names, s.Select.Metric) {
+		return fmt.Errorf("metric %q: not one a track model is scored on (metrics: %s)", s.Select.Metric, strings.Join(names, ", "))
 	}
 	return nil
 }
@@ -212,6 +221,13 @@ func (x *exec) tabular(ctx context.Context) error {
 	}
 	if err := json.Unmarshal(b, &d.schema); err != nil {
 		return fmt.Errorf("schema %s: %w", fo.Schema.Key, err)
+	}
+	// The classes are known now: a misspelt one in the policy stops the
+	// run here, before any candidate trains.
+	if pol, err := compare.Parse(sp.Select.Policy, sp.Select.Metric, sp.Select.Constraint, sp.Select.Maximize); err != nil {
+		return err
+	} else if err := tabular.CheckPolicy(pol, d.schema.Classes); err != nil {
+		return fmt.Errorf("%s: select: %w", sp.file, err)
 	}
 	if d.fr, err = d.schema.Encode(t); err != nil {
 		return err

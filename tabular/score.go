@@ -6,7 +6,9 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
+	"github.com/reckon-ml/reckon/compare"
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/metrics"
 )
@@ -110,6 +112,61 @@ func Score(s *Schema, p []float64, pred, truth []int) (*Evaluation, error) {
 	return e, nil
 }
 
+// perClass are the metrics Score reports for each class, as NAME[class].
+var perClass = []string{"precision", "recall", "f1", "specificity"}
+
+// MetricNames lists what Score reports for a target with these classes.
+func MetricNames(classes []string) []string {
+	out := []string{"accuracy", "macro_f1", "weighted_f1", "log_loss", "roc_auc", "average_precision"}
+	if len(classes) == 2 {
+		out = append(out, "brier")
+	}
+	for _, m := range perClass {
+		for _, c := range classes {
+			out = append(out, m+"["+c+"]")
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CheckMetric refuses a metric name Score does not report for these
+// classes (a misspelt class in recall[malignent]), listing those it does.
+func CheckMetric(name string, classes []string) error {
+	valid := MetricNames(classes)
+	if slices.Contains(valid, name) {
+		return nil
+	}
+	if base, class, ok := splitClass(name); ok && slices.Contains(perClass, base) {
+		return fmt.Errorf("metric %q: the target has no class %q (classes: %s)", name, class, strings.Join(classes, ", "))
+	}
+	return fmt.Errorf("metric %q: not one reckon reports (metrics: %s)", name, strings.Join(valid, ", "))
+}
+
+// CheckMetricForm checks a metric name before the classes are known: a
+// whole-table metric, or a per-class one with some class.
+func CheckMetricForm(name string) error {
+	if slices.Contains(MetricNames(nil), name) || name == "brier" {
+		return nil
+	}
+	if base, class, ok := splitClass(name); ok && slices.Contains(perClass, base) && class != "" {
+		return nil
+	}
+	var forms []string
+	for _, m := range perClass {
+		forms = append(forms, m+"[CLASS]")
+	}
+	return fmt.Errorf("metric %q: not one reckon reports (metrics: %s, %s)", name, strings.Join(MetricNames(nil), ", "), strings.Join(forms, ", "))
+}
+
+func splitClass(name string) (base, class string, ok bool) {
+	i := strings.IndexByte(name, '[')
+	if i < 0 || !strings.HasSuffix(name, "]") {
+		return "", "", false
+	}
+	return name[:i], name[i+1 : len(name)-1], true
+}
+
 // FoldResult is one cross-validation fold.
 type FoldResult struct {
 	Fold   int    `json:"fold"`
@@ -169,3 +226,23 @@ func CrossValidate(ctx context.Context, spec Spec, s *Schema, f *Frame, folds []
 
 // Names lists the score names, sorted.
 func (s Scores) Names() []string { return slices.Sorted(maps.Keys(s)) }
+
+// CheckPolicy refuses a selection policy that reads a metric Score does
+// not report for these classes (nil classes: the form only).
+func CheckPolicy(p compare.Policy, classes []string) error {
+	for _, m := range p.Uses() {
+		if m == "" {
+			continue
+		}
+		var err error
+		if classes == nil {
+			err = CheckMetricForm(m)
+		} else {
+			err = CheckMetric(m, classes)
+		}
+		if err != nil {
+			return fmt.Errorf("%s policy: %w", p.Name(), err)
+		}
+	}
+	return nil
+}

@@ -336,6 +336,11 @@ func Compare(ctx context.Context, c Comparison) (*Compared, error) {
 	if len(c.Policies) == 0 {
 		return nil, fmt.Errorf("compare needs at least one policy")
 	}
+	for _, p := range c.Policies {
+		if err := CheckPolicy(p, c.Schema.Classes); err != nil {
+			return nil, err
+		}
+	}
 	res := &Compared{Models: c.Names, CV: map[string]*CVSummary{}, Positive: c.Schema.PositiveLabel()}
 	var cands []compare.Candidate
 	for i, sp := range c.Specs {

@@ -374,3 +374,38 @@ func TestEvaluateTable(t *testing.T) {
 		t.Errorf("missing column: %v", err)
 	}
 }
+
+// TestPolicyMetricsChecked: a misspelt class or metric in a policy is
+// refused with the valid names (issue 12: recall[malignent]>=0.97 was
+// accepted and a champion registered).
+func TestPolicyMetricsChecked(t *testing.T) {
+	classes := []string{"benign", "malignant"}
+	for _, c := range []struct {
+		pol  compare.Policy
+		want string // "" : accepted
+	}{
+		{compare.Constraint{Metric: "recall[malignant]", Min: 0.97, Maximize: "precision[malignant]"}, ""},
+		{compare.Constraint{Metric: "recall[malignent]", Min: 0.97, Maximize: "precision[malignant]"}, `no class "malignent" (classes: benign, malignant)`},
+		{compare.Primary{Metric: "roc_auc", TieBreaker: []string{"accuracy", "log_loss"}}, ""},
+		{compare.Primary{Metric: "auc"}, "roc_auc"},
+		{compare.Wins{TieBreak: "brier"}, ""},
+	} {
+		err := CheckPolicy(c.pol, classes)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: %v, want %q", c.pol, err, c.want)
+		}
+	}
+	// brier is binary only.
+	if err := CheckMetric("brier", []string{"a", "b", "c"}); err == nil {
+		t.Error("brier accepted for three classes")
+	}
+	// Every name MetricNames lists is one Score reports, and vice versa.
+	s := &Schema{Classes: classes, Positive: 1}
+	e, err := Score(s, []float64{0.9, 0.1, 0.2, 0.8, 0.6, 0.4, 0.3, 0.7}, []int{0, 1, 0, 1}, []int{0, 1, 1, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Scores.Names(), MetricNames(classes); !reflect.DeepEqual(got, want) {
+		t.Errorf("Score reports %v, MetricNames lists %v", got, want)
+	}
+}

@@ -80,7 +80,7 @@ func TestTrainTabularAndCompareOptions(t *testing.T) {
 	}
 	var co *compareOptions
 	stop := func(_ context.Context, o *compareOptions) error { co = o; return nil }
-	if err := parse(t, testApp().newCompareCmd(stop), "--data", "t.csv", "--target", "y", "--policy", "constraint", "--constraint", "recall[m]>=0.9"); err != nil {
+	if err := parse(t, testApp().newCompareCmd(stop), "--data", "t.csv", "--target", "y", "--policy", "constraint", "--constraint", "recall[m]>=0.9", "--maximize", "precision[m]"); err != nil {
 		t.Fatal(err)
 	}
 	if co.models != "logistic,gbdt,fcn" || co.folds.cv != "5x3" || co.policies != "constraint" {
@@ -89,6 +89,18 @@ func TestTrainTabularAndCompareOptions(t *testing.T) {
 	co = nil
 	if err := parse(t, testApp().newCompareCmd(stop), "--models", "gbdt"); err == nil || co != nil {
 		t.Errorf("one model: %v", err)
+	}
+	// A misspelt metric or policy term is refused before any data is read.
+	for _, args := range [][]string{
+		{"--policy", "constraint", "--constraint", "recal[m]>=0.9", "--maximize", "precision[m]"},
+		{"--policy", "primary", "--metric", "roc-auc"},
+		{"--policy", "wins", "--metric", "acuracy"},
+		{"--policy", "constraint", "--constraint", "recall[m]>=0.9"},
+	} {
+		co = nil
+		if err := parse(t, testApp().newCompareCmd(stop), append([]string{"--data", "t.csv"}, args...)...); err == nil || co != nil {
+			t.Errorf("%v: accepted", args)
+		}
 	}
 }
 

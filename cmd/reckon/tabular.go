@@ -374,6 +374,7 @@ type compareOptions struct {
 	table                                                    csvFlags
 	folds                                                    foldFlags
 	models, policies, metric, constraint, maximize, positive string
+	pols                                                     []compare.Policy
 }
 
 func (a *app) compareCmd() *cobra.Command { return a.newCompareCmd(a.runCompare) }
@@ -413,6 +414,19 @@ once by each model.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(strings.Split(o.models, ",")) < 2 {
 				return fmt.Errorf("--models needs at least two entries, e.g. logistic,gbdt,fcn")
+			}
+			// Policies and their metric names are checked before any data
+			// is read; the classes in recall[CLASS] once the target is.
+			o.pols = nil
+			for _, p := range strings.Split(o.policies, ",") {
+				pol, err := compare.Parse(strings.TrimSpace(p), o.metric, o.constraint, o.maximize)
+				if err != nil {
+					return err
+				}
+				if err := tabular.CheckPolicy(pol, nil); err != nil {
+					return err
+				}
+				o.pols = append(o.pols, pol)
 			}
 			return runF(cmd.Context(), o)
 		},
@@ -456,15 +470,7 @@ func (a *app) runCompare(ctx context.Context, o *compareOptions) error {
 	if err != nil {
 		return err
 	}
-	var pols []compare.Policy
-	for _, p := range strings.Split(o.policies, ",") {
-		pol, err := compare.Parse(strings.TrimSpace(p), o.metric, o.constraint, o.maximize)
-		if err != nil {
-			return err
-		}
-		pols = append(pols, pol)
-	}
-	cmp, err := tabular.Compare(ctx, tabular.Comparison{Names: names, Specs: specs, Schema: schema, Frame: fr, Folds: folds, Policies: pols, Progress: a.bars})
+	cmp, err := tabular.Compare(ctx, tabular.Comparison{Names: names, Specs: specs, Schema: schema, Frame: fr, Folds: folds, Policies: o.pols, Progress: a.bars})
 	if err != nil {
 		return err
 	}
