@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -317,5 +318,43 @@ register: {model: tumor}
 	bad := strings.Replace(y, `maximize: "precision[malignant]"`, `maximize: "precison[malignant]"`, 1)
 	if _, err := Decode("typo.yaml", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "precison") {
 		t.Errorf("misspelt metric at load: %v", err)
+	}
+}
+
+// TestCVMetricIsTheMean: a training step's cv/<metric> is the mean over
+// the folds, not the last fold's (issue 12), and the per-fold series lie
+// under fold/ where summaries leave them out.
+func TestCVMetricIsTheMean(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t)
+	r := mustRun(t, env, tumorSpec(t, logistic, ""))
+	var train string
+	for _, s := range r.Steps {
+		if s.Name == "train/logistic" {
+			train = s.RunID
+		}
+	}
+	run, err := env.Store.GetRun(ctx, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folds, err := env.Store.Metric(ctx, train, store.FoldPrefix+"roc_auc")
+	if err != nil || len(folds) != 3 {
+		t.Fatalf("per-fold series: %v %v", folds, err)
+	}
+	var mean float64
+	for _, p := range folds {
+		mean += p.Value / 3
+	}
+	if got := run.Last["cv/roc_auc"]; math.Abs(got-mean) > 1e-12 || math.Abs(run.Last["roc_auc"]-mean) > 1e-12 {
+		t.Errorf("cv/roc_auc %v, roc_auc %v; the folds' mean is %v", got, run.Last["roc_auc"], mean)
+	}
+	if _, ok := run.Last["cv_sd/roc_auc"]; !ok {
+		t.Error("no cv_sd/roc_auc")
+	}
+	for _, row := range store.Diff(run, run).Rows {
+		if strings.Contains(row.Key, store.FoldPrefix) {
+			t.Errorf("diff shows the per-fold series %s", row.Key)
+		}
 	}
 }

@@ -464,14 +464,20 @@ func (x *exec) trainTabular(ctx context.Context, s *stepRun, spec tabular.Spec, 
 	if to.CV, err = s.put(ctx, "cv", b); err != nil {
 		return err
 	}
+	// Each fold's score is a series under fold/ (step = fold); the
+	// cross-validated estimate, the mean, is the metric itself and cv/,
+	// with its spread under cv_sd/: a last value is never one fold's.
 	var pts []store.Point
 	for i, f := range cv.Folds {
 		for k, v := range f.Scores {
-			pts = append(pts, store.Point{Key: "cv/" + k, Step: int64(i), Value: v})
+			pts = append(pts, store.Point{Key: store.FoldPrefix + k, Step: int64(i), Value: v})
 		}
 	}
 	for k, v := range cv.Mean {
-		pts = append(pts, store.Point{Key: k, Step: 0, Value: v})
+		pts = append(pts, store.Point{Key: k, Step: 0, Value: v}, store.Point{Key: "cv/" + k, Step: 0, Value: v})
+	}
+	for k, v := range cv.SD {
+		pts = append(pts, store.Point{Key: "cv_sd/" + k, Step: 0, Value: v})
 	}
 	if err := x.env.Store.LogMetrics(ctx, s.run.ID, pts); err != nil {
 		return err

@@ -53,11 +53,12 @@ func Diff(a, b Run) RunDiff {
 	strs("param ", a.Params, b.Params)
 	strs("input ", a.Inputs, b.Inputs)
 	keys := map[string]bool{}
-	for k := range a.Last {
-		keys[k] = true
-	}
-	for k := range b.Last {
-		keys[k] = true
+	for _, m := range []map[string]float64{a.Last, b.Last} {
+		for k := range m {
+			if !strings.HasPrefix(k, FoldPrefix) {
+				keys[k] = true
+			}
+		}
 	}
 	num := func(m map[string]float64, k string) string {
 		v, ok := m[k]

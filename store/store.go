@@ -68,6 +68,11 @@ type Point struct {
 	Time  time.Time `json:"time"`
 }
 
+// FoldPrefix starts the keys of per-fold metric series (step = fold):
+// their last value is one fold's, so summaries (runs show, runs diff) leave
+// them out and show the cross-validated mean under cv/ instead.
+const FoldPrefix = "fold/"
+
 // Query selects runs for ListRuns.
 type Query struct {
 	Team   string

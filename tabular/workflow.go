@@ -410,12 +410,20 @@ func EvaluateTable(m *Model, t *dataset.Table, threshold float64, dataHash strin
 	if err != nil {
 		return nil, err
 	}
+	multi := len(m.Schema.Classes) > 2
 	if threshold != 0 {
+		if multi {
+			return nil, fmt.Errorf("a threshold applies to two classes; this model has %d (%s) and predicts the most probable: leave --threshold out", len(m.Schema.Classes), strings.Join(m.Schema.Classes, ", "))
+		}
 		m.Spec.Threshold = threshold
 	}
 	e, err := Evaluate(m, fr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Source, err)
 	}
-	return &TableEvaluation{Evaluation: e, Rows: fr.Rows, Threshold: m.Spec.Threshold, SeenInTraining: dataHash != "" && dataHash == t.Hash()}, nil
+	te := &TableEvaluation{Evaluation: e, Rows: fr.Rows, Threshold: m.Spec.Threshold, SeenInTraining: dataHash != "" && dataHash == t.Hash()}
+	if multi {
+		te.Threshold = 0 // not used: the most probable class is predicted
+	}
+	return te, nil
 }

@@ -373,6 +373,23 @@ func TestEvaluateTable(t *testing.T) {
 	if _, err := EvaluateTable(m, readTable(t, "bad.csv", "z\n1\n"), 0, ""); err == nil || !strings.Contains(err.Error(), "x") {
 		t.Errorf("missing column: %v", err)
 	}
+	// Three classes: a threshold has no meaning and is refused, not
+	// printed as if applied (issue 12).
+	tri := readTable(t, "tri.csv", "x,y\n1,a\n2,a\n3,b\n4,b\n5,c\n6,c\n1.5,a\n3.5,b\n5.5,c\n")
+	schema3, fr3, err := Prepare(tri, "y", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m3, err := Train(ctx, DefaultSpec(KindGBDT), schema3, fr3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EvaluateTable(m3, tri, 0.3, ""); err == nil || !strings.Contains(err.Error(), "3 (a, b, c)") {
+		t.Errorf("threshold on three classes: %v", err)
+	}
+	if te, err := EvaluateTable(m3, tri, 0, ""); err != nil || te.Threshold != 0 {
+		t.Errorf("three classes without a threshold: %+v %v", te, err)
+	}
 }
 
 // TestPolicyMetricsChecked: a misspelt class or metric in a policy is

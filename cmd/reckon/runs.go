@@ -213,9 +213,17 @@ command that opens the store.`,
 				section(w, "inputs", r.Inputs)
 				section(w, "tags", r.Tags)
 				if len(r.Last) > 0 {
-					fmt.Fprintln(w, "metrics (last value):")
+					fmt.Fprintln(w, "metrics (last value; cv/ is the cross-validated mean):")
+					folds := 0
 					for _, k := range slices.Sorted(maps.Keys(r.Last)) {
+						if strings.HasPrefix(k, store.FoldPrefix) {
+							folds++
+							continue
+						}
 						fmt.Fprintf(w, "  %s = %.6g\n", k, r.Last[k])
+					}
+					if folds > 0 {
+						fmt.Fprintf(w, "  (%d per-fold series under %s, one point per fold)\n", folds, store.FoldPrefix)
 					}
 				}
 				if len(arts) > 0 {

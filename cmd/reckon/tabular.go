@@ -321,7 +321,7 @@ type evalTabularResult struct {
 	Kind      string         `json:"kind"`
 	Data      string         `json:"data"`
 	Rows      int            `json:"rows"`
-	Threshold float64        `json:"threshold"`
+	Threshold float64        `json:"threshold,omitempty"` // 0: more than two classes, the most probable wins
 	Scores    tabular.Scores `json:"scores"`
 	Report    any            `json:"report"`
 	Plots     []string       `json:"plots,omitempty"`

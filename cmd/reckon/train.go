@@ -271,7 +271,11 @@ func (a *app) runEval(ctx context.Context, o *evalOptions) error {
 		r := evalTabularResult{Model: o.model, Kind: res.Kind, Data: o.data, Rows: t.Rows, Threshold: t.Threshold, Scores: t.Scores, Report: t.Report,
 			Classes: t.Classes, Positive: t.Positive, SeenInTraining: t.SeenInTraining, Plots: res.Plots}
 		return a.report(r, func(w io.Writer) {
-			fmt.Fprintf(w, "%s (%s) on %s: %d rows, threshold %.3f on P(%s)\n", o.model, r.Kind, o.data, r.Rows, r.Threshold, r.Positive)
+			if len(r.Classes) > 2 {
+				fmt.Fprintf(w, "%s (%s) on %s: %d rows, predicting the most probable of %d classes\n", o.model, r.Kind, o.data, r.Rows, len(r.Classes))
+			} else {
+				fmt.Fprintf(w, "%s (%s) on %s: %d rows, threshold %.3f on P(%s)\n", o.model, r.Kind, o.data, r.Rows, r.Threshold, r.Positive)
+			}
 			if r.SeenInTraining {
 				fmt.Fprintln(w, "note: this is the data the model was trained on, so these scores are optimistic; use reckon train tabular --cv or --folds for honest estimates")
 			}
