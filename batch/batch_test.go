@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -284,7 +285,7 @@ func TestShardsPartitionAndMerge(t *testing.T) {
 	if err != nil || len(states) != 3 || states[1].State != "missing" || states[0].State != "complete" {
 		t.Fatalf("status %+v %v", states, err)
 	}
-	if _, err := Merge([]string{out}, t.TempDir()); err == nil || !strings.Contains(err.Error(), "1/3 (missing)") {
+	if _, err := Merge([]string{out}, t.TempDir()); err == nil || !strings.Contains(err.Error(), "1/3 (missing from") {
 		t.Errorf("merge with a missing shard: %v", err)
 	}
 	s1 := Shard{I: 1, N: 3}
@@ -507,5 +508,35 @@ func TestSameBaseNameInTwoDirectories(t *testing.T) {
 	preds := read(t, filepath.Join(root, "out", man.Files.Predictions))
 	if !strings.Contains(preds, "monday/patients.csv:2,") || !strings.Contains(preds, "tuesday/patients.csv:2,") {
 		t.Errorf("ids do not name the directories:\n%.300s", preds)
+	}
+}
+
+// TestMergeAcrossPodDirectories: shards written by pods with volumes of
+// their own (--out PODi --shard i/3) are gathered from every directory
+// given (issue 12: "shards not complete: 1/3 (missing)").
+func TestMergeAcrossPodDirectories(t *testing.T) {
+	m := tumorModel(t, tabular.KindLogistic)
+	inp := tableIn(t, "tumor.csv", examples.TumorCSV, m)
+	root := t.TempDir()
+	var pods []string
+	for i := range 3 {
+		pod := filepath.Join(root, fmt.Sprint("pod", i))
+		s := Shard{I: i, N: 3}
+		if _, err := job(t, inp, ShardDir(pod, s), func(j *Job) { j.Shard = s }); err != nil {
+			t.Fatal(err)
+		}
+		pods = append(pods, pod)
+	}
+	res, err := Merge(pods, filepath.Join(root, "merged"))
+	if err != nil || res.Predicted != 569 || res.Shards != 3 {
+		t.Fatalf("merge of three pods' directories: %+v %v", res, err)
+	}
+	// Two pods only: the missing shard is named with where it was sought.
+	if _, err := Merge(pods[:2], filepath.Join(root, "m2")); err == nil || !strings.Contains(err.Error(), "2/3 (missing from") {
+		t.Errorf("two of three pods: %v", err)
+	}
+	// The same pod twice: a shard found twice.
+	if _, err := Merge([]string{pods[0], pods[0], pods[1], pods[2]}, filepath.Join(root, "m3")); err == nil || !strings.Contains(err.Error(), "is in") {
+		t.Errorf("a pod given twice: %v", err)
 	}
 }

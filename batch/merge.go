@@ -119,22 +119,37 @@ type MergeResult struct {
 	Sources     []string `json:"sources"`
 }
 
-// Merge joins the shard outputs of the job in each of dirs (a job's --out
-// with its shard directories) into into: every shard must be complete,
+// Merge joins the shards of one job into into. The shards are gathered
+// from all of dirs: each may be a job's --out holding every shard (one
+// shared volume) or only some (pods with volumes of their own, each run
+// with --out PODi --shard i/n). Every shard must be complete, found once,
 // made by the same model on the same inputs, and every record present
 // exactly once.
 func Merge(dirs []string, into string) (*MergeResult, error) {
 	var mans []*Manifest
 	var mdirs []string
+	var bad []string
+	found := map[Shard]string{}
+	n := -1
 	for _, d := range dirs {
 		states, err := Status(d)
 		if err != nil {
 			return nil, err
 		}
-		var bad []string
 		for _, st := range states {
+			if st.State == "missing" {
+				continue // perhaps in another of dirs
+			}
+			if n >= 0 && st.Shard.N != n {
+				return nil, fmt.Errorf("%s: shard %s, but %s holds shards of %d", st.Dir, st.Shard, found[Shard{I: 0, N: n}], n)
+			}
+			n = st.Shard.N
+			if prev, dup := found[st.Shard]; dup {
+				return nil, fmt.Errorf("shard %s is in %s and in %s", st.Shard, prev, st.Dir)
+			}
+			found[st.Shard] = st.Dir
 			if st.State != "complete" {
-				bad = append(bad, fmt.Sprintf("%s (%s)", st.Shard, st.State))
+				bad = append(bad, fmt.Sprintf("%s in %s (%s)", st.Shard, st.Dir, st.State))
 				continue
 			}
 			b, err := os.ReadFile(st.Manifest)
@@ -148,9 +163,20 @@ func Merge(dirs []string, into string) (*MergeResult, error) {
 			mans = append(mans, &m)
 			mdirs = append(mdirs, st.Dir)
 		}
-		if len(bad) > 0 {
-			return nil, fmt.Errorf("%s: shards not complete: %s; re-run those (reckon predict status %s)", d, strings.Join(bad, ", "), d)
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("no prediction job in %s", strings.Join(dirs, ", "))
+	}
+	for i := range max(n, 1) {
+		if s := (Shard{I: i, N: n}); n > 1 {
+			if _, ok := found[s]; !ok {
+				bad = append(bad, fmt.Sprintf("%s (missing from %s)", s, strings.Join(dirs, ", ")))
+			}
 		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return nil, fmt.Errorf("shards not complete: %s; run those again (reckon predict status DIR)", strings.Join(bad, ", "))
 	}
 	if len(mans) == 0 {
 		return nil, errors.New("nothing to merge")

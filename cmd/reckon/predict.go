@@ -195,8 +195,15 @@ func (a *app) predictMergeCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
 		Use:   "merge DIR... --out DIR",
-		Short: "Join the shards of prediction jobs, each record exactly once",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Join the shards of a prediction job, each record exactly once",
+		Long: `Join the shards of one prediction job, gathered from every DIR given: one
+--out shared by all shards, or one directory per pod when each wrote to a
+volume of its own (--out PODi --shard i/n). Every shard must be complete and
+found once, all made by the same model on the same inputs, and every record
+must be present exactly once.`,
+		Example: `  reckon predict merge preds/ --out merged/
+  reckon predict merge pod0/ pod1/ pod2/ --out merged/`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return errors.New("--out is required: where the merged files go")
