@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 
 	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/tabular"
@@ -163,4 +164,18 @@ func ChooseShard(flag string, shards int, lookup func(string) (string, bool)) (S
 		return Shard{I: i, N: shards}, nil
 	}
 	return Shard{}, nil
+}
+
+// Resumable reports whether running the same job again may get past err
+// once its cause is gone (a full disk, an I/O error, an interruption): the
+// committed chunks are kept and the job continues from them. A permission,
+// a path that is not a directory, a read-only file system or bad input
+// fail the same way again, so no re-run is suggested for them.
+func Resumable(err error) bool {
+	for _, e := range []error{context.Canceled, context.DeadlineExceeded, syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EINTR, syscall.EAGAIN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,10 +1,14 @@
 package batch
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -70,5 +74,23 @@ func TestInputExpansion(t *testing.T) {
 	}
 	if _, err := TrackSets([]string{filepath.Join(dir, "missing")}); err == nil {
 		t.Error("a missing input was accepted")
+	}
+}
+
+func TestResumable(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("chunk 3: %w", context.Canceled), true},
+		{&os.PathError{Op: "write", Path: "p", Err: syscall.ENOSPC}, true},
+		{&os.PathError{Op: "mkdir", Path: "p", Err: syscall.ENOTDIR}, false},
+		{&os.PathError{Op: "open", Path: "p", Err: syscall.EROFS}, false},
+		{&os.PathError{Op: "open", Path: "p", Err: os.ErrPermission}, false},
+		{errors.New("p.csv does not fit the model's schema"), false},
+	} {
+		if got := Resumable(c.err); got != c.want {
+			t.Errorf("Resumable(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }

@@ -118,10 +118,10 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 		Shard: shard, Out: o.Out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar})
 	finish()
 	if err != nil {
-		if errors.Is(err, batch.ErrOtherJob) || dir == "" {
+		if errors.Is(err, batch.ErrOtherJob) || dir == "" || !batch.Resumable(err) {
 			return err
 		}
-		return fmt.Errorf("%w (committed work is kept in %s: run the same command again to continue)", err, dir)
+		return fmt.Errorf("%w (committed work is kept in %s: once the cause is fixed, run the same command again to continue)", err, dir)
 	}
 	res := predictResult{Dir: dir, Manifest: man}
 	if err := a.report(res, func(w io.Writer) {

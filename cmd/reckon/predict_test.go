@@ -55,6 +55,14 @@ func TestPredictCLI(t *testing.T) {
 		t.Errorf("wrong schema: exit %d %s", code, stderr)
 	}
 
+	// An --out under a regular file: a failure a re-run cannot fix, so no
+	// re-run is suggested (issue 12).
+	file := filepath.Join(dir, "a-file")
+	os.WriteFile(file, []byte("x"), 0o600)
+	if _, stderr, code := reckon(t, "predict", "--model", m, "--input", bad, "--out", filepath.Join(file, "out")); code != 1 || !strings.Contains(stderr, "not a directory") || strings.Contains(stderr, "run the same command again") {
+		t.Errorf("--out under a file: exit %d %s", code, stderr)
+	}
+
 	// Shards from JOB_COMPLETION_INDEX, status, merge.
 	sharded := filepath.Join(dir, "sharded")
 	for i := range 3 {
