@@ -83,7 +83,7 @@ func (a *app) benchGBDTCmd() *cobra.Command {
 	cfg := bench.DefaultGBDTConfig()
 	var csvPath, growth string
 	c := &cobra.Command{
-		Use:   "gbdt --csv F.csv",
+		Use:   "gbdt --data F.csv",
 		Short: "Time gradient-boosted tree fitting and prediction (gbdt_anchor.py train's protocol)",
 		Long: `Fit reckon's gradient-boosted trees on the first 80% of rows of a CSV
 (f0..fN and a 0/1 label), after one untimed warm-up fit time --reps fits, time
@@ -94,14 +94,14 @@ Make the file with the anchor and run both with the same tree budget:
 
   /usr/bin/python3 shared/bench/gbdt_anchor.py make /tmp/gbdt.csv --rows 100000
   /usr/bin/python3 shared/bench/gbdt_anchor.py train /tmp/gbdt.csv --threads 1
-  reckon bench gbdt --csv /tmp/gbdt.csv --threads 1 --json
+  reckon bench gbdt --data /tmp/gbdt.csv --threads 1 --json
 
 --bins 256 (XGBoost's max_bin) is capped at 255 value bins: reckon keeps bin 0
 for missing values so a binned value fits in a byte.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if csvPath == "" {
-				return fmt.Errorf("--csv is required: a CSV of f0..fN,y (make one with gbdt_anchor.py make)")
+				return fmt.Errorf("--data is required: a CSV of f0..fN,y (make one with gbdt_anchor.py make)")
 			}
 			cfg.Growth = gbdt.Growth(growth)
 			res, err := bench.TrainGBDT(cmd.Context(), csvPath, cfg, func(rep int, s float64) {
@@ -117,7 +117,8 @@ for missing values so a binned value fits in a byte.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&csvPath, "csv", "", "CSV with feature columns and a 0/1 label")
+	f.SetNormalizeFunc(aliases(map[string]string{"csv": "data"}))
+	f.StringVar(&csvPath, "data", "", "CSV with feature columns and a 0/1 label")
 	f.StringVar(&cfg.Label, "label", cfg.Label, "label column")
 	f.IntVar(&cfg.Threads, "threads", cfg.Threads, "threads for histograms and prediction")
 	f.IntVar(&cfg.Trees, "trees", cfg.Trees, "boosting rounds")

@@ -73,7 +73,7 @@ func (a *app) newGenReentryCmd(runF func(context.Context, *genReentryOptions) er
 	o := &genReentryOptions{cfg: reentry.DefaultConfig()}
 	cfg := &o.cfg
 	c := &cobra.Command{
-		Use:   "reentry --out DIR [flags]",
+		Use:   "reentry --out-dir DIR [flags]",
 		Short: "Generate noisy ballistic tracks with a reentry label",
 		Long: `Generate ballistic flights (boost, then a re-entry vehicle with drag in the
 US-1976 atmosphere), sample them every 0.5 s through a noisy sensor, and write
@@ -90,20 +90,21 @@ Variant A (default) writes whole tracks, which run past reentry. Variant B
 writes forecast cuts: each track stops H seconds before reentry, with H drawn
 from [--horizon-min, --horizon-max] (--replicates cuts per flight) or taken
 from --horizons; H is in labels.csv only, never in tracks.csv.`,
-		Example: `  reckon data gen reentry --count 90 --seed 7 --out data/reentry
-  reckon data gen reentry --count 90 --seed 7 --noise-scale 2 --out data/hard
-  reckon data gen reentry --count 200 --variant B --horizons 2,5,10,30,60,120 --out data/forecast`,
+		Example: `  reckon data gen reentry --count 90 --seed 7 --out-dir data/reentry
+  reckon data gen reentry --count 90 --seed 7 --noise-scale 2 --out-dir data/hard
+  reckon data gen reentry --count 200 --variant B --horizons 2,5,10,30,60,120 --out-dir data/forecast`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.out == "" {
-				return fmt.Errorf("--out is required: the directory to write tracks.csv and labels.csv into")
+				return fmt.Errorf("--out-dir is required: the directory to write tracks.csv and labels.csv into")
 			}
 			return runF(cmd.Context(), o)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.out, "out", "", "output directory (created if missing)")
-	f.BoolVar(&o.force, "force", false, "replace an existing set in --out")
+	f.SetNormalizeFunc(aliases(map[string]string{"out": "out-dir"}))
+	f.StringVar(&o.out, "out-dir", "", "output directory (created if missing)")
+	f.BoolVar(&o.force, "force", false, "replace an existing set in --out-dir")
 	f.IntVar(&cfg.Count, "count", cfg.Count, "number of flights")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	f.StringVar(&cfg.Variant, "variant", cfg.Variant, "A: whole tracks (labelling); B: forecast cuts before reentry")

@@ -166,7 +166,7 @@ with the embedded store (SQLite + a local blob directory):
 func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 	fmt.Fprintln(w, "== reentry")
 	printPipeline(w, res.Reentry)
-	fmt.Fprintf(w, "(lstm trains %d epochs here to keep the demo short; reckon train reentry --model lstm uses %d)\n", lstmEpochs, lstm.DefaultConfig().Epochs)
+	fmt.Fprintf(w, "(lstm trains %d epochs here to keep the demo short; reckon train reentry --kind lstm uses %d)\n", lstmEpochs, lstm.DefaultConfig().Epochs)
 	fmt.Fprintln(w, "\n== tumor")
 	printPipeline(w, res.Tumor)
 	cached := 0
@@ -203,7 +203,7 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 	tw.Flush()
 	for _, dp := range res.Predict {
 		m := dp.Manifest
-		fmt.Fprintf(w, "\n== reckon predict --model %s@champion --input %s\n", strings.Split(m.Model, ":")[0], dp.Input)
+		fmt.Fprintf(w, "\n== reckon predict --model %s@champion --data %s\n", strings.Split(m.Model, ":")[0], dp.Input)
 		fmt.Fprintf(w, "%d read, %d predicted, %d failed in %.2f s; in %s:\n", m.Read, m.Predicted, m.Failed, m.Seconds, dp.Dir)
 		for _, f := range []string{m.Files.Predictions, m.Files.Errors, m.Files.Log, m.Files.Manifest} {
 			fmt.Fprintf(w, "  %s\n", f)
@@ -214,9 +214,14 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 	}
 	fmt.Fprintf(w, "\ndemo took %.0f s\n", res.Seconds)
 	if keep {
-		fmt.Fprintf(w, "kept the demo home: %s (try: reckon --home %s models history tumor)\n", res.Home, res.Home)
+		fmt.Fprintf(w, "kept the demo home %s with the files above (try: reckon --home %s models history tumor)\n", res.Home, res.Home)
+	} else {
+		fmt.Fprintf(w, "the demo ran in a temporary home, now removed with the files above; reckon demo --keep keeps it\n")
 	}
-	fmt.Fprintf(w, "\nnext: reckon run -f examples/tumor/pipeline.yaml && reckon models show tumor@champion\n")
+	// Commands that work wherever the demo ran: the examples come out of
+	// the binary, the store is the user's default home.
+	fmt.Fprintf(w, "\nnext: reckon examples extract reckon-examples\n")
+	fmt.Fprintf(w, "      reckon run -f reckon-examples/tumor/pipeline.yaml && reckon models show tumor@champion\n")
 	fmt.Fprintf(w, "      reckon runs ls --sort metric:roc_auc:desc\n")
 }
 

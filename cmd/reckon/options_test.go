@@ -38,8 +38,13 @@ func TestPredictOptions(t *testing.T) {
 	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m", "--input", "a", "--out", "p", "--chunk", "64"); err != nil || got.Chunk != 64 {
 		t.Errorf("--chunk 64: %d, %v", got.Chunk, err)
 	}
+	// The names of this release and the older ones (hidden) mean the same.
 	got = nil
-	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m"); err == nil || got != nil || !strings.Contains(err.Error(), "--input") {
+	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m", "--data", "a", "--data", "b", "--out-dir", "p"); err != nil || got == nil || !reflect.DeepEqual(got.Inputs, []string{"a", "b"}) || got.Out != "p" {
+		t.Errorf("--data and --out-dir: %+v %v", got, err)
+	}
+	got = nil
+	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m"); err == nil || got != nil || !strings.Contains(err.Error(), "--data") {
 		t.Errorf("missing flags: %v (run reached: %v)", err, got != nil)
 	}
 }

@@ -40,7 +40,7 @@ func (a *app) predictCmd() *cobra.Command { return a.newPredictCmd(a.runPredict)
 func (a *app) newPredictCmd(runF func(context.Context, *predictOptions) error) *cobra.Command {
 	var o predictOptions
 	c := &cobra.Command{
-		Use:   "predict --model M --input PATH --out DIR",
+		Use:   "predict --model M --data PATH --out-dir DIR",
 		Short: "Score records in bulk with a model file or a registered model",
 		Long: `Score every record of the inputs with a model: the rows of CSV tables for
 tabular models, the tracks of track sets for reentry models. The model's
@@ -50,7 +50,7 @@ missing or mistyped columns.
 The model is a model file or a registered version: NAME@alias or
 NAME:version (from the store, see 'reckon models ls').
 
-Inputs (--input, repeatable): a CSV file or a directory of CSV files; a track
+Inputs (--data, repeatable): a CSV file or a directory of CSV files; a track
 set (a directory with tracks.csv, or tracks.csv itself) or a directory of
 track sets. Record ids: the --id column (default: "id" when there is one,
 else FILE:LINE) for tables, track_id for tracks.
@@ -66,19 +66,19 @@ files as an uninterrupted run.
 --shard i/n scores only the records whose id hashes to i (mod n), into
 DIR/shard-i-of-n; inside a Kubernetes Indexed Job use --shards n and the
 shard index comes from JOB_COMPLETION_INDEX. Then 'reckon predict status DIR'
-lists missing or interrupted shards and 'reckon predict merge DIR --out M'
+lists missing or interrupted shards and 'reckon predict merge DIR --out-dir M'
 joins them, checking that every record is present exactly once.
 
 Exit status: 0 every record predicted, 3 some records failed, 1 the job
 failed, 130 interrupted (run the same command again to continue).`,
-		Example: `  reckon predict --model tumor@champion --input new-patients.csv --out preds/
-  reckon predict --model reentry:3 --input tracks/ --out preds/ --workers 2
-  reckon predict --model fit.rkm --input tracks/ --out preds/ --shard 0/4
-  JOB_COMPLETION_INDEX=2 reckon predict --model m.rkm --input data/ --out /shared/preds --shards 8`,
+		Example: `  reckon predict --model tumor@champion --data reckon-examples/tumor/breast_cancer_wisconsin_clean.csv --out-dir preds/
+  reckon predict --model reentry:3 --data tracks/ --out-dir preds/ --workers 2
+  reckon predict --model fit.rkm --data tracks/ --out-dir preds/ --shard 0/4
+  JOB_COMPLETION_INDEX=2 reckon predict --model m.rkm --data data/ --out-dir /shared/preds --shards 8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Model == "" || len(o.Inputs) == 0 || o.Out == "" {
-				return errors.New("--model, --input and --out are required (see reckon predict --help)")
+				return errors.New("--model, --data and --out-dir are required (see reckon predict --help)")
 			}
 			if !cmd.Flags().Changed("chunk") {
 				o.Chunk = 0
@@ -87,9 +87,10 @@ failed, 130 interrupted (run the same command again to continue).`,
 		},
 	}
 	f := c.Flags()
+	f.SetNormalizeFunc(aliases(map[string]string{"input": "data", "out": "out-dir"}))
 	f.StringVar(&o.Model, "model", "", "model file, NAME, NAME@alias or NAME:version")
-	f.StringArrayVar(&o.Inputs, "input", nil, "input file or directory (repeatable)")
-	f.StringVar(&o.Out, "out", "", "output directory (re-use it to continue an interrupted job)")
+	f.StringArrayVar(&o.Inputs, "data", nil, "input CSV table, track set directory or tracks CSV (repeatable)")
+	f.StringVar(&o.Out, "out-dir", "", "output directory (re-use it to continue an interrupted job)")
 	f.IntVar(&o.Workers, "workers", runtime.NumCPU(), "parallel workers")
 	f.StringVar(&o.Shard, "shard", "", "score only shard i/n of the records (by a hash of the record id)")
 	f.IntVar(&o.Shards, "shards", 0, "number of shards, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)")
@@ -155,7 +156,7 @@ func (a *app) predictStatusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status DIR",
 		Short: "List the shards of a prediction job: complete, interrupted or missing",
-		Long: `Shows each shard of the job whose --out is DIR. Re-run only the shards that are
+		Long: `Shows each shard of the job whose --out-dir is DIR. Re-run only the shards that are
 missing or interrupted (the same command continues an interrupted one).
 Exit status 3 while any shard is not complete.`,
 		Args: cobra.ExactArgs(1),
@@ -194,19 +195,19 @@ Exit status 3 while any shard is not complete.`,
 func (a *app) predictMergeCmd() *cobra.Command {
 	var out string
 	c := &cobra.Command{
-		Use:   "merge DIR... --out DIR",
+		Use:   "merge DIR... --out-dir DIR",
 		Short: "Join the shards of a prediction job, each record exactly once",
 		Long: `Join the shards of one prediction job, gathered from every DIR given: one
 --out shared by all shards, or one directory per pod when each wrote to a
 volume of its own (--out PODi --shard i/n). Every shard must be complete and
 found once, all made by the same model on the same inputs, and every record
 must be present exactly once.`,
-		Example: `  reckon predict merge preds/ --out merged/
-  reckon predict merge pod0/ pod1/ pod2/ --out merged/`,
+		Example: `  reckon predict merge preds/ --out-dir merged/
+  reckon predict merge pod0/ pod1/ pod2/ --out-dir merged/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return errors.New("--out is required: where the merged files go")
+				return errors.New("--out-dir is required: where the merged files go")
 			}
 			res, err := batch.Merge(args, out)
 			if err != nil {
@@ -217,7 +218,8 @@ must be present exactly once.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&out, "out", "", "directory for the merged files")
+	c.Flags().SetNormalizeFunc(aliases(map[string]string{"out": "out-dir"}))
+	c.Flags().StringVar(&out, "out-dir", "", "directory for the merged files")
 	return c
 }
 

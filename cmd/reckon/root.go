@@ -97,22 +97,27 @@ func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "reckon",
 		Short: "From raw data to monitored batch predictions, in one binary",
-		Long: `reckon takes a machine-learning model from raw data to monitored batch
-predictions: generate or import data, engineer features, train, evaluate,
-compare, register, predict in bulk and watch for drift.
+		Long: `reckon takes a machine-learning model from raw data to batch predictions:
+generate data or read your CSV tables and tracks, engineer features, train,
+evaluate, compare, register and predict in bulk, every run tracked.
 
 Start with the demo, which needs no setup and no data:
 
   reckon demo
 
-Then look at your own data, and run pipelines that track every run and
-register their champions:
+Then run the example pipelines (shipped inside the binary), look at data,
+and predict with the champion they registered:
 
-  reckon data inspect my.csv
-  reckon data gen reentry --count 90 --seed 7 --out tracks/
-  reckon run -f examples/tumor/pipeline.yaml
+  reckon examples extract reckon-examples
+  reckon run -f reckon-examples/tumor/pipeline.yaml
+  reckon data inspect reckon-examples/tumor/breast_cancer_wisconsin_clean.csv
+  reckon predict --model tumor@champion --out-dir preds \
+      --data reckon-examples/tumor/breast_cancer_wisconsin_clean.csv
   reckon models history tumor
-  reckon runs ls --sort metric:roc_auc:desc`,
+  reckon runs ls --sort metric:roc_auc:desc
+
+The store and blobs live in $RECKON_HOME (default ` + "`" + `~/.local/share/reckon` + "`" + `);
+--home, --store and --blobs choose others.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -143,7 +148,7 @@ register their champions:
 	f.StringVar(&a.blobsFlag, "blobs", os.Getenv("RECKON_BLOBS"), "artifact storage: a directory (default HOME/blobs) or s3://bucket?endpoint=...&region=...&use_path_style=true ($RECKON_BLOBS)")
 	f.DurationVar(&a.staleAfter, "stale-after", time.Minute, "a running run without a heartbeat for this long is marked interrupted (runs beat every 5 s)")
 
-	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.compareCmd(), a.demoCmd(), a.benchCmd(), a.runCmd(), a.runsCmd(), a.modelsCmd(), a.predictCmd(), a.verifyCmd())
+	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.compareCmd(), a.demoCmd(), a.benchCmd(), a.runCmd(), a.runsCmd(), a.modelsCmd(), a.predictCmd(), a.verifyCmd(), a.examplesCmd())
 	return root
 }
 

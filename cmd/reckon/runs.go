@@ -314,6 +314,7 @@ func duration(r store.Run) string {
 type runsListOptions struct {
 	q            store.Query
 	sort, status string
+	ids          bool
 }
 
 func (a *app) newRunsListCmd(runF func(context.Context, *runsListOptions) error) *cobra.Command {
@@ -324,7 +325,8 @@ func (a *app) newRunsListCmd(runF func(context.Context, *runsListOptions) error)
 		Example: `  reckon runs ls --limit 20
   reckon runs ls --team tumor --status succeeded
   reckon runs ls --sort metric:rmse_s --limit 50
-  reckon runs ls --sort metric:roc_auc:desc`,
+  reckon runs ls --sort metric:roc_auc:desc
+  reckon runs diff $(reckon runs ls --name pipeline/tumor --limit 2 --ids)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.sort != "" {
@@ -345,6 +347,8 @@ func (a *app) newRunsListCmd(runF func(context.Context, *runsListOptions) error)
 	ls.Flags().StringVar(&o.status, "status", "", "only runs in this state: queued, running, succeeded, failed, interrupted")
 	ls.Flags().StringVar(&o.sort, "sort", "", "metric:KEY (ascending) or metric:KEY:desc; runs without the metric come last")
 	ls.Flags().IntVar(&o.q.Limit, "limit", 50, "at most this many runs (0: all)")
+	ls.Flags().StringVar(&o.q.Name, "name", "", "only runs of this name (pipeline/tumor, tumor/train/gbdt, ...)")
+	ls.Flags().BoolVar(&o.ids, "ids", false, "print only the run ids, one per line (for $(...) in scripts)")
 	return ls
 }
 
@@ -358,6 +362,12 @@ func (a *app) runRunsList(ctx context.Context, o *runsListOptions) error {
 	runs, err := p.ListRuns(ctx, q)
 	if err != nil {
 		return err
+	}
+	if o.ids && !a.json {
+		for _, r := range runs {
+			fmt.Fprintln(a.out, r.ID)
+		}
+		return nil
 	}
 	return a.report(runs, func(w io.Writer) {
 		tw := newTabWriter(w)

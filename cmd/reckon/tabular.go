@@ -33,7 +33,7 @@ type specFlags struct {
 // Flags are named as the parameters are in pipeline YAML, model files and
 // search spaces (learning_rate is --learning-rate); older spellings still
 // parse.
-var tabularFlagAliases = map[string]string{"C": "c"}
+var tabularFlagAliases = map[string]string{"C": "c", "model": "kind"}
 
 func (s *specFlags) register(c *cobra.Command) {
 	f := c.Flags()
@@ -159,6 +159,7 @@ type trainTabularOptions struct {
 	kind     string
 	positive string
 	out      string
+	force    bool
 	nSearch  int
 	method   string
 	metric   string
@@ -170,7 +171,7 @@ func (a *app) trainTabularCmd() *cobra.Command { return a.newTrainTabularCmd(a.r
 func (a *app) newTrainTabularCmd(runF func(context.Context, *trainTabularOptions) error) *cobra.Command {
 	o := &trainTabularOptions{}
 	c := &cobra.Command{
-		Use:   "tabular --data CSV --target COL --model gbdt|logistic|fcn",
+		Use:   "tabular --data CSV --target COL --kind gbdt|logistic|fcn",
 		Short: "Train a classifier on a CSV table (optionally cross-validated and tuned)",
 		Long: `Train a classifier on a CSV table and save it, with its schema, to one file.
 
@@ -192,9 +193,9 @@ The positive class (--positive; default: the minority class) is the one whose
 probability the threshold applies to and whose recall and precision lead the
 reports.`,
 		Example: `  reckon train tabular --data examples/tumor/breast_cancer_wisconsin_clean.csv \
-      --target diagnosis --positive malignant --model gbdt \
+      --target diagnosis --positive malignant --kind gbdt \
       --folds examples/tumor/breast_cancer_folds.json --out tumor-gbdt.rkm
-  reckon train tabular --data t.csv --target y --model fcn --search 20 --cv 5x1`,
+  reckon train tabular --data t.csv --target y --kind fcn --search 20 --cv 5x1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.changed = cmd.Flags().Changed
@@ -205,8 +206,9 @@ reports.`,
 	f.StringVar(&o.table.path, "data", "", "CSV table")
 	f.StringVar(&o.table.column, "target", "", "class column")
 	f.StringVar(&o.positive, "positive", "", "positive class label (default: the minority class of two)")
-	f.StringVar(&o.kind, "model", tabular.KindGBDT, "gbdt, logistic or fcn")
-	f.StringVar(&o.out, "out", "", "model file (default HOME/models/tabular-MODEL.rkm)")
+	f.StringVar(&o.kind, "kind", tabular.KindGBDT, "gbdt, logistic or fcn")
+	f.StringVar(&o.out, "out", "", "model file (default HOME/models/tabular-KIND.rkm)")
+	f.BoolVar(&o.force, "force", false, "replace an existing model file")
 	f.IntVar(&o.nSearch, "search", 0, "tune: number of settings to draw from the model's search space")
 	f.StringVar(&o.method, "search-method", "random", "random or halving (successive halving over folds)")
 	f.StringVar(&o.metric, "search-metric", "roc_auc", "cross-validated metric the search maximises (losses are minimised)")
@@ -217,6 +219,14 @@ reports.`,
 }
 
 func (a *app) runTrainTabular(ctx context.Context, o *trainTabularOptions) error {
+	out := o.out
+	if out == "" {
+		out = a.homePath("models", "tabular-"+o.kind+model.Ext)
+	}
+	// Before any work: a model file is never replaced by surprise.
+	if _, err := os.Stat(out); err == nil && !o.force {
+		return fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", out)
+	}
 	t, schema, fr, err := a.loadTabular(o.table.path, o.table.column, o.positive, o.table.tableFlags)
 	if err != nil {
 		return err
@@ -234,10 +244,6 @@ func (a *app) runTrainTabular(ctx context.Context, o *trainTabularOptions) error
 		Progress: a.bars})
 	if err != nil {
 		return err
-	}
-	out := o.out
-	if out == "" {
-		out = a.homePath("models", "tabular-"+o.kind+model.Ext)
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err

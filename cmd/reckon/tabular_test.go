@@ -238,3 +238,25 @@ func TestMulticlassTrainAndCompare(t *testing.T) {
 		t.Errorf("multiclass logistic: exit %d %q", code, errs)
 	}
 }
+
+// TestTrainTabularRefusesOverwrite: like every command that writes a model
+// file, train tabular does not replace one without --force, and says so
+// before training (issue 12).
+func TestTrainTabularRefusesOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m.rkm")
+	os.WriteFile(out, []byte("precious"), 0o600)
+	csv := filepath.Join(dir, "t.csv")
+	os.WriteFile(csv, []byte("x,y\n1,a\n2,a\n3,b\n4,b\n5,a\n6,b\n"), 0o600)
+	_, stderr, code := reckon(t, "train", "tabular", "--data", csv, "--target", "y", "--kind", "logistic", "--out", out)
+	if code != 1 || !strings.Contains(stderr, "already exists") || !strings.Contains(stderr, "--force") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "precious" {
+		t.Error("the existing file changed")
+	}
+	// The old spelling --model of the kind still parses; --force replaces.
+	if _, stderr, code := reckon(t, "train", "tabular", "--data", csv, "--target", "y", "--model", "logistic", "--out", out, "--force"); code != 0 {
+		t.Errorf("--force: exit %d: %s", code, stderr)
+	}
+}

@@ -68,7 +68,7 @@ is a bidirectional LSTM over the last 256 steps of per-step features (smoothed
 altitude, radial rate, speed, drag estimates at two smoothing windows, their
 logs, the observed flag, ln dynamic pressure) with two heads trained jointly;
 it trains with fresh position noise and a trimmed end every epoch.`,
-		Example: `  reckon data gen reentry --count 90 --seed 7 --out tracks
+		Example: `  reckon data gen reentry --count 90 --seed 7 --out-dir tracks
   reckon train reentry --data tracks --out baseline.rkm
   reckon eval --model baseline.rkm --data tracks`,
 		Args: cobra.NoArgs,
@@ -93,11 +93,11 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f := c.Flags()
 	// Flags are named as the lstm's parameters are in pipeline YAML and
 	// model files (window_steps is --window-steps); older spellings parse.
-	f.SetNormalizeFunc(aliases(map[string]string{"window": "window-steps", "lr": "max-lr", "augment-sigma": "augment-sigma-m"}))
+	f.SetNormalizeFunc(aliases(map[string]string{"window": "window-steps", "lr": "max-lr", "augment-sigma": "augment-sigma-m", "model": "kind"}))
 	f.StringVar(&o.data, "data", "", "track set directory (tracks.csv + labels.csv)")
 	f.StringVar(&o.out, "out", "", "model file to write")
 	f.BoolVar(&o.force, "force", false, "replace an existing model file")
-	f.StringVar(&o.cfg.Kind, "model", o.cfg.Kind, "model kind: "+strings.Join(trackmodel.Kinds, ", "))
+	f.StringVar(&o.cfg.Kind, "kind", o.cfg.Kind, "model kind: "+strings.Join(trackmodel.Kinds, ", "))
 	f.StringVar(&o.variant, "variant", "A", "task variant: A (labelling, whole tracks) or B (forecast from tracks cut before reentry; physics-fit, baseline)")
 	f.Float64Var(&o.cfg.Split.TestFrac, "test-frac", o.cfg.Split.TestFrac, "share of flights held out for validation")
 	f.Uint64Var(&o.cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
