@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/reckon-ml/reckon/examples"
+	"github.com/reckon-ml/reckon/pipeline"
 )
 
 // reckon runs the CLI in-process and returns stdout, stderr and the status.
@@ -348,5 +351,64 @@ func TestVariantBPerHorizon(t *testing.T) {
 	}
 	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--variant", "B", "--model", "lstm", "--out", m+"2"); code != 1 || !strings.Contains(errs, "variant B") {
 		t.Errorf("lstm variant B: exit %d, %q", code, errs)
+	}
+}
+
+// TestNotFoundNamesTheStore: a model that is not there is reported with
+// the store that was searched (issue 12: "tumor@champion: not found" from
+// another directory, with no hint).
+func TestNotFoundNamesTheStore(t *testing.T) {
+	home := t.TempDir()
+	_, stderr, code := reckonHome(t, home, "models", "show", "tumor@champion")
+	if code != 1 || !strings.Contains(stderr, "not found") || !strings.Contains(stderr, filepath.Join(home, "reckon.db")) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestDefaultHomeIsPerUser: without --home or $RECKON_HOME the store is
+// the user's, whatever the current directory; a ./.reckon holding a store
+// (the old default) is still used.
+func TestDefaultHomeIsPerUser(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("RECKON_HOME", "")
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "xdg"))
+	if h, note := defaultHome(); h != filepath.Join(dir, "xdg", "reckon") || note != "" {
+		t.Errorf("default home %q (%q)", h, note)
+	}
+	os.MkdirAll(".reckon", 0o700)
+	os.WriteFile(filepath.Join(".reckon", "reckon.db"), nil, 0o600)
+	if h, note := defaultHome(); h != ".reckon" || !strings.Contains(note, "./.reckon") {
+		t.Errorf("with an old ./.reckon store: %q (%q)", h, note)
+	}
+	t.Setenv("RECKON_HOME", "/elsewhere")
+	if h, _ := defaultHome(); h != "/elsewhere" {
+		t.Errorf("$RECKON_HOME ignored: %q", h)
+	}
+}
+
+// TestExamplesExtract: the examples come out of the binary whole, their
+// pipelines load and resolve their data from the extracted directory, and
+// a second extract does not overwrite them.
+func TestExamplesExtract(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ex")
+	mustReckon(t, "examples", "extract", dir)
+	for _, p := range []string{"tumor/pipeline.yaml", "reentry/pipeline.yaml"} {
+		s, err := pipeline.Load(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if s.Tabular() {
+			if _, err := s.Resolve("data.table", s.Data.Table, nil); err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "tumor", examples.TumorCSVName))
+	if !bytes.Equal(b, examples.TumorCSV) {
+		t.Error("extracted table differs from the embedded one")
+	}
+	if _, stderr, code := reckon(t, "examples", "extract", dir); code != 1 || !strings.Contains(stderr, "--force") {
+		t.Errorf("second extract: exit %d %s", code, stderr)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // parse runs a command's flag parsing and validation with a run function
@@ -250,4 +251,24 @@ func TestPromoteAndInspectOptions(t *testing.T) {
 			t.Errorf("%v accepted", bad)
 		}
 	}
+}
+
+// TestHelpHasNoDoubledDefaults: cobra prints a flag's default after its
+// usage, so a usage that states one too would say it twice, possibly
+// contradicting itself (issue 12: --home said both $RECKON_HOME and
+// ".reckon").
+func TestHelpHasNoDoubledDefaults(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			zero := map[string]bool{"": true, "false": true, "0": true, "[]": true, "0s": true}
+			if strings.Contains(f.Usage, "(default") && !zero[f.DefValue] {
+				t.Errorf("%s --%s: usage %q states a default and cobra adds (default %s)", c.CommandPath(), f.Name, f.Usage, f.DefValue)
+			}
+		})
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(testApp().rootCmd())
 }

@@ -231,11 +231,9 @@ are ignored); missing or mistyped ones are listed in one error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.model == "" || o.data == "" {
-				return fmt.Errorf("--model (a model file) and --data (a track set directory) are required")
+				return fmt.Errorf("--model (a model file or a registered model) and --data (a labelled table or track set) are required")
 			}
-			if !cmd.Flags().Changed("threshold") {
-				o.threshold = 0
-			} else if !(o.threshold > 0 && o.threshold < 1) {
+			if cmd.Flags().Changed("threshold") && !(o.threshold > 0 && o.threshold < 1) {
 				return fmt.Errorf("--threshold must be in (0, 1), got %v", o.threshold)
 			}
 			return runF(cmd.Context(), o)
@@ -243,11 +241,11 @@ are ignored); missing or mistyped ones are listed in one error.`,
 	}
 	f := c.Flags()
 	f.StringVar(&o.model, "model", "", "model file, or a registered NAME, NAME@alias or NAME:version")
-	f.StringVar(&o.data, "data", "", "labelled track set directory")
+	f.StringVar(&o.data, "data", "", "labelled data: a CSV table (tabular models) or a track set directory")
 	f.BoolVar(&o.all, "all", false, "score every labelled track, even those the model was trained on")
 	f.Uint64Var(&o.seed, "bootstrap-seed", 0, "seed of the bootstrap interval")
-	f.StringVar(&o.plots, "plots", "", "directory for the PNG figures (default <home>/reports/MODEL; - for none)")
-	f.Float64Var(&o.threshold, "threshold", 0.5, "tabular: decision threshold on P(positive) (default: the model's)")
+	f.StringVar(&o.plots, "plots", "", "directory for the PNG figures (default HOME/reports/MODEL; - for none)")
+	f.Float64Var(&o.threshold, "threshold", 0, "tabular, two classes: decision threshold on P(positive) in (0, 1) (unset: the model's own)")
 	return c
 }
 
