@@ -213,8 +213,14 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 		}
 	}
 	fmt.Fprintf(w, "\ndemo took %.0f s\n", res.Seconds)
+	printDemoNext(w, res.Home, keep)
+}
+
+// printDemoNext ends the demo's report: where its files are (or that they
+// are gone) and commands to try next.
+func printDemoNext(w io.Writer, home string, keep bool) {
 	if keep {
-		fmt.Fprintf(w, "kept the demo home %s with the files above (try: reckon --home %s models history tumor)\n", res.Home, res.Home)
+		fmt.Fprintf(w, "kept the demo home %s with the files above (try: reckon --home %s models history tumor)\n", home, home)
 	} else {
 		fmt.Fprintf(w, "the demo ran in a temporary home, now removed with the files above; reckon demo --keep keeps it\n")
 	}
