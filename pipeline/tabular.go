@@ -575,13 +575,24 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 	}
 	// One transaction: bytes already registered (earlier, or by a run
 	// racing this one) are their version, and the alias moves only if it
-	// is not already there.
-	reg, err := x.env.Store.Register(ctx, v, alias, x.env.User, why)
+	// is not already there, and still where it was when this run read it
+	// (a racing run may have moved it to something this one never
+	// compared with).
+	from := 0
+	if current != nil {
+		from = current.Version
+	}
+	reg, err := x.env.Store.RegisterIf(ctx, v, alias, from, x.env.User, why)
 	if err != nil {
 		return err
 	}
 	x.res.Registered, x.res.AliasMoved = reg.Version, reg.Moved
-	if moves && !reg.Moved {
+	if reg.Stale {
+		fmt.Fprintf(x.env.Log, "  %-22s %s@%s moved to %s:%d while this run compared with %s: left there; run again to compare with it\n",
+			"register", sp.Register.Model, sp.Register.Alias, sp.Register.Model, reg.AliasAt, versionLabel(sp.Register.Model, from))
+		x.res.Reason += fmt.Sprintf(" (not moved: %s@%s had moved to %s:%d meanwhile)", sp.Register.Model, sp.Register.Alias, sp.Register.Model, reg.AliasAt)
+	}
+	if moves && !reg.Moved && !reg.Stale {
 		// Already there, whatever this run read before it (a racing
 		// run may have moved it since).
 		current = &reg.Version
@@ -594,6 +605,13 @@ func (x *exec) register(ctx context.Context, sel selectOut, outs map[string]trai
 		fmt.Fprintf(x.env.Log, "  %-22s %s is already %s; %s\n", "register", best, registry.Label(reg.Version), aliasNote(x.res, current))
 	}
 	return nil
+}
+
+func versionLabel(model string, v int) string {
+	if v == 0 {
+		return "no version"
+	}
+	return fmt.Sprintf("%s:%d", model, v)
 }
 
 func aliasNote(r *Result, champ *store.Version) string {

@@ -207,6 +207,10 @@ type Registration struct {
 	// Moved: the alias now points at Version and the move is audited.
 	// False when no alias was asked for or it already pointed there.
 	Moved bool
+	// Stale (RegisterIf only): the alias had moved from the version the
+	// caller expected, to AliasAt, so it was left there.
+	Stale   bool
+	AliasAt int
 }
 
 // Registry versions models and moves their aliases with an audit trail.
@@ -219,6 +223,12 @@ type Registry interface {
 	// transaction, audited with who and why, unless it already points
 	// there.
 	Register(ctx context.Context, v Version, alias, who, why string) (Registration, error)
+	// RegisterIf is Register whose alias move is conditional: it moves
+	// only if the alias still points at from (0: it does not exist), the
+	// target the caller's decision was made against. Otherwise the bytes
+	// are still registered (a new version notes why it did not take the
+	// alias) and the result is Stale, with the alias's actual target.
+	RegisterIf(ctx context.Context, v Version, alias string, from int, who, why string) (Registration, error)
 	// MoveAlias points alias at an existing version and audits the move;
 	// ErrAliasUnchanged when it already points there.
 	MoveAlias(ctx context.Context, model, alias string, version int, who, why string) error

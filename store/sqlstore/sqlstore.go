@@ -658,6 +658,14 @@ func (s *DB) DatasetVersions(ctx context.Context, name string) ([]store.Dataset,
 }
 
 func (s *DB) Register(ctx context.Context, v store.Version, alias, who, why string) (store.Registration, error) {
+	return s.register(ctx, v, alias, nil, who, why)
+}
+
+func (s *DB) RegisterIf(ctx context.Context, v store.Version, alias string, from int, who, why string) (store.Registration, error) {
+	return s.register(ctx, v, alias, &from, who, why)
+}
+
+func (s *DB) register(ctx context.Context, v store.Version, alias string, expect *int, who, why string) (store.Registration, error) {
 	if v.Model == "" {
 		return store.Registration{Version: v}, errors.New("register: model name is required")
 	}
@@ -689,8 +697,24 @@ func (s *DB) Register(ctx context.Context, v store.Version, alias, who, why stri
 		if _, err := t.exec(`UPDATE models SET latest = latest WHERE name = ?`, v.Model); err != nil {
 			return err
 		}
+		// Where the alias points now (0: nowhere yet).
+		var at int64
+		if alias != "" {
+			err := t.row(`SELECT version FROM aliases WHERE model = ? AND alias = ?`, v.Model, alias).Scan(&at)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		var have int64
 		err = t.row(`SELECT version FROM version_bytes WHERE model = ? AND sha256 = ?`, v.Model, v.Artifact.SHA256).Scan(&have)
+		// The caller decided against the alias's target it read; if the
+		// alias moved since (and not to these very bytes), that decision
+		// is stale: register, but leave the alias where it is.
+		stale := alias != "" && expect != nil && at != int64(*expect) && (err != nil || have != at)
+		if stale && err != nil {
+			note := fmt.Sprintf("%s@%s moved to %s:%d while this run compared with %s; not moved: run again to compare with it", v.Model, alias, v.Model, at, versionOrNone(v.Model, *expect))
+			v.Note = strings.TrimPrefix(v.Note+"; "+note, "; ")
+		}
 		switch {
 		case err == nil:
 			old, err := scanVersion(t.row(`SELECT `+versionCols+` FROM versions WHERE model = ? AND version = ?`, v.Model, have))
@@ -706,6 +730,10 @@ func (s *DB) Register(ctx context.Context, v store.Version, alias, who, why stri
 		default:
 			return err
 		}
+		if stale {
+			reg.Stale, reg.AliasAt = true, int(at)
+			return nil
+		}
 		if alias == "" {
 			return nil
 		}
@@ -717,6 +745,13 @@ func (s *DB) Register(ctx context.Context, v store.Version, alias, who, why stri
 		return err
 	})
 	return reg, err
+}
+
+func versionOrNone(model string, v int) string {
+	if v == 0 {
+		return "no version"
+	}
+	return fmt.Sprintf("%s:%d", model, v)
 }
 
 func insertVersion(t tx, v *store.Version, metrics string, now time.Time) error {

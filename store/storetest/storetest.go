@@ -69,6 +69,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentRegistrations", concurrentRegistrations},
 		{"RegisterIsIdempotent", registerIdempotent},
 		{"ConcurrentSameBytes", concurrentSameBytes},
+		{"RegisterIfStale", registerIfStale},
 		{"StepCache", stepCache},
 		{"CancelledContext", cancelledContext},
 	}
@@ -838,4 +839,39 @@ func mustGet(t *testing.T, s store.Store, id string) store.Run {
 	r, err := s.GetRun(context.Background(), id)
 	check(t, err)
 	return r
+}
+
+// registerIfStale: a conditional registration whose expected alias target
+// is out of date registers the bytes and leaves the alias (no flip back to
+// a decision made against an older champion); one whose expectation holds
+// moves it.
+func registerIfStale(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	run := succeededRun(t, s, "train")
+	a, err := s.RegisterIf(ctx, store.Version{Model: "m", RunID: run, Artifact: store.Artifact{SHA256: "a"}}, "champion", 0, "x", "first")
+	check(t, err)
+	if !a.Moved || a.Stale {
+		t.Fatalf("first conditional registration: %+v", a)
+	}
+	// Another run decided against "no champion" too, with other bytes.
+	b, err := s.RegisterIf(ctx, store.Version{Model: "m", RunID: run, Artifact: store.Artifact{SHA256: "b"}}, "champion", 0, "y", "also first")
+	check(t, err)
+	if b.Moved || !b.Stale || b.AliasAt != 1 || !b.New || !strings.Contains(b.Version.Note, "moved to m:1") {
+		t.Errorf("stale registration: %+v", b)
+	}
+	// Racing with the same bytes as the winner: nothing to do, not stale.
+	c, err := s.RegisterIf(ctx, store.Version{Model: "m", RunID: run, Artifact: store.Artifact{SHA256: "a"}}, "champion", 0, "z", "same bytes")
+	check(t, err)
+	if c.Moved || c.Stale || c.New || c.Version.Version != 1 {
+		t.Errorf("same bytes as the champion: %+v", c)
+	}
+	// A decision made against the current champion moves the alias.
+	d, err := s.RegisterIf(ctx, store.Version{Model: "m", RunID: run, Artifact: store.Artifact{SHA256: "b"}}, "champion", 1, "y", "beats m:1")
+	check(t, err)
+	if !d.Moved || d.Stale || d.Version.Version != 2 {
+		t.Errorf("up to date: %+v", d)
+	}
+	if h, _ := s.History(ctx, "m"); len(h) != 2 {
+		t.Errorf("audit %+v, want 0->1, 1->2", h)
+	}
 }
