@@ -208,8 +208,11 @@ func (e *CellError) Error() string {
 
 // Cut shortens a cell's or a name's text for a message: whatever a file
 // holds, an error quotes at most 64 bytes of it and says how long it was.
-func Cut(s string) string {
-	const keep = 64
+func Cut(s string) string { return CutAt(s, 64) }
+
+// CutAt keeps at most the first keep bytes of s (whole UTF-8 sequences),
+// noting the full length when it cuts.
+func CutAt(s string, keep int) string {
 	if len(s) <= keep {
 		return s
 	}

@@ -101,13 +101,6 @@ func TestTrainDeterministicAndArtifact(t *testing.T) {
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	tracks, labels := trainingSet(t, 13)
 	cfg := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
-	bytesOf := func(m *Model) []byte {
-		a, _ := m.Artifact()
-		a.Header.Kind = Kind
-		var b bytes.Buffer
-		model.Write(&b, a)
-		return b.Bytes()
-	}
 	full, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -121,19 +114,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || ck == nil || ck.Epoch != 2 {
 		t.Fatalf("interrupted: %v, checkpoint at %v", err, ck)
 	}
-	a, err := ck.Artifact()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := model.Write(&b, a); err != nil {
-		t.Fatal(err)
-	}
-	back, err := model.Read("ck", &b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck2, err := CheckpointFromArtifact(back)
+	ck2, err := checkpointRoundTrip(ck)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +122,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(bytesOf(full), bytesOf(resumed)) {
+	if !bytes.Equal(modelBytes(full), modelBytes(resumed)) {
 		t.Error("resumed model differs from the uninterrupted one")
 	}
 }
@@ -261,19 +242,7 @@ func TestInterruptBeforeFirstEpochResumes(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || ck == nil || ck.Epoch != 0 {
 		t.Fatalf("interrupted at once: %v, checkpoint %v", err, ck)
 	}
-	a, err := ck.Artifact()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := model.Write(&b, a); err != nil {
-		t.Fatal(err)
-	}
-	back, err := model.Read("ck", &b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck2, err := CheckpointFromArtifact(back)
+	ck2, err := checkpointRoundTrip(ck)
 	if err != nil {
 		t.Fatalf("the first-epoch checkpoint is refused: %v", err)
 	}
@@ -281,12 +250,33 @@ func TestInterruptBeforeFirstEpochResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fa, _ := full.Artifact()
-	ra, _ := resumed.Artifact()
-	var fb, rb bytes.Buffer
-	model.Write(&fb, fa)
-	model.Write(&rb, ra)
-	if !bytes.Equal(fb.Bytes(), rb.Bytes()) {
+	if !bytes.Equal(modelBytes(full), modelBytes(resumed)) {
 		t.Error("resumed model differs from the uninterrupted one")
 	}
+}
+
+// checkpointRoundTrip sends a checkpoint through its file format.
+func checkpointRoundTrip(ck *Checkpoint) (*Checkpoint, error) {
+	a, err := ck.Artifact()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := model.Write(&b, a); err != nil {
+		return nil, err
+	}
+	back, err := model.Read("ck", &b)
+	if err != nil {
+		return nil, err
+	}
+	return CheckpointFromArtifact(back)
+}
+
+// modelBytes is a trained model's file.
+func modelBytes(m *Model) []byte {
+	a, _ := m.Artifact()
+	a.Header.Kind = Kind
+	var b bytes.Buffer
+	model.Write(&b, a)
+	return b.Bytes()
 }

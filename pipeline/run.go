@@ -14,9 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
@@ -283,18 +283,7 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 
 // errorTag is an error as a run's tag: at most 4 KiB of it, whatever it
 // quotes.
-func errorTag(err error) string {
-	const keep = 4 << 10
-	m := err.Error()
-	if len(m) <= keep {
-		return m
-	}
-	n := keep
-	for n > 0 && !utf8.RuneStart(m[n]) {
-		n--
-	}
-	return fmt.Sprintf("%s… (%d bytes)", m[:n], len(m))
-}
+func errorTag(err error) string { return dataset.CutAt(err.Error(), 4<<10) }
 
 // brokenOutputs checks the blobs a cached step's run stored (its outputs:
 // models, schemas, folds; not its log or checkpoints, which no later step
