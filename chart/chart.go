@@ -206,3 +206,55 @@ func (f *Figures) Draw(name string, render func(path string) error) error {
 	f.Paths = append(f.Paths, p)
 	return nil
 }
+
+// Bar is one bar of a Gantt chart: a row (e.g. a VM), a span of time and
+// the series it belongs to (e.g. a team), which picks its colour.
+type Bar struct {
+	Row        int
+	Start, End float64
+	Series     string
+}
+
+// Gantt draws bars along rows against time; path ends in .png or .svg
+// (the web UI's format).
+func Gantt(path, title, xlabel, rowLabel string, bars []Bar) error {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xlabel, rowLabel
+	p.Legend.Top = true
+	colour := map[string]color.Color{}
+	for _, b := range bars {
+		if _, ok := colour[b.Series]; !ok {
+			colour[b.Series] = palette[len(colour)%len(palette)]
+		}
+		poly, err := plotter.NewPolygon(plotter.XYs{
+			{X: b.Start, Y: float64(b.Row) - 0.4}, {X: b.End, Y: float64(b.Row) - 0.4},
+			{X: b.End, Y: float64(b.Row) + 0.4}, {X: b.Start, Y: float64(b.Row) + 0.4},
+		})
+		if err != nil {
+			return err
+		}
+		poly.Color = colour[b.Series]
+		poly.LineStyle.Color = color.White
+		p.Add(poly)
+	}
+	names := make([]string, 0, len(colour))
+	for n := range colour {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		poly, _ := plotter.NewPolygon(plotter.XYs{{}, {}, {}})
+		poly.Color = colour[n]
+		p.Legend.Add(n, poly)
+	}
+	p.Add(plotter.NewGrid())
+	switch filepath.Ext(path) {
+	case ".png", ".svg":
+	default:
+		return fmt.Errorf("chart: %s: a Gantt chart is written as .png or .svg", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return p.Save(width, height, path)
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/reckon-ml/reckon/chart"
+	"github.com/reckon-ml/reckon/plan"
+	"github.com/spf13/cobra"
+)
+
+// planOptions are plan's flags.
+type planOptions struct {
+	teams, runs int
+	cpuHours    float64
+	scenario    plan.Scenario
+	gantt       string
+	nodes       int
+}
+
+func (a *app) planCmd() *cobra.Command { return a.newPlanCmd(a.runPlan) }
+
+func (a *app) newPlanCmd(runF func(context.Context, *planOptions) error) *cobra.Command {
+	o := &planOptions{}
+	c := &cobra.Command{
+		Use:   "plan --teams N --runs-per-week R --cpu-hours H --gpu-speedup S --gpus-per-vm G --max-vms V",
+		Short: "Plan a pool of GPU VMs for the teams' training runs: smallest makespan, Gantt chart",
+		Long: `Find the schedule of a period's training runs (every team's runs, all ready at
+the start) on a pool of GPU VMs with the smallest makespan, and measure it
+against a lower bound no schedule can beat.
+
+A run of H CPU-hours takes H/S hours on one GPU; on g GPUs it keeps E of
+perfect scaling per doubling (--scaling-efficiency, 1 = perfect), so
+H / (S * g * E^log2 g) hours. A run takes whole VMs, 1 to --max-vms-per-run,
+for its whole length. Every order of the runs and every VM count per run is
+searched (branch and bound over list schedules: each run goes on the VMs
+that free up first); "optimal" says the search finished.
+
+Prints the makespan, the lower bound (the least VM-hours of all runs over
+the pool, or the longest run at its fastest), VM-hours, each run's VMs,
+start and end, each team's first start and last end, and writes a Gantt
+chart as PNG and SVG.`,
+		Example: `  reckon plan --teams 4 --runs-per-week 2 --cpu-hours 100 --gpu-speedup 6 --gpus-per-vm 8 --max-vms 7
+  reckon plan --teams 4 --runs-per-week 2 --cpu-hours 100 --gpu-speedup 6 --gpus-per-vm 8 --max-vms 7 \
+      --scaling-efficiency 0.9 --max-vms-per-run 4 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.teams < 1 || o.runs < 1 {
+				return fmt.Errorf("--teams and --runs-per-week must be >= 1, got %d and %d", o.teams, o.runs)
+			}
+			o.scenario.Teams = plan.Uniform(o.teams, o.runs, o.cpuHours)
+			if err := o.scenario.Validate(); err != nil {
+				return err
+			}
+			if g := filepath.Ext(o.gantt); o.gantt != "" && o.gantt != "-" && g != ".png" {
+				return fmt.Errorf("--gantt %s: give a .png path (the .svg is written beside it), or - for none", o.gantt)
+			}
+			return runF(cmd.Context(), o)
+		},
+	}
+	f := c.Flags()
+	f.IntVar(&o.teams, "teams", 4, "teams, each with the same runs")
+	f.IntVar(&o.runs, "runs-per-week", 2, "runs per team in the period planned")
+	f.Float64Var(&o.cpuHours, "cpu-hours", 100, "one run's length on one CPU, hours")
+	f.Float64Var(&o.scenario.GPUSpeedup, "gpu-speedup", 6, "how much faster one GPU is than one CPU")
+	f.IntVar(&o.scenario.GPUsPerVM, "gpus-per-vm", 8, "GPUs in one VM")
+	f.IntVar(&o.scenario.MaxVMs, "max-vms", 7, "VMs that may run at once")
+	f.Float64Var(&o.scenario.Efficiency, "scaling-efficiency", 1, "share of perfect scaling kept per doubling of GPUs, in (0, 1]")
+	f.IntVar(&o.scenario.MaxVMsPerRun, "max-vms-per-run", 0, "most VMs one run may span (0: --max-vms)")
+	f.StringVar(&o.gantt, "gantt", "", "Gantt chart PNG, with an SVG beside it (default HOME/reports/plan.png; - for none)")
+	f.IntVar(&o.nodes, "search-nodes", plan.DefaultNodes, "search budget; past it the best schedule found is printed, marked not proven optimal")
+	return c
+}
+
+func (a *app) runPlan(_ context.Context, o *planOptions) error {
+	p, err := plan.Solve(o.scenario, o.nodes)
+	if err != nil {
+		return err
+	}
+	gantt := o.gantt
+	if gantt == "" {
+		gantt = a.homePath("reports", "plan.png")
+	}
+	var figures []string
+	if gantt != "-" {
+		var bars []chart.Bar
+		for _, r := range p.Runs {
+			for _, vm := range r.VMIDs {
+				bars = append(bars, chart.Bar{Row: vm, Start: r.StartH, End: r.EndH, Series: r.Team})
+			}
+		}
+		title := fmt.Sprintf("makespan %.2f h (lower bound %.2f h)", p.MakespanH, p.LowerBoundH)
+		for _, path := range []string{gantt, strings.TrimSuffix(gantt, ".png") + ".svg"} {
+			if err := chart.Gantt(path, title, "hours", "VM", bars); err != nil {
+				return err
+			}
+			figures = append(figures, path)
+		}
+	}
+	res := struct {
+		*plan.Plan
+		Scenario plan.Scenario `json:"scenario"`
+		Figures  []string      `json:"figures,omitempty"`
+	}{p, o.scenario, figures}
+	return a.report(res, func(w io.Writer) {
+		proven := "optimal among list schedules"
+		if !p.Optimal {
+			proven = fmt.Sprintf("best found in %d search nodes, not proven optimal", p.Nodes)
+		}
+		fmt.Fprintf(w, "makespan %.3f h, lower bound %.3f h (%.1f%% above), %.2f VM-hours; %s\n",
+			p.MakespanH, p.LowerBoundH, 100*(p.MakespanH/p.LowerBoundH-1), p.VMHours, proven)
+		tw := newTabWriter(w)
+		fmt.Fprintln(tw, "team\trun\tvms\tstart_h\tend_h\tvm ids")
+		for _, r := range p.Runs {
+			ids := make([]string, len(r.VMIDs))
+			for i, id := range r.VMIDs {
+				ids[i] = fmt.Sprint(id)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%s\n", r.Team, r.Run, r.VMs, r.StartH, r.EndH, strings.Join(ids, ","))
+		}
+		tw.Flush()
+		tw = newTabWriter(w)
+		fmt.Fprintln(tw, "team\tfirst start h\tlast end h")
+		for _, t := range p.Teams {
+			fmt.Fprintf(tw, "%s\t%.3f\t%.3f\n", t.Team, t.FirstStart, t.LastEnd)
+		}
+		tw.Flush()
+		for _, f := range figures {
+			fmt.Fprintf(w, "  figure: %s\n", f)
+		}
+	})
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestPlanReference: the reference scenario through the CLI, with the JSON
+// keys the issue names and both chart files written.
+func TestPlanReference(t *testing.T) {
+	dir := t.TempDir()
+	gantt := filepath.Join(dir, "plan.png")
+	out := mustReckon(t, "--json", "plan", "--teams", "4", "--runs-per-week", "2", "--cpu-hours", "100",
+		"--gpu-speedup", "6", "--gpus-per-vm", "8", "--max-vms", "7", "--gantt", gantt)
+	var res struct {
+		MakespanH   float64 `json:"makespan_h"`
+		LowerBoundH float64 `json:"lower_bound_h"`
+		VMHours     float64 `json:"vm_hours"`
+		Runs        []struct {
+			Team   string  `json:"team"`
+			Run    int     `json:"run"`
+			VMs    int     `json:"vms"`
+			StartH float64 `json:"start_h"`
+			EndH   float64 `json:"end_h"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(res.LowerBoundH-2.380952) > 1e-5 || res.MakespanH > 1.01*res.LowerBoundH || len(res.Runs) != 8 || res.Runs[0].Team == "" || res.Runs[0].VMs < 1 {
+		t.Errorf("plan %+v", res)
+	}
+	for _, f := range []string{gantt, filepath.Join(dir, "plan.svg")} {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if _, stderr, code := reckon(t, "plan", "--scaling-efficiency", "1.2"); code != 1 || stderr == "" {
+		t.Errorf("efficiency 1.2: exit %d %s", code, stderr)
+	}
+}
