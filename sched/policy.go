@@ -1,0 +1,357 @@
+package sched
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Decision is what the policy chose in one round.
+type Decision struct {
+	// Admit are queued jobs to start now, in order.
+	Admit []Admission
+	// Preempt are running jobs to stop and requeue (borrowed capacity a
+	// lender takes back), newest first.
+	Preempt []string
+	// Waiting says, for every queued job not admitted, why.
+	Waiting map[string]Reason
+}
+
+// Admission is one admitted job.
+type Admission struct {
+	ID string
+	// Borrowed: it takes its team beyond its nominal quota, so a lender
+	// may preempt it (record it in Job.Borrowed).
+	Borrowed bool
+}
+
+// reservation is a flavor's: the first job of it that does not fit.
+type reservation struct {
+	job   string
+	start time.Time // zero: never (no running job has an expected end)
+	left  Resources // free at start beside the reserved job
+}
+
+// Reason is why a job waits, with the numbers; Text says it in words.
+type Reason struct {
+	Job, Team, Flavor string
+	Position          int // among all waiting jobs, 1-based
+	TeamPosition      int // among its team's waiting jobs, 1-based
+	// Need is the job's request, Free what its flavor had free when the
+	// policy reached it.
+	Need, Free Resources
+	// Borrowers are the teams using the flavor beyond their nominal quota.
+	Borrowers []string
+	// Reserved: the job holds its flavor's reservation and starts by
+	// ExpectedStart (zero: no running job has an expected end).
+	Reserved      bool
+	ExpectedStart time.Time
+	// Behind names the job holding the reservation when it is not this.
+	Behind string
+	// WouldDelay: it fits now but would delay the reserved job.
+	WouldDelay bool
+	// AtLimit: its team is at its borrowing limit for the flavor.
+	AtLimit bool
+	// NoQueue: its team has no queue.
+	NoQueue bool
+}
+
+// Short names the resource missing and by how much ("" when none is).
+func (r Reason) Short() string {
+	if r.WouldDelay || r.AtLimit || r.NoQueue {
+		return ""
+	}
+	return r.Free.Short(r.Need)
+}
+
+// Decide is the scheduling policy: a pure function of the snapshot and the
+// clock. Queued jobs are taken in weighted fair-share order (the team with
+// the least decayed usage plus current holding per weight goes next), then
+// priority, then age. A job that fits is admitted. A team within its
+// nominal quota gets it back by preempting other teams' borrowed jobs,
+// newest first. The first job of a flavor that does not fit holds that
+// flavor's reservation, from the running jobs' expected ends; later jobs
+// of the flavor are admitted (backfilled) only if they do not delay it:
+// they end before the reservation, or leave enough for it at that time.
+func Decide(s Snapshot, now time.Time) Decision {
+	d := Decision{Waiting: map[string]Reason{}}
+	teams := map[string]Team{}
+	capacity := map[string]Resources{}
+	for _, t := range s.Teams {
+		teams[t.Name] = t
+		for f, r := range t.Nominal {
+			capacity[f] = capacity[f].Add(r)
+		}
+	}
+	type key struct{ team, flavor string }
+	use := map[key]Resources{}
+	free := map[string]Resources{}
+	for f, c := range capacity {
+		free[f] = c
+	}
+	held := map[string]float64{} // GPUs held per team, for the share
+	var running []*Job
+	var queued []*Job
+	for i := range s.Jobs {
+		j := &s.Jobs[i]
+		switch j.State {
+		case Running, Admitted:
+			running = append(running, j)
+			use[key{j.Team, j.Flavor}] = use[key{j.Team, j.Flavor}].Add(j.Request)
+			free[j.Flavor] = free[j.Flavor].Sub(j.Request)
+			held[j.Team] += float64(j.Request.GPUs)
+		case Queued:
+			queued = append(queued, j)
+		}
+	}
+	// Each team's queue: priority, then age.
+	perTeam := map[string][]*Job{}
+	for _, j := range queued {
+		perTeam[j.Team] = append(perTeam[j.Team], j)
+	}
+	for _, q := range perTeam {
+		slices.SortFunc(q, func(a, b *Job) int {
+			if c := cmp.Compare(b.Priority, a.Priority); c != 0 {
+				return c
+			}
+			if c := a.Submitted.Compare(b.Submitted); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ID, b.ID)
+		})
+	}
+	// The global order interleaves the team queues by fair share: the
+	// team with the least (decayed usage + holding + what this order has
+	// given it) per weight goes next.
+	names := make([]string, 0, len(perTeam))
+	for n := range perTeam {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	shares := make([]float64, len(names))
+	weights := make([]float64, len(names))
+	heads := make([]int, len(names))
+	for i, n := range names {
+		weights[i] = 1
+		if t, ok := teams[n]; ok {
+			weights[i] = t.weight()
+		}
+		shares[i] = (s.Usage[n] + held[n]) / weights[i]
+	}
+	order := make([]*Job, 0, len(queued))
+	for len(order) < len(queued) {
+		best := -1
+		for i, n := range names {
+			if heads[i] < len(perTeam[n]) && (best < 0 || shares[i] < shares[best]) {
+				best = i
+			}
+		}
+		j := perTeam[names[best]][heads[best]]
+		heads[best]++
+		shares[best] += math.Max(float64(j.Request.GPUs), 1e-3) / weights[best]
+		order = append(order, j)
+	}
+
+	reserved := map[string]*reservation{}
+	preempted := map[string]bool{}
+	teamPos := map[string]int{}
+	pos := 0
+	// Who borrows a flavor, recomputed only after it changed.
+	borrowers := map[string][]string{}
+	stale := map[string]bool{}
+	borrowing := func(flavor string) []string {
+		if b, ok := borrowers[flavor]; ok && !stale[flavor] {
+			return b
+		}
+		var b []string
+		for _, t := range s.Teams {
+			if u := use[key{t.Name, flavor}]; !t.Nominal[flavor].Fits(u) {
+				b = append(b, fmt.Sprintf("%s (%d GPUs over its nominal %d)", t.Name, u.GPUs-t.Nominal[flavor].GPUs, t.Nominal[flavor].GPUs))
+			}
+		}
+		borrowers[flavor], stale[flavor] = b, false
+		return b
+	}
+	withinLimit := func(j *Job) bool {
+		t := teams[j.Team]
+		lim, capped := t.Borrowing[j.Flavor]
+		if !capped {
+			return true
+		}
+		return t.Nominal[j.Flavor].Add(lim).Fits(use[key{j.Team, j.Flavor}].Add(j.Request))
+	}
+	admit := func(j *Job) {
+		k := key{j.Team, j.Flavor}
+		use[k] = use[k].Add(j.Request)
+		borrowed := !teams[j.Team].Nominal[j.Flavor].Fits(use[k])
+		d.Admit = append(d.Admit, Admission{ID: j.ID, Borrowed: borrowed})
+		free[j.Flavor] = free[j.Flavor].Sub(j.Request)
+		stale[j.Flavor] = true
+		a := *j
+		a.Started, a.State, a.Borrowed = now, Admitted, borrowed
+		running = append(running, &a)
+	}
+	for _, j := range order {
+		if _, ok := teams[j.Team]; !ok {
+			pos++
+			teamPos[j.Team]++
+			d.Waiting[j.ID] = Reason{Job: j.ID, Team: j.Team, Flavor: j.Flavor, Position: pos, TeamPosition: teamPos[j.Team], NoQueue: true}
+			continue
+		}
+		res := reserved[j.Flavor]
+		within := withinLimit(j)
+		fits := free[j.Flavor].Fits(j.Request) && within
+		if fits && (res == nil || doesNotDelay(j, now, res.start, res.left)) {
+			if res != nil && !endsBefore(j, now, res.start) {
+				res.left = res.left.Sub(j.Request)
+			}
+			admit(j)
+			continue
+		}
+		// A team within its nominal quota takes it back from borrowers.
+		if !fits && within && res == nil && teams[j.Team].Nominal[j.Flavor].Fits(use[key{j.Team, j.Flavor}].Add(j.Request)) {
+			if victims := reclaim(running, preempted, j, free[j.Flavor]); victims != nil {
+				for _, v := range victims {
+					preempted[v.ID] = true
+					d.Preempt = append(d.Preempt, v.ID)
+					use[key{v.Team, v.Flavor}] = use[key{v.Team, v.Flavor}].Sub(v.Request)
+					free[v.Flavor] = free[v.Flavor].Add(v.Request)
+				}
+				admit(j)
+				continue
+			}
+		}
+		pos++
+		teamPos[j.Team]++
+		r := Reason{Job: j.ID, Team: j.Team, Flavor: j.Flavor, Position: pos, TeamPosition: teamPos[j.Team],
+			Need: j.Request, Free: free[j.Flavor], Borrowers: borrowing(j.Flavor), AtLimit: !within}
+		switch {
+		case !within:
+			// Its own team's limit: it holds no reservation, so it
+			// blocks nobody else.
+		case res == nil:
+			start, left := reserve(running, preempted, free[j.Flavor], j, now)
+			reserved[j.Flavor] = &reservation{job: j.ID, start: start, left: left}
+			r.Reserved, r.ExpectedStart = true, start
+		default:
+			r.Behind, r.WouldDelay = res.job, fits
+			r.ExpectedStart = res.start // not before the reservation ahead of it
+		}
+		d.Waiting[j.ID] = r
+	}
+	return d
+}
+
+// endsBefore: j, started now, ends by t (known duration, known t).
+func endsBefore(j *Job, now, t time.Time) bool {
+	return j.Expected > 0 && !t.IsZero() && !now.Add(j.Expected).After(t)
+}
+
+// doesNotDelay: a backfilled job must end before the reservation starts,
+// or leave enough for the reserved job when it does.
+func doesNotDelay(j *Job, now, start time.Time, left Resources) bool {
+	return endsBefore(j, now, start) || left.Fits(j.Request)
+}
+
+// reserve finds when j would fit as running jobs of its flavor end at their
+// expected times, and what is left then beside it.
+func reserve(running []*Job, preempted map[string]bool, free Resources, j *Job, now time.Time) (time.Time, Resources) {
+	type end struct {
+		at  time.Time
+		req Resources
+	}
+	var ends []end
+	for _, r := range running {
+		if r.Flavor != j.Flavor || preempted[r.ID] || r.Expected <= 0 {
+			continue
+		}
+		at := r.Started.Add(r.Expected)
+		if at.Before(now) {
+			at = now
+		}
+		ends = append(ends, end{at, r.Request})
+	}
+	slices.SortFunc(ends, func(a, b end) int { return a.at.Compare(b.at) })
+	for _, e := range ends {
+		free = free.Add(e.req)
+		if free.Fits(j.Request) {
+			return e.at, free.Sub(j.Request)
+		}
+	}
+	return time.Time{}, Resources{}
+}
+
+// reclaim picks borrowed jobs of other teams in j's flavor, newest first,
+// until j fits; nil when even all of them would not make room.
+func reclaim(running []*Job, preempted map[string]bool, j *Job, free Resources) []*Job {
+	var cands []*Job
+	for _, r := range running {
+		if r.Flavor == j.Flavor && r.Team != j.Team && r.Borrowed && !preempted[r.ID] {
+			cands = append(cands, r)
+		}
+	}
+	slices.SortFunc(cands, func(a, b *Job) int { return b.Started.Compare(a.Started) })
+	var out []*Job
+	for _, c := range cands {
+		if free.Fits(j.Request) {
+			break
+		}
+		out = append(out, c)
+		free = free.Add(c.Request)
+	}
+	if !free.Fits(j.Request) {
+		return nil
+	}
+	return out
+}
+
+// Text is the reason in one or two sentences (reckon jobs why).
+func (r Reason) Text() string {
+	if r.NoQueue {
+		return fmt.Sprintf("%s waits: team %q has no queue (see reckon queues).", r.Job, r.Team)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is %s in the queue (%s in team %s's)", r.Job, ordinal(r.Position), ordinal(r.TeamPosition), r.Team)
+	switch {
+	case r.AtLimit:
+		fmt.Fprintf(&b, "; team %s is at its borrowing limit for %s", r.Team, r.Flavor)
+	case r.Reserved:
+		fmt.Fprintf(&b, "; %s short by %s", r.Flavor, r.Short())
+	case r.WouldDelay:
+		fmt.Fprintf(&b, "; it would fit, but would delay %s, which holds the %s reservation", r.Behind, r.Flavor)
+	default:
+		fmt.Fprintf(&b, "; %s short by %s, behind %s, which holds the reservation", r.Flavor, r.Short(), r.Behind)
+	}
+	if len(r.Borrowers) > 0 {
+		fmt.Fprintf(&b, "; borrowing %s: %s", r.Flavor, strings.Join(r.Borrowers, ", "))
+	}
+	if !r.ExpectedStart.IsZero() {
+		fmt.Fprintf(&b, ". Expected to start by %s", r.ExpectedStart.UTC().Format(time.DateTime))
+	} else {
+		b.WriteString(". No running job has an expected end, so no start time can be promised")
+	}
+	switch {
+	case r.Reserved:
+		b.WriteString("; it starts sooner if running jobs finish early or it asks for less")
+	case r.WouldDelay:
+		b.WriteString("; an expected duration ending before the reservation would let it backfill")
+	}
+	return b.String() + "."
+}
+
+func ordinal(n int) string {
+	suf := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suf = "st"
+	case n%10 == 2:
+		suf = "nd"
+	case n%10 == 3:
+		suf = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suf)
+}
