@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +41,27 @@ func TestPlanReference(t *testing.T) {
 	}
 	if _, stderr, code := reckon(t, "plan", "--scaling-efficiency", "1.2"); code != 1 || stderr == "" {
 		t.Errorf("efficiency 1.2: exit %d %s", code, stderr)
+	}
+}
+
+// TestQueuesCLI: the default queue, a queues file (JSON, a borrowing limit
+// with unlimited resources as null) and a mistake named with file:line.
+func TestQueuesCLI(t *testing.T) {
+	if out := mustReckon(t, "queues"); !strings.Contains(out, "default") {
+		t.Errorf("default queues:\n%s", out)
+	}
+	var q struct {
+		Teams []struct {
+			Name      string                    `json:"name"`
+			Borrowing map[string]map[string]any `json:"borrowing"`
+		} `json:"teams"`
+	}
+	if err := json.Unmarshal([]byte(mustReckon(t, "--json", "queues", "-f", "../../sched/testdata/queues.yaml")), &q); err != nil || len(q.Teams) != 4 || q.Teams[0].Borrowing["h100"]["gpus"] != 28.0 || q.Teams[0].Borrowing["h100"]["cpu"] != nil {
+		t.Errorf("queues JSON %+v %v", q, err)
+	}
+	bad := filepath.Join(t.TempDir(), "q.yaml")
+	os.WriteFile(bad, []byte("flavors: [h100]\nteams:\n  - name: a\n    nominal: {a100: {gpus: 8}}\n"), 0o600)
+	if _, stderr, code := reckon(t, "queues", "-f", bad); code != 1 || !strings.Contains(stderr, bad+":4:") {
+		t.Errorf("bad queues file: exit %d %s", code, stderr)
 	}
 }

@@ -1,0 +1,51 @@
+package sched
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadQueues(t *testing.T) {
+	q, err := LoadQueues("testdata/queues.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Teams) != 4 || q.HalfLife != 168*time.Hour || q.Capacity()["h100"].GPUs != 56 || q.PriorityClasses["urgent"] != 1000 {
+		t.Errorf("queues %+v", q)
+	}
+	pt := q.PolicyTeams()
+	if b := pt[0].Borrowing["h100"]; b.GPUs != 28 || !math.IsInf(b.CPU, 1) || !math.IsInf(b.MemoryGB, 1) || pt[2].weight() != 2 || pt[3].weight() != 1 {
+		t.Errorf("policy teams %+v (a borrowing limit limits only what it names)", pt)
+	}
+}
+
+// TestQueuesErrors: each mistake is named with file:line.
+func TestQueuesErrors(t *testing.T) {
+	base := "flavors: [h100]\nteams:\n  - name: a\n    nominal: {h100: {gpus: 8}}\n"
+	for _, c := range []struct {
+		yaml, want string
+	}{
+		{"", "empty queues file"},
+		{"flavors: [h100]\nteams:\n  - name: a\n    nominal: {h100: {gpus: 8}}\n    wieght: 2\n", "line 5"},
+		{"flavors: [h100]\nteams:\n  - name: a\n    nominal: {a100: {gpus: 8}}\n", `q.yaml:4: team a: nominal: unknown flavor "a100" (flavors: h100)`},
+		{base + "  - name: a\n    nominal: {h100: {gpus: 8}}\n", `q.yaml:5: team "a" again`},
+		{"flavors: [h100]\nteams:\n  - name: a\n    weight: -1\n    nominal: {h100: {gpus: 8}}\n", "q.yaml:4: team a: weight"},
+		{"flavors: [h100]\nteams:\n  - name: a\n    nominal: {h100: {gpus: -8}}\n", "q.yaml:4: team a: nominal.h100: negative"},
+		{"teams:\n  - name: a\n    nominal: {h100: {gpus: 8}}\n", "flavors"},
+		{"flavors: [h100]\nhalf_life: soon\n" + base[len("flavors: [h100]\n"):], "q.yaml"},
+	} {
+		_, err := DecodeQueues("q.yaml", strings.NewReader(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.yaml, err, c.want)
+		}
+	}
+}
+
+func TestDefaultQueues(t *testing.T) {
+	q := DefaultQueues()
+	if len(q.Teams) != 1 || q.Teams[0].Name != "default" || q.Capacity()["cpu"].CPU < 1 {
+		t.Errorf("default queues %+v", q)
+	}
+}
