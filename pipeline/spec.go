@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/yamlfile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -112,32 +113,12 @@ func Load(path string) (*Spec, error) {
 // Decode reads a pipeline strictly: unknown keys, wrong types and missing
 // or contradictory settings are errors naming the file and line.
 func Decode(name string, r io.Reader) (*Spec, error) {
-	// A pipeline is a page of YAML; anything past 1 MiB is not one.
-	const maxSpec = 1 << 20
-	body, err := io.ReadAll(io.LimitReader(r, maxSpec+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(body) > maxSpec {
-		return nil, fmt.Errorf("%s: larger than 1 MiB: is this a pipeline file?", name)
-	}
-	if i := bytes.IndexByte(body, 0); i >= 0 {
-		return nil, fmt.Errorf("%s: a NUL byte at offset %d: this is not a YAML pipeline file", name, i)
-	}
 	s := &Spec{file: name, dir: "."}
-	dec := yaml.NewDecoder(bytes.NewReader(body))
-	dec.KnownFields(true)
-	if err := dec.Decode(s); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty pipeline file", name)
-		}
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	root, err := yamlfile.Decode(name, "pipeline", r, s)
+	if err != nil {
+		return nil, err
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(body, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	s.lines = &root
+	s.lines = root
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -146,41 +127,7 @@ func Decode(name string, r io.Reader) (*Spec, error) {
 
 // line finds the line of a key path such as "models", 2, "kind" (0 when
 // absent).
-func (s *Spec) line(path ...any) int {
-	n := s.lines
-	if n == nil {
-		return 0
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			if n.Kind != yaml.MappingNode {
-				return line
-			}
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == k {
-					line, n, found = n.Content[i].Line, n.Content[i+1], true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		case int:
-			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
-				return line
-			}
-			n = n.Content[k]
-			line = n.Line
-		}
-	}
-	return line
-}
+func (s *Spec) line(path ...any) int { return yamlfile.Line(s.lines, path...) }
 
 func (s *Spec) errorf(path []any, format string, args ...any) error {
 	return fmt.Errorf("%s:%d: %s", s.file, s.line(path...), fmt.Sprintf(format, args...))

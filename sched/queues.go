@@ -1,9 +1,7 @@
 package sched
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/reckon-ml/reckon/yamlfile"
 )
 
 // Queues is a queues.yaml: the resource flavors, the teams of the cohort
@@ -100,27 +98,13 @@ func gpus() int {
 // does not declare, a duplicate or missing team name, a negative quota or
 // weight are errors naming file:line.
 func DecodeQueues(name string, r io.Reader) (*Queues, error) {
-	body, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(body) > 1<<20 || bytes.IndexByte(body, 0) >= 0 {
-		return nil, fmt.Errorf("%s: not a queues file (over 1 MiB or binary)", name)
-	}
 	q := &Queues{File: name}
-	dec := yaml.NewDecoder(bytes.NewReader(body))
-	dec.KnownFields(true)
-	if err := dec.Decode(q); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty queues file", name)
-		}
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	root, err := yamlfile.Decode(name, "queues", r, q)
+	if err != nil {
+		return nil, err
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(body, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	at := func(path ...any) string { return fmt.Sprintf("%s:%d", name, lineOf(&root, path...)) }
+	at := func(path ...any) string { return fmt.Sprintf("%s:%d", name, yamlfile.Line(root, path...)) }
+	has := func(path ...any) bool { _, ok := yamlfile.Find(root, path...); return ok }
 	if q.HalfLife == 0 {
 		q.HalfLife = 7 * 24 * time.Hour
 	}
@@ -166,13 +150,13 @@ func DecodeQueues(name string, r io.Reader) (*Queues, error) {
 	// borrowingLimit): only the keys written limit.
 	for i := range q.Teams {
 		for f, r := range q.Teams[i].Borrowing {
-			if !hasKey(&root, "teams", i, "borrowing", f, "cpu") {
+			if !has("teams", i, "borrowing", f, "cpu") {
 				r.CPU = math.Inf(1)
 			}
-			if !hasKey(&root, "teams", i, "borrowing", f, "memory_gb") {
+			if !has("teams", i, "borrowing", f, "memory_gb") {
 				r.MemoryGB = math.Inf(1)
 			}
-			if !hasKey(&root, "teams", i, "borrowing", f, "gpus") {
+			if !has("teams", i, "borrowing", f, "gpus") {
 				r.GPUs = math.MaxInt32
 			}
 			q.Teams[i].Borrowing[f] = r
@@ -194,73 +178,6 @@ func LoadQueues(path string) (*Queues, error) {
 	}
 	defer f.Close()
 	return DecodeQueues(path, f)
-}
-
-// hasKey reports whether the key path exists in the document.
-func hasKey(root *yaml.Node, path ...any) bool {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			if n.Kind != yaml.MappingNode {
-				return false
-			}
-			var next *yaml.Node
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == k {
-					next = n.Content[i+1]
-				}
-			}
-			if next == nil {
-				return false
-			}
-			n = next
-		case int:
-			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
-				return false
-			}
-			n = n.Content[k]
-		}
-	}
-	return true
-}
-
-// lineOf finds the line of a key path (map keys as strings, sequence
-// indexes as ints) in a YAML document; the deepest line found.
-func lineOf(root *yaml.Node, path ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			if n.Kind != yaml.MappingNode {
-				return line
-			}
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == k {
-					line, n, found = n.Content[i].Line, n.Content[i+1], true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		case int:
-			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
-				return line
-			}
-			n = n.Content[k]
-			line = n.Line
-		}
-	}
-	return line
 }
 
 // MarshalJSON writes a resource a borrowing limit does not limit as null
