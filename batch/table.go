@@ -288,7 +288,7 @@ func (s *tableSource) records(path string, first int, text []byte) ([]Record, er
 		}
 	}
 	var aside bytes.Buffer
-	t, _, err := dataset.ReadCSV(path, bytes.NewReader(text), dataset.ReadOptions{Types: types, OnError: dataset.SetAside, ErrorsTo: &aside})
+	t, _, err := dataset.ReadCSV(path, bytes.NewReader(text), dataset.ReadOptions{Types: types, OnError: dataset.SetAside, ErrorsTo: &aside, Checked: true})
 	if err != nil {
 		return nil, err
 	}

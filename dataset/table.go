@@ -235,6 +235,9 @@ type ReadOptions struct {
 	// ErrorsTo receives set-aside rows as CSV (line, column, error, then the
 	// row's own fields). Required with SetAside.
 	ErrorsTo io.Writer
+	// Checked: r is already text read through NewTextReader (a block of a
+	// file a caller streams through one), so its checks are not repeated.
+	Checked bool
 	// MaxBadShare is the share of unparsable cells a column may have and
 	// still be inferred numeric, those cells becoming errors; 0 means 0.02.
 	MaxBadShare float64
@@ -274,7 +277,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 	}
 
 	// Pass 1: header and type inference.
-	cr, header, _, err := readHeader(name, r, "a header row")
+	cr, header, _, err := readHeader(name, r, "a header row", opt.Checked)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -334,7 +337,7 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	cr = newCSVReader(name, r)
+	cr = newCSVReader(name, r, opt.Checked)
 	if _, err := cr.Read(); err != nil {
 		return nil, nil, csvErr(name, err)
 	}
@@ -436,8 +439,8 @@ func ReadCSV(name string, r io.ReadSeeker, opt ReadOptions) (*Table, *ReadReport
 // readHeader starts a CSV read: it checks the header row and returns the
 // reader positioned on the first data row, the header and its column index.
 // expect says what an empty file should have held.
-func readHeader(name string, r io.Reader, expect string) (*csv.Reader, []string, map[string]int, error) {
-	cr := newCSVReader(name, r)
+func readHeader(name string, r io.Reader, expect string, checked bool) (*csv.Reader, []string, map[string]int, error) {
+	cr := newCSVReader(name, r, checked)
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, nil, nil, fmt.Errorf("%s: file is empty (expected %s)", name, expect)
@@ -471,9 +474,13 @@ func requireColumns(name string, header []string, col map[string]int, req ...str
 }
 
 // newCSVReader reads r through NewTextReader (BOM, line endings, UTF-8,
-// bounded lines) with the default limits.
-func newCSVReader(name string, r io.Reader) *csv.Reader {
-	cr := csv.NewReader(NewTextReader(name, r, DefaultLimits))
+// bounded lines) with the default limits, unless checked: r is already
+// such text (a block of a file streamed through one).
+func newCSVReader(name string, r io.Reader, checked bool) *csv.Reader {
+	if !checked {
+		r = NewTextReader(name, r, DefaultLimits)
+	}
+	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	return cr

@@ -317,7 +317,7 @@ type rawRow struct {
 // first appearance. Rows with a missing, non-finite or unparsable t, x, y or
 // z are dropped and counted (spec §7 row 5).
 func readTrackRows(name string, r io.Reader, rep *TrackReport) (map[string][]rawRow, []string, error) {
-	cr, header, col, err := readHeader(name, r, "the header track_id,t,x,y,z")
+	cr, header, col, err := readHeader(name, r, "the header track_id,t,x,y,z", false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -569,7 +569,7 @@ func checkUnits(tr *Track) error {
 // readLabels parses labels.csv. A duplicate track id or an unparsable value
 // is an error naming the line; labels are small and must be right.
 func readLabels(name string, r io.Reader) (map[string]TrackLabel, error) {
-	cr, header, col, err := readHeader(name, r, "a header with track_id")
+	cr, header, col, err := readHeader(name, r, "a header with track_id", false)
 	if err != nil {
 		return nil, err
 	}
