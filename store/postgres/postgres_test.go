@@ -70,3 +70,9 @@ func TestConcurrentRegisterProcesses(t *testing.T) {
 	}
 	storetest.ConcurrentRegisterProcesses(t, opener, fresh(t), rounds, 4)
 }
+
+// TestConcurrentSubmitProcesses: submitters in separate processes each
+// get their own job ids (issue 13).
+func TestConcurrentSubmitProcesses(t *testing.T) {
+	storetest.ConcurrentSubmitProcesses(t, opener, fresh(t), 4, 25)
+}

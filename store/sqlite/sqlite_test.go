@@ -200,3 +200,9 @@ func TestDamageFoundAfterUncleanStop(t *testing.T) {
 		t.Errorf("integrity check of a damaged store: %q %v", res, err)
 	}
 }
+
+// TestConcurrentSubmitProcesses: submitters in separate processes each
+// get their own job ids (issue 13).
+func TestConcurrentSubmitProcesses(t *testing.T) {
+	storetest.ConcurrentSubmitProcesses(t, opener, filepath.Join(t.TempDir(), "reckon.db"), 4, 25)
+}

@@ -72,6 +72,11 @@ func Run(t *testing.T, open Open) {
 		{"RegisterIfStale", registerIfStale},
 		{"StepCache", stepCache},
 		{"CancelledContext", cancelledContext},
+		{"JobsSubmitAndList", withClock(submitAndList)},
+		{"JobStateMachine", withClock(jobStateMachine)},
+		{"JobUsage", withClock(jobUsage)},
+		{"Leases", withClock(leases)},
+		{"ConcurrentJobs", concurrentJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -665,6 +670,9 @@ func WriterMain(open Opener) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "writer:", err)
 		os.Exit(3)
+	}
+	if n, err := strconv.Atoi(os.Getenv(envSubmit)); err == nil {
+		submitMain(s, n)
 	}
 	if m := os.Getenv(envModel); m != "" {
 		reg, err := s.Register(ctx, store.Version{Model: m, RunID: os.Getenv(envRun), Artifact: store.Artifact{SHA256: "bytes of " + m}}, "champion", "process", "race")
