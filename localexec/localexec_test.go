@@ -1,9 +1,7 @@
 package localexec_test
 
 import (
-	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"syscall"
 	"testing"
@@ -14,60 +12,22 @@ import (
 	"github.com/reckon-ml/reckon/sched/exectest"
 )
 
-const envChild = "LOCALEXEC_TEST_CHILD"
-
 // TestMain makes the test binary both the supervisor (reckon exec-attempt)
-// and the job it runs: "echo TEXT", "exit N", "sleep D", "stubborn D",
-// "env KEY".
+// and the job it runs (exectest's helpers).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == localexec.Command {
 		os.Exit(localexec.Main(os.Args[2:]))
 	}
-	if os.Getenv(envChild) == "1" && len(os.Args) == 3 {
-		os.Exit(child(os.Args[1], os.Args[2]))
-	}
+	exectest.ChildMain()
 	os.Exit(m.Run())
 }
 
-func child(what, arg string) int {
-	switch what {
-	case "echo":
-		fmt.Println(arg)
-	case "exit":
-		n, _ := strconv.Atoi(arg)
-		return n
-	case "sleep", "stubborn":
-		d, _ := time.ParseDuration(arg)
-		sig := make(chan os.Signal, 1)
-		if what == "stubborn" {
-			signal.Ignore(syscall.SIGTERM)
-		} else {
-			signal.Notify(sig, syscall.SIGTERM)
-		}
-		select {
-		case <-sig:
-			fmt.Println("SIGTERM: stopping")
-			return 130
-		case <-time.After(d):
-		}
-	case "env":
-		fmt.Printf("%s=%s\n", arg, os.Getenv(arg))
-	}
-	return 0
-}
-
-var programs = exectest.Programs{
-	Echo:     func(s string) []string { return []string{"echo", s} },
-	Exit:     func(n int) []string { return []string{"exit", strconv.Itoa(n)} },
-	Sleep:    func(d time.Duration) []string { return []string{"sleep", d.String()} },
-	Stubborn: func(d time.Duration) []string { return []string{"stubborn", d.String()} },
-	PrintEnv: func(k string) []string { return []string{"env", k} },
-}
+var programs = exectest.Helpers
 
 func TestConformance(t *testing.T) {
 	dir := t.TempDir()
 	exectest.Run(t, func(t *testing.T) sched.Executor {
-		e, err := localexec.New(localexec.Config{Dir: dir, Binary: os.Args[0], Env: []string{envChild + "=1"}, Grace: time.Second})
+		e, err := localexec.New(localexec.Config{Dir: dir, Binary: os.Args[0], Env: []string{exectest.EnvChild + "=1"}, Grace: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +39,7 @@ func TestConformance(t *testing.T) {
 // supervisor and the job, as a reboot would) is lost, not running and not
 // exited.
 func TestLostAttempt(t *testing.T) {
-	e, err := localexec.New(localexec.Config{Dir: t.TempDir(), Binary: os.Args[0], Env: []string{envChild + "=1"}})
+	e, err := localexec.New(localexec.Config{Dir: t.TempDir(), Binary: os.Args[0], Env: []string{exectest.EnvChild + "=1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,9 @@ type Record struct {
 	// CancelRequested: a user cancelled it while it ran; the scheduler
 	// stops it and it ends cancelled.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Preempting: the policy is taking its capacity back; the attempt is
+	// being stopped and the job goes back to the queue.
+	Preempting bool `json:"preempting,omitempty"`
 	// ExitCode is the last attempt's exit status; Message says how the
 	// job ended or why it went back to the queue.
 	ExitCode int    `json:"exit_code"`
@@ -169,6 +172,10 @@ type Store interface {
 	// state, or back to the queue (preempted, lost, or failed with
 	// attempts left). ErrConflict if that attempt already ended.
 	EndAttempt(ctx context.Context, id string, attempt int, e End) (Record, error)
+	// PreemptJob marks the running attempt as being preempted, so that
+	// however it exits (and whoever sees it exit, after a restart) it ends
+	// OutcomePreempted; ErrConflict unless the job is at that attempt.
+	PreemptJob(ctx context.Context, id string, attempt int, why string) error
 	// CancelJob ends a queued job cancelled at once and asks for a
 	// running one to be stopped; ErrJobFinished if it had ended.
 	CancelJob(ctx context.Context, id, why string) (Record, error)

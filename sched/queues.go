@@ -209,3 +209,33 @@ func (q QueueTeam) MarshalJSON() ([]byte, error) {
 		Borrowing map[string]limit     `json:"borrowing,omitempty"`
 	}{q.Name, q.Weight, q.Nominal, lims})
 }
+
+// ForTeams is the queues the scheduler uses when jobs of teams are in the
+// store. A queues file is taken as written (a team it does not name gets
+// no capacity, and its jobs say so). The default queue instead gives every
+// team that submits an equal nominal share of this machine, each free to
+// borrow the rest: one team alone uses all of it, two share it fairly.
+func (q *Queues) ForTeams(teams []string) *Queues {
+	if q.File != "" || len(teams) == 0 {
+		return q
+	}
+	names := slices.Clone(teams)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	total := q.Capacity()
+	out := *q
+	out.Teams = make([]QueueTeam, len(names))
+	n := len(names)
+	for i, name := range names {
+		nominal := map[string]Resources{}
+		for f, c := range total {
+			share := Resources{CPU: c.CPU / float64(n), MemoryGB: c.MemoryGB / float64(n), GPUs: c.GPUs / n}
+			if i < c.GPUs%n {
+				share.GPUs++ // the GPUs that do not divide go to the first teams
+			}
+			nominal[f] = share
+		}
+		out.Teams[i] = QueueTeam{Name: name, Weight: 1, Nominal: nominal}
+	}
+	return &out
+}

@@ -49,3 +49,22 @@ func TestDefaultQueues(t *testing.T) {
 		t.Errorf("default queues %+v", q)
 	}
 }
+
+func TestDefaultQueuesForTeams(t *testing.T) {
+	q := &Queues{Flavors: []string{"cpu", "gpu"}, Teams: []QueueTeam{{Name: "default",
+		Nominal: map[string]Resources{"cpu": {CPU: 8, MemoryGB: 32}, "gpu": {GPUs: 5}}}}}
+	got := q.ForTeams([]string{"tumor", "reentry", "tumor"})
+	if len(got.Teams) != 2 || got.Teams[0].Name != "reentry" || got.Teams[1].Name != "tumor" {
+		t.Fatalf("teams %+v", got.Teams)
+	}
+	if c := got.Capacity(); c["cpu"].CPU != 8 || c["gpu"].GPUs != 5 || c["cpu"].MemoryGB != 32 {
+		t.Errorf("capacity %+v, want the machine's", c)
+	}
+	if g := got.Teams[0].Nominal["gpu"].GPUs + 0; g != 3 || got.Teams[1].Nominal["gpu"].GPUs != 2 {
+		t.Errorf("GPUs split %d/%d, want 3/2", g, got.Teams[1].Nominal["gpu"].GPUs)
+	}
+	file := &Queues{File: "q.yaml", Teams: q.Teams}
+	if file.ForTeams([]string{"tumor"}) != file {
+		t.Error("a queues file was rewritten")
+	}
+}

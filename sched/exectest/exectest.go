@@ -7,8 +7,13 @@ package exectest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,4 +226,54 @@ func waitRunning(t *testing.T, e sched.Executor, job string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// EnvChild makes a test binary, started as a job, one of Helpers'
+// programs (see ChildMain).
+const EnvChild = "RECKON_EXECTEST_CHILD"
+
+// Helpers are Programs for a test binary whose TestMain calls ChildMain:
+// "echo TEXT", "exit N", "sleep D", "stubborn D", "env KEY".
+var Helpers = Programs{
+	Echo:     func(s string) []string { return []string{"echo", s} },
+	Exit:     func(n int) []string { return []string{"exit", strconv.Itoa(n)} },
+	Sleep:    func(d time.Duration) []string { return []string{"sleep", d.String()} },
+	Stubborn: func(d time.Duration) []string { return []string{"stubborn", d.String()} },
+	PrintEnv: func(k string) []string { return []string{"env", k} },
+}
+
+// ChildMain runs one of Helpers' programs and exits, when the environment
+// has EnvChild=1; call it first in TestMain.
+func ChildMain() {
+	if os.Getenv(EnvChild) != "1" || len(os.Args) != 3 {
+		return
+	}
+	what, arg := os.Args[1], os.Args[2]
+	code := 0
+	switch what {
+	case "echo":
+		fmt.Println(arg)
+	case "exit":
+		code, _ = strconv.Atoi(arg)
+	case "sleep", "stubborn":
+		d, _ := time.ParseDuration(arg)
+		sig := make(chan os.Signal, 1)
+		if what == "stubborn" {
+			signal.Ignore(syscall.SIGTERM)
+		} else {
+			signal.Notify(sig, syscall.SIGTERM)
+		}
+		select {
+		case <-sig:
+			fmt.Println("SIGTERM: stopping")
+			code = 130
+		case <-time.After(d):
+		}
+	case "env":
+		fmt.Printf("%s=%s\n", arg, os.Getenv(arg))
+	default:
+		fmt.Fprintln(os.Stderr, "exectest: unknown helper", what)
+		code = 2
+	}
+	os.Exit(code)
 }

@@ -100,10 +100,17 @@ func jobStateMachine(t *testing.T, s store.Store, clock *Clock) {
 	}
 	check(t, js.StartJob(ctx, r.ID, 1))
 	clock.Advance(30 * time.Minute)
+	if err := js.PreemptJob(ctx, r.ID, 2, "x"); !errors.Is(err, sched.ErrConflict) {
+		t.Errorf("preempting attempt 2: %v, want ErrConflict", err)
+	}
+	check(t, js.PreemptJob(ctx, r.ID, 1, "preempted for team reentry"))
+	if p, err := js.GetJob(ctx, r.ID); err != nil || !p.Preempting || p.State != sched.Running {
+		t.Errorf("preempting: %+v, %v", p, err)
+	}
 	// Preempted: back in the queue, the attempt kept, not a failure.
 	q, err := js.EndAttempt(ctx, r.ID, 1, sched.End{Outcome: sched.OutcomePreempted, Exit: -1, Message: "preempted for team reentry"})
 	check(t, err)
-	if q.State != sched.Queued || q.Attempt != 1 || q.Failures != 0 || q.Borrowed || q.Devices != "" || !q.Ended.IsZero() {
+	if q.State != sched.Queued || q.Attempt != 1 || q.Failures != 0 || q.Borrowed || q.Preempting || q.Devices != "" || !q.Ended.IsZero() {
 		t.Errorf("after preemption: %+v", q)
 	}
 	if _, err := js.EndAttempt(ctx, r.ID, 1, sched.End{Outcome: sched.OutcomeSucceeded}); !errors.Is(err, sched.ErrConflict) {

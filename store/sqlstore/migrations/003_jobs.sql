@@ -27,6 +27,7 @@ CREATE TABLE jobs (
     failures     BIGINT NOT NULL DEFAULT 0,
     devices      TEXT NOT NULL DEFAULT '',
     cancel       BIGINT NOT NULL DEFAULT 0,
+    preempt      BIGINT NOT NULL DEFAULT 0,
     exit_code    BIGINT NOT NULL DEFAULT 0,
     message      TEXT NOT NULL DEFAULT ''
 );
