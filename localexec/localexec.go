@@ -121,6 +121,7 @@ func (e *Executor) Start(ctx context.Context, l sched.Launch) error {
 	if l.CPU > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(int(math.Ceil(l.CPU))))
 	}
+	cmd.Dir = l.Dir
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.ExtraFiles = []*os.File{lock} // fd 3 in the supervisor
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -249,4 +250,35 @@ func (e *Executor) Logs(ctx context.Context, job string, attempt int) (io.ReadCl
 		return nil, fmt.Errorf("%s attempt %d has no log here (not started on this machine): %w", job, attempt, err)
 	}
 	return f, err
+}
+
+// Follow copies the attempt's log to w; with follow, it keeps copying
+// what is appended every poll until the attempt stops running or ctx ends.
+func Follow(ctx context.Context, e *Executor, job string, attempt int, w io.Writer, follow bool, poll time.Duration) error {
+	r, err := e.Logs(ctx, job, attempt)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		if _, err := io.Copy(w, r); err != nil {
+			return err
+		}
+		if !follow {
+			return nil
+		}
+		st, err := e.Status(ctx, job, attempt)
+		if err != nil {
+			return err
+		}
+		if st.Phase != sched.PhaseRunning {
+			_, err := io.Copy(w, r) // what it wrote before it exited
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(poll):
+		}
+	}
 }

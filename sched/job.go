@@ -27,7 +27,9 @@ type Spec struct {
 	Name string `json:"name"`
 	Kind Kind   `json:"kind"`
 	// Args are the reckon arguments the job runs (without "reckon").
-	Args     []string  `json:"args"`
+	Args []string `json:"args"`
+	// Dir is the working directory the job runs in ("": the executor's).
+	Dir      string    `json:"dir,omitempty"`
 	Flavor   string    `json:"flavor"`
 	Request  Resources `json:"request"`
 	Priority int       `json:"priority"`
@@ -44,9 +46,9 @@ type Spec struct {
 
 // Record is a job as the store keeps it.
 type Record struct {
-	Spec
 	ID    string `json:"id"`
 	State State  `json:"status"`
+	Spec
 	// Submitted, Admitted (the current attempt's start; zero while
 	// queued) and Ended (zero until a final state).
 	Submitted time.Time `json:"submitted"`
@@ -241,6 +243,8 @@ type Launch struct {
 	Team    string
 	// Args are the reckon arguments (the executor supplies the binary).
 	Args []string
+	// Dir is the working directory ("": the executor's own).
+	Dir string
 	// Env are extra KEY=VALUE pairs.
 	Env []string
 	CPU float64

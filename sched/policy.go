@@ -145,7 +145,7 @@ func Decide(s Snapshot, now time.Time) Decision {
 	for len(order) < len(queued) {
 		best := -1
 		for i, n := range names {
-			if heads[i] < len(perTeam[n]) && (best < 0 || shares[i] < shares[best]) {
+			if heads[i] < len(perTeam[n]) && (best < 0 || before(shares[i], perTeam[n][heads[i]], shares[best], perTeam[names[best]][heads[best]])) {
 				best = i
 			}
 		}
@@ -169,7 +169,7 @@ func Decide(s Snapshot, now time.Time) Decision {
 		var b []string
 		for _, t := range s.Teams {
 			if u := use[key{t.Name, flavor}]; !t.Nominal[flavor].Fits(u) {
-				b = append(b, fmt.Sprintf("%s (%d GPUs over its nominal %d)", t.Name, u.GPUs-t.Nominal[flavor].GPUs, t.Nominal[flavor].GPUs))
+				b = append(b, t.Name+" ("+over(u, t.Nominal[flavor])+")")
 			}
 		}
 		borrowers[flavor], stale[flavor] = b, false
@@ -243,6 +243,35 @@ func Decide(s Snapshot, now time.Time) Decision {
 		d.Waiting[j.ID] = r
 	}
 	return d
+}
+
+// before orders two teams' next jobs: the lower share goes first; on a
+// tie (within rounding), the higher priority, then the older job, so teams
+// with no usage yet are served first come, first served.
+func before(shareA float64, a *Job, shareB float64, b *Job) bool {
+	if math.Abs(shareA-shareB) > 1e-9*math.Max(1, math.Abs(shareB)) {
+		return shareA < shareB
+	}
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
+	}
+	if !a.Submitted.Equal(b.Submitted) {
+		return a.Submitted.Before(b.Submitted)
+	}
+	return a.ID < b.ID
+}
+
+// over says by how much use exceeds a nominal quota, in the resource that
+// does.
+func over(use, nominal Resources) string {
+	switch {
+	case use.GPUs > nominal.GPUs:
+		return fmt.Sprintf("%d GPUs over its nominal %d", use.GPUs-nominal.GPUs, nominal.GPUs)
+	case use.CPU > nominal.CPU+1e-9:
+		return fmt.Sprintf("%.4g CPUs over its nominal %.4g", use.CPU-nominal.CPU, nominal.CPU)
+	default:
+		return fmt.Sprintf("%.4g GB over its nominal %.4g", use.MemoryGB-nominal.MemoryGB, nominal.MemoryGB)
+	}
 }
 
 // endsBefore: j, started now, ends by t (known duration, known t).

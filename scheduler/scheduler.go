@@ -243,7 +243,7 @@ func Why(ctx context.Context, js sched.Store, queues *sched.Queues, id string, n
 // start starts an admitted attempt (again after a restart: the executor
 // refuses a second start) and marks it running.
 func (s *Scheduler) start(ctx context.Context, j *sched.Record) error {
-	err := s.c.Exec.Start(ctx, sched.Launch{Job: j.ID, Attempt: j.Attempt, Team: j.Team, Args: j.Args, CPU: j.Request.CPU, Devices: j.Devices})
+	err := s.c.Exec.Start(ctx, sched.Launch{Job: j.ID, Attempt: j.Attempt, Team: j.Team, Args: j.Args, Dir: j.Dir, CPU: j.Request.CPU, Devices: j.Devices})
 	if err != nil && !errors.Is(err, sched.ErrStarted) {
 		// It never ran: end the attempt so the job is retried or fails
 		// with the reason, instead of holding capacity.
@@ -306,7 +306,11 @@ func (s *Scheduler) reconcile(ctx context.Context, j *sched.Record, rd *Round) e
 			e.Message = "exit status " + strconv.Itoa(st.Exit)
 		}
 	}
-	e.Log = s.keepLog(ctx, j)
+	var last string
+	e.Log, last = s.keepLog(ctx, j)
+	if e.Outcome == sched.OutcomeFailed && last != "" {
+		e.Message += ": " + last // most often the error reckon printed
+	}
 	r, err := s.c.Jobs.EndAttempt(ctx, j.ID, j.Attempt, e)
 	if errors.Is(err, sched.ErrConflict) {
 		return nil // another scheduler ended it
@@ -325,25 +329,27 @@ func (s *Scheduler) reconcile(ctx context.Context, j *sched.Record, rd *Round) e
 }
 
 // keepLog stores the attempt's log as a blob and an artifact of each run
-// the job produced; "" when there is nowhere to keep it.
-func (s *Scheduler) keepLog(ctx context.Context, j *sched.Record) string {
-	if s.c.Blobs == nil {
-		return ""
-	}
+// the job produced, and returns its key ("" when there is nowhere to keep
+// it) and its last line.
+func (s *Scheduler) keepLog(ctx context.Context, j *sched.Record) (key, last string) {
 	r, err := s.c.Exec.Logs(ctx, j.ID, j.Attempt)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer r.Close()
 	b, err := io.ReadAll(r)
 	if err != nil {
 		s.c.Log.Warn("reading the job's log", "job", j.ID, "err", err)
-		return ""
+		return "", ""
+	}
+	last = lastLine(b)
+	if s.c.Blobs == nil {
+		return "", last
 	}
 	ref, err := s.c.Blobs.Put(ctx, b)
 	if err != nil {
 		s.c.Log.Warn("keeping the job's log", "job", j.ID, "err", err)
-		return ""
+		return "", last
 	}
 	if s.c.Runs != nil {
 		rec, err := s.c.Jobs.GetJob(ctx, j.ID)
@@ -356,7 +362,17 @@ func (s *Scheduler) keepLog(ctx context.Context, j *sched.Record) string {
 			}
 		}
 	}
-	return ref.Key
+	return ref.Key, last
+}
+
+// lastLine is the log's last non-empty line, at most 300 bytes.
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if len(l) > 300 {
+		l = l[:300] + "..."
+	}
+	return l
 }
 
 func (s *Scheduler) heldDevices(jobs []sched.Record) map[string]bool {
@@ -410,7 +426,7 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration, exitWhenIdl
 		switch {
 		case errors.Is(err, ErrLeaseHeld):
 			if !warned {
-				s.c.Log.Warn("another scheduler holds the store's lease; waiting for it to stop or expire", "ttl", s.c.LeaseTTL)
+				s.c.Log.Warn("another scheduler holds the store's lease; waiting for it to stop or for its lease to expire")
 				warned = true
 			}
 		case err != nil:
@@ -442,4 +458,74 @@ func Teams(jobs []sched.Record) []string {
 		set[j.Team] = true
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// TeamUsage is one team's line of reckon queues: what it holds now per
+// flavor, how much of that is borrowed, its jobs, and its decayed usage.
+type TeamUsage struct {
+	Team string `json:"team"`
+	// Using and Borrowing per flavor: the requests of its admitted and
+	// running jobs, and the part beyond its nominal quota.
+	Using     map[string]sched.Resources `json:"using"`
+	Borrowing map[string]sched.Resources `json:"borrowing"`
+	Queued    int                        `json:"queued"`
+	Running   int                        `json:"running"`
+	// GPUHours is its usage for fair share: GPU-hours decayed with the
+	// half-life.
+	GPUHours float64 `json:"gpu_hours_decayed"`
+}
+
+// Usage reports every team of the queues (and any other team with jobs).
+func Usage(ctx context.Context, js sched.Store, queues *sched.Queues, now time.Time) (*sched.Queues, []TeamUsage, error) {
+	jobs, err := js.ListJobs(ctx, sched.JobQuery{States: active})
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := Snapshot(ctx, js, queues, jobs, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	teams := Teams(jobs)
+	for t := range snap.Usage {
+		teams = append(teams, t) // teams whose jobs ended lately
+	}
+	q := queues.ForTeams(teams)
+	byTeam := map[string]*TeamUsage{}
+	var out []*TeamUsage
+	get := func(team string) *TeamUsage {
+		if u, ok := byTeam[team]; ok {
+			return u
+		}
+		u := &TeamUsage{Team: team, Using: map[string]sched.Resources{}, Borrowing: map[string]sched.Resources{}, GPUHours: snap.Usage[team]}
+		byTeam[team] = u
+		out = append(out, u)
+		return u
+	}
+	for _, t := range q.Teams {
+		get(t.Name)
+	}
+	for _, j := range jobs {
+		u := get(j.Team)
+		if j.State == sched.Queued {
+			u.Queued++
+			continue
+		}
+		u.Running++
+		u.Using[j.Flavor] = u.Using[j.Flavor].Add(j.Request)
+	}
+	for _, t := range q.Teams {
+		u := byTeam[t.Name]
+		for f, use := range u.Using {
+			n := t.Nominal[f]
+			b := sched.Resources{CPU: max(use.CPU-n.CPU, 0), MemoryGB: max(use.MemoryGB-n.MemoryGB, 0), GPUs: max(use.GPUs-n.GPUs, 0)}
+			if b != (sched.Resources{}) {
+				u.Borrowing[f] = b
+			}
+		}
+	}
+	res := make([]TeamUsage, len(out))
+	for i, u := range out {
+		res[i] = *u
+	}
+	return q, res, nil
 }

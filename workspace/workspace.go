@@ -9,8 +9,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/store/postgres"
 	"github.com/reckon-ml/reckon/store/sqlite"
@@ -37,12 +40,17 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Job is the scheduler job this process runs for ("" for none, the
+	// default $RECKON_JOB): the runs it creates are linked to the job.
+	Job string
 }
 
 // Workspace is an open tracking store and blob bucket.
 type Workspace struct {
 	store.Store
 	Blobs *blobs.Bucket
+	// Jobs is the scheduler's job store (the same database).
+	Jobs sched.Store
 }
 
 // Close closes both.
@@ -96,7 +104,41 @@ func Open(ctx context.Context, c Config) (*Workspace, error) {
 	for _, id := range ids {
 		log.Warn("run stopped without finishing (no heartbeat): marked interrupted", "run", id, "stale_after", c.StaleAfter)
 	}
-	return &Workspace{Store: s, Blobs: b}, nil
+	js, ok := s.(sched.Store)
+	if !ok {
+		s.Close()
+		b.Close()
+		return nil, fmt.Errorf("store %T keeps no jobs", s)
+	}
+	ws := &Workspace{Store: s, Blobs: b, Jobs: js}
+	if c.Job != "" {
+		ws.Store = jobRuns{Store: s, jobs: js, job: c.Job, log: log}
+	}
+	return ws, nil
+}
+
+// jobRuns links the top-level runs a job's process creates to the job, so
+// reckon jobs show lists them and the job's log joins their artifacts.
+type jobRuns struct {
+	store.Store
+	jobs sched.Store
+	job  string
+	log  *slog.Logger
+}
+
+func (j jobRuns) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
+	r.Tags = maps.Clone(r.Tags)
+	if r.Tags == nil {
+		r.Tags = map[string]string{}
+	}
+	r.Tags["reckon.job"] = j.job
+	r, err := j.Store.CreateRun(ctx, r)
+	if err == nil && r.Parent == "" {
+		if err := j.jobs.LinkRun(ctx, j.job, r.ID); err != nil {
+			j.log.Warn("linking the run to its job", "job", j.job, "run", r.ID, "err", err)
+		}
+	}
+	return r, err
 }
 
 var (

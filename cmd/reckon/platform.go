@@ -35,7 +35,7 @@ func (a *app) blobsURL() string {
 
 // openWorkspace opens the store and blobs the global flags name.
 func (a *app) openWorkspace(ctx context.Context) (*workspace.Workspace, error) {
-	return workspace.Open(ctx, workspace.Config{Store: a.storeURL(), Blobs: a.blobsURL(), StaleAfter: a.staleAfter, Log: a.log})
+	return workspace.Open(ctx, workspace.Config{Store: a.storeURL(), Blobs: a.blobsURL(), StaleAfter: a.staleAfter, Log: a.log, Job: os.Getenv("RECKON_JOB")})
 }
 
 // loadModel loads what a --model argument names: a model file, or a

@@ -7,8 +7,10 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/reckon-ml/reckon/sched"
+	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/spf13/cobra"
 )
 
@@ -28,21 +30,33 @@ queues.yaml declares the resource flavors, the usage half-life of fair share
 (absent: any unused capacity) and a fair-sharing weight. The cohort's
 capacity is the sum of the nominal quotas. See sched/testdata/queues.yaml.
 
-Usage per team appears here once jobs are tracked by the scheduler (not yet
-in this release).`,
+With jobs in the store it shows, per team, what its admitted and running
+jobs use, how much of it is borrowed beyond the nominal quota, its queued
+and running jobs, and its fair-share usage: GPU-hours decayed with the
+half-life, the number the scheduler orders teams by (lowest per weight
+first).
+
+Without -f: HOME/queues.yaml if it exists, else the default.`,
 		Example: `  reckon queues
   reckon queues -f sched/testdata/queues.yaml --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := sched.DefaultQueues()
-			if file != "" {
-				var err error
-				if q, err = sched.LoadQueues(file); err != nil {
-					return err
-				}
+			q, err := a.loadQueues(file)
+			if err != nil {
+				return err
 			}
-			return a.report(q, func(w io.Writer) {
-				src := "default (no queues file)"
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			q, usage, err := scheduler.Usage(cmd.Context(), ws.Jobs, q, time.Now())
+			if err != nil {
+				return err
+			}
+			v := queuesView{Queues: q, Usage: usage}
+			return a.report(v, func(w io.Writer) {
+				src := "default (no queues file: this machine, shared equally by the teams with jobs)"
 				if q.File != "" {
 					src = q.File
 				}
@@ -53,22 +67,36 @@ in this release).`,
 					fmt.Fprintf(w, "flavor %s: cohort capacity %d GPUs, %.4g CPUs, %.4g GB\n", f, c.GPUs, c.CPU, c.MemoryGB)
 				}
 				tw := newTabWriter(w)
-				fmt.Fprintln(tw, "team\tweight\tflavor\tnominal gpus\tnominal cpu\tnominal GB\tborrowing limit")
+				fmt.Fprintln(tw, "team\tweight\tflavor\tnominal\tborrowing limit\tusing\tborrowed")
 				for _, t := range q.Teams {
 					weight := t.Weight
 					if weight == 0 {
 						weight = 1
 					}
+					var u scheduler.TeamUsage
+					for _, x := range usage {
+						if x.Team == t.Name {
+							u = x
+						}
+					}
 					for _, f := range slices.Sorted(maps.Keys(t.Nominal)) {
-						n := t.Nominal[f]
 						lim := "any unused"
 						if b, ok := t.Borrowing[f]; ok {
 							lim = limit(b)
 						}
-						fmt.Fprintf(tw, "%s\t%g\t%s\t%d\t%.4g\t%.4g\t%s\n", t.Name, weight, f, n.GPUs, n.CPU, n.MemoryGB, lim)
+						fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%s\t%s\n", t.Name, weight, f, amount(t.Nominal[f]), lim, amount(u.Using[f]), amount(u.Borrowing[f]))
 					}
 				}
 				tw.Flush()
+				if len(usage) > 0 {
+					fmt.Fprintln(w, "jobs and fair-share usage (GPU-hours, decayed):")
+					tw = newTabWriter(w)
+					fmt.Fprintln(tw, "team\tqueued\trunning\tusage")
+					for _, u := range usage {
+						fmt.Fprintf(tw, "%s\t%d\t%d\t%.4g\n", u.Team, u.Queued, u.Running, u.GPUHours)
+					}
+					tw.Flush()
+				}
 				if len(q.PriorityClasses) > 0 {
 					fmt.Fprint(w, "priority classes:")
 					for _, c := range slices.Sorted(maps.Keys(q.PriorityClasses)) {
@@ -79,8 +107,32 @@ in this release).`,
 			})
 		},
 	}
-	c.Flags().StringVarP(&file, "file", "f", "", "queues file (YAML); default: one queue for this machine")
+	c.Flags().StringVarP(&file, "file", "f", "", "queues file (YAML); default HOME/queues.yaml if it exists, else one queue for this machine")
 	return c
+}
+
+// queuesView is reckon queues' answer.
+type queuesView struct {
+	*sched.Queues
+	Usage []scheduler.TeamUsage `json:"usage"`
+}
+
+// amount writes a request briefly ("-" for nothing).
+func amount(r sched.Resources) string {
+	var parts []string
+	if r.GPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d GPUs", r.GPUs))
+	}
+	if r.CPU > 0 {
+		parts = append(parts, fmt.Sprintf("%.4g CPU", r.CPU))
+	}
+	if r.MemoryGB > 0 {
+		parts = append(parts, fmt.Sprintf("%.4g GB", r.MemoryGB))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // limit writes a borrowing limit, leaving out what it does not limit.

@@ -43,9 +43,9 @@ func (s *DB) SubmitJob(ctx context.Context, sp sched.Spec) (sched.Record, error)
 				return err
 			}
 			r = sched.Record{Spec: sp, ID: "j" + strconv.FormatInt(seq, 10), State: sched.Queued, Submitted: now}
-			res, err := t.exec(`INSERT INTO jobs (id, seq, team, user_name, name, kind, args, flavor, cpu, memory_gb, gpus, priority, shards, max_attempts, expected_ns, parent, state, submitted_ns)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				r.ID, seq, sp.Team, sp.User, sp.Name, string(sp.Kind), string(args), sp.Flavor, sp.Request.CPU, sp.Request.MemoryGB, sp.Request.GPUs,
+			res, err := t.exec(`INSERT INTO jobs (id, seq, team, user_name, name, kind, args, workdir, flavor, cpu, memory_gb, gpus, priority, shards, max_attempts, expected_ns, parent, state, submitted_ns)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				r.ID, seq, sp.Team, sp.User, sp.Name, string(sp.Kind), string(args), sp.Dir, sp.Flavor, sp.Request.CPU, sp.Request.MemoryGB, sp.Request.GPUs,
 				sp.Priority, sp.Shards, sp.MaxAttempts, int64(sp.Expected), sp.Parent, string(sched.Queued), now.UnixNano())
 			if err != nil {
 				return err
@@ -66,14 +66,14 @@ func (s *DB) SubmitJob(ctx context.Context, sp sched.Spec) (sched.Record, error)
 	return sched.Record{}, fmt.Errorf("submit job: %w 100 times", errSeqTaken)
 }
 
-const jobCols = `id, team, user_name, name, kind, args, flavor, cpu, memory_gb, gpus, priority, shards, max_attempts, expected_ns, parent,
+const jobCols = `id, team, user_name, name, kind, args, workdir, flavor, cpu, memory_gb, gpus, priority, shards, max_attempts, expected_ns, parent,
 	state, submitted_ns, admitted_ns, ended_ns, borrowed, attempt, failures, devices, cancel, preempt, exit_code, message`
 
 func scanJob(sc interface{ Scan(...any) error }) (sched.Record, error) {
 	var r sched.Record
 	var kind, args, state string
 	var expected, submitted, admitted, ended, borrowed, cancel, preempt int64
-	err := sc.Scan(&r.ID, &r.Team, &r.User, &r.Name, &kind, &args, &r.Flavor, &r.Request.CPU, &r.Request.MemoryGB, &r.Request.GPUs,
+	err := sc.Scan(&r.ID, &r.Team, &r.User, &r.Name, &kind, &args, &r.Dir, &r.Flavor, &r.Request.CPU, &r.Request.MemoryGB, &r.Request.GPUs,
 		&r.Priority, &r.Shards, &r.MaxAttempts, &expected, &r.Parent,
 		&state, &submitted, &admitted, &ended, &borrowed, &r.Attempt, &r.Failures, &r.Devices, &cancel, &preempt, &r.ExitCode, &r.Message)
 	if err != nil {

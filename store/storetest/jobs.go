@@ -27,7 +27,7 @@ func jobs(t *testing.T, s store.Store) sched.Store {
 }
 
 func spec(team string, gpus int) sched.Spec {
-	return sched.Spec{Team: team, User: "ana", Name: "tumor", Kind: sched.KindPipeline, Args: []string{"run", "-f", "p.yaml"},
+	return sched.Spec{Team: team, User: "ana", Name: "tumor", Kind: sched.KindPipeline, Args: []string{"run", "-f", "p.yaml"}, Dir: "/home/ana/tumor",
 		Flavor: "h100", Request: sched.Resources{CPU: 4, MemoryGB: 16, GPUs: gpus}, Priority: 100, MaxAttempts: 2, Expected: time.Hour}
 }
 
@@ -50,7 +50,7 @@ func submitAndList(t *testing.T, s store.Store, clock *Clock) {
 	got, err := js.GetJob(ctx, "j2")
 	check(t, err)
 	want := spec("reentry", 2)
-	if got.Team != want.Team || !slices.Equal(got.Args, want.Args) || got.Request != want.Request || got.Expected != want.Expected ||
+	if got.Team != want.Team || !slices.Equal(got.Args, want.Args) || got.Request != want.Request || got.Dir != want.Dir || got.Expected != want.Expected ||
 		got.MaxAttempts != 2 || got.Priority != 100 || got.Kind != sched.KindPipeline || got.Flavor != "h100" || got.User != "ana" {
 		t.Errorf("GetJob = %+v, want the spec %+v", got, want)
 	}

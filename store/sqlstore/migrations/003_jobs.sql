@@ -9,6 +9,7 @@ CREATE TABLE jobs (
     name         TEXT NOT NULL,
     kind         TEXT NOT NULL,
     args         TEXT NOT NULL,
+    workdir      TEXT NOT NULL,
     flavor       TEXT NOT NULL,
     cpu          DOUBLE PRECISION NOT NULL,
     memory_gb    DOUBLE PRECISION NOT NULL,

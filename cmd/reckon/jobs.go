@@ -1,0 +1,533 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reckon-ml/reckon/localexec"
+	"github.com/reckon-ml/reckon/sched"
+	"github.com/reckon-ml/reckon/scheduler"
+)
+
+// queuesFile is the queues the scheduler and jobs commands use: --queues,
+// else HOME/queues.yaml when it exists, else the default queue.
+func (a *app) loadQueues(file string) (*sched.Queues, error) {
+	if file == "" {
+		if p := a.homePath("queues.yaml"); fileExists(p) {
+			file = p
+		}
+	}
+	if file == "" {
+		return sched.DefaultQueues(), nil
+	}
+	return sched.LoadQueues(file)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+func (a *app) jobsCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "jobs",
+		Short: "Submit work to the team scheduler, list it, see why it waits, cancel it, read its logs",
+		Long: `Jobs are pipeline runs, batch predictions or any reckon command, queued per
+team and started by the scheduler (reckon scheduler) when the team's share
+of the capacity allows. Each job asks for CPUs, memory and GPUs of a flavor;
+the queues (reckon queues) say what each team is guaranteed and may borrow.
+
+  reckon jobs submit -f pipeline.yaml --team tumor
+  reckon jobs ls
+  reckon jobs why j2
+  reckon scheduler --exit-when-idle
+
+The queues come from --queues FILE, else HOME/queues.yaml if it exists, else
+the default: this machine's cores (and GPUs), shared equally by the teams
+that submit.`,
+	}
+	var queuesFile string
+	c.PersistentFlags().StringVar(&queuesFile, "queues", "", "queues file (default HOME/queues.yaml if it exists, else one queue for this machine)")
+	c.AddCommand(a.jobsSubmitCmd(&queuesFile), a.jobsLsCmd(), a.jobsShowCmd(&queuesFile), a.jobsWhyCmd(&queuesFile), a.jobsCancelCmd(), a.jobsLogsCmd())
+	return c
+}
+
+func (a *app) jobsSubmitCmd(queuesFile *string) *cobra.Command {
+	var s scheduler.Submission
+	c := &cobra.Command{
+		Use:   "submit (-f PIPELINE.yaml | --predict -- PREDICT-ARGS | -- RECKON-ARGS) [--team T] [--gpus N --flavor F --priority P]",
+		Short: "Queue a pipeline, a batch prediction or a reckon command as a job of a team",
+		Long: `Queue a job. It runs when the scheduler (reckon scheduler) admits it: in
+weighted fair-share order between teams (by their GPU-hours of the last
+weeks, decayed with the queues' half-life), then priority, then age.
+
+A pipeline job runs reckon run -f on the file (checked now, so a broken file
+is refused at once); --team defaults to the pipeline's team. --predict runs
+reckon predict with the arguments after --; anything else after -- is any
+reckon command. Relative paths are read from the directory you submit from.
+
+The request (--cpu, --memory-gb, --gpus of --flavor) must fit the flavor's
+capacity in the queues, or the job could never start. --expected lets the
+scheduler plan around the job: a job whose expected end comes before a
+reservation may start (backfill) ahead of a larger one.`,
+		Example: `  reckon jobs submit -f reckon-examples/tumor/pipeline.yaml
+  reckon jobs submit -f reckon-examples/reentry/pipeline.yaml --team reentry --gpus 8 --expected 1h
+  reckon jobs submit --team tumor --predict -- --model tumor@champion --data new.csv --out-dir preds
+  reckon jobs submit --team tumor -- data generate --count 500 --out-dir tracks`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if n := cmd.ArgsLenAtDash(); n > 0 || (n < 0 && len(args) > 0) {
+				return fmt.Errorf("unexpected argument %q: put the command's arguments after --", args[0])
+			}
+			s.Args = args
+			dir, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			s.Dir, s.User = dir, currentUser()
+			q, err := a.loadQueues(*queuesFile)
+			if err != nil {
+				return err
+			}
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			r, err := scheduler.Submit(cmd.Context(), ws.Jobs, q, s)
+			if err != nil {
+				return err
+			}
+			return a.report(r, func(w io.Writer) {
+				fmt.Fprintf(w, "%s queued for team %s: %s (%s)\n", r.ID, r.Team, strings.Join(r.Args, " "), request(r))
+				fmt.Fprintf(w, "next: reckon jobs why %s   (the scheduler starts it: reckon scheduler)\n", r.ID)
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&s.Pipeline, "file", "f", "", "pipeline file to run as the job")
+	f.BoolVar(&s.Predict, "predict", false, "the job is reckon predict with the arguments after --")
+	f.StringVar(&s.Team, "team", "", "the team whose queue it joins (default: the pipeline's team)")
+	f.IntVar(&s.GPUs, "gpus", 0, "GPUs it needs")
+	f.StringVar(&s.Flavor, "flavor", "", "resource flavor (default: the first with GPUs when --gpus > 0, else cpu)")
+	f.Float64Var(&s.CPU, "cpu", 1, "CPUs it needs")
+	f.Float64Var(&s.MemoryGB, "memory-gb", 0, "memory it needs in GB (0: not counted)")
+	f.StringVar(&s.Priority, "priority", "", "priority: a number or a class of the queues (default: class normal if defined, else 0)")
+	f.DurationVar(&s.Expected, "expected", 0, "how long it is expected to run (0: unknown); lets it backfill and others plan around it")
+	f.IntVar(&s.MaxAttempts, "max-attempts", 1, "attempts that may fail before the job fails (preemption does not count)")
+	return c
+}
+
+func request(r sched.Record) string {
+	s := fmt.Sprintf("%s: %.4g CPU", r.Flavor, r.Request.CPU)
+	if r.Request.MemoryGB > 0 {
+		s += fmt.Sprintf(", %.4g GB", r.Request.MemoryGB)
+	}
+	if r.Request.GPUs > 0 {
+		s += fmt.Sprintf(", %d GPUs", r.Request.GPUs)
+	}
+	return s
+}
+
+func (a *app) jobsLsCmd() *cobra.Command {
+	var q sched.JobQuery
+	var status string
+	c := &cobra.Command{
+		Use:   "ls [--team T] [--status S]",
+		Short: "List jobs, oldest first",
+		Example: `  reckon jobs ls
+  reckon jobs ls --team tumor --status queued
+  reckon jobs ls --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, s := range strings.Split(status, ",") {
+				if s == "" {
+					continue
+				}
+				st := sched.State(s)
+				switch st {
+				case sched.Queued, sched.Admitted, sched.Running, sched.Succeeded, sched.Failed, sched.Cancelled:
+				default:
+					return fmt.Errorf("--status %q: want queued, admitted, running, succeeded, failed or cancelled (comma-separated)", s)
+				}
+				q.States = append(q.States, st)
+			}
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			jobs, err := ws.Jobs.ListJobs(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			if jobs == nil {
+				jobs = []sched.Record{}
+			}
+			return a.report(jobs, func(w io.Writer) {
+				if len(jobs) == 0 {
+					fmt.Fprintln(w, "no jobs (reckon jobs submit queues one)")
+					return
+				}
+				tw := newTabWriter(w)
+				fmt.Fprintln(tw, "id\tteam\tuser\tkind\tname\tstatus\tattempt\tsubmitted\trequest")
+				for _, j := range jobs {
+					st := string(j.State)
+					if j.CancelRequested && !j.State.Final() {
+						st += " (cancelling)"
+					} else if j.Preempting {
+						st += " (preempting)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Team, j.User, j.Kind, j.Name, st, j.Attempt, j.Submitted.Format(time.DateTime), request(j))
+				}
+				tw.Flush()
+			})
+		},
+	}
+	c.Flags().StringVar(&q.Team, "team", "", "only this team's jobs")
+	c.Flags().StringVar(&status, "status", "", "only jobs in these states (comma-separated)")
+	c.Flags().IntVar(&q.Limit, "limit", 0, "only the newest N (0: all)")
+	return c
+}
+
+// jobView is jobs show's answer.
+type jobView struct {
+	sched.Record
+	Attempts []sched.Attempt `json:"attempts"`
+	Why      string          `json:"why"`
+}
+
+func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show a job: its request, state, attempts, the runs it produced and why it is where it is",
+		Example: "  reckon jobs show j3",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := a.jobWhy(cmd.Context(), *queuesFile, args[0])
+			if err != nil {
+				return err
+			}
+			at, err := a.jobAttempts(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			view := jobView{Record: v.Record, Attempts: at, Why: v.Text}
+			return a.report(view, func(w io.Writer) {
+				j := view.Record
+				fmt.Fprintf(w, "job %s: %s of team %s, submitted by %s at %s\n", j.ID, j.Kind, j.Team, j.User, j.Submitted.Format(time.DateTime))
+				fmt.Fprintf(w, "runs: reckon %s\n", strings.Join(j.Args, " "))
+				if j.Dir != "" {
+					fmt.Fprintf(w, "in: %s\n", j.Dir)
+				}
+				fmt.Fprintf(w, "request: %s; priority %d; attempts allowed %d", request(j), j.Priority, max(j.MaxAttempts, 1))
+				if j.Expected > 0 {
+					fmt.Fprintf(w, "; expected %s", j.Expected)
+				}
+				fmt.Fprintf(w, "\nstatus: %s\n", j.State)
+				for _, t := range view.Attempts {
+					end := "running"
+					if !t.Ended.IsZero() {
+						end = fmt.Sprintf("%s after %s, exit %d", t.Outcome, t.Ended.Sub(t.Started).Round(time.Second), t.Exit)
+					}
+					fmt.Fprintf(w, "  attempt %d: started %s, %s", t.N, t.Started.Format(time.DateTime), end)
+					if t.Devices != "" {
+						fmt.Fprintf(w, ", GPUs %s", t.Devices)
+					}
+					if t.Message != "" {
+						fmt.Fprintf(w, " (%s)", t.Message)
+					}
+					fmt.Fprintln(w)
+				}
+				for _, r := range j.Runs {
+					fmt.Fprintf(w, "run: %s   (reckon runs show %s)\n", r, r)
+				}
+				fmt.Fprintln(w, view.Why)
+			})
+		},
+	}
+}
+
+func (a *app) jobAttempts(ctx context.Context, id string) ([]sched.Attempt, error) {
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer ws.Close()
+	at, err := ws.Jobs.Attempts(ctx, id)
+	if at == nil {
+		at = []sched.Attempt{}
+	}
+	return at, err
+}
+
+// why is jobs why's answer.
+type why struct {
+	sched.Record `json:"-"`
+	ID           string        `json:"id"`
+	Status       sched.State   `json:"status"`
+	Text         string        `json:"why"`
+	Reason       *sched.Reason `json:"reason,omitempty"`
+}
+
+func (a *app) jobWhy(ctx context.Context, queuesFile, id string) (why, error) {
+	q, err := a.loadQueues(queuesFile)
+	if err != nil {
+		return why{}, err
+	}
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return why{}, err
+	}
+	defer ws.Close()
+	j, text, r, err := scheduler.Why(ctx, ws.Jobs, q, id, time.Now())
+	if err != nil {
+		return why{}, err
+	}
+	return why{Record: j, ID: j.ID, Status: j.State, Text: text, Reason: r}, nil
+}
+
+func (a *app) jobsWhyCmd(queuesFile *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "why ID",
+		Short: "Say why a job waits (or how it ended), with the numbers",
+		Long: `Say why a job is where it is. For a queued job this is the scheduling
+policy's answer now, the same the scheduler's next round would give: its
+position in its team's queue and overall, which resource is short and by how
+much, which teams are borrowing it, when it is expected to start and what
+would make it start sooner.`,
+		Example: "  reckon jobs why j7\n  reckon jobs why j7 --json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := a.jobWhy(cmd.Context(), *queuesFile, args[0])
+			if err != nil {
+				return err
+			}
+			return a.report(v, func(w io.Writer) { fmt.Fprintln(w, v.Text) })
+		},
+	}
+}
+
+func (a *app) jobsCancelCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel ID...",
+		Short: "Cancel jobs: a queued one at once, a running one with SIGTERM (SIGKILL after the grace period)",
+		Long: `Cancel jobs. A queued job ends cancelled at once. A running job is stopped
+by the scheduler in its next round: SIGTERM, then SIGKILL after the
+scheduler's --grace; a pipeline keeps its finished steps and checkpoints, so
+submitting it again resumes.`,
+		Example: "  reckon jobs cancel j3 j4",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			var out []sched.Record
+			for _, id := range args {
+				r, err := ws.Jobs.CancelJob(cmd.Context(), id, "cancelled by "+currentUser())
+				if err != nil {
+					return err
+				}
+				out = append(out, r)
+			}
+			return a.report(out, func(w io.Writer) {
+				for _, r := range out {
+					if r.State == sched.Cancelled {
+						fmt.Fprintf(w, "%s cancelled\n", r.ID)
+					} else {
+						fmt.Fprintf(w, "%s is %s: the scheduler stops it (SIGTERM, then SIGKILL after its grace period)\n", r.ID, r.State)
+					}
+				}
+			})
+		},
+	}
+}
+
+func (a *app) jobsLogsCmd() *cobra.Command {
+	var attempt int
+	var follow bool
+	c := &cobra.Command{
+		Use:   "logs ID",
+		Short: "Print a job's output (stdout and stderr of its last attempt, or --attempt N)",
+		Example: `  reckon jobs logs j3
+  reckon jobs logs j3 --follow
+  reckon jobs logs j3 --attempt 1`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			ws, err := a.openWorkspace(ctx)
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			j, err := ws.Jobs.GetJob(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			n := attempt
+			if n == 0 {
+				n = j.Attempt
+			}
+			if n < 1 || n > j.Attempt {
+				if j.Attempt == 0 {
+					return fmt.Errorf("%s has not started yet (reckon jobs why %s)", j.ID, j.ID)
+				}
+				return fmt.Errorf("--attempt %d: %s has attempts 1 to %d", n, j.ID, j.Attempt)
+			}
+			at, err := ws.Jobs.Attempts(ctx, j.ID)
+			if err != nil {
+				return err
+			}
+			if key := at[n-1].Log; key != "" {
+				b, err := ws.Blobs.Get(ctx, key)
+				if err != nil {
+					return err
+				}
+				_, err = a.out.Write(b)
+				return err
+			}
+			x, err := a.localExecutor(0)
+			if err != nil {
+				return err
+			}
+			return localexec.Follow(ctx, x, j.ID, n, a.out, follow, time.Second)
+		},
+	}
+	c.Flags().IntVar(&attempt, "attempt", 0, "which attempt (default: the last)")
+	c.Flags().BoolVarP(&follow, "follow", "F", false, "keep printing while the attempt runs")
+	return c
+}
+
+// localExecutor is the executor over HOME/jobs, for this store.
+func (a *app) localExecutor(grace time.Duration) (*localexec.Executor, error) {
+	env := []string{"RECKON_HOME=" + a.home, "RECKON_STORE=" + a.storeURL(), "RECKON_BLOBS=" + a.blobsURL()}
+	return localexec.New(localexec.Config{Dir: a.homePath("jobs"), Env: env, Grace: grace})
+}
+
+func (a *app) schedulerCmd() *cobra.Command {
+	var queuesFile string
+	var interval, grace, ttl time.Duration
+	var exitWhenIdle bool
+	c := &cobra.Command{
+		Use:   "scheduler [--queues FILE] [--exit-when-idle]",
+		Short: "Run the scheduler: admit queued jobs by fair share and start them on this machine",
+		Long: `Run the team scheduler on this machine: every --interval it admits queued
+jobs in weighted fair-share order within the teams' quotas, preempts
+borrowed capacity a team's nominal quota takes back, and starts admitted
+jobs as processes of this reckon binary (GPU ids through
+CUDA_VISIBLE_DEVICES), their output in HOME/jobs/ID/ATTEMPT/log and, when
+they end, in the blob store as an artifact of the runs they produced.
+
+Only one scheduler runs per store: it holds the store's lease, renewed each
+round; another waits until it stops or its lease expires (--lease-ttl).
+
+Ctrl-C stops the scheduler, not the jobs: they run on, and the next
+scheduler picks them up where they are. Killed outright (kill -9, a power
+cut), it loses nothing either: a restart finds every job's attempt running,
+ended or lost from the store and the attempt directories, ends each once,
+and starts none twice. --exit-when-idle returns once nothing is queued or
+running, for scripts and CI.`,
+		Example: `  reckon scheduler
+  reckon scheduler --exit-when-idle
+  reckon scheduler --queues queues.yaml --interval 5s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q, err := a.loadQueues(queuesFile)
+			if err != nil {
+				return err
+			}
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			x, err := a.localExecutor(grace)
+			if err != nil {
+				return err
+			}
+			host, _ := os.Hostname()
+			s, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Devices: localDevices(q),
+				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log})
+			if err != nil {
+				return err
+			}
+			src := q.File
+			if src == "" {
+				src = "the default queue (this machine)"
+			}
+			a.log.Info("scheduler running", "queues", src, "store", a.storeName(), "interval", interval)
+			err = s.Run(cmd.Context(), interval, exitWhenIdle, func(rd scheduler.Round) {
+				for _, id := range rd.Preempted {
+					fmt.Fprintf(a.out, "%s preempted\n", id)
+				}
+				for _, id := range rd.Requeued {
+					fmt.Fprintf(a.out, "%s back in the queue\n", id)
+				}
+				for _, id := range rd.Ended {
+					if j, err := ws.Jobs.GetJob(cmd.Context(), id); err == nil {
+						fmt.Fprintf(a.out, "%s %s (attempt %d, exit %d)\n", id, j.State, j.Attempt, j.ExitCode)
+					}
+				}
+				for _, id := range rd.Started {
+					fmt.Fprintf(a.out, "%s started\n", id)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			if cmd.Context().Err() != nil {
+				fmt.Fprintln(a.out, "scheduler stopped; running jobs go on and the next scheduler picks them up")
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&queuesFile, "queues", "", "queues file (default HOME/queues.yaml if it exists, else one queue for this machine)")
+	f.DurationVar(&interval, "interval", time.Second, "time between scheduling rounds")
+	f.DurationVar(&grace, "grace", 30*time.Second, "time a cancelled or preempted job has between SIGTERM and SIGKILL")
+	f.DurationVar(&ttl, "lease-ttl", 30*time.Second, "how long the store's lease outlives a scheduler that stopped renewing it (killed): the wait before another may take over")
+	f.BoolVar(&exitWhenIdle, "exit-when-idle", false, "return once no job is queued or running")
+	return c
+}
+
+// localDevices numbers this machine's GPUs for the flavors of the default
+// queue that has them.
+func localDevices(q *sched.Queues) map[string][]string {
+	out := map[string][]string{}
+	for f, c := range q.Capacity() {
+		if q.File == "" && c.GPUs > 0 {
+			for i := range c.GPUs {
+				out[f] = append(out[f], fmt.Sprint(i))
+			}
+		}
+	}
+	return out
+}
+
+// execAttemptCmd is the local executor's supervisor (not for users).
+func (a *app) execAttemptCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                localexec.Command,
+		Short:              "Supervise one attempt of a job (run by the scheduler)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// The supervisor stays to record the exit: a signal is
+			// passed on to the job, not taken by cobra's context.
+			signal.Ignore(syscall.SIGHUP)
+			if code := localexec.Main(args); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		},
+	}
+}
