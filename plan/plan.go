@@ -19,21 +19,21 @@ import (
 
 // Team is one team's runs.
 type Team struct {
-	Name     string  `json:"name"`
-	Runs     int     `json:"runs"`      // runs in the period planned (e.g. per week)
-	CPUHours float64 `json:"cpu_hours"` // one run on one CPU
+	Name     string  `json:"name" yaml:"name"`
+	Runs     int     `json:"runs" yaml:"runs"`           // runs in the period planned (e.g. per week)
+	CPUHours float64 `json:"cpu_hours" yaml:"cpu_hours"` // one run on one CPU
 }
 
 // Scenario is what is planned.
 type Scenario struct {
-	Teams      []Team  `json:"teams"`
-	GPUSpeedup float64 `json:"gpu_speedup"`
-	GPUsPerVM  int     `json:"gpus_per_vm"`
-	MaxVMs     int     `json:"max_vms"`
+	Teams      []Team  `json:"teams" yaml:"teams"`
+	GPUSpeedup float64 `json:"gpu_speedup" yaml:"gpu_speedup"`
+	GPUsPerVM  int     `json:"gpus_per_vm" yaml:"gpus_per_vm"`
+	MaxVMs     int     `json:"max_vms" yaml:"max_vms"`
 	// Efficiency kept per doubling of GPUs (1: perfect scaling).
-	Efficiency float64 `json:"scaling_efficiency"`
+	Efficiency float64 `json:"scaling_efficiency" yaml:"scaling_efficiency"`
 	// MaxVMsPerRun caps one run's VMs (0: MaxVMs).
-	MaxVMsPerRun int `json:"max_vms_per_run"`
+	MaxVMsPerRun int `json:"max_vms_per_run" yaml:"max_vms_per_run"`
 }
 
 // Validate names the first impossible setting.

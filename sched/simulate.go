@@ -10,14 +10,14 @@ import (
 // Stream is one team's submissions in a simulation: a job every Every,
 // starting at Offset, each asking for GPUs of Flavor for Duration.
 type Stream struct {
-	Team     string
-	Flavor   string
-	GPUs     int
-	Duration time.Duration
-	Every    time.Duration
-	Offset   time.Duration
+	Team     string        `yaml:"team"`
+	Flavor   string        `yaml:"flavor"`
+	GPUs     int           `yaml:"gpus"`
+	Duration time.Duration `yaml:"duration"`
+	Every    time.Duration `yaml:"every"`
+	Offset   time.Duration `yaml:"offset"`
 	// Count caps the submissions (0: until the end).
-	Count int
+	Count int `yaml:"count"`
 }
 
 // Workload is a simulated period: the teams' queues and what they submit.

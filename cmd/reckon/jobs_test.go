@@ -97,3 +97,51 @@ func TestKillNineSchedulerWhileFourJobsRun(t *testing.T) {
 	}
 	t.Logf("first scheduler:\n%s\nrestarted:\n%s", log1.String(), log2.String())
 }
+
+// TestJobsSubmitRefusesWhatCouldNeverRun: errors at submission, naming
+// what is wrong, and nothing queued by them.
+func TestJobsSubmitRefusesWhatCouldNeverRun(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	queues := filepath.Join("..", "..", "sched", "testdata", "queues.yaml")
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("name: x\nteam: tumor\nmodels: [{kind: nope}]\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--queues", queues, "--team", "nobody", "--", "version"}, `team "nobody" has no queue in ` + queues + ` (teams: reentry, tumor, vision, speech)`},
+		{[]string{"--queues", queues, "--team", "tumor", "--flavor", "a100", "--", "version"}, `flavor "a100": not one of the queues' flavors (h100)`},
+		{[]string{"--queues", queues, "--team", "tumor", "--gpus", "64", "--", "version"}, "more than flavor h100 has in all, so it could never start: 8 GPUs (needs 64, 56 free)"},
+		{[]string{"--queues", queues, "--team", "tumor", "--priority", "high", "--", "version"}, `--priority "high": want a number >= 0 or a priority class (low, normal, urgent)`},
+		{[]string{"--team", "tumor"}, "nothing to run"},
+		{[]string{"--team", "tumor", "--predict"}, "--predict: give reckon predict's arguments after --"},
+		{[]string{"-f", bad}, bad},
+		{[]string{"--team", "tumor", "version"}, `unexpected argument "version": put the command's arguments after --`},
+		{[]string{"--", "version"}, "--team: which team's queue is the job for?"},
+	} {
+		_, errs, code := reckonHome(t, home, append([]string{"jobs", "submit"}, tc.args...)...)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("submit %v: exit %d, %q; want an error with %q", tc.args, code, errs, tc.want)
+		}
+	}
+	if jobs := jobsJSON(t, home); len(jobs) != 0 {
+		t.Errorf("refused submissions queued %d jobs", len(jobs))
+	}
+	// A good one, with a priority class, is explained while it waits.
+	mustReckonHome(t, home, "jobs", "submit", "--queues", queues, "--team", "tumor", "--gpus", "56", "--priority", "urgent", "--", "version")
+	mustReckonHome(t, home, "jobs", "submit", "--queues", queues, "--team", "tumor", "--gpus", "8", "--", "version")
+	why := mustReckonHome(t, home, "jobs", "why", "--queues", queues, "j2")
+	if !strings.Contains(why, "j2 is 1st in the queue (1st in team tumor's); h100 short by 8 GPUs (needs 8, 0 free)") {
+		t.Errorf("why j2: %s", why)
+	}
+	if j := jobsJSON(t, home); len(j) != 2 || j[0].Priority != 1000 || j[1].Priority != 100 {
+		t.Errorf("jobs %+v", j)
+	}
+	if got := mustReckonHome(t, home, "jobs", "cancel", "j1", "j2"); got != "j1 cancelled\nj2 cancelled\n" {
+		t.Errorf("cancel: %q", got)
+	}
+	_, errs, code := reckonHome(t, home, "jobs", "cancel", "j1")
+	if code != 1 || !strings.Contains(errs, "job j1 is cancelled: job already ended") {
+		t.Errorf("second cancel: %d %s", code, errs)
+	}
+}

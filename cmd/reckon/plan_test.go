@@ -65,3 +65,40 @@ func TestQueuesCLI(t *testing.T) {
 		t.Errorf("bad queues file: exit %d %s", code, stderr)
 	}
 }
+
+func TestPlanScenarioAndSimulate(t *testing.T) {
+	var p struct {
+		Makespan float64 `json:"makespan_h"`
+		Runs     []struct {
+			Team string `json:"team"`
+		} `json:"runs"`
+	}
+	out := mustReckon(t, "--json", "plan", "-f", "../../plan/testdata/scenario.yaml", "--max-vms", "6", "--gantt", "-")
+	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Runs) != 6 || p.Makespan <= 0 {
+		t.Errorf("plan -f: %v\n%s", err, out)
+	}
+	var sim struct {
+		Jain  float64 `json:"jain_index"`
+		Teams []struct {
+			Team string  `json:"team"`
+			GPUH float64 `json:"gpu_hours"`
+		} `json:"teams"`
+	}
+	out = mustReckon(t, "--json", "plan", "--simulate", "-f", "../../sched/testdata/workload.yaml")
+	if err := json.Unmarshal([]byte(out), &sim); err != nil || len(sim.Teams) != 4 || sim.Jain <= 0 {
+		t.Errorf("plan --simulate: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "--simulate"}, "--simulate: give the workload with -f"},
+		{[]string{"plan", "--simulate", "-f", "../../sched/testdata/workload.yaml", "--max-vms", "3"}, "--max-vms: a simulation takes its teams and pool from the workload's queues file"},
+		{[]string{"plan", "-f", "../../plan/testdata/scenario.yaml", "--teams", "3"}, "--teams: the teams come from"},
+	} {
+		_, errs, code := reckon(t, tc.args...)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, %s", tc.args, code, errs)
+		}
+	}
+}
