@@ -43,6 +43,16 @@ type Env struct {
 	Log io.Writer
 	// Progress reports long loops (epochs, folds); nil for none.
 	Progress func(label string, total int) (set func(done int, note string), finish func())
+	// Only, when set, names the one candidate to train: the run stops
+	// after its training step, without selection or registration (a
+	// fanned-out child job of a pipeline).
+	Only string
+	// FanOut, when set, is given the candidates whose training is not
+	// cached before any trains, and trains them elsewhere (the scheduler's
+	// child jobs, each a run with Only), returning when all have: the
+	// pipeline then finds every candidate in the cache under the same keys
+	// and selects as it would have in-process.
+	FanOut func(ctx context.Context, candidates []string) error
 }
 
 // StepResult says what happened to one step.
@@ -103,6 +113,13 @@ func Run(ctx context.Context, env Env, spec *Spec) (*Result, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
+	if env.Only != "" && !slices.ContainsFunc(spec.Models, func(m Model) bool { return m.Name == env.Only }) {
+		var names []string
+		for _, m := range spec.Models {
+			names = append(names, m.Name)
+		}
+		return nil, fmt.Errorf("%s: no candidate %q (models: %s)", spec.file, env.Only, strings.Join(names, ", "))
+	}
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -131,6 +148,9 @@ func Run(ctx context.Context, env Env, spec *Spec) (*Result, error) {
 		}
 		tagErr := x.env.Store.SetTags(end, pr.ID, map[string]string{"error": errorTag(err)})
 		return x.res, errors.Join(err, tagErr, env.Store.Finish(end, pr.ID, st))
+	}
+	if env.Only != "" {
+		return x.res, env.Store.Finish(end, pr.ID, store.Succeeded)
 	}
 	tags := map[string]string{"winner": x.res.Winner, "reason": x.res.Reason,
 		"registered": registry.Label(x.res.Registered), "action": x.res.Action}
@@ -280,6 +300,44 @@ func (x *exec) step(ctx context.Context, name string, cfg any, inputs map[string
 	x.res.Steps = append(x.res.Steps, sr)
 	return sr, nil
 }
+
+// candidate is one training step before it runs, for fanOut.
+type candidate struct {
+	name   string
+	cfg    any
+	inputs map[string]string
+}
+
+// fanOut hands the candidates whose training is not cached to env.FanOut
+// and waits for them; with Only, or without FanOut, it does nothing.
+func (x *exec) fanOut(ctx context.Context, cands []candidate) error {
+	if x.env.FanOut == nil || x.env.Only != "" || x.env.NoCache {
+		return nil
+	}
+	var todo []string
+	for _, c := range cands {
+		key, err := cacheKey("train/"+c.name, c.cfg, c.inputs, x.env.Code)
+		if err != nil {
+			return err
+		}
+		if _, err := x.env.Store.GetCache(ctx, key); errors.Is(err, store.ErrNotFound) {
+			todo = append(todo, c.name)
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	fmt.Fprintf(x.env.Log, "  %-22s training %s as parallel jobs\n", "fan-out", strings.Join(todo, ", "))
+	if err := x.env.FanOut(ctx, todo); err != nil {
+		return fmt.Errorf("fan-out: %w", err)
+	}
+	return nil
+}
+
+// skip: with Only, every other candidate is left out.
+func (x *exec) skip(name string) bool { return x.env.Only != "" && name != x.env.Only }
 
 // errorTag is an error as a run's tag: at most 4 KiB of it, whatever it
 // quotes.

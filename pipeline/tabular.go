@@ -288,7 +288,18 @@ func (x *exec) tabular(ctx context.Context) error {
 	var cands []compare.Candidate
 	outs := map[string]trainOut{}
 	runs := map[string]string{}
+	var pending []candidate
 	for _, m := range sp.Models {
+		spec, _ := tabularSpec(m)
+		pending = append(pending, candidate{m.Name, spec, map[string]string{"data": hash, "features": fo.Schema.SHA256, "split": so.Folds.SHA256}})
+	}
+	if err := x.fanOut(ctx, pending); err != nil {
+		return err
+	}
+	for _, m := range sp.Models {
+		if x.skip(m.Name) {
+			continue
+		}
 		spec, _ := tabularSpec(m) // checked when the file was read
 		var to trainOut
 		in := map[string]string{"data": hash, "features": fo.Schema.SHA256, "split": so.Folds.SHA256}
@@ -305,6 +316,9 @@ func (x *exec) tabular(ctx context.Context) error {
 		cands = append(cands, c)
 		outs[m.Name], runs[m.Name] = to, st.RunID
 		x.res.Candidates = append(x.res.Candidates, Candidate{Name: m.Name, Kind: to.Kind, Metrics: to.Mean, SHA256: to.Model.SHA256, RunID: st.RunID})
+	}
+	if x.env.Only != "" {
+		return nil
 	}
 
 	// select: this run's candidates and the current champion, retrained

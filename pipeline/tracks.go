@@ -172,7 +172,18 @@ func (x *exec) tracks(ctx context.Context) error {
 
 	outs := map[string]trainOut{}
 	runs := map[string]string{}
+	var pending []candidate
 	for _, m := range sp.Models {
+		cfg, _ := trackConfig(m, sp.Features, sp.Split)
+		pending = append(pending, candidate{m.Name, cfg, map[string]string{"data": hash, "split": splitKey}})
+	}
+	if err := x.fanOut(ctx, pending); err != nil {
+		return err
+	}
+	for _, m := range sp.Models {
+		if x.skip(m.Name) {
+			continue
+		}
 		cfg, _ := trackConfig(m, sp.Features, sp.Split) // checked when the file was read
 		var to trackTrainOut
 		in := map[string]string{"data": hash, "split": splitKey}
@@ -184,6 +195,9 @@ func (x *exec) tracks(ctx context.Context) error {
 		}
 		outs[m.Name], runs[m.Name] = trainOut{Kind: to.Kind, Model: to.Model, Mean: to.Metrics}, st.RunID
 		x.res.Candidates = append(x.res.Candidates, Candidate{Name: m.Name, Kind: to.Kind, Metrics: to.Metrics, SHA256: to.Model.SHA256, RunID: st.RunID})
+	}
+	if x.env.Only != "" {
+		return nil
 	}
 
 	champ, err := x.champion(ctx)

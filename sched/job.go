@@ -67,6 +67,10 @@ type Record struct {
 	// Preempting: the policy is taking its capacity back; the attempt is
 	// being stopped and the job goes back to the queue.
 	Preempting bool `json:"preempting,omitempty"`
+	// Waiting: the running job waits for child jobs it fanned out (a
+	// pipeline's candidates); the policy counts none of its request
+	// meanwhile, so its children can use it.
+	Waiting bool `json:"waiting_for_children,omitempty"`
 	// ExitCode is the last attempt's exit status; Message says how the
 	// job ended or why it went back to the queue.
 	ExitCode int    `json:"exit_code"`
@@ -80,8 +84,12 @@ func (s State) Final() bool { return s == Succeeded || s == Failed || s == Cance
 
 // PolicyJob is the record as the policy sees it.
 func (r Record) PolicyJob() Job {
-	return Job{ID: r.ID, Team: r.Team, Priority: r.Priority, Flavor: r.Flavor, Request: r.Request, State: r.State,
+	j := Job{ID: r.ID, Team: r.Team, Priority: r.Priority, Flavor: r.Flavor, Request: r.Request, State: r.State,
 		Submitted: r.Submitted, Started: r.Admitted, Expected: r.Expected, Borrowed: r.Borrowed}
+	if r.Waiting && r.State == Running {
+		j.Request = Resources{} // its children hold the capacity
+	}
+	return j
 }
 
 // Outcome is how an attempt ended.
@@ -178,6 +186,9 @@ type Store interface {
 	// however it exits (and whoever sees it exit, after a restart) it ends
 	// OutcomePreempted; ErrConflict unless the job is at that attempt.
 	PreemptJob(ctx context.Context, id string, attempt int, why string) error
+	// SetWaiting says whether the running attempt waits for its child
+	// jobs; ErrConflict unless the job runs at that attempt.
+	SetWaiting(ctx context.Context, id string, attempt int, waiting bool) error
 	// CancelJob ends a queued job cancelled at once and asks for a
 	// running one to be stopped; ErrJobFinished if it had ended.
 	CancelJob(ctx context.Context, id, why string) (Record, error)

@@ -318,7 +318,8 @@ func reserve(running []*Job, preempted map[string]bool, free Resources, j *Job, 
 func reclaim(running []*Job, preempted map[string]bool, j *Job, free Resources) []*Job {
 	var cands []*Job
 	for _, r := range running {
-		if r.Flavor == j.Flavor && r.Team != j.Team && r.Borrowed && !preempted[r.ID] {
+		// A job holding nothing (waiting for its children) frees nothing.
+		if r.Flavor == j.Flavor && r.Team != j.Team && r.Borrowed && !preempted[r.ID] && r.Request != (Resources{}) {
 			cands = append(cands, r)
 		}
 	}

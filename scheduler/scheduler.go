@@ -231,6 +231,19 @@ func Why(ctx context.Context, js sched.Store, queues *sched.Queues, id string, n
 		if j.CancelRequested || j.Preempting {
 			text += "; it is being stopped: " + j.Message
 		}
+		if j.Waiting {
+			kids, err := js.ListJobs(ctx, sched.JobQuery{Parent: id})
+			if err != nil {
+				return j, "", nil, err
+			}
+			var open []string
+			for _, k := range kids {
+				if !k.State.Final() {
+					open = append(open, k.ID+" ("+string(k.State)+")")
+				}
+			}
+			text += "; it waits for the jobs training its candidates, holding no capacity meanwhile: " + strings.Join(open, ", ")
+		}
 		return j, text + ".", nil, nil
 	}
 	text := fmt.Sprintf("%s %s at %s after %d attempt(s)", id, j.State, j.Ended.UTC().Format(time.DateTime), j.Attempt)
@@ -319,6 +332,9 @@ func (s *Scheduler) reconcile(ctx context.Context, j *sched.Record, rd *Round) e
 		return err
 	}
 	s.c.Log.Info("attempt ended", "job", j.ID, "attempt", j.Attempt, "outcome", e.Outcome, "exit", e.Exit, "now", r.State)
+	if r.State == sched.Cancelled {
+		s.cancelChildren(ctx, &r)
+	}
 	if r.State == sched.Queued {
 		rd.Requeued = append(rd.Requeued, j.ID)
 	} else {

@@ -67,7 +67,7 @@ func Submit(ctx context.Context, js sched.Store, queues *sched.Queues, s Submiss
 		if sp.Team == "" {
 			sp.Team = spec.Team
 		}
-		sp.Kind, sp.Name, sp.Args = sched.KindPipeline, spec.Name, []string{"run", "-f", path}
+		sp.Kind, sp.Name, sp.Args = sched.KindPipeline, spec.Name, []string{"run", "-f", path, "--fan-out"}
 	case s.Predict:
 		if len(s.Args) == 0 {
 			return sched.Record{}, fmt.Errorf("--predict: give reckon predict's arguments after --, e.g. -- --model tumor@champion --data new.csv --out-dir preds")

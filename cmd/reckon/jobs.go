@@ -184,6 +184,8 @@ func (a *app) jobsLsCmd() *cobra.Command {
 						st += " (cancelling)"
 					} else if j.Preempting {
 						st += " (preempting)"
+					} else if j.Waiting {
+						st += " (waiting for its candidates' jobs)"
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Team, j.User, j.Kind, j.Name, st, j.Attempt, j.Submitted.Format(time.DateTime), request(j))
 				}
@@ -333,7 +335,7 @@ submitting it again resumes.`,
 			defer ws.Close()
 			var out []sched.Record
 			for _, id := range args {
-				r, err := ws.Jobs.CancelJob(cmd.Context(), id, "cancelled by "+currentUser())
+				r, err := scheduler.Cancel(cmd.Context(), ws.Jobs, id, "cancelled by "+currentUser())
 				if err != nil {
 					return err
 				}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/sched"
+	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/store/sqlite"
 )
 
 func jobsJSON(t *testing.T, home string) []sched.Record {
@@ -143,5 +145,108 @@ func TestJobsSubmitRefusesWhatCouldNeverRun(t *testing.T) {
 	_, errs, code := reckonHome(t, home, "jobs", "cancel", "j1")
 	if code != 1 || !strings.Contains(errs, "job j1 is cancelled: job already ended") {
 		t.Errorf("second cancel: %d %s", code, errs)
+	}
+}
+
+const fanPipeline = `name: fan
+team: tumor
+data:
+  name: bcw
+  table: bcw.csv
+  target: diagnosis
+  positive: malignant
+split: {cv: 3x1, seed: 1}
+models:
+  - {name: logistic, kind: logistic}
+  - {name: gbdt, kind: gbdt, params: {trees: 30, depth: 3}}
+  - {name: shallow, kind: gbdt, params: {trees: 20, depth: 2}}
+select: {policy: primary, metric: roc_auc}
+register: {model: fan, alias: champion}
+`
+
+// trainKeys reads the cache keys of a home's train steps and the
+// champion's bytes.
+func trainKeys(t *testing.T, home string) (map[string]string, string) {
+	t.Helper()
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, filepath.Join(home, "reckon.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	keys := map[string]string{}
+	runs, err := s.ListRuns(ctx, store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if strings.HasPrefix(r.Name, "fan/train/") && r.Status == store.Succeeded {
+			if old, dup := keys[r.Name]; dup && old != r.Tags["cache_key"] {
+				t.Errorf("%s trained under two keys", r.Name)
+			}
+			keys[r.Name] = r.Tags["cache_key"]
+		}
+	}
+	v, err := s.Resolve(ctx, "fan", "champion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, v.Artifact.SHA256
+}
+
+// TestPipelineJobFansOut (issue 13): a pipeline submitted as a job trains
+// its candidates as parallel child jobs, under the same cache keys, and
+// registers the same bytes as reckon run in-process; its selection waits
+// for all of them.
+func TestPipelineJobFansOut(t *testing.T) {
+	dir := t.TempDir()
+	csv, err := os.ReadFile("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "bcw.csv"), csv, 0o644)
+	pipe := filepath.Join(dir, "pipeline.yaml")
+	os.WriteFile(pipe, []byte(fanPipeline), 0o644)
+	ref := filepath.Join(t.TempDir(), "ref")
+	mustReckonHome(t, ref, "run", "-f", pipe)
+	refKeys, refSHA := trainKeys(t, ref)
+
+	home := filepath.Join(t.TempDir(), "home")
+	mustReckonHome(t, home, "jobs", "submit", "-f", pipe, "--cpu", "0.5")
+	var log bytes.Buffer
+	s := reckonProcess(t, &log, "--home", home, "scheduler", "--interval", "50ms", "--exit-when-idle")
+	done := make(chan error, 1)
+	go func() { done <- s.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("scheduler: %v\n%s", err, log.String())
+		}
+	case <-time.After(3 * time.Minute):
+		s.Process.Kill()
+		t.Fatalf("scheduler not idle after 3 minutes:\n%s", log.String())
+	}
+	jobs := jobsJSON(t, home)
+	if len(jobs) != 4 {
+		t.Fatalf("%d jobs, want the pipeline and 3 children:\n%s", len(jobs), mustReckonHome(t, home, "jobs", "ls"))
+	}
+	for _, j := range jobs {
+		if j.State != sched.Succeeded {
+			t.Errorf("%s (%s): %s: %s\n%s", j.ID, j.Name, j.State, j.Message, mustReckonHome(t, home, "jobs", "logs", j.ID))
+		}
+		if j.ID != "j1" && (j.Parent != "j1" || !strings.HasPrefix(j.Name, "fan/")) {
+			t.Errorf("%s: parent %q name %q, want a child of j1", j.ID, j.Parent, j.Name)
+		}
+	}
+	keys, sha := trainKeys(t, home)
+	if len(keys) != 3 || fmt.Sprint(keys) != fmt.Sprint(refKeys) {
+		t.Errorf("train keys %v, in-process %v", keys, refKeys)
+	}
+	if sha != refSHA {
+		t.Errorf("registered %s, in-process %s", sha, refSHA)
+	}
+	parentLog := mustReckonHome(t, home, "jobs", "logs", "j1")
+	if !strings.Contains(parentLog, "training logistic, gbdt, shallow as parallel jobs") || strings.Count(parentLog, "cached: reused") < 3 {
+		t.Errorf("parent's log:\n%s", parentLog)
 	}
 }

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/workspace"
 )
@@ -22,6 +25,8 @@ type runOptions struct {
 	file      string
 	noCache   bool
 	allowData []string
+	fanOut    bool
+	candidate string
 	spec      *pipeline.Spec
 }
 
@@ -78,6 +83,8 @@ directory.`,
 	c.Flags().StringVarP(&o.file, "file", "f", "", "pipeline file (YAML)")
 	c.Flags().BoolVar(&o.noCache, "no-cache", false, "run every step even when its cached output matches")
 	c.Flags().StringArrayVar(&o.allowData, "allow-data", nil, "a directory outside the pipeline file's own that its data paths may read (repeatable)")
+	c.Flags().BoolVar(&o.fanOut, "fan-out", false, "inside a scheduler job: train the candidates as parallel child jobs, then select (reckon jobs submit -f sets it)")
+	c.Flags().StringVar(&o.candidate, "candidate", "", "train only this candidate and stop before selection (a fanned-out child job)")
 	return c
 }
 
@@ -87,23 +94,44 @@ func (a *app) runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	defer p.Close()
-	res, err := a.runPipeline(ctx, p, o.spec, o.noCache, o.allowData...)
+	env := a.pipelineEnv(p, o.noCache, o.allowData...)
+	env.Only = o.candidate
+	if o.fanOut {
+		job, attempt := os.Getenv("RECKON_JOB"), os.Getenv("RECKON_ATTEMPT")
+		n, err := strconv.Atoi(attempt)
+		if job == "" || err != nil {
+			return errors.New("--fan-out runs only inside a scheduler job ($RECKON_JOB and $RECKON_ATTEMPT unset): submit the pipeline with reckon jobs submit -f")
+		}
+		env.FanOut = scheduler.FanOut(p.Jobs, job, n, o.file, time.Second, env.Log)
+	}
+	res, err := pipeline.Run(ctx, env, o.spec)
 	if err != nil {
 		return err
+	}
+	if o.candidate != "" {
+		return a.report(res, func(w io.Writer) {
+			for _, st := range res.Steps {
+				fmt.Fprintf(w, "%s: cached %v, run %s, %.1f s\n", st.Name, st.Cached, st.RunID, st.Seconds)
+			}
+			fmt.Fprintf(w, "candidate %s trained (pipeline run %s); selection is the parent's\n", o.candidate, res.RunID)
+		})
 	}
 	return a.report(res, func(w io.Writer) { printPipeline(w, res) })
 }
 
-func (a *app) runPipeline(ctx context.Context, p *workspace.Workspace, spec *pipeline.Spec, noCache bool, allowData ...string) (*pipeline.Result, error) {
+func (a *app) pipelineEnv(p *workspace.Workspace, noCache bool, allowData ...string) pipeline.Env {
 	log := a.err
 	if a.progressOut() == nil {
 		log = io.Discard
 	}
 	// Beat well inside --stale-after, so a live run is never taken for dead.
 	beat := min(5*time.Second, a.staleAfter/4)
-	env := pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser(), DataDir: a.homePath("data"),
+	return pipeline.Env{Store: p.Store, Blobs: p.Blobs, Code: workspace.CodeVersion(), User: currentUser(), DataDir: a.homePath("data"),
 		NoCache: noCache, AllowData: allowData, Log: log, Progress: a.bars, Heartbeat: beat}
-	return pipeline.Run(ctx, env, spec)
+}
+
+func (a *app) runPipeline(ctx context.Context, p *workspace.Workspace, spec *pipeline.Spec, noCache bool, allowData ...string) (*pipeline.Result, error) {
+	return pipeline.Run(ctx, a.pipelineEnv(p, noCache, allowData...), spec)
 }
 
 func printPipeline(w io.Writer, r *pipeline.Result) {

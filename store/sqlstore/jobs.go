@@ -67,15 +67,15 @@ func (s *DB) SubmitJob(ctx context.Context, sp sched.Spec) (sched.Record, error)
 }
 
 const jobCols = `id, team, user_name, name, kind, args, workdir, flavor, cpu, memory_gb, gpus, priority, shards, max_attempts, expected_ns, parent,
-	state, submitted_ns, admitted_ns, ended_ns, borrowed, attempt, failures, devices, cancel, preempt, exit_code, message`
+	state, submitted_ns, admitted_ns, ended_ns, borrowed, attempt, failures, devices, cancel, preempt, waiting, exit_code, message`
 
 func scanJob(sc interface{ Scan(...any) error }) (sched.Record, error) {
 	var r sched.Record
 	var kind, args, state string
-	var expected, submitted, admitted, ended, borrowed, cancel, preempt int64
+	var expected, submitted, admitted, ended, borrowed, cancel, preempt, waiting int64
 	err := sc.Scan(&r.ID, &r.Team, &r.User, &r.Name, &kind, &args, &r.Dir, &r.Flavor, &r.Request.CPU, &r.Request.MemoryGB, &r.Request.GPUs,
 		&r.Priority, &r.Shards, &r.MaxAttempts, &expected, &r.Parent,
-		&state, &submitted, &admitted, &ended, &borrowed, &r.Attempt, &r.Failures, &r.Devices, &cancel, &preempt, &r.ExitCode, &r.Message)
+		&state, &submitted, &admitted, &ended, &borrowed, &r.Attempt, &r.Failures, &r.Devices, &cancel, &preempt, &waiting, &r.ExitCode, &r.Message)
 	if err != nil {
 		return r, err
 	}
@@ -90,7 +90,7 @@ func scanJob(sc interface{ Scan(...any) error }) (sched.Record, error) {
 	if ended != 0 {
 		r.Ended = time.Unix(0, ended)
 	}
-	r.Borrowed, r.CancelRequested, r.Preempting = borrowed != 0, cancel != 0, preempt != 0
+	r.Borrowed, r.CancelRequested, r.Preempting, r.Waiting = borrowed != 0, cancel != 0, preempt != 0, waiting != 0
 	return r, nil
 }
 
@@ -263,7 +263,7 @@ func (s *DB) EndAttempt(ctx context.Context, id string, attempt int, e sched.End
 		if next.Final() {
 			ended = now.UnixNano()
 		}
-		_, err = t.exec(`UPDATE jobs SET state = ?, failures = ?, ended_ns = ?, exit_code = ?, message = ?, borrowed = 0, preempt = 0, devices = '', admitted_ns = CASE WHEN ? = 1 THEN admitted_ns ELSE 0 END WHERE id = ?`,
+		_, err = t.exec(`UPDATE jobs SET state = ?, failures = ?, ended_ns = ?, exit_code = ?, message = ?, borrowed = 0, preempt = 0, waiting = 0, devices = '', admitted_ns = CASE WHEN ? = 1 THEN admitted_ns ELSE 0 END WHERE id = ?`,
 			string(next), failures, ended, e.Exit, e.Message, b2i(next.Final()), id)
 		return err
 	})
@@ -277,6 +277,22 @@ func (s *DB) PreemptJob(ctx context.Context, id string, attempt int, why string)
 	return s.tx(ctx, func(t tx) error {
 		res, err := t.exec(`UPDATE jobs SET preempt = 1, message = ? WHERE id = ? AND attempt = ? AND state IN (?, ?)`,
 			why, id, attempt, string(sched.Admitted), string(sched.Running))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, _, _, err := jobState(t, id); err != nil {
+				return err
+			}
+			return fmt.Errorf("job %s attempt %d is not running: %w", id, attempt, sched.ErrConflict)
+		}
+		return nil
+	})
+}
+
+func (s *DB) SetWaiting(ctx context.Context, id string, attempt int, waiting bool) error {
+	return s.tx(ctx, func(t tx) error {
+		res, err := t.exec(`UPDATE jobs SET waiting = ? WHERE id = ? AND attempt = ? AND state = ?`, b2i(waiting), id, attempt, string(sched.Running))
 		if err != nil {
 			return err
 		}

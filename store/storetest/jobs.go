@@ -99,6 +99,13 @@ func jobStateMachine(t *testing.T, s store.Store, clock *Clock) {
 		t.Errorf("start of attempt 2: %v, want ErrConflict", err)
 	}
 	check(t, js.StartJob(ctx, r.ID, 1))
+	check(t, js.SetWaiting(ctx, r.ID, 1, true))
+	if w, _ := js.GetJob(ctx, r.ID); !w.Waiting || w.PolicyJob().Request != (sched.Resources{}) {
+		t.Errorf("waiting for children: %+v, policy request %+v; want none counted", w, w.PolicyJob().Request)
+	}
+	if err := js.SetWaiting(ctx, r.ID, 2, true); !errors.Is(err, sched.ErrConflict) {
+		t.Errorf("waiting at attempt 2: %v, want ErrConflict", err)
+	}
 	clock.Advance(30 * time.Minute)
 	if err := js.PreemptJob(ctx, r.ID, 2, "x"); !errors.Is(err, sched.ErrConflict) {
 		t.Errorf("preempting attempt 2: %v, want ErrConflict", err)
@@ -110,7 +117,7 @@ func jobStateMachine(t *testing.T, s store.Store, clock *Clock) {
 	// Preempted: back in the queue, the attempt kept, not a failure.
 	q, err := js.EndAttempt(ctx, r.ID, 1, sched.End{Outcome: sched.OutcomePreempted, Exit: -1, Message: "preempted for team reentry"})
 	check(t, err)
-	if q.State != sched.Queued || q.Attempt != 1 || q.Failures != 0 || q.Borrowed || q.Preempting || q.Devices != "" || !q.Ended.IsZero() {
+	if q.State != sched.Queued || q.Attempt != 1 || q.Failures != 0 || q.Borrowed || q.Preempting || q.Waiting || q.Devices != "" || !q.Ended.IsZero() {
 		t.Errorf("after preemption: %+v", q)
 	}
 	if _, err := js.EndAttempt(ctx, r.ID, 1, sched.End{Outcome: sched.OutcomeSucceeded}); !errors.Is(err, sched.ErrConflict) {

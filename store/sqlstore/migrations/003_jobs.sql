@@ -29,6 +29,7 @@ CREATE TABLE jobs (
     devices      TEXT NOT NULL DEFAULT '',
     cancel       BIGINT NOT NULL DEFAULT 0,
     preempt      BIGINT NOT NULL DEFAULT 0,
+    waiting      BIGINT NOT NULL DEFAULT 0,
     exit_code    BIGINT NOT NULL DEFAULT 0,
     message      TEXT NOT NULL DEFAULT ''
 );
