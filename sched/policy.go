@@ -268,7 +268,7 @@ func over(use, nominal Resources) string {
 	case use.GPUs > nominal.GPUs:
 		return fmt.Sprintf("%d GPUs over its nominal %d", use.GPUs-nominal.GPUs, nominal.GPUs)
 	case use.CPU > nominal.CPU+1e-9:
-		return fmt.Sprintf("%.4g CPUs over its nominal %.4g", use.CPU-nominal.CPU, nominal.CPU)
+		return fmt.Sprintf("%s over its nominal %.4g", CPUs(use.CPU-nominal.CPU), nominal.CPU)
 	default:
 		return fmt.Sprintf("%.4g GB over its nominal %.4g", use.MemoryGB-nominal.MemoryGB, nominal.MemoryGB)
 	}

@@ -57,11 +57,19 @@ func (r Resources) Short(o Resources) string {
 	case o.GPUs > r.GPUs:
 		return fmt.Sprintf("%d GPUs (needs %d, %d free)", o.GPUs-r.GPUs, o.GPUs, max(r.GPUs, 0))
 	case o.CPU > r.CPU+1e-9:
-		return fmt.Sprintf("%.4g CPUs (needs %.4g, %.4g free)", o.CPU-r.CPU, o.CPU, math.Max(r.CPU, 0))
+		return fmt.Sprintf("%s (needs %.4g, %.4g free)", CPUs(o.CPU-r.CPU), o.CPU, math.Max(r.CPU, 0))
 	case o.MemoryGB > r.MemoryGB+1e-9:
 		return fmt.Sprintf("%.4g GB of memory (needs %.4g, %.4g free)", o.MemoryGB-r.MemoryGB, o.MemoryGB, math.Max(r.MemoryGB, 0))
 	}
 	return ""
+}
+
+// CPUs writes an amount of CPUs ("1 CPU", "2.5 CPUs").
+func CPUs(n float64) string {
+	if n == 1 {
+		return "1 CPU"
+	}
+	return fmt.Sprintf("%.4g CPUs", n)
 }
 
 // Job is one unit of work a team submitted.

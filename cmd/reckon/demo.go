@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -18,10 +19,14 @@ import (
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/plan"
 	"github.com/reckon-ml/reckon/registry"
+	"github.com/reckon-ml/reckon/sched"
+	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/reckon-ml/reckon/sim/reentry"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/workspace"
+	"go.yaml.in/yaml/v3"
 )
 
 type demoResult struct {
@@ -33,7 +38,19 @@ type demoResult struct {
 	History map[string][]store.AliasMove `json:"history"`
 	Runs    []store.Run                  `json:"runs"`
 	Predict []demoPredict                `json:"predict"`
+	Jobs    *demoJobs                    `json:"jobs"`
+	Plan    *plan.Plan                   `json:"plan"`
 	Seconds float64                      `json:"seconds"`
+}
+
+// demoJobs is the demo's scheduling part.
+type demoJobs struct {
+	// Submitted are the jobs as submitted, Final as they ended.
+	Submitted []sched.Record `json:"submitted"`
+	Final     []sched.Record `json:"final"`
+	// Waiting is the job that waited and why (reckon jobs why).
+	Waiting string `json:"waiting"`
+	Why     string `json:"why"`
 }
 
 // demoPredict is one batch prediction of the demo.
@@ -68,7 +85,13 @@ with the embedded store (SQLite + a local blob directory):
   4. show the registry, the alias history with the reasons, and the runs;
   5. batch-predict with both champions: fresh generated tracks (another
      seed) with reentry@champion, the tumor table with tumor@champion, and
-     show the output files.`,
+     show the output files;
+  6. submit both pipelines as jobs of two teams (reentry, tumor) to the
+     local scheduler, each asking for all of this machine's cores, so one
+     waits: show why (reckon jobs why), then run the scheduler until both
+     have ended (their steps come from the cache);
+  7. plan the reference pool: 4 teams running their pipeline twice a week,
+     100 CPU-hours a run, GPUs 6x faster, 8 GPUs a VM, at most 7 VMs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t0 := time.Now()
@@ -152,6 +175,14 @@ with the embedded store (SQLite + a local blob directory):
 				}
 				res.Predict = append(res.Predict, *dp)
 			}
+			fmt.Fprintln(a.err, "== both pipelines as jobs of two teams, on the local scheduler")
+			if res.Jobs, err = a.demoJobs(ctx, p, home, re); err != nil {
+				return err
+			}
+			ref := plan.Scenario{Teams: plan.Uniform(4, 2, 100), GPUSpeedup: 6, GPUsPerVM: 8, MaxVMs: 7, Efficiency: 1}
+			if res.Plan, err = plan.Solve(ref, plan.DefaultNodes); err != nil {
+				return err
+			}
 			res.Seconds = time.Since(t0).Seconds()
 			return a.report(res, func(w io.Writer) { printDemo(w, &res, lstmEpochs, keep) })
 		},
@@ -212,6 +243,23 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 			fmt.Fprintf(w, "    %s\n", l)
 		}
 	}
+	if j := res.Jobs; j != nil {
+		fmt.Fprintln(w, "\n== jobs (reckon jobs submit -f ... --team T, reckon scheduler)")
+		for _, r := range j.Submitted {
+			fmt.Fprintf(w, "submitted %s: team %s, %s (%s)\n", r.ID, r.Team, strings.Join(r.Args, " "), request(r))
+		}
+		fmt.Fprintf(w, "reckon jobs why %s: %s\n", j.Waiting, j.Why)
+		tw := newTabWriter(w)
+		fmt.Fprintln(tw, "id\tteam\tstatus\tattempts\truns")
+		for _, r := range j.Final {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.ID, r.Team, r.State, r.Attempt, strings.Join(r.Runs, " "))
+		}
+		tw.Flush()
+	}
+	if p := res.Plan; p != nil {
+		fmt.Fprintln(w, "\n== reckon plan --teams 4 --runs-per-week 2 --cpu-hours 100 --gpu-speedup 6 --gpus-per-vm 8 --max-vms 7")
+		fmt.Fprintf(w, "makespan %.3f h for the week's 8 runs, lower bound %.3f h, %.2f VM-hours (a hand schedule took about 4 h)\n", p.MakespanH, p.LowerBoundH, p.VMHours)
+	}
 	fmt.Fprintf(w, "\ndemo took %.0f s\n", res.Seconds)
 	printDemoNext(w, res.Home, keep)
 }
@@ -247,4 +295,65 @@ func (a *app) demoPredict(ctx context.Context, p *workspace.Workspace, name, inp
 	}
 	lines := strings.SplitN(string(b), "\n", 5)
 	return &demoPredict{Input: input, Dir: out, Manifest: man, Head: lines[:min(4, len(lines))]}, nil
+}
+
+// demoJobs submits the two reference pipelines as jobs of two teams, each
+// asking for every core of this machine, so the second waits; it says
+// why, then runs the scheduler until both have ended.
+func (a *app) demoJobs(ctx context.Context, p *workspace.Workspace, home string, re *pipeline.Spec) (*demoJobs, error) {
+	dir := filepath.Join(home, "examples")
+	if _, err := examples.Extract(dir, false); err != nil {
+		return nil, err
+	}
+	// The reentry pipeline as the demo ran it (fewer tracks, a lighter
+	// LSTM), so its steps come from the cache.
+	b, err := yaml.Marshal(re)
+	if err != nil {
+		return nil, err
+	}
+	reFile := filepath.Join(dir, "reentry", "demo-pipeline.yaml")
+	if err := os.WriteFile(reFile, b, 0o644); err != nil {
+		return nil, err
+	}
+	q := sched.DefaultQueues()
+	cores := float64(runtime.NumCPU())
+	res := &demoJobs{}
+	for _, f := range []string{filepath.Join(dir, "tumor", "pipeline.yaml"), reFile} {
+		r, err := scheduler.Submit(ctx, p.Jobs, q, scheduler.Submission{Pipeline: f, User: currentUser(), CPU: cores, Dir: home})
+		if err != nil {
+			return nil, err
+		}
+		res.Submitted = append(res.Submitted, r)
+	}
+	x, err := a.localExecutor(30 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	s, err := scheduler.New(scheduler.Config{Jobs: p.Jobs, Exec: x, Queues: q, Holder: fmt.Sprintf("demo:%d", os.Getpid()),
+		Runs: p.Store, Blobs: p.Blobs, Log: a.log, LeaseTTL: 10 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Round(ctx); err != nil {
+		return nil, err
+	}
+	res.Waiting = res.Submitted[1].ID
+	if _, res.Why, _, err = scheduler.Why(ctx, p.Jobs, q, res.Waiting, time.Now()); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(a.err, "reckon jobs why %s: %s\n", res.Waiting, res.Why)
+	if err := s.Run(ctx, 200*time.Millisecond, true, nil); err != nil {
+		return nil, err
+	}
+	for _, r := range res.Submitted {
+		f, err := p.Jobs.GetJob(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if f.State != sched.Succeeded {
+			return nil, fmt.Errorf("demo job %s (%s) %s: %s", f.ID, f.Name, f.State, f.Message)
+		}
+		res.Final = append(res.Final, f)
+	}
+	return res, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reckon-ml/reckon/sched"
+
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/pipeline"
 )
@@ -201,6 +203,9 @@ func TestInspectUnknownTarget(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	// The demo's jobs run as processes of this test binary, acting as
+	// reckon (TestMain).
+	t.Setenv("RECKON_TEST_AS_CLI", "1")
 	var res demoResult
 	if err := json.Unmarshal([]byte(mustReckon(t, "demo", "--count", "10", "--lstm-epochs", "2", "--json")), &res); err != nil {
 		t.Fatal(err)
@@ -227,6 +232,13 @@ func TestDemo(t *testing.T) {
 	}
 	if len(res.Predict) != 2 || res.Predict[0].Manifest.Read != 4 || res.Predict[1].Manifest.Predicted != 569 || len(res.Predict[1].Head) != 4 {
 		t.Errorf("demo predictions: %+v", res.Predict)
+	}
+	if j := res.Jobs; j == nil || len(j.Final) != 2 || j.Final[0].State != sched.Succeeded || j.Final[1].State != sched.Succeeded ||
+		j.Waiting != "j2" || !strings.Contains(j.Why, "short by") || len(j.Final[0].Runs) != 1 {
+		t.Errorf("demo jobs: %+v", res.Jobs)
+	}
+	if res.Plan == nil || res.Plan.MakespanH > 1.01*res.Plan.LowerBoundH {
+		t.Errorf("demo plan: %+v", res.Plan)
 	}
 	if _, err := os.Stat(res.Home); !os.IsNotExist(err) {
 		t.Errorf("demo left its temporary home %s", res.Home)
