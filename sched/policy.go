@@ -57,6 +57,9 @@ type Reason struct {
 	AtLimit bool
 	// NoQueue: its team has no queue.
 	NoQueue bool
+	// Guarded is capacity idle in the flavor that other teams' lending
+	// limits keep for their own jobs.
+	Guarded Resources
 }
 
 // Short names the resource missing and by how much ("" when none is).
@@ -183,6 +186,28 @@ func Decide(s Snapshot, now time.Time) Decision {
 		}
 		return t.Nominal[j.Flavor].Add(lim).Fits(use[key{j.Team, j.Flavor}].Add(j.Request))
 	}
+	// guarded is what other teams' lending limits keep back for them in a
+	// flavor: the unused part of their nominal quota they do not lend.
+	anyLending := false
+	for _, t := range s.Teams {
+		anyLending = anyLending || len(t.Lending) > 0
+	}
+	freeFor := func(team, flavor string) Resources {
+		f := free[flavor]
+		if !anyLending {
+			return f
+		}
+		for _, t := range s.Teams {
+			l, ok := t.Lending[flavor]
+			if t.Name == team || !ok {
+				continue
+			}
+			n, u := t.Nominal[flavor], use[key{t.Name, flavor}]
+			f = f.Sub(Resources{CPU: math.Max(0, n.CPU-l.CPU-u.CPU), MemoryGB: math.Max(0, n.MemoryGB-l.MemoryGB-u.MemoryGB),
+				GPUs: max(0, n.GPUs-min(l.GPUs, n.GPUs)-u.GPUs)})
+		}
+		return f
+	}
 	admit := func(j *Job) {
 		k := key{j.Team, j.Flavor}
 		use[k] = use[k].Add(j.Request)
@@ -203,7 +228,8 @@ func Decide(s Snapshot, now time.Time) Decision {
 		}
 		res := reserved[j.Flavor]
 		within := withinLimit(j)
-		fits := free[j.Flavor].Fits(j.Request) && within
+		avail := freeFor(j.Team, j.Flavor)
+		fits := avail.Fits(j.Request) && within
 		if fits && (res == nil || doesNotDelay(j, now, res.start, res.left)) {
 			if res != nil && !endsBefore(j, now, res.start) {
 				res.left = res.left.Sub(j.Request)
@@ -213,7 +239,7 @@ func Decide(s Snapshot, now time.Time) Decision {
 		}
 		// A team within its nominal quota takes it back from borrowers.
 		if !fits && within && res == nil && teams[j.Team].Nominal[j.Flavor].Fits(use[key{j.Team, j.Flavor}].Add(j.Request)) {
-			if victims := reclaim(running, preempted, j, free[j.Flavor]); victims != nil {
+			if victims := reclaim(running, preempted, j, avail); victims != nil {
 				for _, v := range victims {
 					preempted[v.ID] = true
 					d.Preempt = append(d.Preempt, v.ID)
@@ -227,7 +253,10 @@ func Decide(s Snapshot, now time.Time) Decision {
 		pos++
 		teamPos[j.Team]++
 		r := Reason{Job: j.ID, Team: j.Team, Flavor: j.Flavor, Position: pos, TeamPosition: teamPos[j.Team],
-			Need: j.Request, Free: free[j.Flavor], Borrowers: borrowing(j.Flavor), AtLimit: !within}
+			Need: j.Request, Free: avail, Borrowers: borrowing(j.Flavor), AtLimit: !within}
+		if g := free[j.Flavor].Sub(avail); g != (Resources{}) {
+			r.Guarded = g
+		}
 		switch {
 		case !within:
 			// Its own team's limit: it holds no reservation, so it
@@ -358,6 +387,9 @@ func (r Reason) Text() string {
 	if len(r.Borrowers) > 0 {
 		fmt.Fprintf(&b, "; borrowing %s: %s", r.Flavor, strings.Join(r.Borrowers, ", "))
 	}
+	if r.Guarded != (Resources{}) {
+		fmt.Fprintf(&b, "; %s more is idle but kept by other teams' lending limits", strings.TrimSpace(amountOf(r.Guarded)))
+	}
 	if !r.ExpectedStart.IsZero() {
 		fmt.Fprintf(&b, ". Expected to start by %s", r.ExpectedStart.UTC().Format(time.DateTime))
 	} else {
@@ -370,6 +402,21 @@ func (r Reason) Text() string {
 		b.WriteString("; an expected duration ending before the reservation would let it backfill")
 	}
 	return b.String() + "."
+}
+
+// amountOf writes a non-zero amount of resources.
+func amountOf(r Resources) string {
+	var parts []string
+	if r.GPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d GPUs", r.GPUs))
+	}
+	if r.CPU > 1e-9 {
+		parts = append(parts, CPUs(r.CPU))
+	}
+	if r.MemoryGB > 1e-9 {
+		parts = append(parts, fmt.Sprintf("%.4g GB", r.MemoryGB))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func ordinal(n int) string {

@@ -267,3 +267,31 @@ func TestEveryWaitingJobHasAReason(t *testing.T) {
 		t.Errorf("%d of %d jobs decided, %d GPUs admitted of 12, t3 %d of its 4 (no borrowing)", len(seen), len(jobs), gpus, t3)
 	}
 }
+
+// TestLendingLimit: t1 lends only 2 of its 8 GPUs; t2 gets its 8 and 2 of
+// t1's, no more, and the rest waits saying so; t1's jobs then start on its
+// kept GPUs without preempting anyone.
+func TestLendingLimit(t *testing.T) {
+	teams := pool(2, 8)
+	teams[0].Lending = map[string]Resources{"h100": {CPU: math.Inf(1), MemoryGB: math.Inf(1), GPUs: 2}}
+	var jobs []Job
+	for i := range 6 {
+		jobs = append(jobs, job(fmt.Sprint("b", i), "t2", 2, time.Duration(i)*time.Second, time.Hour))
+	}
+	d := Decide(Snapshot{Teams: teams, Jobs: jobs}, t0.Add(time.Minute))
+	if got := ids(d.Admit); len(got) != 5 {
+		t.Fatalf("admitted %v, want 5 jobs (10 GPUs: t2's 8 and the 2 t1 lends)", got)
+	}
+	w := d.Waiting["b5"]
+	if w.Guarded.GPUs != 6 || !strings.Contains(w.Text(), "6 GPUs more is idle but kept by other teams' lending limits") {
+		t.Errorf("b5 waits: %+v %q", w, w.Text())
+	}
+	for i, a := range d.Admit {
+		jobs[i] = running(jobs[i], time.Minute, a.Borrowed)
+	}
+	jobs = append(jobs, job("a0", "t1", 6, 2*time.Minute, time.Hour))
+	d = Decide(Snapshot{Teams: teams, Jobs: jobs}, t0.Add(3*time.Minute))
+	if got := ids(d.Admit); len(got) != 1 || got[0] != "a0" || len(d.Preempt) != 0 {
+		t.Errorf("t1's job: admitted %v, preempted %v; want a0 at once, nobody preempted", got, d.Preempt)
+	}
+}

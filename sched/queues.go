@@ -32,11 +32,12 @@ type QueueTeam struct {
 	Weight    float64              `yaml:"weight" json:"weight"`
 	Nominal   map[string]Resources `yaml:"nominal" json:"nominal"`
 	Borrowing map[string]Resources `yaml:"borrowing" json:"borrowing,omitempty"`
+	Lending   map[string]Resources `yaml:"lending" json:"lending,omitempty"`
 }
 
 // Team is the entry as the policy takes it.
 func (q QueueTeam) Team() Team {
-	return Team{Name: q.Name, Weight: q.Weight, Nominal: q.Nominal, Borrowing: q.Borrowing}
+	return Team{Name: q.Name, Weight: q.Weight, Nominal: q.Nominal, Borrowing: q.Borrowing, Lending: q.Lending}
 }
 
 // PolicyTeams are all the teams as the policy takes them.
@@ -135,7 +136,7 @@ func DecodeQueues(name string, r io.Reader) (*Queues, error) {
 		for _, part := range []struct {
 			field string
 			m     map[string]Resources
-		}{{"nominal", t.Nominal}, {"borrowing", t.Borrowing}} {
+		}{{"nominal", t.Nominal}, {"borrowing", t.Borrowing}, {"lending", t.Lending}} {
 			for f, r := range part.m {
 				if !slices.Contains(q.Flavors, f) {
 					return nil, fmt.Errorf("%s: team %s: %s: unknown flavor %q (flavors: %s)", at("teams", i, part.field, f), t.Name, part.field, f, strings.Join(q.Flavors, ", "))
@@ -146,20 +147,32 @@ func DecodeQueues(name string, r io.Reader) (*Queues, error) {
 			}
 		}
 	}
-	// A resource a borrowing limit leaves out is not limited (Kueue's
-	// borrowingLimit): only the keys written limit.
+	// A resource a borrowing or lending limit leaves out is not limited
+	// (Kueue's borrowingLimit and lendingLimit): only the keys written
+	// limit.
 	for i := range q.Teams {
-		for f, r := range q.Teams[i].Borrowing {
-			if !has("teams", i, "borrowing", f, "cpu") {
-				r.CPU = math.Inf(1)
+		for _, part := range []struct {
+			field string
+			m     map[string]Resources
+		}{{"borrowing", q.Teams[i].Borrowing}, {"lending", q.Teams[i].Lending}} {
+			for f, r := range part.m {
+				if !has("teams", i, part.field, f, "cpu") {
+					r.CPU = math.Inf(1)
+				}
+				if !has("teams", i, part.field, f, "memory_gb") {
+					r.MemoryGB = math.Inf(1)
+				}
+				if !has("teams", i, part.field, f, "gpus") {
+					r.GPUs = math.MaxInt32
+				}
+				part.m[f] = r
 			}
-			if !has("teams", i, "borrowing", f, "memory_gb") {
-				r.MemoryGB = math.Inf(1)
+		}
+		for f, l := range q.Teams[i].Lending {
+			n := q.Teams[i].Nominal[f]
+			if l.GPUs < math.MaxInt32 && l.GPUs > n.GPUs || !math.IsInf(l.CPU, 1) && l.CPU > n.CPU || !math.IsInf(l.MemoryGB, 1) && l.MemoryGB > n.MemoryGB {
+				return nil, fmt.Errorf("%s: team %s: lending.%s: a team lends at most its nominal quota (%+v), got more", at("teams", i, "lending", f), q.Teams[i].Name, f, n)
 			}
-			if !has("teams", i, "borrowing", f, "gpus") {
-				r.GPUs = math.MaxInt32
-			}
-			q.Teams[i].Borrowing[f] = r
 		}
 	}
 	for c, p := range q.PriorityClasses {
@@ -180,34 +193,38 @@ func LoadQueues(path string) (*Queues, error) {
 	return DecodeQueues(path, f)
 }
 
-// MarshalJSON writes a resource a borrowing limit does not limit as null
-// (JSON has no infinity).
+// MarshalJSON writes a resource a borrowing or lending limit does not
+// limit as null (JSON has no infinity).
 func (q QueueTeam) MarshalJSON() ([]byte, error) {
 	type limit struct {
 		CPU      *float64 `json:"cpu"`
 		MemoryGB *float64 `json:"memory_gb"`
 		GPUs     *int     `json:"gpus"`
 	}
-	lims := map[string]limit{}
-	for f, r := range q.Borrowing {
-		var l limit
-		if !math.IsInf(r.CPU, 1) {
-			l.CPU = &r.CPU
+	limits := func(m map[string]Resources) map[string]limit {
+		out := map[string]limit{}
+		for f, r := range m {
+			var l limit
+			if !math.IsInf(r.CPU, 1) {
+				l.CPU = &r.CPU
+			}
+			if !math.IsInf(r.MemoryGB, 1) {
+				l.MemoryGB = &r.MemoryGB
+			}
+			if r.GPUs < math.MaxInt32 {
+				l.GPUs = &r.GPUs
+			}
+			out[f] = l
 		}
-		if !math.IsInf(r.MemoryGB, 1) {
-			l.MemoryGB = &r.MemoryGB
-		}
-		if r.GPUs < math.MaxInt32 {
-			l.GPUs = &r.GPUs
-		}
-		lims[f] = l
+		return out
 	}
 	return json.Marshal(struct {
 		Name      string               `json:"name"`
 		Weight    float64              `json:"weight"`
 		Nominal   map[string]Resources `json:"nominal"`
 		Borrowing map[string]limit     `json:"borrowing,omitempty"`
-	}{q.Name, q.Weight, q.Nominal, lims})
+		Lending   map[string]limit     `json:"lending,omitempty"`
+	}{q.Name, q.Weight, q.Nominal, limits(q.Borrowing), limits(q.Lending)})
 }
 
 // ForTeams is the queues the scheduler uses when jobs of teams are in the

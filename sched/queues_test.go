@@ -19,6 +19,9 @@ func TestLoadQueues(t *testing.T) {
 	if b := pt[0].Borrowing["h100"]; b.GPUs != 28 || !math.IsInf(b.CPU, 1) || !math.IsInf(b.MemoryGB, 1) || pt[2].weight() != 2 || pt[3].weight() != 1 {
 		t.Errorf("policy teams %+v (a borrowing limit limits only what it names)", pt)
 	}
+	if l := pt[1].Lending["h100"]; l.GPUs != 6 || !math.IsInf(l.CPU, 1) {
+		t.Errorf("tumor lends %+v, want 6 GPUs and any CPU", l)
+	}
 }
 
 // TestQueuesErrors: each mistake is named with file:line.
@@ -34,6 +37,7 @@ func TestQueuesErrors(t *testing.T) {
 		{"flavors: [h100]\nteams:\n  - name: a\n    weight: -1\n    nominal: {h100: {gpus: 8}}\n", "q.yaml:4: team a: weight"},
 		{"flavors: [h100]\nteams:\n  - name: a\n    nominal: {h100: {gpus: -8}}\n", "q.yaml:4: team a: nominal.h100: negative"},
 		{"teams:\n  - name: a\n    nominal: {h100: {gpus: 8}}\n", "flavors"},
+		{base + "    lending: {h100: {gpus: 9}}\n", "q.yaml:5: team a: lending.h100: a team lends at most its nominal quota"},
 		{"flavors: [h100]\nhalf_life: soon\n" + base[len("flavors: [h100]\n"):], "q.yaml"},
 	} {
 		_, err := DecodeQueues("q.yaml", strings.NewReader(c.yaml))

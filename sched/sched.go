@@ -100,6 +100,9 @@ type Team struct {
 	// Borrowing caps what it may use beyond Nominal per flavor (absent:
 	// unlimited within the cohort).
 	Borrowing map[string]Resources `json:"borrowing,omitempty"`
+	// Lending caps how much of its unused nominal quota per flavor others
+	// may use (absent: all of it); the rest waits for its own jobs.
+	Lending map[string]Resources `json:"lending,omitempty"`
 	// Weight is its fair-sharing weight (0: 1).
 	Weight float64 `json:"weight"`
 }

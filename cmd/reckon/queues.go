@@ -27,7 +27,8 @@ this machine's cores (and its GPUs, if any).
 queues.yaml declares the resource flavors, the usage half-life of fair share
 (default 168h), priority classes, and per team a nominal quota per flavor
 (guaranteed; lent to the cohort while unused), a borrowing limit per flavor
-(absent: any unused capacity) and a fair-sharing weight. The cohort's
+(absent: any unused capacity), a lending limit per flavor (absent: all of
+its unused quota is lent) and a fair-sharing weight. The cohort's
 capacity is the sum of the nominal quotas. See sched/testdata/queues.yaml.
 
 With jobs in the store it shows, per team, what its admitted and running
@@ -67,7 +68,7 @@ Without -f: HOME/queues.yaml if it exists, else the default.`,
 					fmt.Fprintf(w, "flavor %s: cohort capacity %d GPUs, %.4g CPUs, %.4g GB\n", f, c.GPUs, c.CPU, c.MemoryGB)
 				}
 				tw := newTabWriter(w)
-				fmt.Fprintln(tw, "team\tweight\tflavor\tnominal\tborrowing limit\tusing\tborrowed")
+				fmt.Fprintln(tw, "team\tweight\tflavor\tnominal\tborrowing limit\tlending limit\tusing\tborrowed")
 				for _, t := range q.Teams {
 					weight := t.Weight
 					if weight == 0 {
@@ -84,7 +85,11 @@ Without -f: HOME/queues.yaml if it exists, else the default.`,
 						if b, ok := t.Borrowing[f]; ok {
 							lim = limit(b)
 						}
-						fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%s\t%s\n", t.Name, weight, f, amount(t.Nominal[f]), lim, amount(u.Using[f]), amount(u.Borrowing[f]))
+						lend := "all unused"
+						if l, ok := t.Lending[f]; ok {
+							lend = strings.TrimSuffix(limit(l), " beyond nominal")
+						}
+						fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, weight, f, amount(t.Nominal[f]), lim, lend, amount(u.Using[f]), amount(u.Borrowing[f]))
 					}
 				}
 				tw.Flush()
