@@ -21,6 +21,9 @@ type Submission struct {
 	Pipeline string
 	// Predict: Args are reckon predict's arguments.
 	Predict bool
+	// Shards > 1 splits a prediction into that many shard jobs, merged
+	// into OUT-DIR/merged when all have ended.
+	Shards int
 	// Args are the reckon arguments of a command (or of predict).
 	Args []string
 	// Team defaults to the pipeline's team.
@@ -51,6 +54,9 @@ func Submit(ctx context.Context, js sched.Store, queues *sched.Queues, s Submiss
 	if sp.Request.CPU < 0 || sp.Request.MemoryGB < 0 || sp.Request.GPUs < 0 || s.Expected < 0 {
 		return sched.Record{}, fmt.Errorf("negative request: %+v, expected %s", sp.Request, s.Expected)
 	}
+	if s.Shards < 0 || s.Shards > 1 && !s.Predict {
+		return sched.Record{}, fmt.Errorf("--shards %d: only a batch prediction (--predict) is cut into shards", s.Shards)
+	}
 	switch {
 	case s.Pipeline != "":
 		if s.Predict || len(s.Args) > 0 {
@@ -73,6 +79,15 @@ func Submit(ctx context.Context, js sched.Store, queues *sched.Queues, s Submiss
 			return sched.Record{}, fmt.Errorf("--predict: give reckon predict's arguments after --, e.g. -- --model tumor@champion --data new.csv --out-dir preds")
 		}
 		sp.Kind, sp.Name, sp.Args = sched.KindPredict, "predict", append([]string{"predict"}, s.Args...)
+		if s.Shards > 1 {
+			for _, a := range s.Args {
+				if a == "--shard" || a == "--shards" || strings.HasPrefix(a, "--shard=") || strings.HasPrefix(a, "--shards=") || a == ShardFlag {
+					return sched.Record{}, fmt.Errorf("--shards %d: the job picks each shard itself; leave %s out of the prediction's arguments", s.Shards, a)
+				}
+			}
+			sp.Shards = s.Shards
+			sp.Args = append(sp.Args, ShardFlag, strconv.Itoa(s.Shards))
+		}
 	case len(s.Args) > 0:
 		if s.Args[0] == "scheduler" || s.Args[0] == "jobs" {
 			return sched.Record{}, fmt.Errorf("reckon %s is not a job to schedule", s.Args[0])

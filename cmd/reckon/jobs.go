@@ -71,8 +71,10 @@ weeks, decayed with the queues' half-life), then priority, then age.
 
 A pipeline job runs reckon run -f on the file (checked now, so a broken file
 is refused at once); --team defaults to the pipeline's team. --predict runs
-reckon predict with the arguments after --; anything else after -- is any
-reckon command. Relative paths are read from the directory you submit from.
+reckon predict with the arguments after --, and --shards N cuts it into N
+shard jobs (each reckon predict --shard i/N, its status in reckon jobs show)
+merged into OUT-DIR/merged once all have ended; anything else after -- is
+any reckon command. Relative paths are read from the directory you submit from.
 
 The request (--cpu, --memory-gb, --gpus of --flavor) must fit the flavor's
 capacity in the queues, or the job could never start. --expected lets the
@@ -81,6 +83,7 @@ reservation may start (backfill) ahead of a larger one.`,
 		Example: `  reckon jobs submit -f reckon-examples/tumor/pipeline.yaml
   reckon jobs submit -f reckon-examples/reentry/pipeline.yaml --team reentry --gpus 8 --expected 1h
   reckon jobs submit --team tumor --predict -- --model tumor@champion --data new.csv --out-dir preds
+  reckon jobs submit --team tumor --predict --shards 4 -- --model tumor@champion --data new.csv --out-dir preds
   reckon jobs submit --team tumor -- data generate --count 500 --out-dir tracks`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n := cmd.ArgsLenAtDash(); n > 0 || (n < 0 && len(args) > 0) {
@@ -114,6 +117,7 @@ reservation may start (backfill) ahead of a larger one.`,
 	f := c.Flags()
 	f.StringVarP(&s.Pipeline, "file", "f", "", "pipeline file to run as the job")
 	f.BoolVar(&s.Predict, "predict", false, "the job is reckon predict with the arguments after --")
+	f.IntVar(&s.Shards, "shards", 0, "with --predict: cut the prediction into this many shard jobs, run in parallel and merged into OUT-DIR/merged")
 	f.StringVar(&s.Team, "team", "", "the team whose queue it joins (default: the pipeline's team)")
 	f.IntVar(&s.GPUs, "gpus", 0, "GPUs it needs")
 	f.StringVar(&s.Flavor, "flavor", "", "resource flavor (default: the first with GPUs when --gpus > 0, else cpu)")
@@ -203,7 +207,10 @@ func (a *app) jobsLsCmd() *cobra.Command {
 type jobView struct {
 	sched.Record
 	Attempts []sched.Attempt `json:"attempts"`
-	Why      string          `json:"why"`
+	// Children are the jobs it fanned out: a pipeline's candidates, a
+	// prediction's shards.
+	Children []sched.Record `json:"children"`
+	Why      string         `json:"why"`
 }
 
 func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
@@ -217,11 +224,11 @@ func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			at, err := a.jobAttempts(cmd.Context(), args[0])
+			at, kids, err := a.jobAttempts(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			view := jobView{Record: v.Record, Attempts: at, Why: v.Text}
+			view := jobView{Record: v.Record, Attempts: at, Children: kids, Why: v.Text}
 			return a.report(view, func(w io.Writer) {
 				j := view.Record
 				fmt.Fprintf(w, "job %s: %s of team %s, submitted by %s at %s\n", j.ID, j.Kind, j.Team, j.User, j.Submitted.Format(time.DateTime))
@@ -248,6 +255,13 @@ func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
 					}
 					fmt.Fprintln(w)
 				}
+				for _, k := range view.Children {
+					fmt.Fprintf(w, "  child %s: %s, %s (attempt %d)", k.ID, k.Name, k.State, k.Attempt)
+					if k.Message != "" && k.State != sched.Succeeded {
+						fmt.Fprintf(w, ": %s", k.Message)
+					}
+					fmt.Fprintln(w)
+				}
 				for _, r := range j.Runs {
 					fmt.Fprintf(w, "run: %s   (reckon runs show %s)\n", r, r)
 				}
@@ -257,17 +271,24 @@ func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
 	}
 }
 
-func (a *app) jobAttempts(ctx context.Context, id string) ([]sched.Attempt, error) {
+func (a *app) jobAttempts(ctx context.Context, id string) ([]sched.Attempt, []sched.Record, error) {
 	ws, err := a.openWorkspace(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer ws.Close()
 	at, err := ws.Jobs.Attempts(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	kids, err := ws.Jobs.ListJobs(ctx, sched.JobQuery{Parent: id})
 	if at == nil {
 		at = []sched.Attempt{}
 	}
-	return at, err
+	if kids == nil {
+		kids = []sched.Record{}
+	}
+	return at, kids, err
 }
 
 // why is jobs why's answer.

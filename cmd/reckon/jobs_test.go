@@ -250,3 +250,45 @@ func TestPipelineJobFansOut(t *testing.T) {
 		t.Errorf("parent's log:\n%s", parentLog)
 	}
 }
+
+// TestShardedPredictionJob: --predict --shards 3 runs three shard jobs
+// and merges them: every record once.
+func TestShardedPredictionJob(t *testing.T) {
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	csv := "../../examples/tumor/breast_cancer_wisconsin_clean.csv"
+	model := filepath.Join(dir, "m.rkm")
+	mustReckonHome(t, home, "train", "tabular", "--data", csv, "--target", "diagnosis", "--positive", "malignant", "--kind", "logistic", "--out", model)
+	abs, _ := filepath.Abs(csv)
+	preds := filepath.Join(dir, "preds")
+	mustReckonHome(t, home, "jobs", "submit", "--team", "tumor", "--predict", "--shards", "3", "--cpu", "0.5", "--",
+		"--model", model, "--data", abs, "--out-dir", preds, "--workers", "1")
+	var log bytes.Buffer
+	s := reckonProcess(t, &log, "--home", home, "scheduler", "--interval", "50ms", "--exit-when-idle")
+	if err := s.Wait(); err != nil {
+		t.Fatalf("scheduler: %v\n%s", err, log.String())
+	}
+	jobs := jobsJSON(t, home)
+	if len(jobs) != 4 {
+		t.Fatalf("%d jobs, want the prediction and 3 shards", len(jobs))
+	}
+	for _, j := range jobs {
+		if j.State != sched.Succeeded {
+			t.Errorf("%s %s: %s", j.ID, j.State, j.Message)
+		}
+	}
+	out := mustReckonHome(t, home, "jobs", "logs", "j1")
+	if !strings.Contains(out, "merged 3 shard jobs: 569 records, 569 predicted, 0 failed") {
+		t.Errorf("parent's log:\n%s", out)
+	}
+	show := mustReckonHome(t, home, "jobs", "show", "j1")
+	for _, c := range []string{"child j2: predict/shard-0-of-3, succeeded", "child j4: predict/shard-2-of-3, succeeded"} {
+		if !strings.Contains(show, c) {
+			t.Errorf("jobs show j1 lacks %q:\n%s", c, show)
+		}
+	}
+	_, errs, code := reckonHome(t, home, "jobs", "submit", "--team", "tumor", "--predict", "--shards", "2", "--", "--model", model, "--data", abs, "--out-dir", preds, "--shard", "0/2")
+	if code == 0 || !strings.Contains(errs, "leave --shard out") {
+		t.Errorf("shard flag with --shards: %d %s", code, errs)
+	}
+}

@@ -9,11 +9,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/batch"
 	"github.com/reckon-ml/reckon/progress"
+	"github.com/reckon-ml/reckon/scheduler"
 )
 
 type predictResult struct {
@@ -31,6 +34,7 @@ type predictOptions struct {
 	Shards   int
 	IDColumn string
 	Chunk    int // 0: the model's default (batch.DefaultChunk)
+	FanOut   int // inside a scheduler job: this many shard jobs, then merge
 }
 
 func (a *app) predictCmd() *cobra.Command { return a.newPredictCmd(a.runPredict) }
@@ -94,6 +98,7 @@ failed, 130 interrupted (run the same command again to continue).`,
 	f.IntVar(&o.Workers, "workers", runtime.NumCPU(), "parallel workers")
 	f.StringVar(&o.Shard, "shard", "", "score only shard i/n of the records (by a hash of the record id)")
 	f.IntVar(&o.Shards, "shards", 0, "number of shards, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)")
+	f.IntVar(&o.FanOut, "fan-out", 0, "inside a scheduler job: score as this many shard jobs, then merge them into OUT-DIR/merged (reckon jobs submit --predict --shards N sets it)")
 	f.StringVar(&o.IDColumn, "id", "", "tables: the record id column (default: id when present, else FILE:LINE)")
 	f.IntVar(&o.Chunk, "chunk", 512, "records committed together (tracks: 16 unless set); they are also what a worker scores at once")
 	c.AddCommand(a.predictStatusCmd(), a.predictMergeCmd())
@@ -101,6 +106,9 @@ failed, 130 interrupted (run the same command again to continue).`,
 }
 
 func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
+	if o.FanOut > 0 {
+		return a.runPredictShards(ctx, o)
+	}
 	batchGC()
 	shard, err := batch.ChooseShard(o.Shard, o.Shards, os.LookupEnv)
 	if err != nil {
@@ -232,4 +240,43 @@ func batchGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+}
+
+// runPredictShards is a sharded prediction job: one child job per shard,
+// then the merge.
+func (a *app) runPredictShards(ctx context.Context, o *predictOptions) error {
+	job := os.Getenv("RECKON_JOB")
+	attempt, err := strconv.Atoi(os.Getenv("RECKON_ATTEMPT"))
+	if job == "" || err != nil {
+		return errors.New("--fan-out runs only inside a scheduler job ($RECKON_JOB and $RECKON_ATTEMPT unset): submit it with reckon jobs submit --predict --shards N")
+	}
+	if o.Shard != "" || o.Shards != 0 {
+		return errors.New("--fan-out picks the shards itself: leave out --shard and --shards")
+	}
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	j, err := ws.Jobs.GetJob(ctx, job)
+	if err != nil {
+		return err
+	}
+	kids, err := scheduler.ShardChildren(j.Args[1:]) // without "predict"
+	if err != nil {
+		return err
+	}
+	for i := range kids {
+		kids[i].Args = append([]string{"predict"}, kids[i].Args...)
+	}
+	if err := scheduler.RunChildren(ctx, ws.Jobs, job, attempt, kids, time.Second, a.err); err != nil {
+		return err
+	}
+	res, err := batch.Merge([]string{o.Out}, filepath.Join(o.Out, "merged"))
+	if err != nil {
+		return err
+	}
+	return a.report(res, func(w io.Writer) {
+		fmt.Fprintf(w, "merged %d shard jobs: %d records, %d predicted, %d failed\n  %s\n  %s\n", res.Shards, res.Read, res.Predicted, res.Failed, res.Predictions, res.Errors)
+	})
 }
