@@ -89,6 +89,9 @@ func memoryGB() float64 {
 	return 0
 }
 
+// LocalGPUs is how many NVIDIA GPUs this machine has.
+func LocalGPUs() int { return gpus() }
+
 func gpus() int {
 	m, _ := filepath.Glob("/dev/nvidia[0-9]*")
 	return len(m)

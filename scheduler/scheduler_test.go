@@ -285,3 +285,31 @@ func TestRestartInTheMiddle(t *testing.T) {
 		}
 	}
 }
+
+// TestExpectedFromHistory: a job submitted without --expected takes the
+// run time of the team's earlier jobs of the same name, so reservations
+// and reasons have a start time to give.
+func TestExpectedFromHistory(t *testing.T) {
+	e := newEnv(t)
+	s := e.scheduler(t, "s1")
+	sub := scheduler.Submission{Team: "a", Args: h.Sleep(200 * time.Millisecond)}
+	first, err := scheduler.Submit(t.Context(), e.db, queues(), sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Expected != 0 {
+		t.Errorf("first job expected %s with no history", first.Expected)
+	}
+	untilIdle(t, s)
+	second, err := scheduler.Submit(t.Context(), e.db, queues(), sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Expected < 200*time.Millisecond || second.Expected > 10*time.Second {
+		t.Errorf("second job expected %s, want about the first's run time", second.Expected)
+	}
+	sub.CPU = 2 // another request: another history
+	if third, err := scheduler.Submit(t.Context(), e.db, queues(), sub); err != nil || third.Expected != 0 {
+		t.Errorf("third job (2 CPUs): expected %s, %v", third.Expected, err)
+	}
+}

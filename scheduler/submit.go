@@ -36,6 +36,8 @@ type Submission struct {
 	MemoryGB float64
 	// Priority is a number or a priority class of the queues.
 	Priority    string
+	// Expected defaults to the median run time of the team's last
+	// successful jobs of the same name and request.
 	Expected    time.Duration
 	MaxAttempts int // default 1
 	// Dir is where relative paths in Args are read from.
@@ -127,7 +129,35 @@ func Submit(ctx context.Context, js sched.Store, queues *sched.Queues, s Submiss
 		return sched.Record{}, err
 	}
 	sp.Priority = p
+	if sp.Expected == 0 {
+		if sp.Expected, err = expected(ctx, js, sp); err != nil {
+			return sched.Record{}, err
+		}
+	}
 	return js.SubmitJob(ctx, sp)
+}
+
+// expected is how long the team's last successful jobs of the same name
+// and request ran (the median of up to five), so reservations and "when
+// will it start" have a number without the user giving --expected; 0
+// when there is no history.
+func expected(ctx context.Context, js sched.Store, sp sched.Spec) (time.Duration, error) {
+	done, err := js.ListJobs(ctx, sched.JobQuery{Team: sp.Team, States: []sched.State{sched.Succeeded}})
+	if err != nil {
+		return 0, err
+	}
+	var ds []time.Duration
+	for i := len(done) - 1; i >= 0 && len(ds) < 5; i-- {
+		j := done[i]
+		if j.Name == sp.Name && j.Kind == sp.Kind && j.Request == sp.Request && j.Parent == "" && !j.Admitted.IsZero() {
+			ds = append(ds, j.Ended.Sub(j.Admitted))
+		}
+	}
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], nil
 }
 
 func defaultFlavor(q *sched.Queues, capacity map[string]sched.Resources, gpus bool) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -458,7 +459,9 @@ scheduler picks them up where they are. Killed outright (kill -9, a power
 cut), it loses nothing either: a restart finds every job's attempt running,
 ended or lost from the store and the attempt directories, ends each once,
 and starts none twice. --exit-when-idle returns once nothing is queued or
-running, for scripts and CI.`,
+running, for scripts and CI. With --json it prints one JSON object per
+event (job, event: started, ended, requeued or preempted; team, status,
+attempt, exit_code, message).`,
 		Example: `  reckon scheduler
   reckon scheduler --exit-when-idle
   reckon scheduler --queues queues.yaml --interval 5s`,
@@ -488,20 +491,37 @@ running, for scripts and CI.`,
 				src = "the default queue (this machine)"
 			}
 			a.log.Info("scheduler running", "queues", src, "store", a.storeName(), "interval", interval)
+			enc := json.NewEncoder(a.out)
+			event := func(id, what string) {
+				ev := schedulerEvent{Job: id, Event: what}
+				if j, err := ws.Jobs.GetJob(cmd.Context(), id); err == nil {
+					ev.Team, ev.Status, ev.Attempt, ev.Exit, ev.Message = j.Team, j.State, j.Attempt, j.ExitCode, j.Message
+				}
+				if a.json {
+					enc.Encode(ev)
+					return
+				}
+				switch what {
+				case "ended":
+					fmt.Fprintf(a.out, "%s %s (attempt %d, exit %d)\n", id, ev.Status, ev.Attempt, ev.Exit)
+				case "requeued":
+					fmt.Fprintf(a.out, "%s back in the queue (%s)\n", id, ev.Message)
+				default:
+					fmt.Fprintf(a.out, "%s %s\n", id, what)
+				}
+			}
 			err = s.Run(cmd.Context(), interval, exitWhenIdle, func(rd scheduler.Round) {
 				for _, id := range rd.Preempted {
-					fmt.Fprintf(a.out, "%s preempted\n", id)
+					event(id, "preempted")
 				}
 				for _, id := range rd.Requeued {
-					fmt.Fprintf(a.out, "%s back in the queue\n", id)
+					event(id, "requeued")
 				}
 				for _, id := range rd.Ended {
-					if j, err := ws.Jobs.GetJob(cmd.Context(), id); err == nil {
-						fmt.Fprintf(a.out, "%s %s (attempt %d, exit %d)\n", id, j.State, j.Attempt, j.ExitCode)
-					}
+					event(id, "ended")
 				}
 				for _, id := range rd.Started {
-					fmt.Fprintf(a.out, "%s started\n", id)
+					event(id, "started")
 				}
 			})
 			if err != nil {
@@ -522,16 +542,34 @@ running, for scripts and CI.`,
 	return c
 }
 
-// localDevices numbers this machine's GPUs for the flavors of the default
-// queue that has them.
+// schedulerEvent is one line of reckon scheduler --json.
+type schedulerEvent struct {
+	Job     string      `json:"job"`
+	Event   string      `json:"event"` // started, ended, requeued, preempted
+	Team    string      `json:"team"`
+	Status  sched.State `json:"status"`
+	Attempt int         `json:"attempt"`
+	Exit    int         `json:"exit_code"`
+	Message string      `json:"message,omitempty"`
+}
+
+// localDevices numbers this machine's GPUs for the flavor that has GPUs:
+// the default queue's "gpu", or the one GPU flavor of a queues file (with
+// several, the file describes a cluster and no ids are handed out here).
 func localDevices(q *sched.Queues) map[string][]string {
-	out := map[string][]string{}
+	n := sched.LocalGPUs()
+	var gpuFlavors []string
 	for f, c := range q.Capacity() {
-		if q.File == "" && c.GPUs > 0 {
-			for i := range c.GPUs {
-				out[f] = append(out[f], fmt.Sprint(i))
-			}
+		if c.GPUs > 0 {
+			gpuFlavors = append(gpuFlavors, f)
 		}
+	}
+	out := map[string][]string{}
+	if n == 0 || len(gpuFlavors) != 1 {
+		return out
+	}
+	for i := range n {
+		out[gpuFlavors[0]] = append(out[gpuFlavors[0]], fmt.Sprint(i))
 	}
 	return out
 }
