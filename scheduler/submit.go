@@ -35,7 +35,7 @@ type Submission struct {
 	CPU      float64 // default 1
 	MemoryGB float64
 	// Priority is a number or a priority class of the queues.
-	Priority    string
+	Priority string
 	// Expected defaults to the median run time of the team's last
 	// successful jobs of the same name and request.
 	Expected    time.Duration
