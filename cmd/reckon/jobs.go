@@ -16,6 +16,7 @@ import (
 	"github.com/reckon-ml/reckon/localexec"
 	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/scheduler"
+	"github.com/reckon-ml/reckon/workspace"
 )
 
 // queuesFile is the queues the scheduler and jobs commands use: --queues,
@@ -30,6 +31,16 @@ func (a *app) loadQueues(file string) (*sched.Queues, error) {
 		return sched.DefaultQueues(), nil
 	}
 	return sched.LoadQueues(file)
+}
+
+// openQueues loads the queues and opens the workspace their jobs are in.
+func (a *app) openQueues(ctx context.Context, file string) (*sched.Queues, *workspace.Workspace, error) {
+	q, err := a.loadQueues(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := a.openWorkspace(ctx)
+	return q, ws, err
 }
 
 func fileExists(p string) bool {
@@ -96,11 +107,7 @@ reservation may start (backfill) ahead of a larger one.`,
 				return err
 			}
 			s.Dir, s.User = dir, currentUser()
-			q, err := a.loadQueues(*queuesFile)
-			if err != nil {
-				return err
-			}
-			ws, err := a.openWorkspace(cmd.Context())
+			q, ws, err := a.openQueues(cmd.Context(), *queuesFile)
 			if err != nil {
 				return err
 			}
@@ -302,11 +309,7 @@ type why struct {
 }
 
 func (a *app) jobWhy(ctx context.Context, queuesFile, id string) (why, error) {
-	q, err := a.loadQueues(queuesFile)
-	if err != nil {
-		return why{}, err
-	}
-	ws, err := a.openWorkspace(ctx)
+	q, ws, err := a.openQueues(ctx, queuesFile)
 	if err != nil {
 		return why{}, err
 	}
@@ -467,11 +470,7 @@ attempt, exit_code, message).`,
   reckon scheduler --queues queues.yaml --interval 5s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q, err := a.loadQueues(queuesFile)
-			if err != nil {
-				return err
-			}
-			ws, err := a.openWorkspace(cmd.Context())
+			q, ws, err := a.openQueues(cmd.Context(), queuesFile)
 			if err != nil {
 				return err
 			}

@@ -42,11 +42,7 @@ Without -f: HOME/queues.yaml if it exists, else the default.`,
   reckon queues -f sched/testdata/queues.yaml --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q, err := a.loadQueues(file)
-			if err != nil {
-				return err
-			}
-			ws, err := a.openWorkspace(cmd.Context())
+			q, ws, err := a.openQueues(cmd.Context(), file)
 			if err != nil {
 				return err
 			}

@@ -220,19 +220,26 @@ func b2i(b bool) int {
 	return 0
 }
 
-func (s *DB) StartJob(ctx context.Context, id string, attempt int) error {
-	return s.tx(ctx, func(t tx) error {
-		res, err := t.exec(`UPDATE jobs SET state = ? WHERE id = ? AND state = ? AND attempt = ?`, string(sched.Running), id, string(sched.Admitted), attempt)
-		if err != nil {
+// cas runs an update guarded by the state and attempt the caller saw: no
+// row changed is ErrJobNotFound for an unknown job, else ErrConflict
+// saying what the attempt is not.
+func cas(t tx, id string, attempt int, not string, query string, args ...any) error {
+	res, err := t.exec(query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, _, _, err := jobState(t, id); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, _, _, err := jobState(t, id); err != nil {
-				return err
-			}
-			return fmt.Errorf("job %s attempt %d is not admitted: %w", id, attempt, sched.ErrConflict)
-		}
-		return nil
+		return fmt.Errorf("job %s attempt %d is not %s: %w", id, attempt, not, sched.ErrConflict)
+	}
+	return nil
+}
+
+func (s *DB) StartJob(ctx context.Context, id string, attempt int) error {
+	return s.tx(ctx, func(t tx) error {
+		return cas(t, id, attempt, "admitted", `UPDATE jobs SET state = ? WHERE id = ? AND state = ? AND attempt = ?`, string(sched.Running), id, string(sched.Admitted), attempt)
 	})
 }
 
@@ -275,34 +282,14 @@ func (s *DB) EndAttempt(ctx context.Context, id string, attempt int, e sched.End
 
 func (s *DB) PreemptJob(ctx context.Context, id string, attempt int, why string) error {
 	return s.tx(ctx, func(t tx) error {
-		res, err := t.exec(`UPDATE jobs SET preempt = 1, message = ? WHERE id = ? AND attempt = ? AND state IN (?, ?)`,
+		return cas(t, id, attempt, "running", `UPDATE jobs SET preempt = 1, message = ? WHERE id = ? AND attempt = ? AND state IN (?, ?)`,
 			why, id, attempt, string(sched.Admitted), string(sched.Running))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, _, _, err := jobState(t, id); err != nil {
-				return err
-			}
-			return fmt.Errorf("job %s attempt %d is not running: %w", id, attempt, sched.ErrConflict)
-		}
-		return nil
 	})
 }
 
 func (s *DB) SetWaiting(ctx context.Context, id string, attempt int, waiting bool) error {
 	return s.tx(ctx, func(t tx) error {
-		res, err := t.exec(`UPDATE jobs SET waiting = ? WHERE id = ? AND attempt = ? AND state = ?`, b2i(waiting), id, attempt, string(sched.Running))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, _, _, err := jobState(t, id); err != nil {
-				return err
-			}
-			return fmt.Errorf("job %s attempt %d is not running: %w", id, attempt, sched.ErrConflict)
-		}
-		return nil
+		return cas(t, id, attempt, "running", `UPDATE jobs SET waiting = ? WHERE id = ? AND attempt = ? AND state = ?`, b2i(waiting), id, attempt, string(sched.Running))
 	})
 }
 

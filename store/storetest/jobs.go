@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"sync"
@@ -342,24 +341,10 @@ func ConcurrentSubmitProcesses(t *testing.T, open Opener, where string, procs, n
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cmds := make([]*exec.Cmd, procs)
-	outs := make([]*lockedBuffer, procs)
+	envs := make([][]string, procs)
 	for p := range procs {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), envWhere+"="+where, envSubmit+"="+strconv.Itoa(n))
-		outs[p] = &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = outs[p], outs[p]
-		cmds[p] = cmd
+		envs[p] = []string{envWhere + "=" + where, envSubmit + "=" + strconv.Itoa(n)}
 	}
-	for _, c := range cmds {
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for p, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Errorf("submitter %d: %v: %s", p, err, outs[p].String())
-		}
-	}
+	runProcesses(t, "submitter", envs)
 	CheckJobIDs(t, jobs(t, s), procs*n)
 }

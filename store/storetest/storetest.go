@@ -716,31 +716,17 @@ func ConcurrentProcesses(t *testing.T, open Opener, where string, writers, point
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cmds := make([]*exec.Cmd, writers)
 	ids := make([]string, writers)
-	outs := make([]*lockedBuffer, writers)
+	envs := make([][]string, writers)
 	for w := range writers {
 		r, err := s.CreateRun(ctx, store.Run{Name: fmt.Sprint("process", w)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids[w] = r.ID
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), envWhere+"="+where, envRun+"="+r.ID, envPoints+"="+strconv.Itoa(points))
-		outs[w] = &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = outs[w], outs[w]
-		cmds[w] = cmd
+		envs[w] = []string{envWhere + "=" + where, envRun + "=" + r.ID, envPoints + "=" + strconv.Itoa(points)}
 	}
-	for _, c := range cmds {
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for w, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Errorf("writer process %d: %v: %s", w, err, outs[w].String())
-		}
-	}
+	runProcesses(t, "writer", envs)
 	checkPoints(t, s, ids, writers*points)
 }
 
@@ -757,27 +743,14 @@ func ConcurrentRegisterProcesses(t *testing.T, open Opener, where string, rounds
 	defer s.Close()
 	for round := range rounds {
 		model := fmt.Sprint("round", round)
-		cmds := make([]*exec.Cmd, procs)
-		outs := make([]*lockedBuffer, procs)
+		envs := make([][]string, procs)
 		for p := range procs {
 			run := succeededRun(t, s, fmt.Sprint(model, "-", p))
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), envWhere+"="+where, envRun+"="+run, envModel+"="+model)
-			outs[p] = &lockedBuffer{}
-			cmd.Stdout, cmd.Stderr = outs[p], outs[p]
-			cmds[p] = cmd
-		}
-		for _, c := range cmds {
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
+			envs[p] = []string{envWhere + "=" + where, envRun + "=" + run, envModel + "=" + model}
 		}
 		created := 0
-		for p, c := range cmds {
-			if err := c.Wait(); err != nil {
-				t.Errorf("%s: process %d: %v: %s", model, p, err, outs[p].String())
-			}
-			if strings.Contains(outs[p].String(), "new=true moved=true") {
+		for _, out := range runProcesses(t, model+": process", envs) {
+			if strings.Contains(out, "new=true moved=true") {
 				created++
 			}
 		}
@@ -790,6 +763,35 @@ func ConcurrentRegisterProcesses(t *testing.T, open Opener, where string, rounds
 			t.Errorf("%s: %d versions, %d audit rows, %d processes created one; want 1 each", model, len(vs), len(h), created)
 		}
 	}
+}
+
+// runProcesses runs this test binary once per environment, all at once
+// (each acting through WriterMain), and returns their outputs; a process
+// that fails is an error naming what (and its output).
+func runProcesses(t *testing.T, what string, envs [][]string) []string {
+	t.Helper()
+	cmds := make([]*exec.Cmd, len(envs))
+	outs := make([]*lockedBuffer, len(envs))
+	for i, env := range envs {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^$")
+		cmds[i].Env = append(os.Environ(), env...)
+		outs[i] = &lockedBuffer{}
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := make([]string, len(envs))
+	for i, c := range cmds {
+		err := c.Wait()
+		res[i] = outs[i].String()
+		if err != nil {
+			t.Errorf("%s %d: %v: %s", what, i, err, res[i])
+		}
+	}
+	return res
 }
 
 // checkPoints counts the "loss" points of the runs against want.
