@@ -504,7 +504,7 @@ attempt, exit_code, message).`,
 				case "ended":
 					fmt.Fprintf(a.out, "%s %s (attempt %d, exit %d)\n", id, ev.Status, ev.Attempt, ev.Exit)
 				case "requeued":
-					fmt.Fprintf(a.out, "%s back in the queue (%s)\n", id, ev.Message)
+					fmt.Fprintf(a.out, "%s back in the queue (reckon jobs show %s)\n", id, id)
 				default:
 					fmt.Fprintf(a.out, "%s %s\n", id, what)
 				}

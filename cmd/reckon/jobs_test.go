@@ -292,3 +292,73 @@ func TestShardedPredictionJob(t *testing.T) {
 		t.Errorf("shard flag with --shards: %d %s", code, errs)
 	}
 }
+
+// TestCalibrationPreemptedPipelineResumes (issue 13; trains an LSTM, so
+// outside -short): team a's pipeline job borrows team b's CPU; when b
+// submits, the job training a's LSTM candidate is preempted (SIGTERM), goes
+// back to the queue with its attempt kept, and its next attempt resumes
+// from the LSTM's last checkpoint; the pipeline then selects and registers.
+func TestCalibrationPreemptedPipelineResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains an LSTM; runs outside -short")
+	}
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	pipe := filepath.Join(dir, "pipeline.yaml")
+	os.WriteFile(pipe, []byte(killPipeline), 0o644)
+	queues := filepath.Join(dir, "queues.yaml")
+	os.WriteFile(queues, []byte("flavors: [cpu]\nteams:\n  - {name: a, nominal: {cpu: {cpu: 1}}}\n  - {name: b, nominal: {cpu: {cpu: 1}}}\n"), 0o644)
+	mustReckonHome(t, home, "jobs", "submit", "--queues", queues, "-f", pipe, "--team", "a", "--cpu", "2")
+	var log bytes.Buffer
+	s := reckonProcess(t, &log, "--home", home, "scheduler", "--queues", queues, "--interval", "100ms", "--exit-when-idle")
+	db := filepath.Join(home, "reckon.db")
+	deadline := time.Now().Add(3 * time.Minute)
+	for checkpoints(t, db) < 2 {
+		if time.Now().After(deadline) {
+			s.Process.Kill()
+			t.Fatalf("no LSTM checkpoint within 3 minutes:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mustReckonHome(t, home, "jobs", "submit", "--queues", queues, "--team", "b", "--", "version")
+	done := make(chan error, 1)
+	go func() { done <- s.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("scheduler: %v\n%s", err, log.String())
+		}
+	case <-time.After(5 * time.Minute):
+		s.Process.Kill()
+		t.Fatalf("scheduler not idle after 5 minutes:\n%s", log.String())
+	}
+	var child sched.Record
+	for _, j := range jobsJSON(t, home) {
+		if j.State != sched.Succeeded {
+			t.Errorf("%s (%s): %s: %s", j.ID, j.Name, j.State, j.Message)
+		}
+		if j.Parent == "j1" {
+			child = j
+		}
+	}
+	var v struct {
+		Attempts []sched.Attempt `json:"attempts"`
+	}
+	json.Unmarshal([]byte(mustReckonHome(t, home, "--json", "jobs", "show", child.ID)), &v)
+	if len(v.Attempts) != 2 || v.Attempts[0].Outcome != sched.OutcomePreempted || v.Attempts[1].Outcome != sched.OutcomeSucceeded {
+		t.Fatalf("the LSTM's job %s: attempts %+v, want preempted then succeeded\n%s", child.ID, v.Attempts, log.String())
+	}
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _ := st.ListRuns(t.Context(), store.Query{Name: "kill/train/lstm", Status: store.Succeeded})
+	if len(runs) != 1 || runs[0].Tags["resumed_from"] == "" {
+		t.Errorf("the LSTM's second attempt did not resume from a checkpoint: %+v", runs)
+	}
+	if _, err := st.Resolve(t.Context(), "reentry", "champion"); err != nil {
+		t.Errorf("the pipeline registered nothing: %v", err)
+	}
+	t.Logf("scheduler:\n%s", log.String())
+}
