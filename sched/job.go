@@ -85,7 +85,7 @@ func (s State) Final() bool { return s == Succeeded || s == Failed || s == Cance
 // PolicyJob is the record as the policy sees it.
 func (r Record) PolicyJob() Job {
 	j := Job{ID: r.ID, Team: r.Team, Priority: r.Priority, Flavor: r.Flavor, Request: r.Request, State: r.State,
-		Submitted: r.Submitted, Started: r.Admitted, Expected: r.Expected, Borrowed: r.Borrowed}
+		Submitted: r.Submitted, Started: r.Admitted, Expected: r.Expected, Borrowed: r.Borrowed, Stopping: r.Preempting || r.CancelRequested}
 	if r.Waiting && r.State == Running {
 		j.Request = Resources{} // its children hold the capacity
 	}

@@ -26,6 +26,9 @@ type Admission struct {
 	// Borrowed: it takes its team beyond its nominal quota, so a lender
 	// may preempt it (record it in Job.Borrowed).
 	Borrowed bool
+	// After are the preempted jobs whose capacity it takes: a scheduler
+	// starts it once they have stopped (a simulation at once).
+	After []string
 }
 
 // reservation is a flavor's: the first job of it that does not fit.
@@ -60,11 +63,13 @@ type Reason struct {
 	// Guarded is capacity idle in the flavor that other teams' lending
 	// limits keep for their own jobs.
 	Guarded Resources
+	// Reclaiming: it starts once these preempted jobs have stopped.
+	Reclaiming []string
 }
 
 // Short names the resource missing and by how much ("" when none is).
 func (r Reason) Short() string {
-	if r.WouldDelay || r.AtLimit || r.NoQueue {
+	if r.WouldDelay || r.AtLimit || r.NoQueue || len(r.Reclaiming) > 0 {
 		return ""
 	}
 	return r.Free.Short(r.Need)
@@ -112,8 +117,10 @@ func Decide(s Snapshot, now time.Time) Decision {
 	}
 	// Each team's queue: priority, then age.
 	perTeam := map[string][]*Job{}
+	queuedTeams := map[string]bool{}
 	for _, j := range queued {
 		perTeam[j.Team] = append(perTeam[j.Team], j)
+		queuedTeams[j.Team] = true
 	}
 	for _, q := range perTeam {
 		slices.SortFunc(q, func(a, b *Job) int {
@@ -144,12 +151,26 @@ func Decide(s Snapshot, now time.Time) Decision {
 		}
 		shares[i] = (s.Usage[n] + held[n]) / weights[i]
 	}
+	// A team whose next job fits now but only by borrowing goes after the
+	// teams whose next job their nominal quota covers (Kueue's rule):
+	// otherwise a preempted borrower, back in the queue and older, would
+	// take the capacity just reclaimed from it and be preempted again,
+	// round after round. A team's own jobs keep their order.
+	borrowsNow := func(j *Job) bool {
+		t, ok := teams[j.Team]
+		return ok && free[j.Flavor].Fits(j.Request) && !t.Nominal[j.Flavor].Fits(use[key{j.Team, j.Flavor}].Add(j.Request))
+	}
 	order := make([]*Job, 0, len(queued))
 	for len(order) < len(queued) {
-		best := -1
+		best, bestBorrows := -1, false
 		for i, n := range names {
-			if heads[i] < len(perTeam[n]) && (best < 0 || before(shares[i], perTeam[n][heads[i]], shares[best], perTeam[names[best]][heads[best]])) {
-				best = i
+			if heads[i] >= len(perTeam[n]) {
+				continue
+			}
+			h := perTeam[n][heads[i]]
+			b := borrowsNow(h)
+			if best < 0 || !b && bestBorrows || b == bestBorrows && before(shares[i], h, shares[best], perTeam[names[best]][heads[best]]) {
+				best, bestBorrows = i, b
 			}
 		}
 		j := perTeam[names[best]][heads[best]]
@@ -240,13 +261,16 @@ func Decide(s Snapshot, now time.Time) Decision {
 		// A team within its nominal quota takes it back from borrowers.
 		if !fits && within && res == nil && teams[j.Team].Nominal[j.Flavor].Fits(use[key{j.Team, j.Flavor}].Add(j.Request)) {
 			if victims := reclaim(running, preempted, j, avail); victims != nil {
+				var after []string
 				for _, v := range victims {
 					preempted[v.ID] = true
 					d.Preempt = append(d.Preempt, v.ID)
 					use[key{v.Team, v.Flavor}] = use[key{v.Team, v.Flavor}].Sub(v.Request)
 					free[v.Flavor] = free[v.Flavor].Add(v.Request)
+					after = append(after, v.ID)
 				}
 				admit(j)
+				d.Admit[len(d.Admit)-1].After = after
 				continue
 			}
 		}
@@ -262,7 +286,7 @@ func Decide(s Snapshot, now time.Time) Decision {
 			// Its own team's limit: it holds no reservation, so it
 			// blocks nobody else.
 		case res == nil:
-			start, left := reserve(running, preempted, free[j.Flavor], j, now)
+			start, left := reserve(running, preempted, queuedTeams, free[j.Flavor], j, now)
 			reserved[j.Flavor] = &reservation{job: j.ID, start: start, left: left}
 			r.Reserved, r.ExpectedStart = true, start
 		default:
@@ -316,7 +340,12 @@ func doesNotDelay(j *Job, now, start time.Time, left Resources) bool {
 
 // reserve finds when j would fit as running jobs of its flavor end at their
 // expected times, and what is left then beside it.
-func reserve(running []*Job, preempted map[string]bool, free Resources, j *Job, now time.Time) (time.Time, Resources) {
+//
+// Capacity another team's job frees counts only if that team has nothing
+// queued or the job was borrowed: a team with jobs waiting takes its own
+// nominal quota back as its jobs end, so promising it to j would be a
+// promise the next rounds break.
+func reserve(running []*Job, preempted map[string]bool, queuedTeams map[string]bool, free Resources, j *Job, now time.Time) (time.Time, Resources) {
 	type end struct {
 		at  time.Time
 		req Resources
@@ -324,6 +353,9 @@ func reserve(running []*Job, preempted map[string]bool, free Resources, j *Job, 
 	var ends []end
 	for _, r := range running {
 		if r.Flavor != j.Flavor || preempted[r.ID] || r.Expected <= 0 {
+			continue
+		}
+		if r.Team != j.Team && !r.Borrowed && queuedTeams[r.Team] {
 			continue
 		}
 		at := r.Started.Add(r.Expected)
@@ -352,7 +384,17 @@ func reclaim(running []*Job, preempted map[string]bool, j *Job, free Resources) 
 			cands = append(cands, r)
 		}
 	}
-	slices.SortFunc(cands, func(a, b *Job) int { return b.Started.Compare(a.Started) })
+	// Jobs already stopping come first (their capacity is on its way),
+	// then the newest borrowed.
+	slices.SortFunc(cands, func(a, b *Job) int {
+		if a.Stopping != b.Stopping {
+			if a.Stopping {
+				return -1
+			}
+			return 1
+		}
+		return b.Started.Compare(a.Started)
+	})
 	var out []*Job
 	for _, c := range cands {
 		if free.Fits(j.Request) {
@@ -371,6 +413,10 @@ func reclaim(running []*Job, preempted map[string]bool, j *Job, free Resources) 
 func (r Reason) Text() string {
 	if r.NoQueue {
 		return fmt.Sprintf("%s waits: team %q has no queue (see reckon queues).", r.Job, r.Team)
+	}
+	if len(r.Reclaiming) > 0 {
+		return fmt.Sprintf("%s takes back team %s's nominal quota of %s: it starts as soon as %s, preempted for it, have stopped (SIGTERM, then SIGKILL after the grace period).",
+			r.Job, r.Team, r.Flavor, strings.Join(r.Reclaiming, ", "))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is %s in the queue (%s in team %s's)", r.Job, ordinal(r.Position), ordinal(r.TeamPosition), r.Team)

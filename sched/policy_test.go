@@ -121,21 +121,25 @@ func TestBackfillDoesNotDelayTheHead(t *testing.T) {
 	}
 }
 
-// TestNoStarvation: a job needing the whole pool, submitted behind a
-// stream of small jobs, starts by its first reservation.
+// TestNoStarvation: a job needing a whole VM (its team's nominal quota),
+// submitted ahead of a stream of small jobs of its team, starts by its
+// first reservation: backfill never delays it. (Queued jobs of a team with
+// a lower share go first, by fair share; and a job beyond its nominal
+// quota borrows: it gets what other teams leave unused, after their own
+// jobs.)
 func TestNoStarvation(t *testing.T) {
-	teams := pool(2, 4)
+	teams := pool(2, 8)
 	var jobs []Job
-	for i := range 8 {
+	for i := range 16 {
 		j := running(job(fmt.Sprint("s", i), fmt.Sprint("t", i%2+1), 1, 0, 0), 0, false)
-		j.Expected = time.Duration(30+10*i) * time.Minute
+		j.Expected = time.Duration(30+5*i) * time.Minute
 		jobs = append(jobs, j)
 	}
 	jobs = append(jobs, job("whole", "t1", 8, time.Minute, 2*time.Hour))
 	next := 0
 	stream := func(at time.Time) {
 		for range 2 {
-			j := job(fmt.Sprint("n", next), fmt.Sprint("t", next%2+1), 1, at.Sub(t0), 45*time.Minute)
+			j := job(fmt.Sprint("n", next), "t1", 1, at.Sub(t0), 45*time.Minute)
 			next++
 			jobs = append(jobs, j)
 		}
@@ -293,5 +297,26 @@ func TestLendingLimit(t *testing.T) {
 	d = Decide(Snapshot{Teams: teams, Jobs: jobs}, t0.Add(3*time.Minute))
 	if got := ids(d.Admit); len(got) != 1 || got[0] != "a0" || len(d.Preempt) != 0 {
 		t.Errorf("t1's job: admitted %v, preempted %v; want a0 at once, nobody preempted", got, d.Preempt)
+	}
+}
+
+// TestReclaimedCapacityIsNotBorrowedBack: a borrower preempted for team
+// t2 is back in the queue, older than t2's job; t2's job, within its
+// nominal quota, goes first, so the borrower is not admitted into the
+// capacity just taken from it (and preempted again, round after round).
+func TestReclaimedCapacityIsNotBorrowedBack(t *testing.T) {
+	teams := pool(2, 4)
+	jobs := []Job{job("a-big", "t1", 8, 0, time.Hour), job("b", "t2", 4, time.Minute, time.Hour)}
+	d := Decide(Snapshot{Teams: teams, Jobs: jobs}, t0.Add(2*time.Minute))
+	if got := ids(d.Admit); !slices.Equal(got, []string{"b"}) || len(d.Preempt) != 0 {
+		t.Errorf("admitted %v, preempted %v; want b alone", got, d.Preempt)
+	}
+	// While a preempted job is stopping, the job it was preempted for
+	// waits for it rather than being counted into its capacity twice.
+	stopping := running(job("a1", "t1", 4, 0, time.Hour), 0, true)
+	stopping.Stopping = true
+	d = Decide(Snapshot{Teams: teams, Jobs: []Job{running(job("a0", "t1", 4, 0, time.Hour), 0, false), stopping, jobs[1]}}, t0.Add(2*time.Minute))
+	if len(d.Admit) != 1 || !slices.Equal(d.Admit[0].After, []string{"a1"}) {
+		t.Errorf("admissions %+v, want b after a1 has stopped", d.Admit)
 	}
 }

@@ -90,6 +90,9 @@ type Job struct {
 	// Borrowed: admitted beyond its team's nominal quota, so it may be
 	// preempted when a lender wants its quota back.
 	Borrowed bool `json:"borrowed,omitempty"`
+	// Stopping: a running job being preempted or cancelled; it holds its
+	// resources until it has exited, and a reclaim takes it first.
+	Stopping bool `json:"stopping,omitempty"`
 }
 
 // Team is a team's queue: its share of the cohort.

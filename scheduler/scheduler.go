@@ -125,6 +125,9 @@ func (s *Scheduler) Round(ctx context.Context) (Round, error) {
 	}
 	for _, id := range d.Preempt {
 		j := byID[id]
+		if j.Preempting {
+			continue // asked to stop in an earlier round, still stopping
+		}
 		why := "preempted: its team had borrowed capacity another team's nominal quota takes back"
 		if err := s.c.Jobs.PreemptJob(ctx, id, j.Attempt, why); err != nil {
 			if errors.Is(err, sched.ErrConflict) {
@@ -141,6 +144,12 @@ func (s *Scheduler) Round(ctx context.Context) (Round, error) {
 	held := s.heldDevices(jobs)
 	for _, a := range d.Admit {
 		j := byID[a.ID]
+		if len(a.After) > 0 {
+			// Its capacity comes free when the preempted jobs have
+			// stopped: a later round starts it.
+			d.Waiting[a.ID] = sched.Reason{Job: a.ID, Team: j.Team, Flavor: j.Flavor, Need: j.Request, Reclaiming: a.After}
+			continue
+		}
 		devices, err := s.devices(j, held)
 		if err != nil {
 			d.Waiting[a.ID] = sched.Reason{Job: a.ID, Team: j.Team, Flavor: j.Flavor, Need: j.Request}
@@ -215,6 +224,11 @@ func Why(ctx context.Context, js sched.Store, queues *sched.Queues, id string, n
 			return j, "", nil, err
 		}
 		d := sched.Decide(snap, now)
+		for _, a := range d.Admit {
+			if a.ID == id && len(a.After) > 0 {
+				d.Waiting[id] = sched.Reason{Job: id, Team: j.Team, Flavor: j.Flavor, Need: j.Request, Reclaiming: a.After}
+			}
+		}
 		if r, ok := d.Waiting[id]; ok {
 			text := r.Text()
 			if j.Attempt > 0 && j.Message != "" {

@@ -213,6 +213,13 @@ func TestPreemptedJobRequeues(t *testing.T) {
 	if err != nil || !slices.Equal(rd.Preempted, []string{a2}) {
 		t.Fatalf("round after b submitted: %+v %v; want a2 preempted", rd, err)
 	}
+	if len(rd.Started) != 0 || !slices.Equal(rd.Waiting[b1].Reclaiming, []string{a2}) {
+		t.Errorf("b1 started %v before a2 stopped (waiting %+v)", rd.Started, rd.Waiting[b1])
+	}
+	_, why, _, err := scheduler.Why(t.Context(), e.db, queues(), b1, time.Now())
+	if err != nil || !strings.Contains(why, "it starts as soon as "+a2+", preempted for it, have stopped") {
+		t.Errorf("why b1: %q %v", why, err)
+	}
 	// b1 runs, a1 ends, and a2 runs again: its second attempt.
 	deadline := time.Now().Add(time.Minute)
 	for e.job(t, b1).State != sched.Succeeded || e.job(t, a2).Attempt < 2 {
