@@ -214,5 +214,12 @@ func (a *app) runSimulate(o *planOptions) error {
 			fmt.Fprintf(tw, "%s\t%.1f\t%d\t%s\t%s\t%d\n", t.Team, t.GPUHours, t.Jobs, t.MeanWait.Round(time.Second), t.P95Wait.Round(time.Second), t.Preempted)
 		}
 		tw.Flush()
+		waited := false
+		for _, t := range res.Teams {
+			waited = waited || t.P95Wait > 0
+		}
+		if !waited {
+			fmt.Fprintln(w, "no job waited: demand stayed within capacity, so the fairness index reflects what the teams asked for, not the policy")
+		}
 	})
 }
