@@ -262,6 +262,11 @@ type Launch struct {
 	// Devices are the GPU ids the attempt may use ("" for none): the
 	// local executor sets CUDA_VISIBLE_DEVICES to them.
 	Devices string
+	// Flavor, Request and Shards are the job's, for executors that ask
+	// a cluster for the resources (the local one has its slots).
+	Flavor  string
+	Request Resources
+	Shards  int
 }
 
 // Status is what an executor knows of an attempt.

@@ -270,7 +270,8 @@ func Why(ctx context.Context, js sched.Store, queues *sched.Queues, id string, n
 // start starts an admitted attempt (again after a restart: the executor
 // refuses a second start) and marks it running.
 func (s *Scheduler) start(ctx context.Context, j *sched.Record) error {
-	err := s.c.Exec.Start(ctx, sched.Launch{Job: j.ID, Attempt: j.Attempt, Team: j.Team, Args: j.Args, Dir: j.Dir, CPU: j.Request.CPU, Devices: j.Devices})
+	err := s.c.Exec.Start(ctx, sched.Launch{Job: j.ID, Attempt: j.Attempt, Team: j.Team, Args: j.Args, Dir: j.Dir, CPU: j.Request.CPU, Devices: j.Devices,
+		Flavor: j.Flavor, Request: j.Request, Shards: j.Shards})
 	if err != nil && !errors.Is(err, sched.ErrStarted) {
 		// It never ran: end the attempt so the job is retried or fails
 		// with the reason, instead of holding capacity.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reckon-ml/reckon/kube"
 	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/spf13/cobra"
@@ -109,6 +111,44 @@ Without -f: HOME/queues.yaml if it exists, else the default.`,
 		},
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "queues file (YAML); default HOME/queues.yaml if it exists, else one queue for this machine")
+	c.AddCommand(a.queuesExportCmd())
+	return c
+}
+
+func (a *app) queuesExportCmd() *cobra.Command {
+	var file, namespace, cohort string
+	var kueue bool
+	c := &cobra.Command{
+		Use:   "export --kueue [-f queues.yaml]",
+		Short: "Write the queues as Kueue objects (ResourceFlavor, ClusterQueue, LocalQueue) for kubectl apply",
+		Long: `Write queues.yaml as Kueue objects, for a cluster that runs Kueue: a
+ResourceFlavor per flavor, a ClusterQueue per team in one cohort (nominal
+quota, borrowing and lending limits per resource and flavor, fair-sharing
+weight, reclaim within the cohort) and a LocalQueue per team in --namespace,
+named after the team. GPUs are nvidia.com/gpu.`,
+		Example: `  reckon queues export --kueue -f sched/testdata/queues.yaml > kueue.yaml
+  kubectl apply -f kueue.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !kueue {
+				return errors.New("--kueue: the only export format so far")
+			}
+			q, err := a.loadQueues(file)
+			if err != nil {
+				return err
+			}
+			b, err := kube.Kueue(q, nil, namespace, cohort)
+			if err != nil {
+				return err
+			}
+			_, err = a.out.Write(b)
+			return err
+		},
+	}
+	c.Flags().StringVarP(&file, "file", "f", "", "queues file (default HOME/queues.yaml if it exists, else one queue for this machine)")
+	c.Flags().BoolVar(&kueue, "kueue", false, "write Kueue objects")
+	c.Flags().StringVar(&namespace, "namespace", "reckon", "namespace of the LocalQueues (where the Jobs run)")
+	c.Flags().StringVar(&cohort, "cohort", "reckon", "cohort of the ClusterQueues (and their names' prefix)")
 	return c
 }
 
