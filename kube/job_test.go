@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/reckon-ml/reckon/sched"
@@ -82,25 +83,13 @@ func TestShardedPredictionIsAnIndexedJob(t *testing.T) {
 // up; KUBECONFIG) accepts both Jobs, validated and defaulted, in a dry
 // run. Skipped without a control plane.
 func TestJobsPassServerValidation(t *testing.T) {
-	kc := os.Getenv("KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("RECKON_REQUIRE_KUBE") != "" {
-			t.Fatal("RECKON_REQUIRE_KUBE is set but KUBECONFIG is not: start the control plane with scripts/kube-testenv up")
-		}
-		t.Skip("no KUBECONFIG: start a control plane with eval $(scripts/kube-testenv up)")
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", kc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := restConfig(t)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "reckon"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	ensureNamespace(t, cs, "reckon")
 	for _, l := range []sched.Launch{
 		{Job: "j1", Attempt: 1, Team: "tumor", Args: []string{"run", "-f", "p.yaml"}, Flavor: "h100", Request: sched.Resources{CPU: 2, MemoryGB: 4, GPUs: 1}},
 		{Job: "j2", Attempt: 1, Args: []string{"predict", "--model", "m", "--data", "d", "--out-dir", "o", "--fan-out", "4"}, Shards: 4},
@@ -109,12 +98,39 @@ func TestJobsPassServerValidation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := cs.BatchV1().Jobs("reckon").Create(ctx, j, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		got, err := cs.BatchV1().Jobs("reckon").Create(ctx, j, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"})
 		if err != nil {
 			t.Fatalf("%s: the API server refused it: %v", j.Name, err)
 		}
 		if got.Spec.Template.Spec.Containers[0].TerminationMessagePolicy == "" {
 			t.Errorf("%s: not defaulted by the server", j.Name)
 		}
+	}
+}
+
+// restConfig connects to the test control plane named by $KUBECONFIG
+// (scripts/kube-testenv up), skipping the test without one unless
+// $RECKON_REQUIRE_KUBE says it must run.
+func restConfig(t *testing.T) *rest.Config {
+	t.Helper()
+	kc := os.Getenv("KUBECONFIG")
+	if kc == "" {
+		if os.Getenv("RECKON_REQUIRE_KUBE") != "" {
+			t.Fatal("RECKON_REQUIRE_KUBE is set but KUBECONFIG is not: start the control plane with scripts/kube-testenv up")
+		}
+		t.Skip("no KUBECONFIG: start a control plane with eval \"$(scripts/kube-testenv up)\"")
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+func ensureNamespace(t *testing.T, cs kubernetes.Interface, ns string) {
+	t.Helper()
+	_, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
 	}
 }

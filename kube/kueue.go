@@ -11,7 +11,7 @@ import (
 )
 
 // KueueAPI is the Kueue API version the objects are written for.
-const KueueAPI = "kueue.x-k8s.io/v1beta1"
+const KueueAPI = "kueue.x-k8s.io/v1beta2"
 
 // Kueue writes queues.yaml as Kueue objects, one YAML document each: a
 // ResourceFlavor per flavor (with its node labels from flavors), a
@@ -78,7 +78,7 @@ func Kueue(q *sched.Queues, flavors map[string]Flavor, namespace, cohort string)
 			weight = 1
 		}
 		spec := map[string]any{
-			"cohort":            cohort,
+			"cohortName":        cohort,
 			"namespaceSelector": map[string]any{},
 			"fairSharing":       map[string]any{"weight": strconv.FormatFloat(weight, 'g', -1, 64)},
 			"resourceGroups":    []any{map[string]any{"coveredResources": covered, "flavors": fls}},

@@ -1,8 +1,16 @@
 package kube
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/reckon-ml/reckon/sched"
 )
@@ -36,5 +44,56 @@ func TestKueueObjects(t *testing.T) {
 	}
 	if strings.Contains(out, "borrowingLimit: 112") || strings.Contains(out, "Inf") {
 		t.Errorf("an unlimited resource was written as a limit:\n%s", out)
+	}
+}
+
+// TestKueueObjectsPassServerValidation: the real API server, with Kueue's
+// CRDs (scripts/kube-testenv up installs them), accepts every generated
+// object in a dry run. Skipped without a control plane.
+func TestKueueObjectsPassServerValidation(t *testing.T) {
+	rc := restConfig(t)
+	dc, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensureNamespace(t, cs, "reckon")
+	q, err := sched.LoadQueues("../sched/testdata/queues.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Kueue(q, map[string]Flavor{"h100": {NodeSelector: map[string]string{"gpu": "h100"}}}, "reckon", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	n := 0
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		var u unstructured.Unstructured
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		gvr := schema.GroupVersionResource{Group: "kueue.x-k8s.io", Version: "v1beta2", Resource: strings.ToLower(u.GetKind()) + "s"}
+		var ri dynamic.ResourceInterface = dc.Resource(gvr)
+		if ns := u.GetNamespace(); ns != "" {
+			ri = dc.Resource(gvr).Namespace(ns)
+		}
+		if _, err := ri.Create(ctx, &u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}); err != nil {
+			t.Errorf("%s %s: refused by the API server: %v", u.GetKind(), u.GetName(), err)
+		}
+		n++
+	}
+	if n != 9 {
+		t.Errorf("%d objects checked, want 9", n)
+	}
+	// The check can fail: a misspelt field is refused.
+	bad := unstructured.Unstructured{Object: map[string]any{"apiVersion": KueueAPI, "kind": "LocalQueue",
+		"metadata": map[string]any{"name": "x", "namespace": "reckon"}, "spec": map[string]any{"clusterQeue": "reckon-tumor"}}}
+	gvr := schema.GroupVersionResource{Group: "kueue.x-k8s.io", Version: "v1beta2", Resource: "localqueues"}
+	if _, err := dc.Resource(gvr).Namespace("reckon").Create(ctx, &bad, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}); err == nil {
+		t.Error("a LocalQueue with a misspelt field was accepted")
 	}
 }
