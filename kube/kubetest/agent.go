@@ -1,0 +1,250 @@
+// Package kubetest plays the node for tests against a real API server and
+// controller manager without a kubelet (scripts/kube-testenv): Agent
+// registers a Node, binds pending pods to it, runs each pod's container as
+// a local process with the pod's environment, and writes the pod's phase
+// and exit code back, so that the real Job controller decides retries and
+// completion. A pod being deleted gets SIGTERM, then SIGKILL after its
+// grace period.
+package kubetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Agent is a fake node that really runs its pods' commands.
+type Agent struct {
+	cs   kubernetes.Interface
+	node string
+	// Binary maps a container's command[0] to the local program to run
+	// (a test binary acting as reckon).
+	binary map[string]string
+	env    []string
+	mu     sync.Mutex
+	procs  map[string]*exec.Cmd // pod uid -> its process
+	done   chan struct{}
+}
+
+// Start registers the node and runs the agent until ctx ends.
+func Start(ctx context.Context, cs kubernetes.Interface, node string, binary map[string]string, env []string) (*Agent, error) {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node}}
+	n, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		n, err = cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	}
+	if err != nil {
+		return nil, err
+	}
+	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods: resource.MustParse("1000"), "nvidia.com/gpu": resource.MustParse("8")}
+	n.Status.Capacity, n.Status.Allocatable = capacity, capacity
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubetestAgent",
+		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		return nil, err
+	}
+	a := &Agent{cs: cs, node: node, binary: binary, env: env, procs: map[string]*exec.Cmd{}, done: make(chan struct{})}
+	go a.loop(ctx)
+	return a, nil
+}
+
+// Done is closed when the agent has stopped.
+func (a *Agent) Done() <-chan struct{} { return a.done }
+
+func (a *Agent) loop(ctx context.Context) {
+	defer close(a.done)
+	for {
+		if err := a.sync(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "kubetest agent:", err)
+		}
+		select {
+		case <-ctx.Done():
+			a.mu.Lock()
+			for _, p := range a.procs {
+				p.Process.Kill()
+			}
+			a.mu.Unlock()
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (a *Agent) sync(ctx context.Context) error {
+	pods, err := a.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		switch {
+		case p.Spec.NodeName == "" && p.DeletionTimestamp == nil:
+			b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: a.node}}
+			if err := a.cs.CoreV1().Pods(p.Namespace).Bind(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsConflict(err) {
+				return fmt.Errorf("binding %s: %w", p.Name, err)
+			}
+		case p.Spec.NodeName != a.node:
+		case p.DeletionTimestamp != nil:
+			a.stop(ctx, p)
+		case p.Status.Phase == "" || p.Status.Phase == corev1.PodPending:
+			a.mu.Lock()
+			_, started := a.procs[string(p.UID)]
+			a.mu.Unlock()
+			if !started {
+				if err := a.run(ctx, p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// run starts the pod's first container and reports its end.
+func (a *Agent) run(ctx context.Context, p *corev1.Pod) error {
+	c := p.Spec.Containers[0]
+	if len(c.Command) == 0 {
+		return a.finish(ctx, p, 127, "no command")
+	}
+	bin, ok := a.binary[c.Command[0]]
+	if !ok {
+		bin = c.Command[0]
+	}
+	env, err := a.environment(ctx, p, c)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, append(c.Command[1:], c.Args...)...)
+	cmd.Env = append(append(os.Environ(), a.env...), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := os.CreateTemp("", "kubetest-"+p.Name+"-*.log")
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return a.finish(ctx, p, 127, err.Error())
+	}
+	a.mu.Lock()
+	a.procs[string(p.UID)] = cmd
+	a.mu.Unlock()
+	running := p.DeepCopy()
+	running.Status.Phase = corev1.PodRunning
+	running.Status.StartTime = &metav1.Time{Time: time.Now()}
+	running.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, Ready: true,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}}}
+	if _, err := a.cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, running, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return err
+	}
+	go func() {
+		werr := cmd.Wait()
+		out.Close()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			code = ee.ExitCode()
+			if code < 0 {
+				code = 137
+			}
+		}
+		for range 20 { // the status may have moved on meanwhile: read it again
+			cur, err := a.cs.CoreV1().Pods(p.Namespace).Get(context.WithoutCancel(ctx), p.Name, metav1.GetOptions{})
+			if err != nil {
+				return
+			}
+			if err := a.finish(context.WithoutCancel(ctx), cur, code, ""); err == nil || !apierrors.IsConflict(err) {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (a *Agent) finish(ctx context.Context, p *corev1.Pod, code int, msg string) error {
+	p = p.DeepCopy()
+	p.Status.Phase = corev1.PodSucceeded
+	reason := "Completed"
+	if code != 0 {
+		p.Status.Phase, reason = corev1.PodFailed, "Error"
+	}
+	c := p.Spec.Containers[0]
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image,
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: int32(code), Reason: reason, Message: msg, FinishedAt: metav1.Now()}}}}
+	_, err := a.cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	return err
+}
+
+// stop ends a deleted pod's process (SIGTERM, SIGKILL after the grace
+// period) and removes the pod, as a kubelet would.
+func (a *Agent) stop(ctx context.Context, p *corev1.Pod) {
+	a.mu.Lock()
+	cmd := a.procs[string(p.UID)]
+	a.mu.Unlock()
+	if cmd != nil && cmd.ProcessState == nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		grace := 30 * time.Second
+		if p.DeletionGracePeriodSeconds != nil {
+			grace = time.Duration(*p.DeletionGracePeriodSeconds) * time.Second
+		}
+		go func() {
+			time.Sleep(grace)
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}()
+	}
+	zero := int64(0)
+	a.cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+}
+
+// environment resolves the container's env: values, the downward API
+// fields reckon's Jobs use (the completion index annotation, the pod's
+// name and namespace) and envFrom Secrets.
+func (a *Agent) environment(ctx context.Context, p *corev1.Pod, c corev1.Container) ([]string, error) {
+	var env []string
+	for _, ef := range c.EnvFrom {
+		if ef.SecretRef == nil {
+			continue
+		}
+		s, err := a.cs.CoreV1().Secrets(p.Namespace).Get(ctx, ef.SecretRef.Name, metav1.GetOptions{})
+		if err != nil {
+			if ef.SecretRef.Optional != nil && *ef.SecretRef.Optional {
+				continue
+			}
+			return nil, fmt.Errorf("pod %s: secret %s: %w", p.Name, ef.SecretRef.Name, err)
+		}
+		for k, v := range s.Data {
+			env = append(env, k+"="+string(v))
+		}
+	}
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			path := e.ValueFrom.FieldRef.FieldPath
+			switch {
+			case path == "metadata.name":
+				v = p.Name
+			case path == "metadata.namespace":
+				v = p.Namespace
+			case strings.HasPrefix(path, "metadata.annotations['"):
+				v = p.Annotations[strings.TrimSuffix(strings.TrimPrefix(path, "metadata.annotations['"), "']")]
+			case strings.HasPrefix(path, "metadata.labels['"):
+				v = p.Labels[strings.TrimSuffix(strings.TrimPrefix(path, "metadata.labels['"), "']")]
+			}
+		}
+		env = append(env, e.Name+"="+v)
+	}
+	return env, nil
+}
