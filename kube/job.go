@@ -191,21 +191,9 @@ func (c Config) Job(l sched.Launch) (*batchv1.Job, error) {
 // into those of one Indexed Job pod: --shards N, the index from
 // JOB_COMPLETION_INDEX.
 func shardArgs(args []string) ([]string, int, error) {
-	var out []string
-	n := 0
-	for i := 0; i < len(args); i++ {
-		if args[i] == "--fan-out" && i+1 < len(args) {
-			var err error
-			if n, err = strconv.Atoi(args[i+1]); err != nil {
-				return nil, 0, fmt.Errorf("kube: --fan-out %q: %w", args[i+1], err)
-			}
-			i++
-			continue
-		}
-		out = append(out, args[i])
-	}
+	out, n := sched.SplitShards(args)
 	if len(out) == 0 || out[0] != "predict" || n < 2 {
-		return nil, 0, fmt.Errorf("kube: a sharded job must be reckon predict ... --fan-out N (N >= 2), got %q", args)
+		return nil, 0, fmt.Errorf("kube: a sharded job must be reckon predict ... %s N (N >= 2), got %q", sched.ShardFlag, args)
 	}
 	return append(out, "--shards", strconv.Itoa(n)), n, nil
 }

@@ -1,24 +1,21 @@
-package kube
+package kube_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/reckon-ml/reckon/kube"
+	"github.com/reckon-ml/reckon/kube/kubetest"
 	"github.com/reckon-ml/reckon/sched"
 )
 
-var cfg = Config{Image: "reckon:test", Flavors: map[string]Flavor{"h100": {NodeSelector: map[string]string{"gpu": "h100"}}}}
+var cfg = kube.Config{Image: "reckon:test", Flavors: map[string]kube.Flavor{"h100": {NodeSelector: map[string]string{"gpu": "h100"}}}}
 
 func TestTrainingJob(t *testing.T) {
 	j, err := cfg.Job(sched.Launch{Job: "j12", Attempt: 2, Team: "Tumor", Args: []string{"run", "-f", "p.yaml", "--candidate", "gbdt"},
@@ -28,7 +25,7 @@ func TestTrainingJob(t *testing.T) {
 	}
 	c := j.Spec.Template.Spec.Containers[0]
 	switch {
-	case j.Name != "reckon-j12-a2" || j.Namespace != "reckon" || j.Labels[LabelTeam] != "tumor" || j.Labels[LabelJob] != "j12":
+	case j.Name != "reckon-j12-a2" || j.Namespace != "reckon" || j.Labels[kube.LabelTeam] != "tumor" || j.Labels[kube.LabelJob] != "j12":
 		t.Errorf("meta %+v", j.ObjectMeta)
 	case j.Spec.CompletionMode != nil || *j.Spec.BackoffLimit != 2:
 		t.Errorf("spec %+v", j.Spec)
@@ -68,13 +65,13 @@ func TestShardedPredictionIsAnIndexedJob(t *testing.T) {
 		t.Errorf("args %q, want %q (the shard from JOB_COMPLETION_INDEX)", got, want)
 	}
 	r := s.PodFailurePolicy.Rules
-	if r[0].Action != batchv1.PodFailurePolicyActionIgnore || r[1].Action != batchv1.PodFailurePolicyActionFailIndex || r[1].OnExitCodes.Values[0] != ExitSomeFailed {
+	if r[0].Action != batchv1.PodFailurePolicyActionIgnore || r[1].Action != batchv1.PodFailurePolicyActionFailIndex || r[1].OnExitCodes.Values[0] != kube.ExitSomeFailed {
 		t.Errorf("failure policy %+v: disruptions ignored, exit 3 fails the index", r)
 	}
 	if _, err := cfg.Job(sched.Launch{Job: "j3", Attempt: 1, Args: []string{"run", "-f", "p"}, Shards: 4}); err == nil {
 		t.Error("a sharded job that is not a prediction was accepted")
 	}
-	if _, err := (Config{}).Job(sched.Launch{Job: "j3", Attempt: 1}); err == nil || !strings.Contains(err.Error(), "no image") {
+	if _, err := (kube.Config{}).Job(sched.Launch{Job: "j3", Attempt: 1}); err == nil || !strings.Contains(err.Error(), "no image") {
 		t.Errorf("no image: %v", err)
 	}
 }
@@ -83,13 +80,8 @@ func TestShardedPredictionIsAnIndexedJob(t *testing.T) {
 // up; KUBECONFIG) accepts both Jobs, validated and defaulted, in a dry
 // run. Skipped without a control plane.
 func TestJobsPassServerValidation(t *testing.T) {
-	rc := restConfig(t)
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := kubetest.Clientset(t, "reckon")
 	ctx := context.Background()
-	ensureNamespace(t, cs, "reckon")
 	for _, l := range []sched.Launch{
 		{Job: "j1", Attempt: 1, Team: "tumor", Args: []string{"run", "-f", "p.yaml"}, Flavor: "h100", Request: sched.Resources{CPU: 2, MemoryGB: 4, GPUs: 1}},
 		{Job: "j2", Attempt: 1, Args: []string{"predict", "--model", "m", "--data", "d", "--out-dir", "o", "--fan-out", "4"}, Shards: 4},
@@ -105,32 +97,5 @@ func TestJobsPassServerValidation(t *testing.T) {
 		if got.Spec.Template.Spec.Containers[0].TerminationMessagePolicy == "" {
 			t.Errorf("%s: not defaulted by the server", j.Name)
 		}
-	}
-}
-
-// restConfig connects to the test control plane named by $KUBECONFIG
-// (scripts/kube-testenv up), skipping the test without one unless
-// $RECKON_REQUIRE_KUBE says it must run.
-func restConfig(t *testing.T) *rest.Config {
-	t.Helper()
-	kc := os.Getenv("KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("RECKON_REQUIRE_KUBE") != "" {
-			t.Fatal("RECKON_REQUIRE_KUBE is set but KUBECONFIG is not: start the control plane with scripts/kube-testenv up")
-		}
-		t.Skip("no KUBECONFIG: start a control plane with eval \"$(scripts/kube-testenv up)\"")
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rc
-}
-
-func ensureNamespace(t *testing.T, cs kubernetes.Interface, ns string) {
-	t.Helper()
-	_, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
 	}
 }

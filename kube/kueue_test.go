@@ -1,4 +1,4 @@
-package kube
+package kube_test
 
 import (
 	"context"
@@ -9,9 +9,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/reckon-ml/reckon/kube"
+	"github.com/reckon-ml/reckon/kube/kubetest"
 	"github.com/reckon-ml/reckon/sched"
 )
 
@@ -20,7 +21,7 @@ func TestKueueObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Kueue(q, map[string]Flavor{"h100": {NodeSelector: map[string]string{"gpu": "h100"}}}, "", "")
+	b, err := kube.Kueue(q, map[string]kube.Flavor{"h100": {NodeSelector: map[string]string{"gpu": "h100"}}}, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,25 +48,20 @@ func TestKueueObjects(t *testing.T) {
 	}
 }
 
-// TestKueueObjectsPassServerValidation: the real API server, with Kueue's
+// TestKueueObjectsPassServerValidation: the real API server, with kube.Kueue's
 // CRDs (scripts/kube-testenv up installs them), accepts every generated
 // object in a dry run. Skipped without a control plane.
 func TestKueueObjectsPassServerValidation(t *testing.T) {
-	rc := restConfig(t)
-	dc, err := dynamic.NewForConfig(rc)
+	kubetest.Clientset(t, "reckon")
+	dc, err := dynamic.NewForConfig(kubetest.Config(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ensureNamespace(t, cs, "reckon")
 	q, err := sched.LoadQueues("../sched/testdata/queues.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Kueue(q, map[string]Flavor{"h100": {NodeSelector: map[string]string{"gpu": "h100"}}}, "reckon", "")
+	b, err := kube.Kueue(q, map[string]kube.Flavor{"h100": {NodeSelector: map[string]string{"gpu": "h100"}}}, "reckon", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +86,7 @@ func TestKueueObjectsPassServerValidation(t *testing.T) {
 		t.Errorf("%d objects checked, want 9", n)
 	}
 	// The check can fail: a misspelt field is refused.
-	bad := unstructured.Unstructured{Object: map[string]any{"apiVersion": KueueAPI, "kind": "LocalQueue",
+	bad := unstructured.Unstructured{Object: map[string]any{"apiVersion": kube.KueueAPI, "kind": "LocalQueue",
 		"metadata": map[string]any{"name": "x", "namespace": "reckon"}, "spec": map[string]any{"clusterQeue": "reckon-tumor"}}}
 	gvr := schema.GroupVersionResource{Group: "kueue.x-k8s.io", Version: "v1beta2", Resource: "localqueues"}
 	if _, err := dc.Resource(gvr).Namespace("reckon").Create(ctx, &bad, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}); err == nil {

@@ -15,9 +15,7 @@ import (
 // TestMain makes the test binary both the supervisor (reckon exec-attempt)
 // and the job it runs (exectest's helpers).
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == localexec.Command {
-		os.Exit(localexec.Main(os.Args[2:]))
-	}
+	localexec.SupervisorMain()
 	exectest.ChildMain()
 	os.Exit(m.Run())
 }

@@ -114,3 +114,12 @@ func writeExit(dir string, x exit) error {
 	}
 	return atomicfile.Write(filepath.Join(dir, "exit.json"), append(b, '\n'))
 }
+
+// SupervisorMain makes a test binary its own supervisor when it is started
+// as one (os.Args[1] is Command): it runs Main and exits. Call it first in
+// TestMain, so that the binary can stand in for reckon.
+func SupervisorMain() {
+	if len(os.Args) > 1 && os.Args[1] == Command {
+		os.Exit(Main(os.Args[2:]))
+	}
+}

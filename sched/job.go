@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -321,4 +322,25 @@ func ValidName(what, s string) error {
 		return fmt.Errorf("%s %q: want a name without spaces, '/', '@' or ':'", what, s)
 	}
 	return nil
+}
+
+// ShardFlag is what a batch prediction with shards carries in its
+// arguments (reckon predict ... --fan-out N): the local scheduler runs one
+// child job per shard, the Kubernetes executor an Indexed Job.
+const ShardFlag = "--fan-out"
+
+// SplitShards takes ShardFlag N out of a sharded job's arguments: the
+// arguments without it and N (0 when absent or not a number).
+func SplitShards(args []string) ([]string, int) {
+	var base []string
+	n := 0
+	for i := 0; i < len(args); i++ {
+		if args[i] == ShardFlag && i+1 < len(args) {
+			n, _ = strconv.Atoi(args[i+1])
+			i++
+			continue
+		}
+		base = append(base, args[i])
+	}
+	return base, n
 }

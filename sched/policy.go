@@ -434,7 +434,7 @@ func (r Reason) Text() string {
 		fmt.Fprintf(&b, "; borrowing %s: %s", r.Flavor, strings.Join(r.Borrowers, ", "))
 	}
 	if r.Guarded != (Resources{}) {
-		fmt.Fprintf(&b, "; %s more is idle but kept by other teams' lending limits", strings.TrimSpace(amountOf(r.Guarded)))
+		fmt.Fprintf(&b, "; %s more is idle but kept by other teams' lending limits", r.Guarded.Amount())
 	}
 	if !r.ExpectedStart.IsZero() {
 		fmt.Fprintf(&b, ". Expected to start by %s", r.ExpectedStart.UTC().Format(time.DateTime))
@@ -448,21 +448,6 @@ func (r Reason) Text() string {
 		b.WriteString("; an expected duration ending before the reservation would let it backfill")
 	}
 	return b.String() + "."
-}
-
-// amountOf writes a non-zero amount of resources.
-func amountOf(r Resources) string {
-	var parts []string
-	if r.GPUs > 0 {
-		parts = append(parts, fmt.Sprintf("%d GPUs", r.GPUs))
-	}
-	if r.CPU > 1e-9 {
-		parts = append(parts, CPUs(r.CPU))
-	}
-	if r.MemoryGB > 1e-9 {
-		parts = append(parts, fmt.Sprintf("%.4g GB", r.MemoryGB))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func ordinal(n int) string {

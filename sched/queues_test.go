@@ -64,8 +64,8 @@ func TestDefaultQueuesForTeams(t *testing.T) {
 	if c := got.Capacity(); c["cpu"].CPU != 8 || c["gpu"].GPUs != 5 || c["cpu"].MemoryGB != 32 {
 		t.Errorf("capacity %+v, want the machine's", c)
 	}
-	if g := got.Teams[0].Nominal["gpu"].GPUs + 0; g != 3 || got.Teams[1].Nominal["gpu"].GPUs != 2 {
-		t.Errorf("GPUs split %d/%d, want 3/2", g, got.Teams[1].Nominal["gpu"].GPUs)
+	if a, b := got.Teams[0].Nominal["gpu"].GPUs, got.Teams[1].Nominal["gpu"].GPUs; a != 3 || b != 2 {
+		t.Errorf("GPUs split %d/%d, want 3/2", a, b)
 	}
 	file := &Queues{File: "q.yaml", Teams: q.Teams}
 	if file.ForTeams([]string{"tumor"}) != file {

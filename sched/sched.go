@@ -11,6 +11,7 @@ package sched
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -62,6 +63,25 @@ func (r Resources) Short(o Resources) string {
 		return fmt.Sprintf("%.4g GB of memory (needs %.4g, %.4g free)", o.MemoryGB-r.MemoryGB, o.MemoryGB, math.Max(r.MemoryGB, 0))
 	}
 	return ""
+}
+
+// Amount writes r briefly: "8 GPUs, 2 CPUs, 16 GB", what is zero left out
+// ("-" for nothing).
+func (r Resources) Amount() string {
+	var parts []string
+	if r.GPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d GPUs", r.GPUs))
+	}
+	if r.CPU > 1e-9 {
+		parts = append(parts, CPUs(r.CPU))
+	}
+	if r.MemoryGB > 1e-9 {
+		parts = append(parts, fmt.Sprintf("%.4g GB", r.MemoryGB))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // CPUs writes an amount of CPUs ("1 CPU", "2.5 CPUs").

@@ -104,26 +104,13 @@ func FanOut(js sched.Store, parent string, attempt int, file string, poll time.D
 	}
 }
 
-// ShardFlag is what Submit adds to a batch prediction with shards: inside
-// the job, reckon predict fans out into one child job per shard.
-const ShardFlag = "--fan-out"
-
 // ShardChildren are the shard jobs of a sharded prediction job with args
-// (as submitted, ShardFlag N included): each the same prediction with
-// --shard i/N.
+// (as submitted, sched.ShardFlag N included): each the same prediction
+// with --shard i/N.
 func ShardChildren(args []string) ([]Child, error) {
-	var base []string
-	n := 0
-	for i := 0; i < len(args); i++ {
-		if args[i] == ShardFlag && i+1 < len(args) {
-			fmt.Sscan(args[i+1], &n)
-			i++
-			continue
-		}
-		base = append(base, args[i])
-	}
+	base, n := sched.SplitShards(args)
 	if n < 2 {
-		return nil, fmt.Errorf("no %s N >= 2 in the job's arguments %q", ShardFlag, args)
+		return nil, fmt.Errorf("no %s N >= 2 in the job's arguments %q", sched.ShardFlag, args)
 	}
 	kids := make([]Child, n)
 	for i := range n {

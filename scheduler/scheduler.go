@@ -147,12 +147,14 @@ func (s *Scheduler) Round(ctx context.Context) (Round, error) {
 		if len(a.After) > 0 {
 			// Its capacity comes free when the preempted jobs have
 			// stopped: a later round starts it.
-			d.Waiting[a.ID] = sched.Reason{Job: a.ID, Team: j.Team, Flavor: j.Flavor, Need: j.Request, Reclaiming: a.After}
+			d.Waiting[a.ID] = reclaiming(*j, a.After)
 			continue
 		}
-		devices, err := s.devices(j, held)
-		if err != nil {
-			d.Waiting[a.ID] = sched.Reason{Job: a.ID, Team: j.Team, Flavor: j.Flavor, Need: j.Request}
+		devices, free, ok := s.devices(j, held)
+		if !ok {
+			// Fewer of the machine's GPU ids are free than the policy
+			// counted (an attempt still stopping holds some).
+			d.Waiting[a.ID] = sched.Reason{Job: a.ID, Team: j.Team, Flavor: j.Flavor, Need: j.Request, Free: sched.Resources{CPU: j.Request.CPU, MemoryGB: j.Request.MemoryGB, GPUs: free}}
 			continue
 		}
 		r, err := s.c.Jobs.AdmitJob(ctx, a.ID, a.Borrowed, devices)
@@ -179,6 +181,12 @@ func (s *Scheduler) Round(ctx context.Context) (Round, error) {
 	rd.Idle = rd.Queued == 0 && rd.Running == 0
 	rd.Waiting = d.Waiting
 	return rd, nil
+}
+
+// reclaiming is why a job the policy admitted into capacity it preempted
+// for still waits: the preempted jobs have not stopped yet.
+func reclaiming(j sched.Record, after []string) sched.Reason {
+	return sched.Reason{Job: j.ID, Team: j.Team, Flavor: j.Flavor, Need: j.Request, Reclaiming: after}
 }
 
 // Snapshot is the policy's view of jobs (the active ones) at now: the
@@ -226,7 +234,7 @@ func Why(ctx context.Context, js sched.Store, queues *sched.Queues, id string, n
 		d := sched.Decide(snap, now)
 		for _, a := range d.Admit {
 			if a.ID == id && len(a.After) > 0 {
-				d.Waiting[id] = sched.Reason{Job: id, Team: j.Team, Flavor: j.Flavor, Need: j.Request, Reclaiming: a.After}
+				d.Waiting[id] = reclaiming(j, a.After)
 			}
 		}
 		if r, ok := d.Waiting[id]; ok {
@@ -420,13 +428,12 @@ func (s *Scheduler) heldDevices(jobs []sched.Record) map[string]bool {
 	return held
 }
 
-// devices picks free GPU ids of the job's flavor; an error when the
-// machine has fewer free than the policy admitted (devices held outside
-// the policy's count, e.g. by an attempt still stopping).
-func (s *Scheduler) devices(j *sched.Record, held map[string]bool) (string, error) {
+// devices picks free GPU ids of the job's flavor on this machine; false
+// (with how many are free) when fewer are free than it asks for.
+func (s *Scheduler) devices(j *sched.Record, held map[string]bool) (string, int, bool) {
 	ids, known := s.c.Devices[j.Flavor]
 	if !known || j.Request.GPUs == 0 {
-		return "", nil
+		return "", 0, true
 	}
 	var got []string
 	for _, id := range ids {
@@ -438,12 +445,12 @@ func (s *Scheduler) devices(j *sched.Record, held map[string]bool) (string, erro
 		}
 	}
 	if len(got) < j.Request.GPUs {
-		return "", fmt.Errorf("%d of %s's %d GPUs free, %d asked", len(got), j.Flavor, len(ids), j.Request.GPUs)
+		return "", len(got), false
 	}
 	for _, id := range got {
 		held[j.Flavor+"/"+id] = true
 	}
-	return strings.Join(got, ","), nil
+	return strings.Join(got, ","), len(got), true
 }
 
 // Run runs rounds every interval until ctx ends, or, with exitWhenIdle,
@@ -482,8 +489,8 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration, exitWhenIdl
 	}
 }
 
-// Teams lists the teams with jobs in the store, for reports.
-func Teams(jobs []sched.Record) []string {
+// teamsOf lists the teams of jobs.
+func teamsOf(jobs []sched.Record) []string {
 	set := map[string]bool{}
 	for _, j := range jobs {
 		set[j.Team] = true
@@ -516,7 +523,7 @@ func Usage(ctx context.Context, js sched.Store, queues *sched.Queues, now time.T
 	if err != nil {
 		return nil, nil, err
 	}
-	teams := Teams(jobs)
+	teams := teamsOf(jobs)
 	for t := range snap.Usage {
 		teams = append(teams, t) // teams whose jobs ended lately
 	}

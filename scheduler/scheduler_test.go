@@ -20,9 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == localexec.Command {
-		os.Exit(localexec.Main(os.Args[2:]))
-	}
+	localexec.SupervisorMain()
 	exectest.ChildMain()
 	os.Exit(m.Run())
 }

@@ -83,12 +83,12 @@ func Submit(ctx context.Context, js sched.Store, queues *sched.Queues, s Submiss
 		sp.Kind, sp.Name, sp.Args = sched.KindPredict, "predict", append([]string{"predict"}, s.Args...)
 		if s.Shards > 1 {
 			for _, a := range s.Args {
-				if a == "--shard" || a == "--shards" || strings.HasPrefix(a, "--shard=") || strings.HasPrefix(a, "--shards=") || a == ShardFlag {
+				if a == "--shard" || a == "--shards" || strings.HasPrefix(a, "--shard=") || strings.HasPrefix(a, "--shards=") || a == sched.ShardFlag {
 					return sched.Record{}, fmt.Errorf("--shards %d: the job picks each shard itself; leave %s out of the prediction's arguments", s.Shards, a)
 				}
 			}
 			sp.Shards = s.Shards
-			sp.Args = append(sp.Args, ShardFlag, strconv.Itoa(s.Shards))
+			sp.Args = append(sp.Args, sched.ShardFlag, strconv.Itoa(s.Shards))
 		}
 	case len(s.Args) > 0:
 		if s.Args[0] == "scheduler" || s.Args[0] == "jobs" {

@@ -137,16 +137,7 @@ reservation may start (backfill) ahead of a larger one.`,
 	return c
 }
 
-func request(r sched.Record) string {
-	s := fmt.Sprintf("%s: %.4g CPU", r.Flavor, r.Request.CPU)
-	if r.Request.MemoryGB > 0 {
-		s += fmt.Sprintf(", %.4g GB", r.Request.MemoryGB)
-	}
-	if r.Request.GPUs > 0 {
-		s += fmt.Sprintf(", %d GPUs", r.Request.GPUs)
-	}
-	return s
-}
+func request(r sched.Record) string { return r.Flavor + ": " + r.Request.Amount() }
 
 func (a *app) jobsLsCmd() *cobra.Command {
 	var q sched.JobQuery

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +23,36 @@ func jobsJSON(t *testing.T, home string) []sched.Record {
 		t.Fatal(err)
 	}
 	return jobs
+}
+
+// attemptsJSON is a job's attempts, from reckon jobs show --json.
+func attemptsJSON(t *testing.T, home, id string) []sched.Attempt {
+	t.Helper()
+	var v struct {
+		Attempts []sched.Attempt `json:"attempts"`
+	}
+	if err := json.Unmarshal([]byte(mustReckonHome(t, home, "--json", "jobs", "show", id)), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Attempts
+}
+
+// waitIdle waits for a reckon scheduler --exit-when-idle process to
+// return, failing with its log when it fails or takes longer than within.
+func waitIdle(t *testing.T, s *exec.Cmd, log *bytes.Buffer, within time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- s.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("scheduler: %v\n%s", err, log.String())
+		}
+	case <-time.After(within):
+		s.Process.Kill()
+		<-done
+		t.Fatalf("scheduler not idle after %s:\n%s", within, log.String())
+	}
 }
 
 // TestKillNineSchedulerWhileFourJobsRun (issue 13): kill -9 of the
@@ -65,27 +96,11 @@ func TestKillNineSchedulerWhileFourJobsRun(t *testing.T) {
 	}
 	var log2 bytes.Buffer
 	s2 := reckonProcess(t, &log2, "--home", home, "scheduler", "--interval", "50ms", "--exit-when-idle")
-	done := make(chan error, 1)
-	go func() { done <- s2.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("restarted scheduler: %v\n%s", err, log2.String())
-		}
-	case <-time.After(2 * time.Minute):
-		s2.Process.Kill()
-		t.Fatalf("restarted scheduler not idle after 2 minutes:\n%s", log2.String())
-	}
+	waitIdle(t, s2, &log2, 2*time.Minute)
 	for _, j := range jobsJSON(t, home) {
-		show := mustReckonHome(t, home, "--json", "jobs", "show", j.ID)
-		var v struct {
-			Attempts []sched.Attempt `json:"attempts"`
-		}
-		if err := json.Unmarshal([]byte(show), &v); err != nil {
-			t.Fatal(err)
-		}
-		if j.State != sched.Succeeded || len(v.Attempts) != 1 || v.Attempts[0].Outcome != sched.OutcomeSucceeded {
-			t.Errorf("%s: %s, attempts %+v; want succeeded in one attempt\n%s", j.ID, j.State, v.Attempts, mustReckonHome(t, home, "jobs", "logs", j.ID))
+		at := attemptsJSON(t, home, j.ID)
+		if j.State != sched.Succeeded || len(at) != 1 || at[0].Outcome != sched.OutcomeSucceeded {
+			t.Errorf("%s: %s, attempts %+v; want succeeded in one attempt\n%s", j.ID, j.State, at, mustReckonHome(t, home, "jobs", "logs", j.ID))
 		}
 		logs := mustReckonHome(t, home, "jobs", "logs", j.ID)
 		if strings.Count(logs, "wrote 30 tracks") != 1 {
@@ -215,17 +230,7 @@ func TestPipelineJobFansOut(t *testing.T) {
 	mustReckonHome(t, home, "jobs", "submit", "-f", pipe, "--cpu", "0.5")
 	var log bytes.Buffer
 	s := reckonProcess(t, &log, "--home", home, "scheduler", "--interval", "50ms", "--exit-when-idle")
-	done := make(chan error, 1)
-	go func() { done <- s.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("scheduler: %v\n%s", err, log.String())
-		}
-	case <-time.After(3 * time.Minute):
-		s.Process.Kill()
-		t.Fatalf("scheduler not idle after 3 minutes:\n%s", log.String())
-	}
+	waitIdle(t, s, &log, 3*time.Minute)
 	jobs := jobsJSON(t, home)
 	if len(jobs) != 4 {
 		t.Fatalf("%d jobs, want the pipeline and 3 children:\n%s", len(jobs), mustReckonHome(t, home, "jobs", "ls"))
@@ -265,9 +270,7 @@ func TestShardedPredictionJob(t *testing.T) {
 		"--model", model, "--data", abs, "--out-dir", preds, "--workers", "1")
 	var log bytes.Buffer
 	s := reckonProcess(t, &log, "--home", home, "scheduler", "--interval", "50ms", "--exit-when-idle")
-	if err := s.Wait(); err != nil {
-		t.Fatalf("scheduler: %v\n%s", err, log.String())
-	}
+	waitIdle(t, s, &log, 3*time.Minute)
 	jobs := jobsJSON(t, home)
 	if len(jobs) != 4 {
 		t.Fatalf("%d jobs, want the prediction and 3 shards", len(jobs))
@@ -321,17 +324,7 @@ func TestCalibrationPreemptedPipelineResumes(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	mustReckonHome(t, home, "jobs", "submit", "--queues", queues, "--team", "b", "--", "version")
-	done := make(chan error, 1)
-	go func() { done <- s.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("scheduler: %v\n%s", err, log.String())
-		}
-	case <-time.After(5 * time.Minute):
-		s.Process.Kill()
-		t.Fatalf("scheduler not idle after 5 minutes:\n%s", log.String())
-	}
+	waitIdle(t, s, &log, 5*time.Minute)
 	var child sched.Record
 	for _, j := range jobsJSON(t, home) {
 		if j.State != sched.Succeeded {
@@ -341,12 +334,8 @@ func TestCalibrationPreemptedPipelineResumes(t *testing.T) {
 			child = j
 		}
 	}
-	var v struct {
-		Attempts []sched.Attempt `json:"attempts"`
-	}
-	json.Unmarshal([]byte(mustReckonHome(t, home, "--json", "jobs", "show", child.ID)), &v)
-	if len(v.Attempts) != 2 || v.Attempts[0].Outcome != sched.OutcomePreempted || v.Attempts[1].Outcome != sched.OutcomeSucceeded {
-		t.Fatalf("the LSTM's job %s: attempts %+v, want preempted then succeeded\n%s", child.ID, v.Attempts, log.String())
+	if at := attemptsJSON(t, home, child.ID); len(at) != 2 || at[0].Outcome != sched.OutcomePreempted || at[1].Outcome != sched.OutcomeSucceeded {
+		t.Fatalf("the LSTM's job %s: attempts %+v, want preempted then succeeded\n%s", child.ID, at, log.String())
 	}
 	st, err := sqlite.Open(t.Context(), db)
 	if err != nil {

@@ -87,7 +87,7 @@ Without -f: HOME/queues.yaml if it exists, else the default.`,
 						if l, ok := t.Lending[f]; ok {
 							lend = strings.TrimSuffix(limit(l), " beyond nominal")
 						}
-						fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, weight, f, amount(t.Nominal[f]), lim, lend, amount(u.Using[f]), amount(u.Borrowing[f]))
+						fmt.Fprintf(tw, "%s\t%g\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, weight, f, t.Nominal[f].Amount(), lim, lend, u.Using[f].Amount(), u.Borrowing[f].Amount())
 					}
 				}
 				tw.Flush()
@@ -156,24 +156,6 @@ named after the team. GPUs are nvidia.com/gpu.`,
 type queuesView struct {
 	*sched.Queues
 	Usage []scheduler.TeamUsage `json:"usage"`
-}
-
-// amount writes a request briefly ("-" for nothing).
-func amount(r sched.Resources) string {
-	var parts []string
-	if r.GPUs > 0 {
-		parts = append(parts, fmt.Sprintf("%d GPUs", r.GPUs))
-	}
-	if r.CPU > 0 {
-		parts = append(parts, fmt.Sprintf("%.4g CPU", r.CPU))
-	}
-	if r.MemoryGB > 0 {
-		parts = append(parts, fmt.Sprintf("%.4g GB", r.MemoryGB))
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // limit writes a borrowing limit, leaving out what it does not limit.

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/reckon-ml/reckon/kube"
 	"github.com/reckon-ml/reckon/sched"
@@ -41,18 +40,7 @@ func TestMain(m *testing.M) {
 // manager, a 4-shard prediction Job retries the shard that crashed and
 // fails the shard that exited 3 without a retry.
 func TestIndexedJobRetriesCrashesNotExitThree(t *testing.T) {
-	kc := os.Getenv("KUBECONFIG")
-	if kc == "" {
-		if os.Getenv("RECKON_REQUIRE_KUBE") != "" {
-			t.Fatal("RECKON_REQUIRE_KUBE is set but KUBECONFIG is not")
-		}
-		t.Skip("no KUBECONFIG: start a control plane with eval \"$(scripts/kube-testenv up)\"")
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := kubernetes.NewForConfig(Config(t))
 	if err != nil {
 		t.Fatal(err)
 	}

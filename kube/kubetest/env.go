@@ -1,0 +1,48 @@
+package kubetest
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Config connects to the test control plane $KUBECONFIG names
+// (scripts/kube-testenv up). Without one the test is skipped, saying how
+// to start it, unless $RECKON_REQUIRE_KUBE says it must run.
+func Config(t testing.TB) *rest.Config {
+	t.Helper()
+	kc := os.Getenv("KUBECONFIG")
+	if kc == "" {
+		if os.Getenv("RECKON_REQUIRE_KUBE") != "" {
+			t.Fatal("RECKON_REQUIRE_KUBE is set but KUBECONFIG is not: start the control plane with scripts/kube-testenv up")
+		}
+		t.Skip("no KUBECONFIG: start a control plane with eval \"$(scripts/kube-testenv up)\"")
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// Clientset is a client of the test control plane, ensuring namespace
+// exists.
+func Clientset(t testing.TB, namespace string) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	return cs
+}
