@@ -61,6 +61,12 @@ type Config struct {
 	// (default 30 s).
 	Grace          time.Duration
 	ServiceAccount string
+	// SameDirs starts each pod in the directory its job was submitted
+	// from, for clusters whose nodes share that path (an NFS home): then
+	// relative paths in a job's arguments mean what they meant to its
+	// submitter. Otherwise pods start in the image's directory and paths
+	// must be absolute.
+	SameDirs bool
 }
 
 // Labels on every Job and pod reckon makes.
@@ -169,6 +175,9 @@ func (c Config) Job(l sched.Launch) (*batchv1.Job, error) {
 			Template:         pod,
 			PodFailurePolicy: policy,
 		},
+	}
+	if c.SameDirs {
+		pod.Spec.Containers[0].WorkingDir = l.Dir
 	}
 	if shards > 1 {
 		n := int32(shards)

@@ -11,8 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,7 +25,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 )
 
 // Agent is a fake node that really runs its pods' commands.
@@ -31,15 +37,21 @@ type Agent struct {
 	node string
 	// Binary maps a container's command[0] to the local program to run
 	// (a test binary acting as reckon).
-	binary map[string]string
-	env    []string
-	mu     sync.Mutex
-	procs  map[string]*exec.Cmd // pod uid -> its process
-	done   chan struct{}
+	binary   map[string]string
+	env      []string
+	pods     corelisters.PodLister
+	mu       sync.Mutex
+	procs    map[string]*exec.Cmd // pod uid -> its process
+	exited   map[string]chan struct{}
+	stopping map[string]bool
+	logs     map[string]string // namespace/name -> the log file of its container
+	done     chan struct{}
 }
 
-// Start registers the node and runs the agent until ctx ends.
-func Start(ctx context.Context, cs kubernetes.Interface, node string, binary map[string]string, env []string) (*Agent, error) {
+// Start registers the node and runs the agent until ctx ends. It takes
+// the pods of one namespace, so that tests running side by side (each
+// package its own process and agent) do not run each other's pods.
+func Start(ctx context.Context, cs kubernetes.Interface, node, namespace string, binary map[string]string, env []string) (*Agent, error) {
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node}}
 	n, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
@@ -48,6 +60,19 @@ func Start(ctx context.Context, cs kubernetes.Interface, node string, binary map
 	if err != nil {
 		return nil, err
 	}
+	// The API server reads pod logs from the node's kubelet endpoint: the
+	// agent serves them, as a kubelet would (the API server does not check
+	// a kubelet's certificate unless told to).
+	a := &Agent{cs: cs, node: node, binary: binary, env: env, procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{},
+		stopping: map[string]bool{}, logs: map[string]string{}, done: make(chan struct{})}
+	srv := httptest.NewTLSServer(http.HandlerFunc(a.serveLog))
+	go func() { <-ctx.Done(); srv.Close() }()
+	port, err := strconv.Atoi(srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
+	if err != nil {
+		return nil, err
+	}
+	n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}}
+	n.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
 	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"),
 		corev1.ResourcePods: resource.MustParse("1000"), "nvidia.com/gpu": resource.MustParse("8")}
 	n.Status.Capacity, n.Status.Allocatable = capacity, capacity
@@ -56,9 +81,31 @@ func Start(ctx context.Context, cs kubernetes.Interface, node string, binary map
 	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return nil, err
 	}
-	a := &Agent{cs: cs, node: node, binary: binary, env: env, procs: map[string]*exec.Cmd{}, done: make(chan struct{})}
+	// Pods are watched, not listed over and over: the agent must not be
+	// what loads the API server in a scale test.
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace))
+	a.pods = f.Core().V1().Pods().Lister()
+	f.Start(ctx.Done())
+	f.WaitForCacheSync(ctx.Done())
 	go a.loop(ctx)
 	return a, nil
+}
+
+// serveLog is the kubelet's /containerLogs/NAMESPACE/POD/CONTAINER.
+func (a *Agent) serveLog(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/containerLogs/"), "/")
+	if len(parts) < 2 {
+		http.NotFound(w, r)
+		return
+	}
+	a.mu.Lock()
+	path, ok := a.logs[parts[0]+"/"+parts[1]]
+	a.mu.Unlock()
+	if !ok {
+		http.Error(w, "no log for pod "+parts[0]+"/"+parts[1], http.StatusNotFound)
+		return
+	}
+	http.ServeFile(w, r, path)
 }
 
 // Done is closed when the agent has stopped.
@@ -78,18 +125,17 @@ func (a *Agent) loop(ctx context.Context) {
 			}
 			a.mu.Unlock()
 			return
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
 func (a *Agent) sync(ctx context.Context) error {
-	pods, err := a.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	pods, err := a.pods.List(labels.Everything())
 	if err != nil {
 		return err
 	}
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for _, p := range pods {
 		switch {
 		case p.Spec.NodeName == "" && p.DeletionTimestamp == nil:
 			b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: a.node}}
@@ -128,6 +174,7 @@ func (a *Agent) run(ctx context.Context, p *corev1.Pod) error {
 		return err
 	}
 	cmd := exec.Command(bin, append(c.Command[1:], c.Args...)...)
+	cmd.Dir = c.WorkingDir
 	cmd.Env = append(append(os.Environ(), a.env...), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := os.CreateTemp("", "kubetest-"+p.Name+"-*.log")
@@ -139,8 +186,11 @@ func (a *Agent) run(ctx context.Context, p *corev1.Pod) error {
 		out.Close()
 		return a.finish(ctx, p, 127, err.Error())
 	}
+	exited := make(chan struct{})
 	a.mu.Lock()
 	a.procs[string(p.UID)] = cmd
+	a.exited[string(p.UID)] = exited
+	a.logs[p.Namespace+"/"+p.Name] = out.Name()
 	a.mu.Unlock()
 	running := p.DeepCopy()
 	running.Status.Phase = corev1.PodRunning
@@ -153,6 +203,7 @@ func (a *Agent) run(ctx context.Context, p *corev1.Pod) error {
 	go func() {
 		werr := cmd.Wait()
 		out.Close()
+		close(exited)
 		code := 0
 		var ee *exec.ExitError
 		if errors.As(werr, &ee) {
@@ -189,24 +240,39 @@ func (a *Agent) finish(ctx context.Context, p *corev1.Pod, code int, msg string)
 }
 
 // stop ends a deleted pod's process (SIGTERM, SIGKILL after the grace
-// period) and removes the pod, as a kubelet would.
+// period) and then removes the pod, as a kubelet would: the pod is gone
+// only once its process is.
 func (a *Agent) stop(ctx context.Context, p *corev1.Pod) {
+	uid := string(p.UID)
 	a.mu.Lock()
-	cmd := a.procs[string(p.UID)]
+	cmd, exited, busy := a.procs[uid], a.exited[uid], a.stopping[uid]
+	a.stopping[uid] = true
 	a.mu.Unlock()
-	if cmd != nil && cmd.ProcessState == nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		grace := 30 * time.Second
-		if p.DeletionGracePeriodSeconds != nil {
-			grace = time.Duration(*p.DeletionGracePeriodSeconds) * time.Second
-		}
-		go func() {
-			time.Sleep(grace)
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		}()
+	if busy {
+		return
 	}
-	zero := int64(0)
-	a.cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	go func() {
+		if cmd != nil {
+			select {
+			case <-exited:
+			default:
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+				grace := 30 * time.Second
+				if p.DeletionGracePeriodSeconds != nil {
+					grace = time.Duration(*p.DeletionGracePeriodSeconds) * time.Second
+				}
+				select {
+				case <-exited:
+				case <-time.After(grace):
+					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+					<-exited
+				}
+			}
+		}
+		zero := int64(0)
+		a.cs.CoreV1().Pods(p.Namespace).Delete(context.WithoutCancel(ctx), p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero,
+			Preconditions: &metav1.Preconditions{UID: &p.UID}})
+	}()
 }
 
 // environment resolves the container's env: values, the downward API

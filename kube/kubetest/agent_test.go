@@ -54,7 +54,7 @@ func TestIndexedJobRetriesCrashesNotExitThree(t *testing.T) {
 		StringData: map[string]string{"RECKON_STORE": "/nonexistent/reckon.db"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	if _, err := Start(ctx, cs, "kubetest-node", map[string]string{"reckon": os.Args[0]}, []string{"KUBETEST_CHILD=1", "KUBETEST_DIR=" + t.TempDir()}); err != nil {
+	if _, err := Start(ctx, cs, "kubetest-node", ns, map[string]string{"reckon": os.Args[0]}, []string{"KUBETEST_CHILD=1", "KUBETEST_DIR=" + t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := kube.Config{Namespace: ns, Image: "reckon:test", Retries: 2}

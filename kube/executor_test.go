@@ -1,0 +1,94 @@
+package kube_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/reckon-ml/reckon/kube"
+	"github.com/reckon-ml/reckon/kube/kubetest"
+	"github.com/reckon-ml/reckon/sched"
+	"github.com/reckon-ml/reckon/sched/exectest"
+)
+
+// TestMain makes the test binary the pods' program (exectest's helpers),
+// run by the node agent.
+func TestMain(m *testing.M) {
+	exectest.ChildMain()
+	os.Exit(m.Run())
+}
+
+var nsSeq atomic.Int64
+
+// cluster is a fresh namespace on the test control plane with the store
+// Secret and a node agent running its pods as this test binary.
+func cluster(t *testing.T) (kubernetes.Interface, string) {
+	t.Helper()
+	ns := fmt.Sprintf("reckon-%s-%d", time.Now().Format("150405"), nsSeq.Add(1))
+	cs := kubetest.Clientset(t, ns)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		cancel()
+		cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "reckon-store"},
+		StringData: map[string]string{"RECKON_STORE": t.TempDir() + "/reckon.db"}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if _, err := kubetest.Start(ctx, cs, "node-"+ns, ns, map[string]string{"reckon": os.Args[0]}, []string{exectest.EnvChild + "=1"}); err != nil {
+		t.Fatal(err)
+	}
+	return cs, ns
+}
+
+func newExecutor(t *testing.T, ns string) *kube.Executor {
+	t.Helper()
+	e, err := kube.New(context.Background(), kubetest.Config(t), kube.Config{Namespace: ns, Image: "reckon:test", Grace: time.Second, Retries: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// TestExecutorConformance runs the executor suite against Jobs on the real
+// API server and Job controller, the node agent playing the kubelet.
+// GPU ids are the device plugin's business on Kubernetes, not reckon's,
+// so the suite's CUDA_VISIBLE_DEVICES check does not apply.
+func TestExecutorConformance(t *testing.T) {
+	kubetest.Config(t)
+	p := exectest.Helpers
+	p.PrintEnv = nil
+	t.Run("suite", func(t *testing.T) {
+		_, ns := cluster(t)
+		exectest.Run(t, func(t *testing.T) sched.Executor { return newExecutor(t, ns) }, p)
+	})
+}
+
+func TestNewWithoutSecret(t *testing.T) {
+	cs := kubetest.Clientset(t, "reckon-no-secret")
+	defer cs.CoreV1().Namespaces().Delete(context.Background(), "reckon-no-secret", metav1.DeleteOptions{})
+	_, err := kube.New(context.Background(), kubetest.Config(t), kube.Config{Namespace: "reckon-no-secret", Image: "reckon:test"})
+	if err == nil || !contains(err.Error(), `Secret "reckon-store" is missing`, "kubectl -n reckon-no-secret create secret generic reckon-store") {
+		t.Fatalf("err %v: want the missing Secret named with the command that makes it", err)
+	}
+}
+
+func contains(s string, subs ...string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
+}
