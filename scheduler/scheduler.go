@@ -567,3 +567,40 @@ func Usage(ctx context.Context, js sched.Store, queues *sched.Queues, now time.T
 	}
 	return q, res, nil
 }
+
+// RunUntil runs rounds every interval until job id has ended, and returns
+// its record: the scheduler of a command that submits one job and waits
+// for it (reckon predict --on kube). While another scheduler holds the
+// store's lease, that one runs the job and RunUntil only watches. Other
+// teams' jobs are scheduled meanwhile as by any scheduler; those still
+// running when it returns go on, and the next scheduler picks them up.
+func (s *Scheduler) RunUntil(ctx context.Context, id string, interval time.Duration, each func(Round)) (sched.Record, error) {
+	defer s.c.Jobs.ReleaseLease(context.WithoutCancel(ctx), LeaseName, s.c.Holder)
+	warned := false
+	for {
+		rd, err := s.Round(ctx)
+		switch {
+		case errors.Is(err, ErrLeaseHeld):
+			if !warned {
+				s.c.Log.Info("another scheduler holds the store's lease: it runs the job; waiting for the job to end", "job", id)
+				warned = true
+			}
+		case err != nil:
+			return sched.Record{}, err
+		case each != nil:
+			each(rd)
+		}
+		j, err := s.c.Jobs.GetJob(ctx, id)
+		if err != nil {
+			return j, err
+		}
+		if j.State.Final() {
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}

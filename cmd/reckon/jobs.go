@@ -435,8 +435,10 @@ func (a *app) schedulerCmd() *cobra.Command {
 	var queuesFile string
 	var interval, grace, ttl time.Duration
 	var exitWhenIdle bool
+	var executor string
+	var k kubeFlags
 	c := &cobra.Command{
-		Use:   "scheduler [--queues FILE] [--exit-when-idle]",
+		Use:   "scheduler [--queues FILE] [--exit-when-idle] [--executor kube --image IMAGE]",
 		Short: "Run the scheduler: admit queued jobs by fair share and start them on this machine",
 		Long: `Run the team scheduler on this machine: every --interval it admits queued
 jobs in weighted fair-share order within the teams' quotas, preempts
@@ -453,12 +455,18 @@ scheduler picks them up where they are. Killed outright (kill -9, a power
 cut), it loses nothing either: a restart finds every job's attempt running,
 ended or lost from the store and the attempt directories, ends each once,
 and starts none twice. --exit-when-idle returns once nothing is queued or
-running, for scripts and CI. With --json it prints one JSON object per
+running, for scripts and CI.
+
+--executor kube starts admitted jobs as Kubernetes Jobs instead, in
+--namespace, running --image with the store and blob settings of the
+--kube-secret Secret; a sharded prediction becomes an Indexed Job, one pod
+per shard. Cancelling deletes the Job and its pods. With --json it prints one JSON object per
 event (job, event: started, ended, requeued or preempted; team, status,
 attempt, exit_code, message).`,
 		Example: `  reckon scheduler
   reckon scheduler --exit-when-idle
-  reckon scheduler --queues queues.yaml --interval 5s`,
+  reckon scheduler --queues queues.yaml --interval 5s
+  reckon scheduler --executor kube --image registry.example.com/reckon:1.4 --namespace ml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q, ws, err := a.openQueues(cmd.Context(), queuesFile)
@@ -466,12 +474,26 @@ attempt, exit_code, message).`,
 				return err
 			}
 			defer ws.Close()
-			x, err := a.localExecutor(grace)
-			if err != nil {
-				return err
+			var x sched.Executor
+			devices := localDevices(q)
+			switch executor {
+			case "local":
+				if x, err = a.localExecutor(grace); err != nil {
+					return err
+				}
+			case "kube":
+				k.grace = grace
+				kx, err := k.executor(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer kx.Close()
+				x, devices = kx, nil // GPUs are the device plugin's to hand out
+			default:
+				return fmt.Errorf("--executor %q: local or kube", executor)
 			}
 			host, _ := os.Hostname()
-			s, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Devices: localDevices(q),
+			s, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Devices: devices,
 				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log})
 			if err != nil {
 				return err
@@ -529,6 +551,8 @@ attempt, exit_code, message).`,
 	f.DurationVar(&grace, "grace", 30*time.Second, "time a cancelled or preempted job has between SIGTERM and SIGKILL")
 	f.DurationVar(&ttl, "lease-ttl", 30*time.Second, "how long the store's lease outlives a scheduler that stopped renewing it (killed): the wait before another may take over")
 	f.BoolVar(&exitWhenIdle, "exit-when-idle", false, "return once no job is queued or running")
+	f.StringVar(&executor, "executor", "local", "where jobs run: local (processes of this machine) or kube (Kubernetes Jobs)")
+	k.add(f)
 	return c
 }
 

@@ -21,6 +21,7 @@ import (
 // a real process to kill.
 func TestMain(m *testing.M) {
 	if os.Getenv("RECKON_TEST_AS_CLI") == "1" {
+		crashOnce() // a pod of a kube test made to crash
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 		stop()

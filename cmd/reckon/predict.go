@@ -15,7 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/batch"
+	"github.com/reckon-ml/reckon/kube"
 	"github.com/reckon-ml/reckon/progress"
+	"github.com/reckon-ml/reckon/registry"
+	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/scheduler"
 )
 
@@ -35,6 +38,9 @@ type predictOptions struct {
 	IDColumn string
 	Chunk    int // 0: the model's default (batch.DefaultChunk)
 	FanOut   int // inside a scheduler job: this many shard jobs, then merge
+	On       string
+	Team     string
+	Kube     kubeFlags
 }
 
 func (a *app) predictCmd() *cobra.Command { return a.newPredictCmd(a.runPredict) }
@@ -73,12 +79,20 @@ shard index comes from JOB_COMPLETION_INDEX. Then 'reckon predict status DIR'
 lists missing or interrupted shards and 'reckon predict merge DIR --out-dir M'
 joins them, checking that every record is present exactly once.
 
+--on kube runs the prediction on Kubernetes and waits for it: one Job, or
+with --shards N an Indexed Job of N pods (a crashed pod is retried, one that
+exited 3 is not), scheduled in --team's queue; DIR then holds the shards and
+their merge in DIR/merged, as a local sharded job leaves them. Paths are made
+absolute: the pods must see them (a volume the nodes share), and the pods'
+store and blobs come from the --kube-secret Secret.
+
 Exit status: 0 every record predicted, 3 some records failed, 1 the job
 failed, 130 interrupted (run the same command again to continue).`,
 		Example: `  reckon predict --model tumor@champion --data reckon-examples/tumor/breast_cancer_wisconsin_clean.csv --out-dir preds/
   reckon predict --model reentry:3 --data tracks/ --out-dir preds/ --workers 2
   reckon predict --model fit.rkm --data tracks/ --out-dir preds/ --shard 0/4
-  JOB_COMPLETION_INDEX=2 reckon predict --model m.rkm --data data/ --out-dir /shared/preds --shards 8`,
+  JOB_COMPLETION_INDEX=2 reckon predict --model m.rkm --data data/ --out-dir /shared/preds --shards 8
+  reckon predict --on kube --image reckon:1.4 --team tumor --shards 4 --model tumor@champion --data /shared/new.csv --out-dir /shared/preds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Model == "" || len(o.Inputs) == 0 || o.Out == "" {
@@ -100,12 +114,22 @@ failed, 130 interrupted (run the same command again to continue).`,
 	f.IntVar(&o.Shards, "shards", 0, "number of shards, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)")
 	f.IntVar(&o.FanOut, "fan-out", 0, "inside a scheduler job: score as this many shard jobs, then merge them into OUT-DIR/merged (reckon jobs submit --predict --shards N sets it)")
 	f.StringVar(&o.IDColumn, "id", "", "tables: the record id column (default: id when present, else FILE:LINE)")
+	f.StringVar(&o.On, "on", "", `"kube": run it as a Job on Kubernetes (an Indexed Job with --shards N) and wait`)
+	f.StringVar(&o.Team, "team", "default", "with --on kube: the team whose queue the job joins")
+	o.Kube.add(f)
 	f.IntVar(&o.Chunk, "chunk", 512, "records committed together (tracks: 16 unless set); they are also what a worker scores at once")
 	c.AddCommand(a.predictStatusCmd(), a.predictMergeCmd())
 	return c
 }
 
 func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
+	switch o.On {
+	case "":
+	case "kube":
+		return a.runPredictOnKube(ctx, o)
+	default:
+		return fmt.Errorf("--on %q: the one place to run elsewhere is kube", o.On)
+	}
 	if o.FanOut > 0 {
 		return a.runPredictShards(ctx, o)
 	}
@@ -279,4 +303,62 @@ func (a *app) runPredictShards(ctx context.Context, o *predictOptions) error {
 	return a.report(res, func(w io.Writer) {
 		fmt.Fprintf(w, "merged %d shard jobs: %d records, %d predicted, %d failed\n  %s\n  %s\n", res.Shards, res.Read, res.Predicted, res.Failed, res.Predictions, res.Errors)
 	})
+}
+
+// runPredictOnKube is reckon predict --on kube: the prediction as a job
+// the Kubernetes executor runs (an Indexed Job of --shards pods), then,
+// sharded, the merge into OUT-DIR/merged.
+func (a *app) runPredictOnKube(ctx context.Context, o *predictOptions) error {
+	if o.Shard != "" || o.FanOut > 0 {
+		return errors.New("--on kube: give --shards N (the Indexed Job picks each pod's shard), not --shard or --fan-out")
+	}
+	if registry.IsFile(o.Model) {
+		if err := absPaths(&o.Model); err != nil {
+			return err
+		}
+	}
+	for i := range o.Inputs {
+		if err := absPaths(&o.Inputs[i]); err != nil {
+			return err
+		}
+	}
+	if err := absPaths(&o.Out); err != nil {
+		return err
+	}
+	args := []string{"--model", o.Model}
+	for _, in := range o.Inputs {
+		args = append(args, "--data", in)
+	}
+	args = append(args, "--out-dir", o.Out)
+	if o.IDColumn != "" {
+		args = append(args, "--id", o.IDColumn)
+	}
+	if o.Chunk > 0 {
+		args = append(args, "--chunk", strconv.Itoa(o.Chunk))
+	}
+	r, err := a.onKube(ctx, &o.Kube, scheduler.Submission{Predict: true, Shards: o.Shards, Args: args, Team: o.Team})
+	someFailed := r.State == sched.Failed && r.ExitCode == kube.ExitSomeFailed // records failed, in the errors files
+	if err != nil && !someFailed {
+		return err
+	}
+	if someFailed && o.Shards < 2 {
+		return exitCode(3)
+	}
+	if o.Shards < 2 {
+		fmt.Fprintf(a.out, "%s succeeded: predictions in %s\n", r.ID, o.Out)
+		return nil
+	}
+	res, err := batch.Merge([]string{o.Out}, filepath.Join(o.Out, "merged"))
+	if err != nil {
+		return err
+	}
+	if err := a.report(res, func(w io.Writer) {
+		fmt.Fprintf(w, "%s: merged %d shards: %d records, %d predicted, %d failed\n  %s\n  %s\n", r.ID, res.Shards, res.Read, res.Predicted, res.Failed, res.Predictions, res.Errors)
+	}); err != nil {
+		return err
+	}
+	if res.Failed > 0 {
+		return exitCode(3)
+	}
+	return nil
 }

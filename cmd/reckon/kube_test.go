@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/reckon-ml/reckon/kube"
+	"github.com/reckon-ml/reckon/kube/kubetest"
+)
+
+// crashOnce makes the pod of shard $RECKON_TEST_CRASH_SHARD crash (exit 2,
+// as a Go panic does) the first time it runs, leaving a marker in
+// $RECKON_TEST_CRASH_DIR.
+func crashOnce() {
+	shard := os.Getenv("RECKON_TEST_CRASH_SHARD")
+	if shard == "" || os.Getenv("JOB_COMPLETION_INDEX") != shard {
+		return
+	}
+	marker := filepath.Join(os.Getenv("RECKON_TEST_CRASH_DIR"), "crashed-"+shard)
+	if _, err := os.Stat(marker); err == nil {
+		return
+	}
+	os.WriteFile(marker, nil, 0o644)
+	fmt.Fprintln(os.Stderr, "panic: made to crash once by the test")
+	os.Exit(2)
+}
+
+// kubeHome is a fresh namespace on the test control plane whose store
+// Secret names home's store and blobs, with a node agent running its pods
+// as this test binary acting as reckon.
+func kubeHome(t *testing.T, home string, env ...string) (kubernetes.Interface, string) {
+	t.Helper()
+	ns := fmt.Sprintf("cli-%s-%d", time.Now().Format("150405"), os.Getpid()%10000)
+	cs := kubetest.Clientset(t, ns)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		cancel()
+		cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "reckon-store"},
+		StringData: map[string]string{"RECKON_STORE": filepath.Join(home, "reckon.db"), "RECKON_BLOBS": filepath.Join(home, "blobs")}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kubetest.Start(ctx, cs, "node-"+ns, ns, map[string]string{"reckon": os.Args[0]}, append(env, "RECKON_TEST_AS_CLI=1")); err != nil {
+		t.Fatal(err)
+	}
+	return cs, ns
+}
+
+// podsPerShard counts the pods the Job controller made for each index of
+// job's first attempt.
+func podsPerShard(t *testing.T, cs kubernetes.Interface, ns, job string) map[string]int {
+	t.Helper()
+	pods, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: kube.LabelJob + "=" + job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, p := range pods.Items {
+		n[p.Annotations["batch.kubernetes.io/job-completion-index"]]++
+	}
+	return n
+}
+
+func predictionsFile(t *testing.T, dir string) []byte {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, "predictions-*.csv"))
+	if len(m) != 1 {
+		t.Fatalf("%s: predictions files %v, want one", dir, m)
+	}
+	b, err := os.ReadFile(m[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestPredictOnKubeShards (issue 14): reckon predict --on kube --shards 4
+// runs the tumor table as an Indexed Job on the real Job controller; shard
+// 2 crashes once and is retried by the controller, and the merged
+// predictions equal a local run's byte for byte. With a record that
+// cannot be read, the shard holding it exits 3 and is not retried; the
+// merge still holds every other record and reckon exits 3.
+func TestPredictOnKubeShards(t *testing.T) {
+	kubetest.Config(t)
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	csv, _ := filepath.Abs("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
+	model := filepath.Join(dir, "m.rkm")
+	mustReckonHome(t, home, "train", "tabular", "--data", csv, "--target", "diagnosis", "--positive", "malignant", "--kind", "logistic", "--out", model)
+	// The local reference: the same four shards on this machine, merged.
+	local := filepath.Join(dir, "local")
+	for i := range 4 {
+		mustReckonHome(t, home, "predict", "--model", model, "--data", csv, "--out-dir", local, "--shard", fmt.Sprintf("%d/4", i))
+	}
+	ref := filepath.Join(dir, "ref")
+	mustReckonHome(t, home, "predict", "merge", local, "--out-dir", ref)
+
+	cs, ns := kubeHome(t, home, "RECKON_TEST_CRASH_SHARD=2", "RECKON_TEST_CRASH_DIR="+dir)
+	out := filepath.Join(dir, "preds")
+	kubeArgs := []string{"--on", "kube", "--image", "reckon:test", "--namespace", ns, "--team", "tumor"}
+	stdout := mustReckonHome(t, home, append([]string{"predict", "--shards", "4", "--model", model, "--data", csv, "--out-dir", out}, kubeArgs...)...)
+	if !strings.Contains(stdout, "merged 4 shards: 569 records, 569 predicted, 0 failed") {
+		t.Errorf("predict --on kube said:\n%s", stdout)
+	}
+	if got, want := predictionsFile(t, filepath.Join(out, "merged")), predictionsFile(t, ref); string(got) != string(want) {
+		t.Errorf("merged predictions differ from the local run's (%d bytes, local %d)", len(got), len(want))
+	}
+	if n := podsPerShard(t, cs, ns, "j1"); fmt.Sprint(n) != "map[0:1 1:1 2:2 3:1]" {
+		t.Errorf("pods per shard %v: want shard 2 run twice (crashed once), the others once", n)
+	}
+	for i := range 4 {
+		if _, err := os.Stat(filepath.Join(out, fmt.Sprintf("shard-%04d-of-0004", i))); err != nil {
+			t.Errorf("shard %d: %v", i, err)
+		}
+	}
+	log := mustReckonHome(t, home, "jobs", "logs", "j1")
+	if !strings.Contains(log, "panic: made to crash once") || strings.Count(log, "== pod reckon-j1-a1-") != 5 {
+		t.Errorf("the job's log lacks the crashed pod's output or a pod:\n%s", log)
+	}
+
+	// A record that cannot be read: its shard exits 3, without a retry.
+	b, _ := os.ReadFile(csv)
+	lines := strings.SplitAfter(string(b), "\n")
+	lines[7] = "not,a,record\n"
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte(strings.Join(lines, "")), 0o644)
+	out2 := filepath.Join(dir, "preds-bad")
+	stdout, errs, code := reckonHome(t, home, append([]string{"predict", "--shards", "4", "--model", model, "--data", bad, "--out-dir", out2}, kubeArgs...)...)
+	if code != 3 || !strings.Contains(stdout, "569 records, 568 predicted, 1 failed") {
+		t.Errorf("exit %d, want 3 and one failed record:\n%s\n%s", code, stdout, errs)
+	}
+	n := podsPerShard(t, cs, ns, "j2")
+	total := 0
+	for _, c := range n {
+		total += c
+	}
+	if len(n) != 4 || total != 4 {
+		t.Errorf("pods per shard %v: want each shard once (the exit-3 shard not retried)", n)
+	}
+}
