@@ -179,3 +179,23 @@ func Resumable(err error) bool {
 	}
 	return false
 }
+
+// OnlyShards is the lookup of a retry that re-runs only some shards of an
+// Indexed Job's prediction (--shards n --indexes 1,3): completion index k
+// of the retry's Job is shard only[k] of the n. With no list it is lookup.
+func OnlyShards(only []int, lookup func(string) (string, bool)) func(string) (string, bool) {
+	if len(only) == 0 {
+		return lookup
+	}
+	return func(key string) (string, bool) {
+		v, ok := lookup(key)
+		if key != "JOB_COMPLETION_INDEX" || !ok {
+			return v, ok
+		}
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 0 || k >= len(only) {
+			return fmt.Sprintf("%s (of a retry of %d shards)", v, len(only)), true
+		}
+		return strconv.Itoa(only[k]), true
+	}
+}

@@ -94,3 +94,36 @@ func TestResumable(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyShards(t *testing.T) {
+	env := func(v string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			if k == "JOB_COMPLETION_INDEX" {
+				return v, true
+			}
+			return "", false
+		}
+	}
+	for _, c := range []struct {
+		index string
+		only  []int
+		want  Shard
+		err   string
+	}{
+		{"0", []int{1, 3}, Shard{I: 1, N: 4}, ""},
+		{"1", []int{1, 3}, Shard{I: 3, N: 4}, ""},
+		{"2", nil, Shard{I: 2, N: 4}, ""},
+		{"2", []int{1, 3}, Shard{}, "of a retry of 2 shards"},
+	} {
+		got, err := ChooseShard("", 4, OnlyShards(c.only, env(c.index)))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s %v: err %v, want %q", c.index, c.only, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s %v: %+v %v, want %+v", c.index, c.only, got, err, c.want)
+		}
+	}
+}

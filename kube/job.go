@@ -181,6 +181,9 @@ func (c Config) Job(l sched.Launch) (*batchv1.Job, error) {
 	}
 	if shards > 1 {
 		n := int32(shards)
+		if _, only, _ := sched.SplitIndexes(args); len(only) > 0 {
+			n = int32(len(only)) // a retry of some shards: index k runs the k-th of them
+		}
 		mode := batchv1.IndexedCompletion
 		j.Spec.CompletionMode, j.Spec.Completions, j.Spec.Parallelism = &mode, &n, &n
 		j.Spec.BackoffLimitPerIndex = &c.Retries
@@ -203,6 +206,11 @@ func shardArgs(args []string) ([]string, int, error) {
 	out, n := sched.SplitShards(args)
 	if len(out) == 0 || out[0] != "predict" || n < 2 {
 		return nil, 0, fmt.Errorf("kube: a sharded job must be reckon predict ... %s N (N >= 2), got %q", sched.ShardFlag, args)
+	}
+	if _, only, err := sched.SplitIndexes(out); err != nil {
+		return nil, 0, err
+	} else if i := slices.IndexFunc(only, func(i int) bool { return i >= n }); i >= 0 {
+		return nil, 0, fmt.Errorf("kube: %s: shard %d of %d does not exist", sched.IndexesFlag, only[i], n)
 	}
 	return append(out, "--shards", strconv.Itoa(n)), n, nil
 }

@@ -344,3 +344,40 @@ func SplitShards(args []string) ([]string, int) {
 	}
 	return base, n
 }
+
+// IndexesFlag narrows a sharded prediction to some of its shards
+// (reckon predict ... --fan-out N --indexes 1,3): reckon jobs retry
+// --failed re-runs only the shards that did not complete.
+const IndexesFlag = "--indexes"
+
+// SplitIndexes takes IndexesFlag LIST out of args: the arguments without
+// it and the shard indexes (nil when absent), or an error for a list that
+// is not comma-separated numbers.
+func SplitIndexes(args []string) ([]string, []int, error) {
+	var base []string
+	var idx []int
+	for i := 0; i < len(args); i++ {
+		if args[i] == IndexesFlag && i+1 < len(args) {
+			for _, s := range strings.Split(args[i+1], ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 0 {
+					return nil, nil, fmt.Errorf("%s %q: want shard indexes such as 1,3", IndexesFlag, args[i+1])
+				}
+				idx = append(idx, n)
+			}
+			i++
+			continue
+		}
+		base = append(base, args[i])
+	}
+	return base, idx, nil
+}
+
+// JoinIndexes writes shard indexes as IndexesFlag's value.
+func JoinIndexes(idx []int) string {
+	s := make([]string, len(idx))
+	for i, n := range idx {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}

@@ -112,9 +112,21 @@ func ShardChildren(args []string) ([]Child, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("no %s N >= 2 in the job's arguments %q", sched.ShardFlag, args)
 	}
-	kids := make([]Child, n)
-	for i := range n {
-		kids[i] = Child{Name: fmt.Sprintf("shard-%d-of-%d", i, n), Args: append(slices.Clone(base), "--shard", fmt.Sprintf("%d/%d", i, n))}
+	base, only, err := sched.SplitIndexes(base)
+	if err != nil {
+		return nil, err
+	}
+	if len(only) == 0 {
+		for i := range n {
+			only = append(only, i)
+		}
+	}
+	var kids []Child
+	for _, i := range only {
+		if i >= n {
+			return nil, fmt.Errorf("%s: shard %d of %d does not exist", sched.IndexesFlag, i, n)
+		}
+		kids = append(kids, Child{Name: fmt.Sprintf("shard-%d-of-%d", i, n), Args: append(slices.Clone(base), "--shard", fmt.Sprintf("%d/%d", i, n))})
 	}
 	return kids, nil
 }

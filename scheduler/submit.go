@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reckon-ml/reckon/batch"
+
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/sched"
 )
@@ -194,4 +196,80 @@ func priority(q *sched.Queues, s string) (int, error) {
 		return 0, fmt.Errorf("--priority %q: want a number >= 0 or a priority class (%s)", s, classes)
 	}
 	return p, nil
+}
+
+// RetryFailed is reckon jobs retry --failed: for a sharded prediction job
+// that has ended, it submits a job of the same team, request and priority
+// that runs only the shards whose output in OUT-DIR is missing or
+// interrupted (those that crashed through their retries, or were never
+// run); a shard that completed, with failed records or not, is not run
+// again. It returns the new job and the shards it runs; once it has
+// succeeded, reckon predict merge OUT-DIR joins old and new shards.
+func RetryFailed(ctx context.Context, js sched.Store, id string) (sched.Record, []int, error) {
+	j, err := js.GetJob(ctx, id)
+	if err != nil {
+		return sched.Record{}, nil, err
+	}
+	base, n := sched.SplitShards(j.Args)
+	if j.Kind != sched.KindPredict || n < 2 {
+		return sched.Record{}, nil, fmt.Errorf("%s is not a sharded prediction (submitted with --predict --shards N): resubmit it instead", id)
+	}
+	if !j.State.Final() {
+		return sched.Record{}, nil, fmt.Errorf("%s is %s: retry it once it has ended (reckon jobs cancel %s stops it)", id, j.State, id)
+	}
+	base, _, err = sched.SplitIndexes(base)
+	if err != nil {
+		return sched.Record{}, nil, err
+	}
+	out := flagValue(base, "--out-dir", "--out")
+	if out == "" {
+		return sched.Record{}, nil, fmt.Errorf("%s: no --out-dir in its arguments %q", id, j.Args)
+	}
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(j.Dir, out)
+	}
+	states, err := batch.Status(out)
+	if err != nil {
+		return sched.Record{}, nil, err
+	}
+	var todo []int
+	seen := map[int]bool{}
+	for _, s := range states {
+		if s.Shard.N == n {
+			seen[s.Shard.I] = true
+			if s.State != "complete" {
+				todo = append(todo, s.Shard.I)
+			}
+		}
+	}
+	for i := range n {
+		if !seen[i] {
+			todo = append(todo, i)
+		}
+	}
+	slices.Sort(todo)
+	if len(todo) == 0 {
+		return sched.Record{}, nil, fmt.Errorf("every shard of %s is complete in %s: nothing to retry (reckon predict merge %s --out-dir %s)", id, out, out, filepath.Join(out, "merged"))
+	}
+	sp := j.Spec
+	sp.Parent, sp.Name = "", j.Name+"/retry"
+	sp.Args = append(append(slices.Clone(base), sched.ShardFlag, strconv.Itoa(n)), sched.IndexesFlag, sched.JoinIndexes(todo))
+	r, err := js.SubmitJob(ctx, sp)
+	return r, todo, err
+}
+
+// flagValue is the value of the first of names in args (--name V or
+// --name=V).
+func flagValue(args []string, names ...string) string {
+	for i, a := range args {
+		for _, n := range names {
+			if a == n && i+1 < len(args) {
+				return args[i+1]
+			}
+			if v, ok := strings.CutPrefix(a, n+"="); ok {
+				return v
+			}
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,7 +69,45 @@ that submit.`,
 	}
 	var queuesFile string
 	c.PersistentFlags().StringVar(&queuesFile, "queues", "", "queues file (default HOME/queues.yaml if it exists, else one queue for this machine)")
-	c.AddCommand(a.jobsSubmitCmd(&queuesFile), a.jobsLsCmd(), a.jobsShowCmd(&queuesFile), a.jobsWhyCmd(&queuesFile), a.jobsCancelCmd(), a.jobsLogsCmd())
+	c.AddCommand(a.jobsSubmitCmd(&queuesFile), a.jobsLsCmd(), a.jobsShowCmd(&queuesFile), a.jobsWhyCmd(&queuesFile), a.jobsCancelCmd(), a.jobsLogsCmd(), a.jobsRetryCmd())
+	return c
+}
+
+func (a *app) jobsRetryCmd() *cobra.Command {
+	var failed bool
+	c := &cobra.Command{
+		Use:   "retry --failed ID",
+		Short: "Re-run only the shards of a sharded prediction that did not complete",
+		Long: `Submit a job that runs only the shards of prediction job ID whose output in
+its --out-dir is missing or interrupted: on Kubernetes, the indexes that
+crashed through their retries (Kubernetes itself cannot re-run some indexes
+of an Indexed Job). A shard that completed, its failed records in the errors
+file included, is not run again. The new job has the same team, request and
+priority; once it has succeeded, reckon predict merge OUT-DIR --out-dir
+OUT-DIR/merged joins the old shards and the new.`,
+		Example: `  reckon jobs retry --failed j7
+  reckon scheduler --executor kube --image reckon:1.4 --exit-when-idle
+  reckon predict merge preds/ --out-dir preds/merged`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !failed {
+				return errors.New("give --failed: only the shards that did not complete are retried (resubmit a whole job with reckon jobs submit)")
+			}
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			r, shards, err := scheduler.RetryFailed(cmd.Context(), ws.Jobs, args[0])
+			if err != nil {
+				return err
+			}
+			return a.report(r, func(w io.Writer) {
+				fmt.Fprintf(w, "%s queued for team %s: shards %s of %s again\n", r.ID, r.Team, sched.JoinIndexes(shards), args[0])
+			})
+		},
+	}
+	c.Flags().BoolVar(&failed, "failed", false, "re-run only the shards that did not complete")
 	return c
 }
 

@@ -21,6 +21,12 @@ import (
 // as a Go panic does) the first time it runs, leaving a marker in
 // $RECKON_TEST_CRASH_DIR.
 func crashOnce() {
+	if os.Getenv("JOB_COMPLETION_INDEX") == os.Getenv("RECKON_TEST_FAIL_SHARD") {
+		if _, err := os.Stat(os.Getenv("RECKON_TEST_FAIL_WHILE")); err == nil {
+			fmt.Fprintln(os.Stderr, "panic: made to crash by the test")
+			os.Exit(2)
+		}
+	}
 	shard := os.Getenv("RECKON_TEST_CRASH_SHARD")
 	if shard == "" || os.Getenv("JOB_COMPLETION_INDEX") != shard {
 		return
@@ -106,7 +112,8 @@ func TestPredictOnKubeShards(t *testing.T) {
 	ref := filepath.Join(dir, "ref")
 	mustReckonHome(t, home, "predict", "merge", local, "--out-dir", ref)
 
-	cs, ns := kubeHome(t, home, "RECKON_TEST_CRASH_SHARD=2", "RECKON_TEST_CRASH_DIR="+dir)
+	failing := filepath.Join(dir, "shard-1-fails")
+	cs, ns := kubeHome(t, home, "RECKON_TEST_CRASH_SHARD=2", "RECKON_TEST_CRASH_DIR="+dir, "RECKON_TEST_FAIL_SHARD=1", "RECKON_TEST_FAIL_WHILE="+failing)
 	out := filepath.Join(dir, "preds")
 	kubeArgs := []string{"--on", "kube", "--image", "reckon:test", "--namespace", ns, "--team", "tumor"}
 	stdout := mustReckonHome(t, home, append([]string{"predict", "--shards", "4", "--model", model, "--data", csv, "--out-dir", out}, kubeArgs...)...)
@@ -147,5 +154,29 @@ func TestPredictOnKubeShards(t *testing.T) {
 	}
 	if len(n) != 4 || total != 4 {
 		t.Errorf("pods per shard %v: want each shard once (the exit-3 shard not retried)", n)
+	}
+
+	// Shard 1 crashes through its one retry: the job fails; reckon jobs
+	// retry --failed runs shard 1 alone, and the merge is whole again.
+	os.WriteFile(failing, nil, 0o644)
+	out3 := filepath.Join(dir, "preds-retry")
+	_, errs, code = reckonHome(t, home, append([]string{"predict", "--shards", "4", "--model", model, "--data", csv, "--out-dir", out3, "--kube-retries", "1"}, kubeArgs...)...)
+	if code == 0 || !strings.Contains(errs, "j3 failed") {
+		t.Errorf("exit %d, want the job failed:\n%s", code, errs)
+	}
+	if n := podsPerShard(t, cs, ns, "j3"); n["1"] != 2 {
+		t.Errorf("pods per shard %v: want shard 1 run twice", n)
+	}
+	os.Remove(failing)
+	if got := mustReckonHome(t, home, "jobs", "retry", "--failed", "j3"); !strings.Contains(got, "j4 queued for team tumor: shards 1 of j3 again") {
+		t.Errorf("jobs retry said %q", got)
+	}
+	mustReckonHome(t, home, "scheduler", "--executor", "kube", "--image", "reckon:test", "--namespace", ns, "--interval", "100ms", "--exit-when-idle")
+	if n := podsPerShard(t, cs, ns, "j4"); fmt.Sprint(n) != "map[0:1]" {
+		t.Errorf("the retry's pods per index %v: want one pod", n)
+	}
+	mustReckonHome(t, home, "predict", "merge", out3, "--out-dir", filepath.Join(out3, "merged"))
+	if got, want := predictionsFile(t, filepath.Join(out3, "merged")), predictionsFile(t, ref); string(got) != string(want) {
+		t.Errorf("merged predictions after the retry differ from the local run's")
 	}
 }

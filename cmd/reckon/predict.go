@@ -38,6 +38,7 @@ type predictOptions struct {
 	IDColumn string
 	Chunk    int // 0: the model's default (batch.DefaultChunk)
 	FanOut   int // inside a scheduler job: this many shard jobs, then merge
+	Indexes  []int // with Shards: $JOB_COMPLETION_INDEX k is shard Indexes[k]
 	On       string
 	Team     string
 	Kube     kubeFlags
@@ -114,6 +115,7 @@ failed, 130 interrupted (run the same command again to continue).`,
 	f.IntVar(&o.Shards, "shards", 0, "number of shards, the index from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)")
 	f.IntVar(&o.FanOut, "fan-out", 0, "inside a scheduler job: score as this many shard jobs, then merge them into OUT-DIR/merged (reckon jobs submit --predict --shards N sets it)")
 	f.StringVar(&o.IDColumn, "id", "", "tables: the record id column (default: id when present, else FILE:LINE)")
+	f.IntSliceVar(&o.Indexes, "indexes", nil, "with --shards n: $JOB_COMPLETION_INDEX k picks the k-th of these shards (reckon jobs retry --failed sets it)")
 	f.StringVar(&o.On, "on", "", `"kube": run it as a Job on Kubernetes (an Indexed Job with --shards N) and wait`)
 	f.StringVar(&o.Team, "team", "default", "with --on kube: the team whose queue the job joins")
 	o.Kube.add(f)
@@ -134,7 +136,7 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 		return a.runPredictShards(ctx, o)
 	}
 	batchGC()
-	shard, err := batch.ChooseShard(o.Shard, o.Shards, os.LookupEnv)
+	shard, err := batch.ChooseShard(o.Shard, o.Shards, batch.OnlyShards(o.Indexes, os.LookupEnv))
 	if err != nil {
 		return err
 	}
