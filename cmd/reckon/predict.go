@@ -36,8 +36,8 @@ type predictOptions struct {
 	Shard    string
 	Shards   int
 	IDColumn string
-	Chunk    int // 0: the model's default (batch.DefaultChunk)
-	FanOut   int // inside a scheduler job: this many shard jobs, then merge
+	Chunk    int   // 0: the model's default (batch.DefaultChunk)
+	FanOut   int   // inside a scheduler job: this many shard jobs, then merge
 	Indexes  []int // with Shards: $JOB_COMPLETION_INDEX k is shard Indexes[k]
 	On       string
 	Team     string
