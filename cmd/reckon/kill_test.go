@@ -22,6 +22,7 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("RECKON_TEST_AS_CLI") == "1" {
 		crashOnce() // a pod of a kube test made to crash
+		sleeper()   // or made to run until stopped
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 		stop()

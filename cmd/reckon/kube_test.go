@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 
 	"github.com/reckon-ml/reckon/kube"
 	"github.com/reckon-ml/reckon/kube/kubetest"
+	"github.com/reckon-ml/reckon/sched"
 )
 
 // crashOnce makes the pod of shard $RECKON_TEST_CRASH_SHARD crash (exit 2,
@@ -178,5 +183,139 @@ func TestPredictOnKubeShards(t *testing.T) {
 	mustReckonHome(t, home, "predict", "merge", out3, "--out-dir", filepath.Join(out3, "merged"))
 	if got, want := predictionsFile(t, filepath.Join(out3, "merged")), predictionsFile(t, ref); string(got) != string(want) {
 		t.Errorf("merged predictions after the retry differ from the local run's")
+	}
+}
+
+// sleeper is "reckon test-sleep": a job that runs until SIGTERM (for the
+// cancel test), run by a pod.
+func sleeper() {
+	if len(os.Args) < 2 || os.Args[1] != "test-sleep" {
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	fmt.Println("sleeping until SIGTERM")
+	select {
+	case <-sig:
+		fmt.Println("SIGTERM: stopping")
+		os.Exit(143)
+	case <-time.After(5 * time.Minute):
+		os.Exit(0)
+	}
+}
+
+// kubeJobs lists the Jobs in ns by name.
+func kubeJobs(t *testing.T, cs kubernetes.Interface, ns string) []string {
+	t.Helper()
+	js, err := cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, j := range js.Items {
+		names = append(names, j.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TestPipelineOnKube (issue 14): the tumor pipeline as a job under
+// reckon scheduler --executor kube trains its three candidates as three
+// Jobs in parallel, selection after them, with the same train keys and
+// registered bytes as reckon run in-process. The scheduler is killed
+// (kill -9) while they run and started again: no Job is created twice and
+// every job ends once.
+func TestPipelineOnKube(t *testing.T) {
+	kubetest.Config(t)
+	dir := t.TempDir()
+	csv, err := os.ReadFile("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "bcw.csv"), csv, 0o644)
+	pipe := filepath.Join(dir, "pipeline.yaml")
+	os.WriteFile(pipe, []byte(fanPipeline), 0o644)
+	ref := filepath.Join(t.TempDir(), "ref")
+	mustReckonHome(t, ref, "run", "-f", pipe)
+	refKeys, refSHA := trainKeys(t, ref)
+
+	home := filepath.Join(t.TempDir(), "home")
+	cs, ns := kubeHome(t, home)
+	mustReckonHome(t, home, "jobs", "submit", "-f", pipe, "--cpu", "0.5")
+	schedArgs := []string{"--home", home, "scheduler", "--executor", "kube", "--image", "reckon:test", "--namespace", ns, "--interval", "100ms", "--lease-ttl", "2s"}
+	var log bytes.Buffer
+	s := reckonProcess(t, &log, schedArgs...)
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(kubeJobs(t, cs, ns)) < 3 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.Process.Kill() // kill -9, while the children's Jobs run
+	s.Wait()
+	before := kubeJobs(t, cs, ns)
+	t.Logf("Jobs when the scheduler was killed: %v", before)
+	var log2 bytes.Buffer
+	s2 := reckonProcess(t, &log2, append(schedArgs, "--exit-when-idle")...)
+	waitIdle(t, s2, &log2, 3*time.Minute)
+
+	want := []string{"reckon-j1-a1", "reckon-j2-a1", "reckon-j3-a1", "reckon-j4-a1"}
+	if got := kubeJobs(t, cs, ns); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Jobs %v (before the restart %v), want one per job: %v", got, before, want)
+	}
+	for _, j := range jobsJSON(t, home) {
+		if j.State != sched.Succeeded || j.Attempt != 1 {
+			t.Errorf("%s (%s): %s attempt %d: %s", j.ID, j.Name, j.State, j.Attempt, j.Message)
+		}
+	}
+	keys, sha := trainKeys(t, home)
+	if fmt.Sprint(keys) != fmt.Sprint(refKeys) || sha != refSHA {
+		t.Errorf("train keys %v and champion %s; in-process %v and %s", keys, sha, refKeys, refSHA)
+	}
+	if l := mustReckonHome(t, home, "jobs", "logs", "j1"); !strings.Contains(l, "training logistic, gbdt, shallow as parallel jobs") {
+		t.Errorf("the pipeline pod's log:\n%s", l)
+	}
+}
+
+// TestCancelOnKube (issue 14): reckon jobs cancel of a job running as a
+// Job: the Job and its pod are gone within 10 s and the job is cancelled,
+// its log kept.
+func TestCancelOnKube(t *testing.T) {
+	kubetest.Config(t)
+	home := filepath.Join(t.TempDir(), "home")
+	cs, ns := kubeHome(t, home)
+	mustReckonHome(t, home, "jobs", "submit", "--team", "t", "--", "test-sleep")
+	var log bytes.Buffer
+	s := reckonProcess(t, &log, "--home", home, "scheduler", "--executor", "kube", "--image", "reckon:test", "--namespace", ns, "--interval", "100ms", "--exit-when-idle")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pods, _ := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+		if len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no running pod:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // let it install its SIGTERM handler
+	began := time.Now()
+	mustReckonHome(t, home, "jobs", "cancel", "j1")
+	for {
+		pods, _ := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+		if len(pods.Items) == 0 && len(kubeJobs(t, cs, ns)) == 0 {
+			break
+		}
+		if time.Since(began) > 10*time.Second {
+			t.Fatalf("Job or pod still there 10 s after the cancel")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("the Job and its pod were gone %s after reckon jobs cancel", time.Since(began).Round(time.Millisecond))
+	waitIdle(t, s, &log, time.Minute)
+	j := jobsJSON(t, home)[0]
+	if j.State != sched.Cancelled {
+		t.Errorf("j1 %s: %s", j.State, j.Message)
+	}
+	if l := mustReckonHome(t, home, "jobs", "logs", "j1"); !strings.Contains(l, "sleeping until SIGTERM") {
+		t.Errorf("the cancelled job's log:\n%s", l)
 	}
 }
