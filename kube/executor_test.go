@@ -92,3 +92,63 @@ func contains(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestScale (issue 14): N trivial Jobs (500, or 50 with -short) started
+// and observed to completion through the executor, the node agent running
+// their pods. Status is answered from the watch cache, so the API calls the
+// executor makes are one create per Job plus a fixed few lists and
+// watches, however long the Jobs take: no get or list per Job.
+func TestScale(t *testing.T) {
+	kubetest.Config(t)
+	n := 500
+	if testing.Short() {
+		n = 50
+	}
+	_, ns := cluster(t)
+	e := newExecutor(t, ns)
+	ctx := context.Background()
+	began := time.Now()
+	for i := range n {
+		if err := e.Start(ctx, sched.Launch{Job: fmt.Sprintf("s%d", i), Attempt: 1, Team: "t", Args: exectest.Helpers.Echo("ok")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submitted := time.Since(began)
+	polls := 0
+	for pending := n; pending > 0; {
+		pending = 0
+		for i := range n {
+			st, err := e.Status(ctx, fmt.Sprintf("s%d", i), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Phase == sched.PhaseRunning {
+				pending++
+			} else if st.Phase != sched.PhaseExited || st.Exit != 0 {
+				t.Fatalf("s%d: %+v", i, st)
+			}
+		}
+		polls++
+		if time.Since(began) > 10*time.Minute {
+			t.Fatalf("%d of %d Jobs not done after 10 min", pending, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	calls := e.Calls()
+	t.Logf("%d Jobs: submitted in %s, all complete after %s; %d Status sweeps of all %d; API calls %v (%.2f per Job)",
+		n, submitted.Round(time.Millisecond), time.Since(began).Round(time.Millisecond), polls, n, calls, float64(total(calls))/float64(n))
+	if calls["create"] != n {
+		t.Errorf("%d creates for %d Jobs", calls["create"], n)
+	}
+	if other := total(calls) - calls["create"]; other > 12 {
+		t.Errorf("%d calls besides the creates (%v): Status must come from the watch, not a request per Job", other, calls)
+	}
+}
+
+func total(m map[string]int) int {
+	s := 0
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
