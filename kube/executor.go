@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +19,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -43,6 +47,7 @@ import (
 // scheduler from creating the Job again.
 type Executor struct {
 	cs     kubernetes.Interface
+	dyn    dynamic.Interface
 	cfg    Config
 	jobs   batchlisters.JobNamespaceLister
 	pods   corelisters.PodNamespaceLister
@@ -125,6 +130,10 @@ func New(ctx context.Context, rc *rest.Config, cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kube: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kube: %w", err)
+	}
 	if _, err := cs.CoreV1().Secrets(cfg.Namespace).Get(ctx, cfg.Secret, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("kube: the store Secret %q is missing in namespace %q: create it with the pods' settings, e.g. "+
@@ -135,7 +144,7 @@ func New(ctx context.Context, rc *rest.Config, cfg Config) (*Executor, error) {
 	}
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(cfg.Namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelManaged + "=reckon" }))
-	e := &Executor{cs: cs, cfg: cfg, stop: make(chan struct{}), calls: calls, issued: map[string]bool{}, gone: map[string]bool{},
+	e := &Executor{cs: cs, dyn: dyn, cfg: cfg, stop: make(chan struct{}), calls: calls, issued: map[string]bool{}, gone: map[string]bool{},
 		jobs:  f.Batch().V1().Jobs().Lister().Jobs(cfg.Namespace),
 		pods:  f.Core().V1().Pods().Lister().Pods(cfg.Namespace),
 		tombs: f.Core().V1().ConfigMaps().Lister().ConfigMaps(cfg.Namespace)}
@@ -234,6 +243,9 @@ func (e *Executor) Status(_ context.Context, job string, attempt int) (sched.Sta
 	e.mu.Unlock()
 	if j.DeletionTimestamp != nil {
 		return sched.Status{Phase: sched.PhaseRunning, Message: "stopping"}, nil
+	}
+	if j.Spec.Suspend != nil && *j.Spec.Suspend && !condition(j, batchv1.JobComplete) && !condition(j, batchv1.JobFailed) {
+		return sched.Status{Phase: sched.PhaseRunning, Message: "suspended: waiting for Kueue to admit it (reckon jobs why)"}, nil
 	}
 	switch {
 	case condition(j, batchv1.JobComplete):
@@ -449,4 +461,53 @@ func Connect(kubeconfig string) (*rest.Config, error) {
 		}
 	}
 	return nil, fmt.Errorf("kube: no cluster to talk to (%v): give --kubeconfig FILE or set $KUBECONFIG", err)
+}
+
+// Workloads is Kueue's resource of admission requests, one per Job.
+var Workloads = schema.GroupVersionResource{Group: "kueue.x-k8s.io", Version: "v1beta2", Resource: "workloads"}
+
+// Why says where the attempt's Job stands with Kueue: the conditions of
+// the Workload Kueue made for it (QuotaReserved, Admitted, Evicted,
+// Finished, with Kueue's own message, e.g. which quota is short), or ""
+// when the Job is not under Kueue.
+func (e *Executor) Why(ctx context.Context, job string, attempt int) (string, error) {
+	name := Name(job, attempt)
+	j, err := e.jobs.Get(name)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	if j.Labels[LabelQueue] == "" {
+		return "", nil
+	}
+	list, err := e.dyn.Resource(Workloads).Namespace(e.cfg.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("kube: reading Kueue's Workloads: %w", err)
+	}
+	for _, w := range list.Items {
+		owned := slices.ContainsFunc(w.GetOwnerReferences(), func(o metav1.OwnerReference) bool { return o.UID == j.UID })
+		if !owned {
+			continue
+		}
+		conds, _, _ := unstructured.NestedSlice(w.Object, "status", "conditions")
+		var parts []string
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			part := fmt.Sprintf("%v=%v", m["type"], m["status"])
+			if r, _ := m["reason"].(string); r != "" {
+				part += " (" + r + ")"
+			}
+			if msg, _ := m["message"].(string); msg != "" {
+				part += ": " + msg
+			}
+			parts = append(parts, part)
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "no conditions yet: Kueue has not looked at it")
+		}
+		return fmt.Sprintf("Kueue Workload %s in LocalQueue %s: %s", w.GetName(), j.Labels[LabelQueue], strings.Join(parts, "; ")), nil
+	}
+	return fmt.Sprintf("Job %s waits in LocalQueue %s, but Kueue has made no Workload for it: is Kueue running, and does the LocalQueue exist (reckon queues export --kueue | kubectl apply -f -)?", name, j.Labels[LabelQueue]), nil
 }

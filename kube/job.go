@@ -10,6 +10,7 @@ package kube
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -67,7 +68,15 @@ type Config struct {
 	// submitter. Otherwise pods start in the image's directory and paths
 	// must be absolute.
 	SameDirs bool
+	// Kueue leaves admission to the cluster's Kueue: Jobs are created
+	// suspended, labelled with their team's LocalQueue (named after the
+	// team, as reckon queues export --kueue writes it), and Kueue unsuspends
+	// each when its ClusterQueue has the quota.
+	Kueue bool
 }
+
+// LabelQueue is the label naming a Job's Kueue LocalQueue.
+const LabelQueue = "kueue.x-k8s.io/queue-name"
 
 // Labels on every Job and pod reckon makes.
 const (
@@ -170,7 +179,7 @@ func (c Config) Job(l sched.Launch) (*batchv1.Job, error) {
 	}}
 	j := &batchv1.Job{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: metav1.ObjectMeta{Name: Name(l.Job, l.Attempt), Namespace: c.Namespace, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: Name(l.Job, l.Attempt), Namespace: c.Namespace, Labels: maps.Clone(labels)},
 		Spec: batchv1.JobSpec{
 			Template:         pod,
 			PodFailurePolicy: policy,
@@ -178,6 +187,14 @@ func (c Config) Job(l sched.Launch) (*batchv1.Job, error) {
 	}
 	if c.SameDirs {
 		pod.Spec.Containers[0].WorkingDir = l.Dir
+	}
+	if c.Kueue {
+		if l.Team == "" {
+			return nil, fmt.Errorf("kube: job %s has no team, so no Kueue LocalQueue", l.Job)
+		}
+		suspend := true
+		j.Spec.Suspend = &suspend
+		j.Labels[LabelQueue] = l.Team
 	}
 	if shards > 1 {
 		n := int32(shards)

@@ -99,3 +99,19 @@ func TestJobsPassServerValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestKueueJobIsSuspendedInItsTeamsQueue(t *testing.T) {
+	j, err := kube.Config{Image: "reckon:test", Kueue: true}.Job(sched.Launch{Job: "j1", Attempt: 1, Team: "tumor", Args: []string{"run", "-f", "p.yaml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Spec.Suspend == nil || !*j.Spec.Suspend || j.Labels[kube.LabelQueue] != "tumor" {
+		t.Errorf("suspend %v, labels %v: want suspended, queue-name tumor", j.Spec.Suspend, j.Labels)
+	}
+	if _, ok := j.Spec.Template.Labels[kube.LabelQueue]; ok {
+		t.Errorf("pod template labelled with the queue: Kueue would manage the pods as well as the Job")
+	}
+	if _, err := (kube.Config{Image: "reckon:test", Kueue: true}).Job(sched.Launch{Job: "j1", Attempt: 1}); err == nil {
+		t.Error("a job without a team has no LocalQueue: want an error")
+	}
+}

@@ -47,6 +47,10 @@ type Config struct {
 	Blobs *blobs.Bucket
 	Log   *slog.Logger
 	Now   func() time.Time
+	// AdmitAll hands every queued job to the executor at once, in the
+	// policy's order, for a cluster whose own admission (Kueue) decides
+	// when it runs: reckon's quotas and preemption stand aside.
+	AdmitAll bool
 }
 
 // Scheduler runs rounds.
@@ -119,6 +123,9 @@ func (s *Scheduler) Round(ctx context.Context) (Round, error) {
 		return rd, err
 	}
 	d := sched.Decide(snap, s.c.Now())
+	if s.c.AdmitAll {
+		d = admitAll(d, jobs)
+	}
 	byID := map[string]*sched.Record{}
 	for i := range jobs {
 		byID[jobs[i].ID] = &jobs[i]
@@ -181,6 +188,21 @@ func (s *Scheduler) Round(ctx context.Context) (Round, error) {
 	rd.Idle = rd.Queued == 0 && rd.Running == 0
 	rd.Waiting = d.Waiting
 	return rd, nil
+}
+
+// admitAll admits every queued job: those the policy admitted first, in
+// its order, then the ones it held back; nothing is preempted.
+func admitAll(d sched.Decision, jobs []sched.Record) sched.Decision {
+	out := sched.Decision{Waiting: map[string]sched.Reason{}}
+	for _, a := range d.Admit {
+		out.Admit = append(out.Admit, sched.Admission{ID: a.ID})
+	}
+	for _, j := range jobs {
+		if _, held := d.Waiting[j.ID]; held && j.State == sched.Queued {
+			out.Admit = append(out.Admit, sched.Admission{ID: j.ID})
+		}
+	}
+	return out
 }
 
 // reclaiming is why a job the policy admitted into capacity it preempted

@@ -318,3 +318,23 @@ func TestExpectedFromHistory(t *testing.T) {
 		t.Errorf("third job (2 CPUs): expected %s, %v", third.Expected, err)
 	}
 }
+
+// TestAdmitAllLeavesAdmissionToTheCluster: with AdmitAll (Kueue admits),
+// a round hands every queued job to the executor, beyond the queues'
+// quotas, those the policy would admit first.
+func TestAdmitAllLeavesAdmissionToTheCluster(t *testing.T) {
+	e := newEnv(t)
+	s, err := scheduler.New(scheduler.Config{Jobs: e.db, Exec: e.exec, Queues: queues(), Holder: "s", AdmitAll: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{e.submit(t, "a", 2, h.Echo("1")), e.submit(t, "a", 2, h.Echo("2")), e.submit(t, "a", 2, h.Echo("3"))}
+	rd, err := s.Round(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rd.Started, ids) || len(rd.Waiting) != 0 {
+		t.Errorf("started %v (waiting %v), want all of %v: 6 CPUs asked of team a's 4", rd.Started, rd.Waiting, ids)
+	}
+	untilIdle(t, s)
+}

@@ -352,24 +352,51 @@ func (a *app) jobWhy(ctx context.Context, queuesFile, id string) (why, error) {
 }
 
 func (a *app) jobsWhyCmd(queuesFile *string) *cobra.Command {
-	return &cobra.Command{
+	var executor string
+	var k kubeFlags
+	c := &cobra.Command{
 		Use:   "why ID",
 		Short: "Say why a job waits (or how it ended), with the numbers",
 		Long: `Say why a job is where it is. For a queued job this is the scheduling
 policy's answer now, the same the scheduler's next round would give: its
 position in its team's queue and overall, which resource is short and by how
 much, which teams are borrowing it, when it is expected to start and what
-would make it start sooner.`,
-		Example: "  reckon jobs why j7\n  reckon jobs why j7 --json",
+would make it start sooner.
+
+With --executor kube, a job started on a cluster whose Kueue admits (reckon
+scheduler --executor kube --kueue) also gets Kueue's answer: the conditions
+of its Workload (quota reserved or not, admitted, evicted) with Kueue's
+message.`,
+		Example: "  reckon jobs why j7\n  reckon jobs why j7 --json\n  reckon jobs why j7 --executor kube --namespace ml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := a.jobWhy(cmd.Context(), *queuesFile, args[0])
 			if err != nil {
 				return err
 			}
+			if executor == "kube" && (v.Status == sched.Admitted || v.Status == sched.Running) {
+				if k.image == "" {
+					k.image = "-" // only read from the cluster
+				}
+				x, err := k.executor(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer x.Close()
+				kw, err := x.Why(cmd.Context(), v.ID, v.Attempt)
+				if err != nil {
+					return err
+				}
+				if kw != "" {
+					v.Text += " " + kw
+				}
+			}
 			return a.report(v, func(w io.Writer) { fmt.Fprintln(w, v.Text) })
 		},
 	}
+	c.Flags().StringVar(&executor, "executor", "local", "local, or kube: ask the cluster's Kueue too")
+	k.add(c.Flags())
+	return c
 }
 
 func (a *app) jobsCancelCmd() *cobra.Command {
@@ -499,7 +526,11 @@ running, for scripts and CI.
 --executor kube starts admitted jobs as Kubernetes Jobs instead, in
 --namespace, running --image with the store and blob settings of the
 --kube-secret Secret; a sharded prediction becomes an Indexed Job, one pod
-per shard. Cancelling deletes the Job and its pods. With --json it prints one JSON object per
+per shard. Cancelling deletes the Job and its pods. With --kueue the cluster's
+Kueue admits instead of reckon: every job becomes a suspended Job in its
+team's LocalQueue (reckon queues export --kueue writes them) and Kueue starts
+it when the ClusterQueue has quota; reckon jobs why --executor kube shows
+Kueue's reason. With --json it prints one JSON object per
 event (job, event: started, ended, requeued or preempted; team, status,
 attempt, exit_code, message).`,
 		Example: `  reckon scheduler
@@ -514,7 +545,7 @@ attempt, exit_code, message).`,
 			}
 			defer ws.Close()
 			var x sched.Executor
-			devices := localDevices(q)
+			devices, admitAll := localDevices(q), false
 			switch executor {
 			case "local":
 				if x, err = a.localExecutor(grace); err != nil {
@@ -528,12 +559,13 @@ attempt, exit_code, message).`,
 				}
 				defer kx.Close()
 				x, devices = kx, nil // GPUs are the device plugin's to hand out
+				admitAll = k.kueue
 			default:
 				return fmt.Errorf("--executor %q: local or kube", executor)
 			}
 			host, _ := os.Hostname()
 			s, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Devices: devices,
-				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log})
+				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: admitAll})
 			if err != nil {
 				return err
 			}

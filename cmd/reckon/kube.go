@@ -25,6 +25,7 @@ type kubeFlags struct {
 	retries    int32
 	grace      time.Duration
 	sameDirs   bool
+	kueue      bool
 }
 
 func (k *kubeFlags) add(f *pflag.FlagSet) {
@@ -33,6 +34,7 @@ func (k *kubeFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&k.image, "image", os.Getenv("RECKON_IMAGE"), "kube: the reckon image the pods run ($RECKON_IMAGE)")
 	f.StringVar(&k.secret, "kube-secret", "reckon-store", "kube: the Secret holding the pods' store and blob settings (RECKON_STORE, RECKON_BLOBS, AWS_*)")
 	f.Int32Var(&k.retries, "kube-retries", 2, "kube: how often a crashed pod (or shard) runs again; exit status 3 is never retried")
+	f.BoolVar(&k.kueue, "kueue", false, "kube: leave admission to the cluster's Kueue (suspended Jobs in the team's LocalQueue)")
 	f.BoolVar(&k.sameDirs, "kube-same-dirs", false, "kube: start pods in the directory the job was submitted from (its path shared by the nodes)")
 }
 
@@ -45,7 +47,7 @@ func (k *kubeFlags) executor(ctx context.Context) (*kube.Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return kube.New(ctx, rc, kube.Config{Namespace: k.namespace, Image: k.image, Secret: k.secret, Retries: k.retries, Grace: k.grace, SameDirs: k.sameDirs})
+	return kube.New(ctx, rc, kube.Config{Namespace: k.namespace, Image: k.image, Secret: k.secret, Retries: k.retries, Grace: k.grace, SameDirs: k.sameDirs, Kueue: k.kueue})
 }
 
 // onKube submits s as a job and schedules it on the cluster until it has
@@ -73,7 +75,7 @@ func (a *app) onKube(ctx context.Context, k *kubeFlags, s scheduler.Submission) 
 	fmt.Fprintf(a.err, "%s queued for team %s; running it on Kubernetes (namespace %s) as Job %s\n", r.ID, r.Team, k.namespace, kube.Name(r.ID, 1))
 	host, _ := os.Hostname()
 	sc, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Holder: fmt.Sprintf("%s:%d", host, os.Getpid()),
-		Runs: ws.Store, Blobs: ws.Blobs, Log: a.log})
+		Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: k.kueue})
 	if err != nil {
 		return r, err
 	}

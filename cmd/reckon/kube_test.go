@@ -273,6 +273,19 @@ func TestPipelineOnKube(t *testing.T) {
 	if l := mustReckonHome(t, home, "jobs", "logs", "j1"); !strings.Contains(l, "training logistic, gbdt, shallow as parallel jobs") {
 		t.Errorf("the pipeline pod's log:\n%s", l)
 	}
+
+	// reckon run --on kube: the same, submitted and waited for (every
+	// step cached now), the champion unchanged.
+	out := mustReckonHome(t, home, "run", "-f", pipe, "--on", "kube", "--image", "reckon:test", "--namespace", ns)
+	if !strings.Contains(out, "j5 (pipeline fan) succeeded on Kubernetes") || !strings.Contains(out, "next: reckon models show fan@champion") {
+		t.Errorf("run --on kube said:\n%s", out)
+	}
+	if got := kubeJobs(t, cs, ns); !slices.Contains(got, "reckon-j5-a1") {
+		t.Errorf("Jobs after run --on kube: %v, want the pipeline's (its candidates are cached, so no more)", got)
+	}
+	if _, sha2 := trainKeys(t, home); sha2 != refSHA {
+		t.Errorf("champion after run --on kube: %s, want %s", sha2, refSHA)
+	}
 }
 
 // TestCancelOnKube (issue 14): reckon jobs cancel of a job running as a

@@ -27,6 +27,9 @@ type runOptions struct {
 	allowData []string
 	fanOut    bool
 	candidate string
+	on        string
+	team      string
+	kube      kubeFlags
 	spec      *pipeline.Spec
 }
 
@@ -62,10 +65,17 @@ same pipeline resumes from them.
 Data paths in the file (data.table, data.tracks, split.folds) are relative
 to it and must stay inside its directory, symlinks followed: a pipeline
 someone hands you cannot read ~/.ssh. --allow-data DIR admits another
-directory.`,
+directory.
+
+--on kube runs the pipeline as a job on Kubernetes and waits for it: the
+pipeline's pod trains each candidate as a Job of its own, in parallel, and
+selects once all have ended (as reckon jobs submit -f does on this machine).
+The pods read the pipeline file and its data at the same absolute paths (a
+volume the nodes share) and the store and blobs from the --kube-secret Secret.`,
 		Example: `  reckon run -f examples/tumor/pipeline.yaml
   reckon run -f examples/reentry/pipeline.yaml --store postgres://reckon:pw@db/reckon
-  reckon models show tumor@champion`,
+  reckon models show tumor@champion
+  reckon run -f /shared/tumor/pipeline.yaml --on kube --image registry.example.com/reckon:1.4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.file == "" {
@@ -84,11 +94,21 @@ directory.`,
 	c.Flags().BoolVar(&o.noCache, "no-cache", false, "run every step even when its cached output matches")
 	c.Flags().StringArrayVar(&o.allowData, "allow-data", nil, "a directory outside the pipeline file's own that its data paths may read (repeatable)")
 	c.Flags().BoolVar(&o.fanOut, "fan-out", false, "inside a scheduler job: train the candidates as parallel child jobs, then select (reckon jobs submit -f sets it)")
+	c.Flags().StringVar(&o.on, "on", "", `"kube": run it as a job on Kubernetes, its candidates as parallel Jobs, and wait`)
+	c.Flags().StringVar(&o.team, "team", "", "with --on kube: the team whose queue the job joins (default: the pipeline's team)")
+	o.kube.add(c.Flags())
 	c.Flags().StringVar(&o.candidate, "candidate", "", "train only this candidate and stop before selection (a fanned-out child job)")
 	return c
 }
 
 func (a *app) runRun(ctx context.Context, o *runOptions) error {
+	switch o.on {
+	case "":
+	case "kube":
+		return a.runOnKube(ctx, o)
+	default:
+		return fmt.Errorf("--on %q: the one place to run elsewhere is kube", o.on)
+	}
 	p, err := a.openWorkspace(ctx)
 	if err != nil {
 		return err
@@ -418,6 +438,30 @@ func (a *app) runRunsList(ctx context.Context, o *runsListOptions) error {
 		tw.Flush()
 		if len(runs) == 0 {
 			fmt.Fprintln(w, "no runs match")
+		}
+	})
+}
+
+// runOnKube is reckon run --on kube: the pipeline as a job the Kubernetes
+// executor runs, its candidates fanned out as Jobs.
+func (a *app) runOnKube(ctx context.Context, o *runOptions) error {
+	if o.fanOut || o.candidate != "" || o.noCache || len(o.allowData) > 0 {
+		return errors.New("--on kube runs the pipeline as reckon jobs submit -f would: leave out --fan-out, --candidate, --no-cache and --allow-data")
+	}
+	if err := absPaths(&o.file); err != nil {
+		return err
+	}
+	r, err := a.onKube(ctx, &o.kube, scheduler.Submission{Pipeline: o.file, Team: o.team})
+	if err != nil {
+		return err
+	}
+	return a.report(r, func(w io.Writer) {
+		fmt.Fprintf(w, "%s (pipeline %s) succeeded on Kubernetes after %d attempt(s)\n", r.ID, r.Name, r.Attempt)
+		for _, run := range r.Runs {
+			fmt.Fprintf(w, "run: %s   (reckon runs show %s)\n", run, run)
+		}
+		if reg := o.spec.Register; reg.Model != "" {
+			fmt.Fprintf(w, "next: reckon models show %s@%s\n", reg.Model, reg.Alias)
 		}
 	})
 }
