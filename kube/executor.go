@@ -354,6 +354,10 @@ func (e *Executor) Cancel(ctx context.Context, job string, attempt int) error {
 	name := Name(job, attempt)
 	j, err := e.jobs.Get(name)
 	if apierrors.IsNotFound(err) {
+		// Just created, the watch may not have brought it yet: ask.
+		j, err = e.cs.BatchV1().Jobs(e.cfg.Namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
 		return nil // never started, or already gone
 	}
 	if err != nil {

@@ -32,7 +32,8 @@ func TestPredictOptions(t *testing.T) {
 	if err := parse(t, testApp().newPredictCmd(stop), "--model", "tumor@champion", "--input", "a.csv", "--input", "dir", "--out", "p", "--shard", "1/4"); err != nil {
 		t.Fatal(err)
 	}
-	want := predictOptions{Model: "tumor@champion", Inputs: []string{"a.csv", "dir"}, Out: "p", Shard: "1/4", Workers: got.Workers, Chunk: 0}
+	want := predictOptions{Model: "tumor@champion", Inputs: []string{"a.csv", "dir"}, Out: "p", Shard: "1/4", Workers: got.Workers, Chunk: 0,
+		Team: "default", Kube: kubeFlags{namespace: "reckon", secret: "reckon-store", retries: 2, image: got.Kube.image}}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("options %+v, want %+v (chunk 0: the model's default)", *got, want)
 	}
@@ -47,6 +48,11 @@ func TestPredictOptions(t *testing.T) {
 	got = nil
 	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m"); err == nil || got != nil || !strings.Contains(err.Error(), "--data") {
 		t.Errorf("missing flags: %v (run reached: %v)", err, got != nil)
+	}
+	got = nil
+	if err := parse(t, testApp().newPredictCmd(stop), "--model", "m", "--data", "a", "--out-dir", "p", "--on", "kube", "--shards", "4", "--namespace", "ml", "--image", "r:1", "--kueue", "--indexes", "1,3"); err != nil ||
+		got.On != "kube" || got.Shards != 4 || got.Kube.namespace != "ml" || got.Kube.image != "r:1" || !got.Kube.kueue || !reflect.DeepEqual(got.Indexes, []int{1, 3}) {
+		t.Errorf("--on kube flags: %+v %v", got, err)
 	}
 }
 
