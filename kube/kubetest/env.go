@@ -46,3 +46,17 @@ func Clientset(t testing.TB, namespace string) kubernetes.Interface {
 	}
 	return cs
 }
+
+// Kueue skips the test unless the test control plane runs Kueue's
+// controller manager (scripts/kube-testenv up exports KUBE_TESTENV_KUEUE),
+// failing instead when $RECKON_REQUIRE_KUBE says it must run.
+func Kueue(t testing.TB) {
+	t.Helper()
+	Config(t)
+	if os.Getenv("KUBE_TESTENV_KUEUE") == "" {
+		if os.Getenv("RECKON_REQUIRE_KUBE") != "" {
+			t.Fatal("RECKON_REQUIRE_KUBE is set but Kueue is not running: see scripts/kube-testenv up's log")
+		}
+		t.Skip("Kueue is not running on the test control plane (scripts/kube-testenv up starts it)")
+	}
+}
