@@ -153,3 +153,39 @@ func (b *Bucket) read(ctx context.Context, key string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// PutAt stores data under a name of the caller's (not its content): the
+// outputs a job's pods leave for their submitter (batch.Upload). Like Put,
+// the write is atomic.
+func (b *Bucket) PutAt(ctx context.Context, key string, data []byte) error {
+	if strings.HasPrefix(key, "sha256/") {
+		return fmt.Errorf("blobs %s: %s: names under sha256/ are content keys (use Put)", b.url, key)
+	}
+	if err := b.b.WriteAll(ctx, key, data, nil); err != nil {
+		return fmt.Errorf("blobs %s: writing %s: %w", b.url, key, err)
+	}
+	if b.dir != "" {
+		if err := os.Chmod(filepath.Join(b.dir, filepath.FromSlash(key)), 0o600); err != nil {
+			return fmt.Errorf("blobs %s: %w", b.url, err)
+		}
+	}
+	return nil
+}
+
+// List is the keys under prefix, in order.
+func (b *Bucket) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	it := b.b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			return keys, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blobs %s: listing %s: %w", b.url, prefix, err)
+		}
+		if !o.IsDir {
+			keys = append(keys, o.Key)
+		}
+	}
+}

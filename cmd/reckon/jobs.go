@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -84,9 +85,12 @@ crashed through their retries (Kubernetes itself cannot re-run some indexes
 of an Indexed Job). A shard that completed, its failed records in the errors
 file included, is not run again. The new job has the same team, request and
 priority; once it has succeeded, reckon predict merge OUT-DIR --out-dir
-OUT-DIR/merged joins the old shards and the new.`,
+OUT-DIR/merged joins the old shards and the new (after reckon predict fetch
+OUT-DIR when the pods handed their files over through the blob store, as
+reckon predict --on kube's do).`,
 		Example: `  reckon jobs retry --failed j7
   reckon scheduler --executor kube --image reckon:1.4 --exit-when-idle
+  reckon predict fetch preds/
   reckon predict merge preds/ --out-dir preds/merged`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,6 +102,16 @@ OUT-DIR/merged joins the old shards and the new.`,
 				return err
 			}
 			defer ws.Close()
+			// A job whose pods handed their files over through the blobs:
+			// bring what they finished into OUT-DIR first, so only the
+			// rest is retried.
+			if j, err := ws.Jobs.GetJob(cmd.Context(), args[0]); err == nil && slices.Contains(j.Args, "--via-blobs") {
+				if i := slices.Index(j.Args, "--out-dir"); i >= 0 && i+1 < len(j.Args) {
+					if _, err := a.fetchOutputs(cmd.Context(), j.Args[i+1]); err != nil {
+						return err
+					}
+				}
+			}
 			r, shards, err := scheduler.RetryFailed(cmd.Context(), ws.Jobs, args[0])
 			if err != nil {
 				return err

@@ -99,7 +99,8 @@ func predictionsFile(t *testing.T, dir string) []byte {
 // TestPredictOnKubeShards (issue 14): reckon predict --on kube --shards 4
 // runs the tumor table as an Indexed Job on the real Job controller; shard
 // 2 crashes once and is retried by the controller, and the merged
-// predictions equal a local run's byte for byte. With a record that
+// predictions, handed back through the blob store, equal a local run's
+// byte for byte. With a record that
 // cannot be read, the shard holding it exits 3 and is not retried; the
 // merge still holds every other record and reckon exits 3.
 func TestPredictOnKubeShards(t *testing.T) {
@@ -148,7 +149,8 @@ func TestPredictOnKubeShards(t *testing.T) {
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte(strings.Join(lines, "")), 0o644)
 	out2 := filepath.Join(dir, "preds-bad")
-	stdout, errs, code := reckonHome(t, home, append([]string{"predict", "--shards", "4", "--model", model, "--data", bad, "--out-dir", out2}, kubeArgs...)...)
+	// (These pods write OUT-DIR themselves, as on a shared volume.)
+	stdout, errs, code := reckonHome(t, home, append([]string{"predict", "--shards", "4", "--model", model, "--data", bad, "--out-dir", out2, "--kube-shared-out"}, kubeArgs...)...)
 	if code != 3 || !strings.Contains(stdout, "569 records, 568 predicted, 1 failed") {
 		t.Errorf("exit %d, want 3 and one failed record:\n%s\n%s", code, stdout, errs)
 	}
@@ -179,6 +181,9 @@ func TestPredictOnKubeShards(t *testing.T) {
 	mustReckonHome(t, home, "scheduler", "--executor", "kube", "--image", "reckon:test", "--namespace", ns, "--interval", "100ms", "--exit-when-idle")
 	if n := podsPerShard(t, cs, ns, "j4"); fmt.Sprint(n) != "map[0:1]" {
 		t.Errorf("the retry's pods per index %v: want one pod", n)
+	}
+	if got := mustReckonHome(t, home, "predict", "fetch", out3); !strings.Contains(got, "files copied into") {
+		t.Errorf("predict fetch said %q", got)
 	}
 	mustReckonHome(t, home, "predict", "merge", out3, "--out-dir", filepath.Join(out3, "merged"))
 	if got, want := predictionsFile(t, filepath.Join(out3, "merged")), predictionsFile(t, ref); string(got) != string(want) {
@@ -260,6 +265,27 @@ func TestPipelineOnKube(t *testing.T) {
 	want := []string{"reckon-j1-a1", "reckon-j2-a1", "reckon-j3-a1", "reckon-j4-a1"}
 	if got := kubeJobs(t, cs, ns); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Jobs %v (before the restart %v), want one per job: %v", got, before, want)
+	}
+	// The three candidates' Jobs ran side by side: each started before
+	// any of them completed.
+	js, err := cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lastStart, firstEnd time.Time
+	for _, j := range js.Items {
+		if j.Name == "reckon-j1-a1" || j.Status.StartTime == nil || j.Status.CompletionTime == nil {
+			continue
+		}
+		if s := j.Status.StartTime.Time; s.After(lastStart) {
+			lastStart = s
+		}
+		if c := j.Status.CompletionTime.Time; firstEnd.IsZero() || c.Before(firstEnd) {
+			firstEnd = c
+		}
+	}
+	if lastStart.IsZero() || lastStart.After(firstEnd) {
+		t.Errorf("the candidates' Jobs did not overlap: last start %s, first completion %s", lastStart, firstEnd)
 	}
 	for _, j := range jobsJSON(t, home) {
 		if j.State != sched.Succeeded || j.Attempt != 1 {

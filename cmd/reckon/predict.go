@@ -39,6 +39,8 @@ type predictOptions struct {
 	Chunk    int   // 0: the model's default (batch.DefaultChunk)
 	FanOut   int   // inside a scheduler job: this many shard jobs, then merge
 	Indexes  []int // with Shards: $JOB_COMPLETION_INDEX k is shard Indexes[k]
+	ViaBlobs bool  // a pod without the submitter's directory: write privately, upload
+	Shared   bool  // --on kube: the pods write OUT-DIR themselves
 	On       string
 	Team     string
 	Kube     kubeFlags
@@ -83,8 +85,11 @@ joins them, checking that every record is present exactly once.
 --on kube runs the prediction on Kubernetes and waits for it: one Job, or
 with --shards N an Indexed Job of N pods (a crashed pod is retried, one that
 exited 3 is not), scheduled in --team's queue; DIR then holds the shards and
-their merge in DIR/merged, as a local sharded job leaves them. Paths are made
-absolute: the pods must see them (a volume the nodes share), and the pods'
+their merge in DIR/merged, as a local sharded job leaves them. The pods write
+their files into the blob store and reckon copies them into DIR when the job
+ends (reckon predict fetch DIR does it again, e.g. after reckon jobs retry),
+unless --kube-shared-out says the pods can write DIR themselves. --data and a
+model file must be where the pods see them (paths are made absolute); their
 store and blobs come from the --kube-secret Secret.
 
 Exit status: 0 every record predicted, 3 some records failed, 1 the job
@@ -116,11 +121,13 @@ failed, 130 interrupted (run the same command again to continue).`,
 	f.IntVar(&o.FanOut, "fan-out", 0, "inside a scheduler job: score as this many shard jobs, then merge them into OUT-DIR/merged (reckon jobs submit --predict --shards N sets it)")
 	f.StringVar(&o.IDColumn, "id", "", "tables: the record id column (default: id when present, else FILE:LINE)")
 	f.IntSliceVar(&o.Indexes, "indexes", nil, "with --shards n: $JOB_COMPLETION_INDEX k picks the k-th of these shards (reckon jobs retry --failed sets it)")
+	f.BoolVar(&o.ViaBlobs, "via-blobs", false, "write into a private directory and copy the files to the blob store for the submitter (reckon predict --on kube sets it)")
+	f.BoolVar(&o.Shared, "kube-shared-out", false, "with --on kube: the pods write OUT-DIR themselves (it is on a volume they share), rather than through the blob store")
 	f.StringVar(&o.On, "on", "", `"kube": run it as a Job on Kubernetes (an Indexed Job with --shards N) and wait`)
 	f.StringVar(&o.Team, "team", "default", "with --on kube: the team whose queue the job joins")
 	o.Kube.add(f)
 	f.IntVar(&o.Chunk, "chunk", 512, "records committed together (tracks: 16 unless set); they are also what a worker scores at once")
-	c.AddCommand(a.predictStatusCmd(), a.predictMergeCmd())
+	c.AddCommand(a.predictStatusCmd(), a.predictMergeCmd(), a.predictFetchCmd())
 	return c
 }
 
@@ -148,10 +155,24 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 	if a.progressOut() == nil {
 		log = io.Discard
 	}
+	out := o.Out
+	if o.ViaBlobs {
+		// This pod does not see the submitter's OUT-DIR: score into a
+		// directory of its own, then hand the files over through the blobs.
+		if out, err = os.MkdirTemp("", "reckon-predict-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(out)
+	}
 	bar, finish := a.lazyBar("predicting (records)")
 	man, dir, err := batch.Predict(ctx, batch.Request{Model: m.Model, Label: m.Label, Inputs: o.Inputs, IDColumn: o.IDColumn,
-		Shard: shard, Out: o.Out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar})
+		Shard: shard, Out: out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar})
 	finish()
+	if err == nil && o.ViaBlobs {
+		if err = a.uploadOutputs(ctx, out, o.Out); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		if errors.Is(err, batch.ErrOtherJob) || dir == "" || !batch.Resumable(err) {
 			return err
@@ -332,6 +353,9 @@ func (a *app) runPredictOnKube(ctx context.Context, o *predictOptions) error {
 		args = append(args, "--data", in)
 	}
 	args = append(args, "--out-dir", o.Out)
+	if !o.Shared {
+		args = append(args, "--via-blobs")
+	}
 	if o.IDColumn != "" {
 		args = append(args, "--id", o.IDColumn)
 	}
@@ -339,6 +363,12 @@ func (a *app) runPredictOnKube(ctx context.Context, o *predictOptions) error {
 		args = append(args, "--chunk", strconv.Itoa(o.Chunk))
 	}
 	r, err := a.onKube(ctx, &o.Kube, scheduler.Submission{Predict: true, Shards: o.Shards, Args: args, Team: o.Team})
+	if !o.Shared && r.ID != "" {
+		// What the pods finished is in the blobs, whatever else failed.
+		if _, ferr := a.fetchOutputs(ctx, o.Out); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
 	someFailed := r.State == sched.Failed && r.ExitCode == kube.ExitSomeFailed // records failed, in the errors files
 	if err != nil && !someFailed {
 		return err
@@ -363,4 +393,60 @@ func (a *app) runPredictOnKube(ctx context.Context, o *predictOptions) error {
 		return exitCode(3)
 	}
 	return nil
+}
+
+// uploadOutputs copies a pod's private output directory to the blob store
+// for the submitter of OUT-DIR out.
+func (a *app) uploadOutputs(ctx context.Context, dir, out string) error {
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	n, err := batch.Upload(ctx, ws.Blobs, dir, batch.OutPrefix(out))
+	if err != nil {
+		return fmt.Errorf("handing the predictions over through the blob store: %w", err)
+	}
+	fmt.Fprintf(a.err, "copied %d files to the blob store for %s\n", n, out)
+	return nil
+}
+
+// fetchOutputs copies what a job's pods left in the blob store for
+// OUT-DIR out into it.
+func (a *app) fetchOutputs(ctx context.Context, out string) (int, error) {
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer ws.Close()
+	n, err := batch.Fetch(ctx, ws.Blobs, batch.OutPrefix(out), out)
+	if err != nil {
+		return n, fmt.Errorf("fetching the pods' predictions into %s: %w", out, err)
+	}
+	return n, nil
+}
+
+func (a *app) predictFetchCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "fetch DIR",
+		Short: "Copy into DIR the shards a job's pods left in the blob store",
+		Long: `Copy into DIR what the pods of prediction jobs with --out-dir DIR wrote to
+the blob store (reckon predict --on kube does it when its job ends): after
+reckon jobs retry --failed, fetch the retried shards, then merge.`,
+		Example: `  reckon predict fetch /data/preds
+  reckon predict merge /data/preds --out-dir /data/preds/merged`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			n, err := a.fetchOutputs(cmd.Context(), dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "%d files copied into %s\n", n, dir)
+			return nil
+		},
+	}
 }
