@@ -29,6 +29,9 @@ func Config(t testing.TB) *rest.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// client-go's default of 5 requests a second would make the node agent,
+	// four requests a pod, the slowest part of a scale test.
+	rc.QPS, rc.Burst = 500, 1000
 	return rc
 }
 
