@@ -474,21 +474,23 @@ var Workloads = schema.GroupVersionResource{Group: "kueue.x-k8s.io", Version: "v
 // the Workload Kueue made for it (QuotaReserved, Admitted, Evicted,
 // Finished, with Kueue's own message, e.g. which quota is short), or ""
 // when the Job is not under Kueue.
-func (e *Executor) Why(ctx context.Context, job string, attempt int) (string, error) {
+// suspended says whether the Job still waits for Kueue to admit it.
+func (e *Executor) Why(ctx context.Context, job string, attempt int) (text string, suspended bool, err error) {
 	name := Name(job, attempt)
 	j, err := e.jobs.Get(name)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", nil
+			return "", false, nil
 		}
-		return "", err
+		return "", false, err
 	}
 	if j.Labels[LabelQueue] == "" {
-		return "", nil
+		return "", false, nil
 	}
+	suspended = j.Spec.Suspend != nil && *j.Spec.Suspend
 	list, err := e.dyn.Resource(Workloads).Namespace(e.cfg.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return "", fmt.Errorf("kube: reading Kueue's Workloads: %w", err)
+		return "", suspended, fmt.Errorf("kube: reading Kueue's Workloads: %w", err)
 	}
 	for _, w := range list.Items {
 		owned := slices.ContainsFunc(w.GetOwnerReferences(), func(o metav1.OwnerReference) bool { return o.UID == j.UID })
@@ -511,7 +513,7 @@ func (e *Executor) Why(ctx context.Context, job string, attempt int) (string, er
 		if len(parts) == 0 {
 			parts = append(parts, "no conditions yet: Kueue has not looked at it")
 		}
-		return fmt.Sprintf("Kueue Workload %s in LocalQueue %s: %s", w.GetName(), j.Labels[LabelQueue], strings.Join(parts, "; ")), nil
+		return fmt.Sprintf("Kueue Workload %s in LocalQueue %s: %s", w.GetName(), j.Labels[LabelQueue], strings.Join(parts, "; ")), suspended, nil
 	}
-	return fmt.Sprintf("Job %s waits in LocalQueue %s, but Kueue has made no Workload for it: is Kueue running, and does the LocalQueue exist (reckon queues export --kueue | kubectl apply -f -)?", name, j.Labels[LabelQueue]), nil
+	return fmt.Sprintf("Job %s waits in LocalQueue %s, but Kueue has made no Workload for it: is Kueue running, and does the LocalQueue exist (reckon queues export --kueue | kubectl apply -f -)?", name, j.Labels[LabelQueue]), suspended, nil
 }

@@ -397,11 +397,14 @@ message.`,
 					return err
 				}
 				defer x.Close()
-				kw, err := x.Why(cmd.Context(), v.ID, v.Attempt)
+				kw, suspended, err := x.Why(cmd.Context(), v.ID, v.Attempt)
 				if err != nil {
 					return err
 				}
-				if kw != "" {
+				switch {
+				case suspended:
+					v.Text = fmt.Sprintf("%s waits for Kueue: its Job (attempt %d) is suspended until Kueue admits it. %s", v.ID, v.Attempt, kw)
+				case kw != "":
 					v.Text += " " + kw
 				}
 			}

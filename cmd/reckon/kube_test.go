@@ -358,3 +358,58 @@ func TestCancelOnKube(t *testing.T) {
 		t.Errorf("the cancelled job's log:\n%s", l)
 	}
 }
+
+// TestKueueOnKube (issue 14): with --kueue the scheduler hands every job
+// to the cluster as a suspended Job in its team's LocalQueue (from reckon
+// queues export --kueue) and Kueue admits them: team a may not borrow, so
+// its second job waits for the first, reckon jobs why --executor kube
+// gives Kueue's reason, and once the first is cancelled Kueue starts the
+// second.
+func TestKueueOnKube(t *testing.T) {
+	kubetest.Kueue(t)
+	dir := t.TempDir()
+	home := filepath.Join(dir, "home")
+	cs, ns := kubeHome(t, home)
+	queues := filepath.Join(dir, "queues.yaml")
+	os.WriteFile(queues, []byte(`flavors: [cpu]
+teams:
+  - name: a
+    nominal: {cpu: {cpu: 1}}
+    borrowing: {cpu: {cpu: 0}}
+  - name: b
+    nominal: {cpu: {cpu: 1}}
+`), 0o644)
+	kubetest.Apply(t, []byte(mustReckonHome(t, home, "queues", "export", "--kueue", "-f", queues, "--namespace", ns, "--cohort", ns)))
+	mustReckonHome(t, home, "jobs", "submit", "--queues", queues, "--team", "a", "--", "test-sleep")
+	mustReckonHome(t, home, "jobs", "submit", "--queues", queues, "--team", "a", "--", "version")
+	var log bytes.Buffer
+	s := reckonProcess(t, &log, "--home", home, "scheduler", "--queues", queues, "--executor", "kube", "--kueue", "--image", "reckon:test",
+		"--namespace", ns, "--interval", "100ms", "--exit-when-idle")
+	deadline := time.Now().Add(time.Minute)
+	var why string
+	for {
+		pods, _ := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+		if len(kubeJobs(t, cs, ns)) == 2 && len(pods.Items) == 1 {
+			why = mustReckonHome(t, home, "jobs", "why", "j2", "--executor", "kube", "--namespace", ns)
+			if strings.Contains(why, "QuotaReserved=False") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want j1 running and j2 held by Kueue; why j2: %q\n%s", why, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("why j2: %s", why)
+	if !strings.Contains(why, "insufficient") {
+		t.Errorf("jobs why j2: %q: want Kueue's reason (insufficient quota)", why)
+	}
+	mustReckonHome(t, home, "jobs", "cancel", "j1")
+	waitIdle(t, s, &log, 2*time.Minute)
+	for _, j := range jobsJSON(t, home) {
+		want := map[string]sched.State{"j1": sched.Cancelled, "j2": sched.Succeeded}[j.ID]
+		if j.State != want {
+			t.Errorf("%s %s (%s), want %s", j.ID, j.State, j.Message, want)
+		}
+	}
+}

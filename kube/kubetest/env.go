@@ -1,16 +1,22 @@
 package kubetest
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 )
 
 // Config connects to the test control plane $KUBECONFIG names
@@ -61,5 +67,35 @@ func Kueue(t testing.TB) {
 			t.Fatal("RECKON_REQUIRE_KUBE is set but Kueue is not running: see scripts/kube-testenv up's log")
 		}
 		t.Skip("Kueue is not running on the test control plane (scripts/kube-testenv up starts it)")
+	}
+}
+
+// Apply creates the Kueue objects reckon queues export --kueue writes;
+// the cluster-scoped ClusterQueues are removed when the test ends (the
+// ResourceFlavors, shared by name, stay).
+func Apply(t testing.TB, objects []byte) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, doc := range bytes.Split(objects, []byte("---\n")) {
+		var u unstructured.Unstructured
+		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		gvr := schema.GroupVersionResource{Group: "kueue.x-k8s.io", Version: "v1beta2", Resource: strings.ToLower(u.GetKind()) + "s"}
+		var r dynamic.ResourceInterface = dyn.Resource(gvr)
+		if ns := u.GetNamespace(); ns != "" {
+			r = dyn.Resource(gvr).Namespace(ns)
+		}
+		if _, err := r.Create(ctx, &u, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+		if u.GetKind() == "ClusterQueue" {
+			name := u.GetName()
+			t.Cleanup(func() { r.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+		}
 	}
 }
