@@ -93,6 +93,25 @@ func (r Record) PolicyJob() Job {
 	return j
 }
 
+// Pods is how many processes of its request the job runs at once when an
+// executor runs its shards together in one Indexed Job: its shards (or
+// the ones a retry runs), else 1.
+func (r Record) Pods() int {
+	base, n := SplitShards(r.Args)
+	if r.Shards < 2 || n < 2 {
+		return 1
+	}
+	if _, only, err := SplitIndexes(base); err == nil && len(only) > 0 {
+		return len(only)
+	}
+	return n
+}
+
+// Times is r times n.
+func (r Resources) Times(n int) Resources {
+	return Resources{CPU: r.CPU * float64(n), MemoryGB: r.MemoryGB * float64(n), GPUs: r.GPUs * n}
+}
+
 // Outcome is how an attempt ended.
 type Outcome string
 

@@ -51,6 +51,10 @@ type Config struct {
 	// policy's order, for a cluster whose own admission (Kueue) decides
 	// when it runs: reckon's quotas and preemption stand aside.
 	AdmitAll bool
+	// IndexedShards: the executor runs a sharded prediction as one job
+	// of all its shards at once (a Kubernetes Indexed Job) rather than as
+	// child jobs, so the job holds its request once per shard.
+	IndexedShards bool
 }
 
 // Scheduler runs rounds.
@@ -121,6 +125,13 @@ func (s *Scheduler) Round(ctx context.Context) (Round, error) {
 	snap, err := Snapshot(ctx, s.c.Jobs, s.c.Queues, jobs, s.c.Now())
 	if err != nil {
 		return rd, err
+	}
+	if s.c.IndexedShards {
+		for i := range snap.Jobs {
+			if n := jobs[i].Pods(); n > 1 {
+				snap.Jobs[i].Request = snap.Jobs[i].Request.Times(n)
+			}
+		}
 	}
 	d := sched.Decide(snap, s.c.Now())
 	if s.c.AdmitAll {

@@ -338,3 +338,30 @@ func TestAdmitAllLeavesAdmissionToTheCluster(t *testing.T) {
 	}
 	untilIdle(t, s)
 }
+
+// TestIndexedShardsHoldTheirRequestPerShard: under an executor that runs a
+// sharded prediction as one Indexed Job, the job holds its request once
+// per shard, so a 4-shard job of 2 CPUs waits where team a has 4.
+func TestIndexedShardsHoldTheirRequestPerShard(t *testing.T) {
+	e := newEnv(t)
+	r, err := e.db.SubmitJob(t.Context(), sched.Spec{Team: "a", User: "u", Kind: sched.KindPredict, Shards: 4, Flavor: "cpu", Request: sched.Resources{CPU: 2}, MaxAttempts: 1,
+		Args: []string{"predict", "--model", "m", "--data", "d", "--out-dir", "o", sched.ShardFlag, "4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scheduler.New(scheduler.Config{Jobs: e.db, Exec: e.exec, Queues: queues(), Holder: "s", IndexedShards: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := s.Round(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, held := rd.Waiting[r.ID]
+	if len(rd.Started) != 0 || !held || w.Need.CPU != 8 {
+		t.Errorf("started %v, waiting %+v: want it held, needing 8 CPUs", rd.Started, w)
+	}
+	if got := (sched.Record{Spec: sched.Spec{Shards: 4, Args: []string{"predict", sched.ShardFlag, "4", sched.IndexesFlag, "1,3"}}}).Pods(); got != 2 {
+		t.Errorf("a retry of shards 1,3 runs %d pods, want 2", got)
+	}
+}

@@ -543,7 +543,10 @@ running, for scripts and CI.
 --executor kube starts admitted jobs as Kubernetes Jobs instead, in
 --namespace, running --image with the store and blob settings of the
 --kube-secret Secret; a sharded prediction becomes an Indexed Job, one pod
-per shard. Cancelling deletes the Job and its pods. With --kueue the cluster's
+per shard. Without a queues file (--queues or HOME/queues.yaml) it admits
+every job at once and leaves placement to the cluster; with one, the teams'
+quotas hold, an Indexed Job counting its request once per shard.
+Cancelling deletes the Job and its pods. With --kueue the cluster's
 Kueue admits instead of reckon: every job becomes a suspended Job in its
 team's LocalQueue (reckon queues export --kueue writes them) and Kueue starts
 it when the ClusterQueue has quota; reckon jobs why --executor kube shows
@@ -562,7 +565,7 @@ attempt, exit_code, message).`,
 			}
 			defer ws.Close()
 			var x sched.Executor
-			devices, admitAll := localDevices(q), false
+			devices, admitAll, indexed := localDevices(q), false, false
 			switch executor {
 			case "local":
 				if x, err = a.localExecutor(grace); err != nil {
@@ -576,13 +579,15 @@ attempt, exit_code, message).`,
 				}
 				defer kx.Close()
 				x, devices = kx, nil // GPUs are the device plugin's to hand out
-				admitAll = k.kueue
+				// Without a queues file reckon's only queue is this machine's
+				// cores, which say nothing of the cluster: the cluster admits.
+				admitAll, indexed = k.kueue || q.File == "", true
 			default:
 				return fmt.Errorf("--executor %q: local or kube", executor)
 			}
 			host, _ := os.Hostname()
 			s, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Devices: devices,
-				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: admitAll})
+				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: admitAll, IndexedShards: indexed})
 			if err != nil {
 				return err
 			}

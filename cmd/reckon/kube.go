@@ -75,7 +75,7 @@ func (a *app) onKube(ctx context.Context, k *kubeFlags, s scheduler.Submission) 
 	fmt.Fprintf(a.err, "%s queued for team %s; running it on Kubernetes (namespace %s) as Job %s\n", r.ID, r.Team, k.namespace, kube.Name(r.ID, 1))
 	host, _ := os.Hostname()
 	sc, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Holder: fmt.Sprintf("%s:%d", host, os.Getpid()),
-		Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: k.kueue})
+		Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: k.kueue || q.File == "", IndexedShards: true})
 	if err != nil {
 		return r, err
 	}
