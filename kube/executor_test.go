@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -27,28 +24,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var nsSeq atomic.Int64
-
-// cluster is a fresh namespace on the test control plane with the store
-// Secret and a node agent running its pods as this test binary.
+// cluster is a fresh namespace with the store Secret and a node agent
+// running its pods as this test binary.
 func cluster(t *testing.T) (kubernetes.Interface, string) {
-	t.Helper()
-	ns := fmt.Sprintf("reckon-%s-%d", time.Now().Format("150405"), nsSeq.Add(1))
-	cs := kubetest.Clientset(t, ns)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-	})
-	_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "reckon-store"},
-		StringData: map[string]string{"RECKON_STORE": t.TempDir() + "/reckon.db"}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	if _, err := kubetest.Start(ctx, cs, "node-"+ns, ns, map[string]string{"reckon": os.Args[0]}, []string{exectest.EnvChild + "=1"}); err != nil {
-		t.Fatal(err)
-	}
-	return cs, ns
+	return kubetest.Namespace(t, "reckon", map[string]string{"RECKON_STORE": t.TempDir() + "/reckon.db"}, os.Args[0], []string{exectest.EnvChild + "=1"})
 }
 
 func newExecutor(t *testing.T, ns string) *kube.Executor {

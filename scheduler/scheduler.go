@@ -490,33 +490,49 @@ func (s *Scheduler) devices(j *sched.Record, held map[string]bool) (string, int,
 // until a round finds nothing queued or running. It waits while another
 // scheduler holds the lease, and gives the lease up when it returns.
 func (s *Scheduler) Run(ctx context.Context, interval time.Duration, exitWhenIdle bool, each func(Round)) error {
+	err := s.rounds(ctx, interval, "another scheduler holds the store's lease; waiting for it to stop or for its lease to expire",
+		func(rd Round, held bool) (bool, error) {
+			if held {
+				return false, nil
+			}
+			if each != nil {
+				each(rd)
+			}
+			return exitWhenIdle && rd.Idle, nil
+		})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// rounds runs a round every interval until ctx ends, a round fails, or
+// after says stop; after sees each round (held: another scheduler holds
+// the lease, said once in the log as held says) and gives the lease up at
+// the end.
+func (s *Scheduler) rounds(ctx context.Context, interval time.Duration, heldMsg string, after func(rd Round, held bool) (bool, error)) error {
 	defer s.c.Jobs.ReleaseLease(context.WithoutCancel(ctx), LeaseName, s.c.Holder)
 	warned := false
 	for {
 		rd, err := s.Round(ctx)
+		held := errors.Is(err, ErrLeaseHeld)
 		switch {
-		case errors.Is(err, ErrLeaseHeld):
+		case held:
 			if !warned {
-				s.c.Log.Warn("another scheduler holds the store's lease; waiting for it to stop or for its lease to expire")
+				s.c.Log.Warn(heldMsg)
 				warned = true
 			}
 		case err != nil:
-			if ctx.Err() != nil {
-				return nil
-			}
 			return err
 		default:
 			warned = false
-			if each != nil {
-				each(rd)
-			}
-			if exitWhenIdle && rd.Idle {
-				return nil
-			}
+		}
+		if stop, err := after(rd, held); stop || err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return ctx.Err()
 		case <-time.After(interval):
 		}
 	}
@@ -608,32 +624,15 @@ func Usage(ctx context.Context, js sched.Store, queues *sched.Queues, now time.T
 // teams' jobs are scheduled meanwhile as by any scheduler; those still
 // running when it returns go on, and the next scheduler picks them up.
 func (s *Scheduler) RunUntil(ctx context.Context, id string, interval time.Duration, each func(Round)) (sched.Record, error) {
-	defer s.c.Jobs.ReleaseLease(context.WithoutCancel(ctx), LeaseName, s.c.Holder)
-	warned := false
-	for {
-		rd, err := s.Round(ctx)
-		switch {
-		case errors.Is(err, ErrLeaseHeld):
-			if !warned {
-				s.c.Log.Info("another scheduler holds the store's lease: it runs the job; waiting for the job to end", "job", id)
-				warned = true
+	var j sched.Record
+	err := s.rounds(ctx, interval, "another scheduler holds the store's lease: it runs job "+id+"; waiting for the job to end",
+		func(rd Round, held bool) (bool, error) {
+			if !held && each != nil {
+				each(rd)
 			}
-		case err != nil:
-			return sched.Record{}, err
-		case each != nil:
-			each(rd)
-		}
-		j, err := s.c.Jobs.GetJob(ctx, id)
-		if err != nil {
-			return j, err
-		}
-		if j.State.Final() {
-			return j, nil
-		}
-		select {
-		case <-ctx.Done():
-			return j, ctx.Err()
-		case <-time.After(interval):
-		}
-	}
+			var err error
+			j, err = s.c.Jobs.GetJob(ctx, id)
+			return err == nil && j.State.Final(), err
+		})
+	return j, err
 }

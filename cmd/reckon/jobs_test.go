@@ -179,6 +179,25 @@ select: {policy: primary, metric: roc_auc}
 register: {model: fan, alias: champion}
 `
 
+// fanPipelineRef writes fanPipeline and its table into a directory and
+// runs it in-process: the file, and the reference train keys and champion
+// bytes a run of it as jobs must reproduce.
+func fanPipelineRef(t *testing.T) (pipe string, keys map[string]string, sha string) {
+	t.Helper()
+	dir := t.TempDir()
+	csv, err := os.ReadFile("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "bcw.csv"), csv, 0o644)
+	pipe = filepath.Join(dir, "pipeline.yaml")
+	os.WriteFile(pipe, []byte(fanPipeline), 0o644)
+	ref := filepath.Join(t.TempDir(), "ref")
+	mustReckonHome(t, ref, "run", "-f", pipe)
+	keys, sha = trainKeys(t, ref)
+	return pipe, keys, sha
+}
+
 // trainKeys reads the cache keys of a home's train steps and the
 // champion's bytes.
 func trainKeys(t *testing.T, home string) (map[string]string, string) {
@@ -214,17 +233,7 @@ func trainKeys(t *testing.T, home string) (map[string]string, string) {
 // registers the same bytes as reckon run in-process; its selection waits
 // for all of them.
 func TestPipelineJobFansOut(t *testing.T) {
-	dir := t.TempDir()
-	csv, err := os.ReadFile("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "bcw.csv"), csv, 0o644)
-	pipe := filepath.Join(dir, "pipeline.yaml")
-	os.WriteFile(pipe, []byte(fanPipeline), 0o644)
-	ref := filepath.Join(t.TempDir(), "ref")
-	mustReckonHome(t, ref, "run", "-f", pipe)
-	refKeys, refSHA := trainKeys(t, ref)
+	pipe, refKeys, refSHA := fanPipelineRef(t)
 
 	home := filepath.Join(t.TempDir(), "home")
 	mustReckonHome(t, home, "jobs", "submit", "-f", pipe, "--cpu", "0.5")

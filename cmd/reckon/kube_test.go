@@ -50,22 +50,8 @@ func crashOnce() {
 // as this test binary acting as reckon.
 func kubeHome(t *testing.T, home string, env ...string) (kubernetes.Interface, string) {
 	t.Helper()
-	ns := fmt.Sprintf("cli-%s-%d", time.Now().Format("150405"), os.Getpid()%10000)
-	cs := kubetest.Clientset(t, ns)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() {
-		cancel()
-		cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-	})
-	_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "reckon-store"},
-		StringData: map[string]string{"RECKON_STORE": filepath.Join(home, "reckon.db"), "RECKON_BLOBS": filepath.Join(home, "blobs")}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kubetest.Start(ctx, cs, "node-"+ns, ns, map[string]string{"reckon": os.Args[0]}, append(env, "RECKON_TEST_AS_CLI=1")); err != nil {
-		t.Fatal(err)
-	}
-	return cs, ns
+	secret := map[string]string{"RECKON_STORE": filepath.Join(home, "reckon.db"), "RECKON_BLOBS": filepath.Join(home, "blobs")}
+	return kubetest.Namespace(t, "cli", secret, os.Args[0], append(env, "RECKON_TEST_AS_CLI=1"))
 }
 
 // podsPerShard counts the pods the Job controller made for each index of
@@ -232,17 +218,7 @@ func kubeJobs(t *testing.T, cs kubernetes.Interface, ns string) []string {
 // every job ends once.
 func TestPipelineOnKube(t *testing.T) {
 	kubetest.Config(t)
-	dir := t.TempDir()
-	csv, err := os.ReadFile("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "bcw.csv"), csv, 0o644)
-	pipe := filepath.Join(dir, "pipeline.yaml")
-	os.WriteFile(pipe, []byte(fanPipeline), 0o644)
-	ref := filepath.Join(t.TempDir(), "ref")
-	mustReckonHome(t, ref, "run", "-f", pipe)
-	refKeys, refSHA := trainKeys(t, ref)
+	pipe, refKeys, refSHA := fanPipelineRef(t)
 
 	home := filepath.Join(t.TempDir(), "home")
 	cs, ns := kubeHome(t, home)

@@ -3,9 +3,12 @@ package kubetest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -99,3 +102,27 @@ func Apply(t testing.TB, objects []byte) {
 		}
 	}
 }
+
+// Namespace is a fresh namespace on the test control plane (removed when
+// the test ends) holding the store Secret reckon-store with secret as its
+// data, and a node agent that runs its pods' reckon as binary with env.
+func Namespace(t testing.TB, prefix string, secret map[string]string, binary string, env []string) (kubernetes.Interface, string) {
+	t.Helper()
+	ns := fmt.Sprintf("%s-%s-%d", prefix, time.Now().Format("150405"), seq.Add(1))
+	cs := Clientset(t, ns)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		cancel()
+		cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "reckon-store"}, StringData: secret}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(ctx, cs, "node-"+ns, ns, map[string]string{"reckon": binary}, env); err != nil {
+		t.Fatal(err)
+	}
+	return cs, ns
+}
+
+var seq atomic.Int64
