@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/reckon-ml/reckon/monitor"
+)
+
+// shiftedTumor writes a copy of the tumor table with every numeric value
+// times factor.
+func shiftedTumor(t *testing.T, factor float64) string {
+	t.Helper()
+	f, err := os.Open("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows[1:] {
+		for j, v := range r {
+			if x, err := strconv.ParseFloat(v, 64); err == nil {
+				r[j] = strconv.FormatFloat(x*factor, 'g', -1, 64)
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "shifted.csv")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(out)
+	w.WriteAll(rows)
+	out.Close()
+	return path
+}
+
+// TestMonitor (issue 15): the tumor table against itself does not drift
+// (exit 0); against a copy whose measurements are 30% larger it does,
+// with KS (569 reference rows) on every column (exit 4, dataset_drift in
+// the JSON); a column the new data lacks is an error naming it.
+func TestMonitor(t *testing.T) {
+	home := t.TempDir()
+	ref := "../../examples/tumor/breast_cancer_wisconsin_clean.csv"
+	out, errs, code := reckonHome(t, home, "monitor", "--reference", ref, "--input", ref)
+	if code != 0 || !strings.Contains(out, "no dataset drift: 0 of") {
+		t.Errorf("same table: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = reckonHome(t, home, "--json", "monitor", "--reference", ref, "--input", shiftedTumor(t, 1.3), "--skip", "diagnosis")
+	var rep monitor.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s%s", err, out, errs)
+	}
+	if code != 4 || !rep.DatasetDrift || rep.Drifted < len(rep.Columns)/2 || rep.Columns[0].Test != "ks" {
+		t.Errorf("shifted copy: exit %d, %+v", code, rep)
+	}
+	_, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", shiftedTumor(t, 1), "--skip", "mean_radius")
+	if code != 0 {
+		t.Errorf("skipping a column: exit %d %s", code, errs)
+	}
+	if _, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", ref, "--skip", "id"); code != 1 || !strings.Contains(errs, "--skip id: ") {
+		t.Errorf("skipping a column the reference lacks: exit %d %s", code, errs)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(bad, []byte("mean_radius,mean_texture\n1,2\n"), 0o644)
+	_, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", bad)
+	if code != 1 || !strings.Contains(errs, `no column "mean_perimeter"`) {
+		t.Errorf("missing column: exit %d %s", code, errs)
+	}
+}
