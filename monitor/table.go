@@ -9,11 +9,12 @@ import (
 
 // Report is the drift of a whole table, in the anchor's words.
 type Report struct {
-	DatasetDrift bool     `json:"dataset_drift"`
-	Drifted      int      `json:"drifted"`
-	RefRows      int      `json:"ref_rows"`
-	CurRows      int      `json:"cur_rows"`
-	Columns      []Result `json:"columns"`
+	DatasetDrift bool            `json:"dataset_drift"`
+	Drifted      int             `json:"drifted"`
+	RefRows      int             `json:"ref_rows"`
+	CurRows      int             `json:"cur_rows"`
+	Columns      []Result        `json:"columns"`
+	hists        map[string]Hist // for HTML
 }
 
 // CompareTables tests every column of the reference against the current
@@ -29,7 +30,7 @@ func CompareTables(ref, cur *dataset.Table, skip []string, o Options) (*Report, 
 		}
 		skipped[s] = true
 	}
-	rep := &Report{RefRows: ref.Rows(), CurRows: cur.Rows()}
+	rep := &Report{RefRows: ref.Rows(), CurRows: cur.Rows(), hists: map[string]Hist{}}
 	for _, rc := range ref.Columns {
 		if skipped[rc.Name] {
 			continue
@@ -43,6 +44,7 @@ func CompareTables(ref, cur *dataset.Table, skip []string, o Options) (*Report, 
 			a, b = asCategories(a), asCategories(b)
 		}
 		r := Compare(a, b, rep.RefRows, o)
+		rep.hists[r.Column] = histOf(a, b)
 		if r.Drift {
 			rep.Drifted++
 		}

@@ -1,19 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reckon-ml/reckon/atomicfile"
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/monitor"
 )
 
 func (a *app) monitorCmd() *cobra.Command {
-	var ref, cur string
+	var ref, cur, html string
 	var skip []string
 	var o monitor.Options
 	c := &cobra.Command{
@@ -40,9 +43,12 @@ Evidently's form, which takes the reference's shares as exact, flags about
 Evidently's form anyway.
 
 Exit status: 0 no drift, 4 the table drifts, 1 error. --json prints
-dataset_drift and columns (column, type, test, value, threshold, drift, psi).`,
+dataset_drift and columns (column, type, test, value, threshold, drift, psi);
+--html FILE writes a page of the reference's and the new data's histograms
+per column, worst first.`,
 		Example: `  reckon monitor --reference train.csv --input batch-2026-12.csv
-  reckon monitor --reference train.csv --input new.csv --skip id --skip diagnosis --json`,
+  reckon monitor --reference train.csv --input new.csv --skip id --skip diagnosis --json
+  reckon monitor --reference train.csv --input new.csv --html drift.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ref == "" || cur == "" {
@@ -60,6 +66,15 @@ dataset_drift and columns (column, type, test, value, threshold, drift, psi).`,
 			if err != nil {
 				return err
 			}
+			if html != "" {
+				var b bytes.Buffer
+				if err := monitor.HTML(&b, filepath.Base(cur)+" against "+filepath.Base(ref), rep); err != nil {
+					return err
+				}
+				if err := atomicfile.Write(html, b.Bytes()); err != nil {
+					return err
+				}
+			}
 			if err := a.report(rep, func(w io.Writer) { printDrift(w, rep) }); err != nil {
 				return err
 			}
@@ -73,6 +88,7 @@ dataset_drift and columns (column, type, test, value, threshold, drift, psi).`,
 	f.StringVar(&ref, "reference", "", "the reference table (CSV): the data the model was trained on")
 	f.StringVar(&cur, "input", "", "the new data (CSV)")
 	f.StringArrayVar(&skip, "skip", nil, "a column to leave out, such as an id or the target (repeatable)")
+	f.StringVar(&html, "html", "", "also write a self-contained HTML report here (histograms per column, worst first; opens offline)")
 	f.IntVar(&o.PSIBins, "psi-bins", 10, "reference quantile bins of the PSI")
 	f.BoolVar(&o.SharesChiSquare, "evidently-chisquare", false, "categorical test as Evidently's: current counts against the reference's shares taken as exact")
 	return c
@@ -82,17 +98,8 @@ dataset_drift and columns (column, type, test, value, threshold, drift, psi).`,
 // first (smallest p-value, largest distance over its threshold).
 func printDrift(w io.Writer, rep *monitor.Report) {
 	cols := append([]monitor.Result(nil), rep.Columns...)
-	severity := func(r monitor.Result) float64 {
-		if r.Test == "ks" || r.Test == "z" || r.Test == "chisquare" {
-			return r.Threshold / max(r.Value, 1e-300)
-		}
-		return r.Value / r.Threshold
-	}
 	sort.SliceStable(cols, func(i, j int) bool {
-		if cols[i].Drift != cols[j].Drift {
-			return cols[i].Drift
-		}
-		return severity(cols[i]) > severity(cols[j])
+		return monitor.Severity(cols[i]) > monitor.Severity(cols[j])
 	})
 	tw := newTabWriter(w)
 	fmt.Fprintln(tw, "column\ttype\ttest\tvalue\tthreshold\tdrift\tpsi")

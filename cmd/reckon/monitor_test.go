@@ -46,7 +46,8 @@ func shiftedTumor(t *testing.T, factor float64) string {
 // TestMonitor (issue 15): the tumor table against itself does not drift
 // (exit 0); against a copy whose measurements are 30% larger it does,
 // with KS (569 reference rows) on every column (exit 4, dataset_drift in
-// the JSON); a column the new data lacks is an error naming it.
+// the JSON) and the HTML report has a plot per column, self-contained; a
+// column the new data lacks is an error naming it.
 func TestMonitor(t *testing.T) {
 	home := t.TempDir()
 	ref := "../../examples/tumor/breast_cancer_wisconsin_clean.csv"
@@ -54,7 +55,8 @@ func TestMonitor(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "no dataset drift: 0 of") {
 		t.Errorf("same table: exit %d\n%s%s", code, out, errs)
 	}
-	out, errs, code = reckonHome(t, home, "--json", "monitor", "--reference", ref, "--input", shiftedTumor(t, 1.3), "--skip", "diagnosis")
+	page := filepath.Join(t.TempDir(), "drift.html")
+	out, errs, code = reckonHome(t, home, "--json", "monitor", "--reference", ref, "--input", shiftedTumor(t, 1.3), "--skip", "diagnosis", "--html", page)
 	var rep monitor.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s%s", err, out, errs)
@@ -65,6 +67,15 @@ func TestMonitor(t *testing.T) {
 	_, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", shiftedTumor(t, 1), "--skip", "mean_radius")
 	if code != 0 {
 		t.Errorf("skipping a column: exit %d %s", code, errs)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := string(html)
+	if strings.Count(h, "<svg") != len(rep.Columns) || !strings.Contains(h, "Dataset drift: 30 of 30 columns") ||
+		strings.Contains(h, "<script") || strings.Contains(h, "src=") || strings.Contains(h, "href=") {
+		t.Errorf("the HTML report: %d plots for %d columns, or not self-contained:\n%.600s", strings.Count(h, "<svg"), len(rep.Columns), h)
 	}
 	if _, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", ref, "--skip", "id"); code != 1 || !strings.Contains(errs, "--skip id: ") {
 		t.Errorf("skipping a column the reference lacks: exit %d %s", code, errs)
