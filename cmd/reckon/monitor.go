@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 
@@ -16,7 +20,7 @@ import (
 )
 
 func (a *app) monitorCmd() *cobra.Command {
-	var ref, cur, html string
+	var ref, cur, html, onDrift string
 	var skip []string
 	var o monitor.Options
 	c := &cobra.Command{
@@ -45,10 +49,13 @@ Evidently's form anyway.
 Exit status: 0 no drift, 4 the table drifts, 1 error. --json prints
 dataset_drift and columns (column, type, test, value, threshold, drift, psi);
 --html FILE writes a page of the reference's and the new data's histograms
-per column, worst first.`,
+per column, worst first. --on-drift CMD runs CMD with sh when the table
+drifts, $RECKON_DRIFT_REPORT naming the JSON report (if CMD fails, reckon
+says so and exits 1; else 4).`,
 		Example: `  reckon monitor --reference train.csv --input batch-2026-12.csv
   reckon monitor --reference train.csv --input new.csv --skip id --skip diagnosis --json
-  reckon monitor --reference train.csv --input new.csv --html drift.html`,
+  reckon monitor --reference train.csv --input new.csv --html drift.html
+  reckon monitor --reference train.csv --input new.csv --on-drift 'reckon jobs submit -f pipeline.yaml'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ref == "" || cur == "" {
@@ -79,6 +86,11 @@ per column, worst first.`,
 				return err
 			}
 			if rep.DatasetDrift {
+				if onDrift != "" {
+					if err := runOnDrift(cmd.Context(), onDrift, rep, a.out, a.err); err != nil {
+						return err
+					}
+				}
 				return exitCode(4)
 			}
 			return nil
@@ -89,6 +101,7 @@ per column, worst first.`,
 	f.StringVar(&cur, "input", "", "the new data (CSV)")
 	f.StringArrayVar(&skip, "skip", nil, "a column to leave out, such as an id or the target (repeatable)")
 	f.StringVar(&html, "html", "", "also write a self-contained HTML report here (histograms per column, worst first; opens offline)")
+	f.StringVar(&onDrift, "on-drift", "", "a shell command to run when the table drifts, e.g. submitting the retraining pipeline as a job ($RECKON_DRIFT_REPORT names the JSON report)")
 	f.IntVar(&o.PSIBins, "psi-bins", 10, "reference quantile bins of the PSI")
 	f.BoolVar(&o.SharesChiSquare, "evidently-chisquare", false, "categorical test as Evidently's: current counts against the reference's shares taken as exact")
 	return c
@@ -116,4 +129,28 @@ func printDrift(w io.Writer, rep *monitor.Report) {
 		verdict = "DATASET DRIFT"
 	}
 	fmt.Fprintf(w, "%s: %d of %d columns drifted (reference %d rows, current %d rows)\n", verdict, rep.Drifted, len(rep.Columns), rep.RefRows, rep.CurRows)
+}
+
+// runOnDrift runs the --on-drift command with the report in a file it
+// names in $RECKON_DRIFT_REPORT.
+func runOnDrift(ctx context.Context, command string, rep *monitor.Report, stdout, stderr io.Writer) error {
+	f, err := os.CreateTemp("", "reckon-drift-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := json.NewEncoder(f).Encode(rep); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	c := exec.CommandContext(ctx, "sh", "-c", command)
+	c.Env = append(os.Environ(), "RECKON_DRIFT_REPORT="+f.Name())
+	c.Stdout, c.Stderr = stdout, stderr
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("--on-drift %q: %w", command, err)
+	}
+	return nil
 }

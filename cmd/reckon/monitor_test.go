@@ -77,6 +77,24 @@ func TestMonitor(t *testing.T) {
 		strings.Contains(h, "<script") || strings.Contains(h, "src=") || strings.Contains(h, "href=") {
 		t.Errorf("the HTML report: %d plots for %d columns, or not self-contained:\n%.600s", strings.Count(h, "<svg"), len(rep.Columns), h)
 	}
+	// --on-drift runs only when the table drifts, with the report at hand.
+	marker := filepath.Join(t.TempDir(), "drifted")
+	hook := `grep -q '"dataset_drift":true' "$RECKON_DRIFT_REPORT" && touch ` + marker
+	if _, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", ref, "--on-drift", hook); code != 0 {
+		t.Errorf("no drift: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("--on-drift ran without drift")
+	}
+	if _, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", shiftedTumor(t, 1.3), "--on-drift", hook); code != 4 {
+		t.Errorf("drift: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("--on-drift did not run on drift: %v", err)
+	}
+	if _, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", shiftedTumor(t, 1.3), "--on-drift", "exit 7"); code != 1 || !strings.Contains(errs, `--on-drift "exit 7": exit status 7`) {
+		t.Errorf("a failing --on-drift: exit %d %s", code, errs)
+	}
 	if _, errs, code = reckonHome(t, home, "monitor", "--reference", ref, "--input", ref, "--skip", "id"); code != 1 || !strings.Contains(errs, "--skip id: ") {
 		t.Errorf("skipping a column the reference lacks: exit %d %s", code, errs)
 	}
