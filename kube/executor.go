@@ -80,23 +80,39 @@ type counting struct {
 }
 
 func (c counting) RoundTrip(r *http.Request) (*http.Response, error) {
-	verb := map[string]string{http.MethodPost: "create", http.MethodDelete: "delete", http.MethodPatch: "patch", http.MethodPut: "update"}[r.Method]
-	if verb == "" {
-		switch q := r.URL.Query(); {
-		case q.Get("watch") == "true" || q.Get("watch") == "1":
-			verb = "watch"
-		case strings.HasSuffix(r.URL.Path, "/log"):
-			verb = "logs"
-		case strings.Count(strings.TrimPrefix(r.URL.Path, "/"), "/")%2 == 0 && !strings.HasSuffix(r.URL.Path, "/"):
-			verb = "list" // /api/v1/namespaces/NS/pods has an even number of slashes after the first
-		default:
-			verb = "get"
-		}
-	}
 	c.calls.mu.Lock()
-	c.calls.n[verb]++
+	c.calls.n[verb(r)]++
 	c.calls.mu.Unlock()
 	return c.next.RoundTrip(r)
+}
+
+// verb names a request as the API server would: a GET of a collection
+// (/api/v1/namespaces/NS/pods, /apis/batch/v1/namespaces/NS/jobs) is a
+// list, of one object a get, of a pod's log logs.
+func verb(r *http.Request) string {
+	if v := map[string]string{http.MethodPost: "create", http.MethodDelete: "delete", http.MethodPatch: "patch", http.MethodPut: "update"}[r.Method]; v != "" {
+		return v
+	}
+	if w := r.URL.Query().Get("watch"); w == "true" || w == "1" {
+		return "watch"
+	}
+	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(seg) >= 2 && seg[0] == "api":
+		seg = seg[2:] // api, v1
+	case len(seg) >= 3 && seg[0] == "apis":
+		seg = seg[3:] // apis, group, version
+	}
+	if len(seg) >= 3 && seg[0] == "namespaces" {
+		seg = seg[2:]
+	}
+	switch {
+	case len(seg) <= 1:
+		return "list"
+	case seg[len(seg)-1] == "log":
+		return "logs"
+	}
+	return "get"
 }
 
 // Tombstone annotations and data keys.
@@ -184,9 +200,6 @@ func (e *Executor) Close() error {
 
 // Calls are the API requests this executor made so far.
 func (e *Executor) Calls() map[string]int { return e.calls.Snapshot() }
-
-// Config is the executor's configuration, defaults filled in.
-func (e *Executor) Config() Config { return e.cfg }
 
 // Start creates the attempt's Job. The API server refuses a second Job of
 // the same name, so no attempt starts twice, whoever asks; a cancelled

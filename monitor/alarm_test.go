@@ -5,6 +5,30 @@ import (
 	"testing"
 )
 
+// the anchor's eight categories and their shares
+var (
+	catShares = []float64{0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03}
+	catLevels = []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"}
+)
+
+// drawCategories is n draws of the anchor's categories; swap exchanges the
+// two most frequent.
+func drawCategories(rng *rand.Rand, n int, swap bool) Column {
+	c := Column{Name: "cat"}
+	for range n {
+		u, k := rng.Float64(), 0
+		for k < len(catShares)-1 && u >= catShares[k] {
+			u -= catShares[k]
+			k++
+		}
+		if swap && k < 2 {
+			k = 1 - k
+		}
+		c.Cat = append(c.Cat, catLevels[k])
+	}
+	return c
+}
+
 // TestFalseAlarms: same-distribution pairs of 800 rows (the anchor's
 // eight categories and shares; a normal column) flagged by each p-value
 // test. The two-sample chi-squared keeps near the nominal 5%; Evidently's
@@ -13,20 +37,6 @@ import (
 func TestFalseAlarms(t *testing.T) {
 	trials := 1000 // fewer would let sampling noise (about 0.7% at 1000) cross 6%
 	rng := rand.New(rand.NewPCG(1, 2))
-	shares := []float64{0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03}
-	levels := []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"}
-	draw := func(n int) Column {
-		c := Column{Name: "cat"}
-		for range n {
-			u, k := rng.Float64(), 0
-			for k < len(shares)-1 && u >= shares[k] {
-				u -= shares[k]
-				k++
-			}
-			c.Cat = append(c.Cat, levels[k])
-		}
-		return c
-	}
 	normal := func(n int) Column {
 		c := Column{Name: "num", Numeric: true}
 		for range n {
@@ -36,7 +46,7 @@ func TestFalseAlarms(t *testing.T) {
 	}
 	var two, evidently, ks int
 	for range trials {
-		ref, cur := draw(800), draw(800)
+		ref, cur := drawCategories(rng, 800, false), drawCategories(rng, 800, false)
 		if Compare(ref, cur, 800, Options{}).Drift {
 			two++
 		}
@@ -63,23 +73,6 @@ func TestFalseAlarms(t *testing.T) {
 // flagged in at least 99 of 100 trials.
 func TestPower(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	shares := []float64{0.3, 0.2, 0.15, 0.1, 0.1, 0.07, 0.05, 0.03}
-	levels := []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"}
-	draw := func(n int, swap bool) Column {
-		c := Column{Name: "cat"}
-		for range n {
-			u, k := rng.Float64(), 0
-			for k < len(shares)-1 && u >= shares[k] {
-				u -= shares[k]
-				k++
-			}
-			if swap && k < 2 {
-				k = 1 - k
-			}
-			c.Cat = append(c.Cat, levels[k])
-		}
-		return c
-	}
 	normal := func(n int, shift float64) Column {
 		c := Column{Name: "num", Numeric: true}
 		for range n {
@@ -92,7 +85,7 @@ func TestPower(t *testing.T) {
 		if Compare(normal(800, 0), normal(800, 0.5), 800, Options{}).Drift {
 			shifted++
 		}
-		if Compare(draw(800, false), draw(800, true), 800, Options{}).Drift {
+		if Compare(drawCategories(rng, 800, false), drawCategories(rng, 800, true), 800, Options{}).Drift {
 			swapped++
 		}
 	}

@@ -75,17 +75,13 @@ func Compare(ref, cur Column, refRows int, o Options) Result {
 		r.Value = Wasserstein(rn, cn) / math.Max(StdDev(rn), 0.001)
 	case small && r.NUnique <= 2:
 		r.Test = "z"
-		rc, cc := counts(rk, keys), counts(ck, keys)
-		first := 0.0
+		// The share of values other than the first key on each side.
+		var rFirst, cFirst float64
 		if len(keys) > 0 {
-			first = rc[0]
-		}
-		firstCur := 0.0
-		if len(keys) > 0 {
-			firstCur = cc[0]
+			rFirst, cFirst = counts(rk, keys)[0], counts(ck, keys)[0]
 		}
 		nr, nc := float64(len(rk)), float64(len(ck))
-		r.Value = ZTest(nr-first, nr, nc-firstCur, nc)
+		r.Value = ZTest(nr-rFirst, nr, nc-cFirst, nc)
 	case small:
 		r.Test = "chisquare"
 		rc, cc := counts(rk, keys), counts(ck, keys)
