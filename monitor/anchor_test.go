@@ -113,5 +113,41 @@ func TestAnchorTables(t *testing.T) {
 			}
 		}
 		t.Logf("%d rows: %d columns as the anchor, largest difference %.3g, dataset drift %v", rows, len(got), worst, DatasetDrift(got))
+
+		// The same through profiles, as reckon monitor and predict run:
+		// within 1e-9 where the reference is kept exactly, 0.01 where it
+		// is summarised.
+		rep := viaProfiles(t, rc, cc, Options{SharesChiSquare: true})
+		var exactWorst, approxWorst float64
+		for j, g := range rep.Columns {
+			w := want[j]
+			d := math.Max(math.Abs(g.Value-w.Value), math.Abs(g.PSI-w.PSI))
+			tol := 1e-9
+			if g.Approx {
+				tol = 0.01
+				approxWorst = math.Max(approxWorst, d)
+			} else {
+				exactWorst = math.Max(exactWorst, d)
+			}
+			// A summarised value this close to its threshold may fall
+			// either side of it.
+			verdict := g.Drift == w.Drift || math.Abs(w.Value-w.Threshold) < tol
+			if g.Column != w.Column || g.Test != w.Test || !verdict || d > tol {
+				t.Errorf("%d rows, profiles, %s: %+v, anchor %+v", rows, w.Column, g, w)
+			}
+		}
+		t.Logf("%d rows through profiles: largest difference %.3g exact, %.3g summarised", rows, exactWorst, approxWorst)
 	}
+}
+
+// viaProfiles compares columns through a reference profile and a sketch
+// of the current side.
+func viaProfiles(t *testing.T, ref, cur []Column, o Options) *Report {
+	t.Helper()
+	rp := ProfileReference(ref, o.PSIBins)
+	rep, err := CompareProfiles(rp, sketchColumns(rp, cur), nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }

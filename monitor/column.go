@@ -19,14 +19,20 @@ type Column struct {
 // Result is one column's verdict, in the words of Evidently (and of the
 // anchor, ../shared/bench/drift_anchor.py).
 type Result struct {
-	Column    string  `json:"column"`
-	Type      string  `json:"type"` // num or cat
-	NUnique   int     `json:"n_unique"`
+	Column  string `json:"column"`
+	Type    string `json:"type"` // num or cat
+	NUnique int    `json:"n_unique"`
+	// AtLeast: NUnique is a lower bound (a side has more distinct
+	// numbers than it keeps).
+	AtLeast   bool    `json:"n_unique_at_least,omitempty"`
 	Test      string  `json:"test"` // ks, z, chisquare, wasserstein_norm, jensenshannon
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
 	Drift     bool    `json:"drift"`
 	PSI       float64 `json:"psi"`
+	// Approx: computed from a summarised side (see ColumnProfile), not
+	// from every value.
+	Approx bool `json:"approx,omitempty"`
 }
 
 // Options adjust the default choice of tests.
@@ -38,6 +44,10 @@ type Options struct {
 	// against the reference's shares taken as exact; the default compares
 	// two samples (ChiSquare2), whose false-alarm rate is the nominal 5%.
 	SharesChiSquare bool
+	// Tests overrides the test of a column (one of Tests), Thresholds
+	// its threshold.
+	Tests      map[string]string
+	Thresholds map[string]float64
 }
 
 // Compare tests one column of the current data against the reference

@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 )
@@ -18,27 +17,29 @@ type Hist struct {
 }
 
 // histOf bins a column's two sides for the report.
-func histOf(a, b Column) Hist {
-	if a.Numeric && b.Numeric {
-		x, y := dropNaN(a.Num), dropNaN(b.Num)
-		all := append(slices.Clone(x), y...)
-		if len(all) == 0 {
+func histOf(a, b *ColumnProfile) Hist {
+	if a.Numeric() {
+		if a.Count+b.Count == 0 {
 			return Hist{}
 		}
-		lo, hi := slices.Min(all), slices.Max(all)
+		lo, hi := a.Min, a.Max
+		switch {
+		case a.Count == 0:
+			lo, hi = b.Min, b.Max
+		case b.Count > 0:
+			lo, hi = math.Min(lo, b.Min), math.Max(hi, b.Max)
+		}
 		if lo == hi {
 			lo, hi = lo-0.5, hi+0.5
 		}
 		edges := linspace(lo, hi, 21)
-		h := Hist{Ref: shares(histogram(x, edges)), Cur: shares(histogram(y, edges))}
+		h := Hist{Ref: shares(binCounts(a, edges)), Cur: shares(binCounts(b, edges))}
 		for i := range 20 {
 			h.Labels = append(h.Labels, strconv.FormatFloat(edges[i], 'g', 4, 64))
 		}
 		return h
 	}
-	rk, ck := catValues(a), catValues(b)
-	keys := union(rk, ck)
-	rc, cc := counts(rk, keys), counts(ck, keys)
+	keys, rc, cc, _ := keyCounts(a, b)
 	order := make([]int, len(keys))
 	for i := range order {
 		order[i] = i
@@ -111,7 +112,11 @@ func HTML(w io.Writer, title string, rep *Report) error {
 	var plots []plot
 	for _, r := range rep.Columns {
 		p := plot{Result: r}
-		h := rep.hists[r.Column]
+		pr := rep.profiles[r.Column]
+		var h Hist
+		if pr[0] != nil {
+			h = histOf(pr[0], pr[1])
+		}
 		top := 0.0
 		for i := range h.Ref {
 			top = math.Max(top, math.Max(h.Ref[i], h.Cur[i]))

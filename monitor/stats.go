@@ -56,6 +56,12 @@ func KS2(a, b []float64) (d, p float64) {
 			best = diff
 		}
 	}
+	return ksFromLattice(m, n, best)
+}
+
+// ksFromLattice is the KS distance and p-value from the largest
+// |n*Fx - m*Fy| over the pooled values, counted in integers.
+func ksFromLattice(m, n int, best int64) (d, p float64) {
 	g := gcd(m, n)
 	h := best / int64(g) // d * lcm(m, n)
 	d = float64(best) / float64(m) / float64(n)

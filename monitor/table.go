@@ -3,55 +3,85 @@ package monitor
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 
 	"github.com/reckon-ml/reckon/dataset"
 )
 
 // Report is the drift of a whole table, in the anchor's words.
 type Report struct {
-	DatasetDrift bool            `json:"dataset_drift"`
-	Drifted      int             `json:"drifted"`
-	RefRows      int             `json:"ref_rows"`
-	CurRows      int             `json:"cur_rows"`
-	Columns      []Result        `json:"columns"`
-	hists        map[string]Hist // for HTML
+	DatasetDrift bool                         `json:"dataset_drift"`
+	Drifted      int                          `json:"drifted"`
+	RefRows      int                          `json:"ref_rows"`
+	CurRows      int                          `json:"cur_rows"`
+	Columns      []Result                     `json:"columns"`
+	profiles     map[string][2]*ColumnProfile // for HTML
 }
 
-// CompareTables tests every column of the reference against the current
-// table's column of the same name (skip names columns left out, such as
-// ids or the target). A reference column the current table lacks is an
-// error naming it; a column whose type differs between the two is
-// compared as categories.
+// CompareTables tests every column of the reference table against the
+// current table's column of the same name (skip leaves columns out, such
+// as ids or the target), through their profiles.
 func CompareTables(ref, cur *dataset.Table, skip []string, o Options) (*Report, error) {
-	skipped := map[string]bool{}
+	rp, err := ProfileTable(ref, skip, o.PSIBins)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := SketchTable(cur, rp)
+	if err != nil {
+		return nil, err
+	}
+	return CompareProfiles(rp, cp, nil, o)
+}
+
+// ProfileTable is the reference profile of a table's columns but skip.
+func ProfileTable(t *dataset.Table, skip []string, psiBins int) (*Profile, error) {
 	for _, s := range skip {
-		if ref.Column(s) == nil {
-			return nil, fmt.Errorf("--skip %s: %s has no such column", s, ref.Source)
+		if t.Column(s) == nil {
+			return nil, fmt.Errorf("--skip %s: %s has no such column", s, t.Source)
 		}
-		skipped[s] = true
 	}
-	rep := &Report{RefRows: ref.Rows(), CurRows: cur.Rows(), hists: map[string]Hist{}}
-	for _, rc := range ref.Columns {
-		if skipped[rc.Name] {
-			continue
+	var cols []Column
+	for _, c := range t.Columns {
+		if !slices.Contains(skip, c.Name) {
+			cols = append(cols, fromDataset(c))
 		}
-		cc := cur.Column(rc.Name)
-		if cc == nil {
-			return nil, fmt.Errorf("%s: no column %q, which %s has (leave it out with --skip %s)", cur.Source, rc.Name, ref.Source, rc.Name)
-		}
-		a, b := fromDataset(rc), fromDataset(*cc)
-		if a.Numeric != b.Numeric {
-			a, b = asCategories(a), asCategories(b)
-		}
-		r := Compare(a, b, rep.RefRows, o)
-		rep.hists[r.Column] = histOf(a, b)
-		if r.Drift {
-			rep.Drifted++
-		}
-		rep.Columns = append(rep.Columns, r)
 	}
-	rep.DatasetDrift = DatasetDrift(rep.Columns)
-	return rep, nil
+	p := ProfileReference(cols, psiBins)
+	p.Rows = int64(t.Rows())
+	return p, nil
+}
+
+// SketchTable is the current side of ref for a table: each reference
+// column from the table's column of the same name, read as the reference
+// reads it (numbers as numbers, anything else as text).
+func SketchTable(t *dataset.Table, ref *Profile) (*Profile, error) {
+	s := NewSketch(ref)
+	for i, rc := range ref.Columns {
+		c := t.Column(rc.Name)
+		if c == nil {
+			return nil, fmt.Errorf("%s: no column %q, which the reference has (leave it out with --skip %s)", t.Source, rc.Name, rc.Name)
+		}
+		for row := range t.Rows() {
+			switch {
+			case c.IsMissing(row):
+				s.Missing(i)
+			case !rc.Numeric():
+				s.Category(i, c.String(row))
+			case c.Type == dataset.Categorical:
+				text := c.String(row)
+				v, err := strconv.ParseFloat(text, 64)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: column %s: %q is not a number, and the reference's %s holds numbers", t.Source, t.Lines[row], rc.Name, dataset.Cut(text), rc.Name)
+				}
+				s.Number(i, v)
+			default:
+				s.Number(i, c.Float(row))
+			}
+		}
+	}
+	s.rows = int64(t.Rows())
+	return s.Profile(), nil
 }
 
 func fromDataset(c dataset.Column) Column {
@@ -79,21 +109,6 @@ func fromDataset(c dataset.Column) Column {
 			}
 			out.Cat = append(out.Cat, s)
 		}
-	}
-	return out
-}
-
-func asCategories(c Column) Column {
-	if !c.Numeric {
-		return c
-	}
-	out := Column{Name: c.Name}
-	for _, k := range c.Num {
-		s := ""
-		if !math.IsNaN(k) {
-			s = numKeys([]float64{k})[0]
-		}
-		out.Cat = append(out.Cat, s)
 	}
 	return out
 }
