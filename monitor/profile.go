@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Bounds of a profile: it grows with the number of columns, never with
@@ -427,4 +428,21 @@ func catAccOf(c *ColumnProfile) *catAcc {
 	}
 	a.other, a.missing = c.Other, c.Missing
 	return a
+}
+
+// Without is p less the named columns (ids, the target), each of which
+// must be in p.
+func Without(p *Profile, skip []string) (*Profile, error) {
+	out := &Profile{Rows: p.Rows, PSIBins: p.PSIBins}
+	for _, s := range skip {
+		if p.Column(s) == nil {
+			return nil, fmt.Errorf("--skip %s: the reference has no such column (it has %s)", s, strings.Join(names(p), ", "))
+		}
+	}
+	for _, c := range p.Columns {
+		if !slices.Contains(skip, c.Name) {
+			out.Columns = append(out.Columns, c)
+		}
+	}
+	return out, nil
 }
