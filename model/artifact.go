@@ -17,7 +17,9 @@ import (
 )
 
 // FormatVersion is the newest artifact format this build reads and writes.
-const FormatVersion = 1
+// Format 2 added the drift reference (Header.Drift); format 1 files read
+// the same, without one.
+const FormatVersion = 2
 
 const magic = "reckon-model"
 
@@ -53,7 +55,10 @@ type Header struct {
 	Seed     uint64               `json:"seed"`
 	Metrics  map[string]float64   `json:"metrics,omitempty"`
 	Curves   map[string][]float64 `json:"curves,omitempty"` // e.g. loss per epoch
-	Tensors  []TensorInfo         `json:"tensors"`
+	// Drift is the reference profile of the training data (monitor.Profile)
+	// that drift checks compare new data with.
+	Drift   json.RawMessage `json:"drift,omitempty"`
+	Tensors []TensorInfo    `json:"tensors"`
 }
 
 // Artifact is a model as stored.

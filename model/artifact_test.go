@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,7 +84,7 @@ func TestRefusesDamagedFiles(t *testing.T) {
 
 func TestRefusesNewerFormat(t *testing.T) {
 	b := encode(t, sample())
-	b = bytes.Replace(b, []byte(magic+" 1 "), []byte(magic+" 2 "), 1)
+	b = bytes.Replace(b, fmt.Appendf(nil, "%s %d ", magic, FormatVersion), fmt.Appendf(nil, "%s %d ", magic, FormatVersion+1), 1)
 	_, err := Read("m", bytes.NewReader(b))
 	if !errors.Is(err, ErrNewerFormat) || !strings.Contains(err.Error(), "upgrade reckon") {
 		t.Errorf("newer format: %v", err)

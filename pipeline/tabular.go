@@ -501,6 +501,9 @@ func (x *exec) trainTabular(ctx context.Context, s *stepRun, spec tabular.Spec, 
 		return err
 	}
 	m.Metrics = cv.Mean
+	if m.Reference, err = m.ProfileFrame(d.fr); err != nil {
+		return err
+	}
 	art, err := m.FileArtifact(d.t.Hash(), "")
 	if err != nil {
 		return err

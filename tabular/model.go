@@ -13,6 +13,7 @@ import (
 	"github.com/reckon-ml/reckon/gbdt"
 	"github.com/reckon-ml/reckon/linear"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/monitor"
 )
 
 // Model kinds.
@@ -67,6 +68,9 @@ type Model struct {
 	fit learner
 	// Metrics are stored with the artifact (e.g. cross-validation means).
 	Metrics map[string]float64 `json:"-"`
+	// Reference is the drift profile of the training rows (ProfileFrame);
+	// nil for models from files older than format 2.
+	Reference *monitor.Profile `json:"-"`
 }
 
 // Progress reports training steps: trees for gbdt, epochs for fcn.
@@ -258,6 +262,11 @@ func (m *Model) Artifact() (*model.Artifact, error) {
 	if a.Header.State, err = json.Marshal(st); err != nil {
 		return nil, err
 	}
+	if m.Reference != nil {
+		if a.Header.Drift, err = json.Marshal(m.Reference); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -272,6 +281,11 @@ func load(kind string) model.Loader {
 			return nil, err
 		}
 		m.Spec.Threshold = st.Threshold
+		if len(a.Header.Drift) > 0 {
+			if err := json.Unmarshal(a.Header.Drift, &m.Reference); err != nil {
+				return nil, fmt.Errorf("bad drift profile: %v", err)
+			}
+		}
 		switch kind {
 		case KindGBDT:
 			if st.GBDT == nil {

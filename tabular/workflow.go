@@ -261,6 +261,9 @@ func Fit(ctx context.Context, f Fitting) (*Fitted, error) {
 		return nil, err
 	}
 	out.TrainSecs = time.Since(t0).Seconds()
+	if m.Reference, err = m.ProfileFrame(f.Frame); err != nil {
+		return nil, err
+	}
 	if e, err := Evaluate(m, f.Frame); err == nil {
 		out.Train = e.Scores
 	}

@@ -141,6 +141,9 @@ func TestFitMatchesItsParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if m.Reference, err = m.ProfileFrame(fr); err != nil { // as Fit does
+		t.Fatal(err)
+	}
 	if a, b := mustEncode(t, fit.Model), mustEncode(t, m); !bytes.Equal(a, b) {
 		t.Error("the fitted model differs from Train's")
 	}
