@@ -136,6 +136,8 @@ type Job struct {
 	// Progress hears the records done (predicted or failed) and the total.
 	Progress func(done, total int)
 	Now      func() time.Time
+	// NoDrift skips the drift summary of a model that has a reference.
+	NoDrift bool
 	// Committed, when set, is called after each committed chunk (tests
 	// use it to stop a job at a known point).
 	Committed func(chunk int)
@@ -147,6 +149,9 @@ type Files struct {
 	Errors      string `json:"errors"`
 	Log         string `json:"log"`
 	Manifest    string `json:"manifest"`
+	// Drift is the drift of the records against the model's reference
+	// (a Drift), when the model has one.
+	Drift string `json:"drift,omitempty"`
 }
 
 func filesFor(stamp string) Files {
@@ -168,6 +173,8 @@ type Manifest struct {
 	Finished  time.Time `json:"finished"`
 	Seconds   float64   `json:"seconds"`
 	Resumes   int       `json:"resumes"`
+	// DatasetDrift is the drift file's verdict (absent without one).
+	DatasetDrift *bool `json:"dataset_drift,omitempty"`
 	// Key identifies the job (inputs, model, shard, chunking): a resume
 	// must match it.
 	Key string `json:"key"`
@@ -304,8 +311,32 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 	}
 	// Committed chunks are read again and dropped: the source is
 	// deterministic, so the next record is the first uncommitted one.
-	if _, err := in.take(jn.Chunks * j.Chunk); err != nil {
+	// Those committed after the drift sketch was last saved are scored
+	// again, for the sketch only.
+	var dr *jobDrift
+	if !j.NoDrift {
+		dr = newJobDrift(j.Scorer, j.Workers)
+	}
+	skip := jn.Chunks
+	if dr != nil && !fresh {
+		if err := dr.restore(j.Out, key); err != nil {
+			return nil, err
+		}
+		if dr.chunks > jn.Chunks {
+			dr.base, dr.chunks = nil, 0
+		}
+		skip = dr.chunks
+	}
+	if _, err := in.take(skip * j.Chunk); err != nil {
 		return nil, err
+	}
+	if dr != nil && skip < jn.Chunks {
+		recs, err := in.take((jn.Chunks - skip) * j.Chunk)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "%s drift: summarising %d committed records again\n", stamp(), len(recs))
+		dr.observe(0, recs, score(workers[0], recs))
 	}
 	done := jn.Predicted + jn.Failed
 	if j.Progress != nil {
@@ -362,6 +393,9 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 				defer wg.Done()
 				for c := w; c < chunks; c += j.Workers {
 					outs[c] = score(workers[w], chunk(c))
+					if dr != nil {
+						dr.observe(w, chunk(c), outs[c])
+					}
 				}
 			}()
 		}
@@ -401,10 +435,25 @@ func Run(ctx context.Context, j Job) (*Manifest, error) {
 				j.Committed(k0 + c)
 			}
 		}
+		if dr != nil {
+			if err := dr.save(j.Out, key, jn.Chunks, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var verdict *bool
+	if dr != nil {
+		files.Drift = "drift-" + jn.Stamp + ".json"
+		rep, err := dr.write(filepath.Join(j.Out, files.Drift), j.Model, j.Shard)
+		if err != nil {
+			return nil, err
+		}
+		verdict = &rep.DatasetDrift
+		fmt.Fprintf(log, "%s drift: %d of %d columns drifted, dataset drift %v (%s)\n", stamp(), rep.Drifted, len(rep.Columns), rep.DatasetDrift, files.Drift)
 	}
 	m := &Manifest{Model: j.Model, Inputs: j.Inputs, Shard: j.Shard, Stamp: jn.Stamp, Files: files, Read: jn.Predicted + jn.Failed,
 		Predicted: jn.Predicted, Failed: jn.Failed, Started: jn.Started, Finished: j.Now(), Seconds: jn.Seconds + time.Since(t0).Seconds(),
-		Resumes: jn.Resumes, Key: key}
+		Resumes: jn.Resumes, Key: key, DatasetDrift: verdict}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err

@@ -117,6 +117,9 @@ type MergeResult struct {
 	Predictions string   `json:"predictions"`
 	Errors      string   `json:"errors"`
 	Sources     []string `json:"sources"`
+	// Drift is the merged drift file, when every shard wrote one.
+	Drift        string `json:"drift,omitempty"`
+	DatasetDrift *bool  `json:"dataset_drift,omitempty"`
 }
 
 // Merge joins the shards of one job into into. The shards are gathered
@@ -246,6 +249,26 @@ func Merge(dirs []string, into string) (*MergeResult, error) {
 	}
 	if err := writeCSV(res.Errors, append([][]string{{"record_id", "stage", "reason"}}, errs...)); err != nil {
 		return nil, err
+	}
+	var drifts []string
+	for i, m := range mans {
+		if m.Files.Drift != "" {
+			drifts = append(drifts, filepath.Join(mdirs[i], m.Files.Drift))
+		}
+	}
+	if len(drifts) == len(mans) {
+		d, err := mergeDrift(drifts, res.Model)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		res.Drift, res.DatasetDrift = filepath.Join(into, "drift-merged.json"), &d.Report.DatasetDrift
+		if err := atomicfile.Write(res.Drift, append(b, '\n')); err != nil {
+			return nil, err
+		}
 	}
 	b, _ := json.MarshalIndent(res, "", "  ")
 	return res, atomicfile.Write(filepath.Join(into, "manifest-merged.json"), append(b, '\n'))

@@ -35,6 +35,8 @@ type Request struct {
 	Log     io.Writer
 	// Progress hears the records done and this shard's estimated total.
 	Progress func(done, total int)
+	// NoDrift skips the drift summary (Job.NoDrift).
+	NoDrift bool
 }
 
 // DefaultChunk is the chunk size for a model's records: tracks are costly,
@@ -87,7 +89,7 @@ func Predict(ctx context.Context, r Request) (*Manifest, string, error) {
 		prog = func(done, _ int) { r.Progress(done, total) }
 	}
 	man, err := Run(ctx, Job{Source: src, Scorer: sc, Model: r.Label, Inputs: ins, Shard: r.Shard, Out: dir,
-		Workers: r.Workers, Chunk: chunk, Log: r.Log, Progress: prog})
+		Workers: r.Workers, Chunk: chunk, Log: r.Log, Progress: prog, NoDrift: r.NoDrift})
 	return man, dir, err
 }
 

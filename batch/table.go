@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/tabular"
 )
 
@@ -479,3 +480,14 @@ func FrameRecords(f *tabular.Frame) []Record {
 
 // FrameScorer scores records made by FrameRecords (or TableInput) with m.
 func FrameScorer(m *tabular.Model) Scorer { return &tableScorer{m: m} }
+
+// Reference implements Profiler: the model's training profile.
+func (s *tableScorer) Reference() *monitor.Profile { return s.m.Reference }
+
+// Observe implements Profiler: the row's features and predicted class.
+func (s *tableScorer) Observe(sk *monitor.Sketch, r Record, o Outcome) {
+	if r.Stage != "" || o.Stage != "" || len(o.Fields) == 0 {
+		return
+	}
+	s.m.Observe(sk, r.Row, o.Fields[0])
+}

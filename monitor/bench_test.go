@@ -25,3 +25,16 @@ func BenchmarkKS2(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSketch is the cost per value of sketching the anchor-like
+// columns against a summarised reference (20,000 rows).
+func BenchmarkSketch(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	ref := ProfileReference(columns(rng, 20000, 0), 10)
+	cur := columns(rng, 100000, 0)
+	b.ResetTimer()
+	for b.Loop() {
+		sketchColumns(ref, cur)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(cur)*100000), "ns/value")
+}

@@ -3,6 +3,7 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -198,6 +199,33 @@ func (s *Sketch) CategoryBytes(i int, v []byte) {
 	s.cat[i].addBytes(v)
 }
 
+// CategoryCode adds categorical column i's value by its code in the
+// caller's levels (code < 0: missing; len(levels) or more: other, named
+// unseen), without hashing the name again for a code seen before.
+func (s *Sketch) CategoryCode(i, code int, levels []string, unseen string) {
+	a := s.cat[i]
+	if code < 0 {
+		a.missing++
+		return
+	}
+	code = min(code, len(levels))
+	if code < len(a.byCode) && a.byCode[code] > 0 {
+		a.counts[a.byCode[code]-1]++
+		return
+	}
+	name := unseen
+	if code < len(levels) {
+		name = levels[code]
+	}
+	a.add(name)
+	if k, ok := a.index[name]; ok {
+		if code >= len(a.byCode) {
+			a.byCode = append(a.byCode, make([]int, code+1-len(a.byCode))...)
+		}
+		a.byCode[code] = k + 1
+	}
+}
+
 // Missing adds a missing value to column i.
 func (s *Sketch) Missing(i int) {
 	if s.num[i] != nil {
@@ -252,25 +280,54 @@ func Merge(a, b *Profile) (*Profile, error) {
 
 // numAcc counts numbers in a layout of edges.
 type numAcc struct {
-	edges    []float64
-	cellN    []int64
-	cellSum  []float64
-	distinct map[float64]int64 // nil once it outgrows MaxExact
+	edges   []float64
+	cellN   []int64
+	cellSum []float64
+	// offEdge counts the distinct values that are not edges (those are
+	// counted by their point cells); nil once it outgrows MaxExact.
+	offEdge  map[float64]int64
 	n        int64
 	missing  int64
 	min, max float64
 	sum      float64
+	// A coarse index into edges: values in bucket b of lutN equal-width
+	// buckets over [lo, hi] have their first edge >= v in
+	// edges[lut[b]:lut[b+1]+1], so the search is a few steps, not ten.
+	lut    []int32
+	lo, dw float64
 }
+
+const lutN = 4096
 
 func newNumAcc(edges []float64) *numAcc {
 	k := 2*len(edges) + 1
-	return &numAcc{edges: edges, cellN: make([]int64, k), cellSum: make([]float64, k),
-		distinct: map[float64]int64{}, min: math.Inf(1), max: math.Inf(-1)}
+	a := &numAcc{edges: edges, cellN: make([]int64, k), cellSum: make([]float64, k),
+		offEdge: map[float64]int64{}, min: math.Inf(1), max: math.Inf(-1)}
+	if len(edges) > 16 {
+		lo, hi := edges[0], edges[len(edges)-1]
+		if w := (hi - lo) / lutN; w > 0 && !math.IsInf(w, 0) {
+			a.lo, a.dw = lo, 1/w
+			a.lut = make([]int32, lutN+2)
+			j := 0
+			for b := range a.lut {
+				x := lo + float64(b)/a.dw
+				for j < len(edges) && edges[j] < x {
+					j++
+				}
+				a.lut[b] = int32(j)
+			}
+		}
+	}
+	return a
 }
 
 // cell is the index of v's cell (see ColumnProfile).
 func cell(edges []float64, v float64) int {
-	lo, hi := 0, len(edges) // first edge >= v
+	return cellIn(edges, v, 0, len(edges))
+}
+
+// cellIn is cell, knowing that the first edge >= v is in edges[lo:hi+1].
+func cellIn(edges []float64, v float64, lo, hi int) int {
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if edges[m] < v {
@@ -285,18 +342,38 @@ func cell(edges []float64, v float64) int {
 	return 2 * lo
 }
 
+func (a *numAcc) cell(v float64) int {
+	if a.lut == nil {
+		return cell(a.edges, v)
+	}
+	f := (v - a.lo) * a.dw
+	switch {
+	case f < 0:
+		return 0
+	case f >= lutN:
+		return cellIn(a.edges, v, int(a.lut[lutN]), len(a.edges))
+	}
+	b := int(f)
+	// Rounding may put v at a bucket's border: widen by one each side.
+	return cellIn(a.edges, v, int(a.lut[max(b-1, 0)]), min(int(a.lut[b+2]), len(a.edges)))
+}
+
 func (a *numAcc) add(v float64) {
 	a.n++
 	a.sum += v
-	a.min = math.Min(a.min, v)
-	a.max = math.Max(a.max, v)
-	c := cell(a.edges, v)
+	if v < a.min {
+		a.min = v
+	}
+	if v > a.max {
+		a.max = v
+	}
+	c := a.cell(v)
 	a.cellN[c]++
 	a.cellSum[c] += v
-	if a.distinct != nil {
-		a.distinct[v]++
-		if len(a.distinct) > MaxExact {
-			a.distinct = nil
+	if c&1 == 0 && a.offEdge != nil {
+		a.offEdge[v]++
+		if len(a.offEdge) > MaxExact {
+			a.offEdge = nil
 		}
 	}
 }
@@ -310,15 +387,15 @@ func (a *numAcc) merge(b *numAcc) {
 		a.cellN[i] += b.cellN[i]
 		a.cellSum[i] += b.cellSum[i]
 	}
-	if a.distinct == nil || b.distinct == nil {
-		a.distinct = nil
+	if a.offEdge == nil || b.offEdge == nil {
+		a.offEdge = nil
 		return
 	}
-	for v, n := range b.distinct {
-		a.distinct[v] += n
+	for v, n := range b.offEdge {
+		a.offEdge[v] += n
 	}
-	if len(a.distinct) > MaxExact {
-		a.distinct = nil
+	if len(a.offEdge) > MaxExact {
+		a.offEdge = nil
 	}
 }
 
@@ -328,29 +405,41 @@ func (a *numAcc) profile(name string) *ColumnProfile {
 	if a.n > 0 {
 		c.Min, c.Max = a.min, a.max
 	}
-	if a.distinct != nil {
-		c.Exact = true
-		for v := range a.distinct {
-			c.Values = append(c.Values, v)
+	if a.offEdge == nil {
+		return c
+	}
+	all := maps.Clone(a.offEdge)
+	for i, e := range a.edges {
+		if n := a.cellN[2*i+1]; n > 0 {
+			all[e] = n
 		}
-		sort.Float64s(c.Values)
-		for _, v := range c.Values {
-			c.Counts = append(c.Counts, a.distinct[v])
-		}
+	}
+	if len(all) > MaxExact {
+		return c
+	}
+	c.Exact = true
+	c.Values = slices.Sorted(maps.Keys(all))
+	for _, v := range c.Values {
+		c.Counts = append(c.Counts, all[v])
 	}
 	return c
 }
 
 func accOf(c *ColumnProfile) *numAcc {
-	a := &numAcc{edges: c.Edges, cellN: slices.Clone(c.CellN), cellSum: slices.Clone(c.CellSum),
-		n: c.Count, missing: c.Missing, sum: c.Sum, min: math.Inf(1), max: math.Inf(-1)}
+	a := newNumAcc(c.Edges)
+	copy(a.cellN, c.CellN)
+	copy(a.cellSum, c.CellSum)
+	a.n, a.missing, a.sum = c.Count, c.Missing, c.Sum
 	if c.Count > 0 {
 		a.min, a.max = c.Min, c.Max
 	}
+	a.offEdge = nil
 	if c.Exact {
-		a.distinct = make(map[float64]int64, len(c.Values))
+		a.offEdge = map[float64]int64{}
 		for i, v := range c.Values {
-			a.distinct[v] = c.Counts[i]
+			if _, on := slices.BinarySearch(c.Edges, v); !on {
+				a.offEdge[v] = c.Counts[i]
+			}
 		}
 	}
 	return a
@@ -363,6 +452,7 @@ type catAcc struct {
 	counts  []int64
 	other   int64
 	missing int64
+	byCode  []int // CategoryCode's cache: code -> index+1 (0: not yet)
 }
 
 func newCatAcc() *catAcc { return &catAcc{index: map[string]int{}} }

@@ -203,3 +203,59 @@ func sketchColumns(ref *Profile, cur []Column) *Profile {
 	s.rows = int64(max(len(cur[0].Num), len(cur[0].Cat)))
 	return s.Profile()
 }
+
+// TestCellIndex: the coarse index finds the cell the binary search finds,
+// for values at, between and beyond the edges.
+func TestCellIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, edges := range [][]float64{
+		ProfileReference([]Column{columns(rng, 20000, 0)[1]}, 10).Columns[0].Edges, // lognormal quantiles
+		ProfileReference([]Column{columns(rng, 20000, 0)[0]}, 10).Columns[0].Edges, // normal quantiles
+		{-1e300, -1, 0, 1e-300, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 1e300},
+	} {
+		a := newNumAcc(edges)
+		if len(edges) > 16 && a.lut == nil {
+			t.Fatal("no index")
+		}
+		var probes []float64
+		for i, e := range edges {
+			probes = append(probes, e, math.Nextafter(e, math.Inf(-1)), math.Nextafter(e, math.Inf(1)))
+			if i > 0 {
+				probes = append(probes, (e+edges[i-1])/2)
+			}
+		}
+		for range 10000 {
+			probes = append(probes, edges[0]+(edges[len(edges)-1]-edges[0])*(1.2*rng.Float64()-0.1))
+		}
+		probes = append(probes, math.Inf(1), math.Inf(-1), math.MaxFloat64, -math.MaxFloat64)
+		for _, v := range probes {
+			if got, want := a.cell(v), cell(edges, v); got != want {
+				t.Fatalf("%v in %d edges: cell %d, the search says %d", v, len(edges), got, want)
+			}
+		}
+	}
+}
+
+// TestCategoryCode: counting by code is counting by name.
+func TestCategoryCode(t *testing.T) {
+	levels := []string{"a", "b", "c"}
+	ref := ProfileReference([]Column{{Name: "k", Cat: []string{"a", "b", "c", "b"}}}, 10)
+	byName, byCode := NewSketch(ref), NewSketch(ref)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 1000 {
+		code := rng.IntN(6) - 1 // -1 missing, 3 and 4 unseen
+		name := "(unseen)"
+		switch {
+		case code < 0:
+			name = ""
+		case code < 3:
+			name = levels[code]
+		}
+		byName.Category(0, name)
+		byCode.CategoryCode(0, code, levels, "(unseen)")
+	}
+	a, b := byName.Profile().Columns[0], byCode.Profile().Columns[0]
+	if fmt.Sprint(a.Levels, a.Counts, a.Missing) != fmt.Sprint(b.Levels, b.Counts, b.Missing) {
+		t.Errorf("by code %v %v %d, by name %v %v %d", b.Levels, b.Counts, b.Missing, a.Levels, a.Counts, a.Missing)
+	}
+}

@@ -74,7 +74,11 @@ func (m *Model) Observe(sk *monitor.Sketch, row []float64, class string) {
 	sk.Row()
 	for j, ft := range m.Schema.Features {
 		if ft.Type == dataset.Categorical {
-			sk.Category(j, m.Schema.Level(j, row[j]))
+			code := -1
+			if v := row[j]; !math.IsNaN(v) {
+				code = int(v)
+			}
+			sk.CategoryCode(j, code, ft.Levels, Unseen)
 		} else {
 			sk.Number(j, row[j])
 		}

@@ -13,24 +13,32 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/batch"
 	"github.com/reckon-ml/reckon/drift"
 	"github.com/reckon-ml/reckon/monitor"
+	"github.com/reckon-ml/reckon/tabular"
 )
 
 func (a *app) monitorCmd() *cobra.Command {
-	var ref, html, onDrift string
+	var ref, html, onDrift, modelName, driftFile string
 	var cur, skip, tests, thresholds []string
 	var o monitor.Options
 	c := &cobra.Command{
-		Use:   "monitor --reference REF --input NEW.csv",
+		Use:   "monitor (--reference REF | --model MODEL) --input NEW.csv",
 		Short: "Say whether new data has drifted from a reference, per column and for the table",
 		Long: `Compare every column of a reference (the data a model was trained on: a CSV
 table, or its profile from reckon monitor profile) with the same column of
-new data, using the tests Evidently picks by default.
+new data, using the tests Evidently picks by default. --model MODEL (a file,
+NAME, NAME@alias or NAME:VERSION) takes the reference its training stored in
+it; a registered version's checks are recorded in the tracking store
+(reckon monitor ls NAME lists them). reckon predict writes the drift of what
+it scores (features and predictions) to drift-STAMP.json; --drift FILE shows
+it again, with other options or as HTML.
 
 A reference of at most 1000 rows gets p-value tests, with drift at p < 0.05:
   - two-sample Kolmogorov-Smirnov (exact) for numbers with more than 5
@@ -71,9 +79,6 @@ says so and exits 1; else 4).`,
   reckon monitor --reference train.csv --input new.csv --on-drift 'reckon jobs submit -f pipeline.yaml'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if ref == "" || len(cur) == 0 {
-				return errors.New("--reference and --input are required (see reckon monitor --help)")
-			}
 			var err error
 			if o.Tests, err = pairs("--test", tests, func(s string) (string, error) { return s, nil }); err != nil {
 				return err
@@ -81,17 +86,12 @@ says so and exits 1; else 4).`,
 			if o.Thresholds, err = pairs("--threshold", thresholds, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }); err != nil {
 				return err
 			}
-			rp, err := drift.LoadReference(ref, skip, o.PSIBins)
-			if err != nil {
-				return err
-			}
-			rep, err := drift.Check(cmd.Context(), rp, cur, o)
+			rep, title, err := a.driftReport(cmd.Context(), ref, modelName, driftFile, cur, skip, o)
 			if err != nil {
 				return err
 			}
 			if html != "" {
 				var b bytes.Buffer
-				title := filepath.Base(cur[0]) + " against " + filepath.Base(ref)
 				if err := monitor.HTML(&b, title, rep); err != nil {
 					return err
 				}
@@ -115,6 +115,8 @@ says so and exits 1; else 4).`,
 	}
 	f := c.Flags()
 	f.StringVar(&ref, "reference", "", "the reference: a CSV table (the data the model was trained on) or its profile (reckon monitor profile)")
+	f.StringVar(&modelName, "model", "", "take the reference stored in this model (file, NAME, NAME@alias or NAME:VERSION)")
+	f.StringVar(&driftFile, "drift", "", "a drift file of reckon predict (drift-STAMP.json) to show again, instead of --input")
 	f.StringArrayVar(&cur, "input", nil, "the new data, a CSV file (repeatable: the files are checked as one batch)")
 	f.StringArrayVar(&skip, "skip", nil, "a column to leave out, such as an id or the target (repeatable)")
 	f.StringArrayVar(&tests, "test", nil, "COL=TEST: the test of a column (ks, z, chisquare, wasserstein_norm, jensenshannon, psi; repeatable)")
@@ -123,7 +125,7 @@ says so and exits 1; else 4).`,
 	f.StringVar(&onDrift, "on-drift", "", "a shell command to run when the table drifts, e.g. submitting the retraining pipeline as a job ($RECKON_DRIFT_REPORT names the JSON report)")
 	f.IntVar(&o.PSIBins, "psi-bins", 10, "reference quantile bins of the PSI")
 	f.BoolVar(&o.SharesChiSquare, "evidently-chisquare", false, "categorical test as Evidently's: current counts against the reference's shares taken as exact")
-	c.AddCommand(a.monitorProfileCmd())
+	c.AddCommand(a.monitorProfileCmd(), a.monitorLsCmd())
 	return c
 }
 
@@ -160,6 +162,106 @@ reads the profile instead of the table.`,
 	c.Flags().StringArrayVar(&skip, "skip", nil, "a column to leave out (repeatable)")
 	c.Flags().IntVar(&bins, "psi-bins", 10, "reference quantile bins of the PSI")
 	return c
+}
+
+// driftReport is the report the flags ask for, and its title.
+func (a *app) driftReport(ctx context.Context, ref, modelName, driftFile string, inputs, skip []string, o monitor.Options) (*monitor.Report, string, error) {
+	switch {
+	case driftFile != "":
+		if ref != "" || modelName != "" || len(inputs) > 0 {
+			return nil, "", errors.New("--drift FILE holds its reference and data: leave out --reference, --model and --input")
+		}
+		d, err := batch.ReadDrift(driftFile)
+		if err != nil {
+			return nil, "", err
+		}
+		rp, err := monitor.Without(d.Reference, skip)
+		if err != nil {
+			return nil, "", err
+		}
+		rep, err := monitor.CompareProfiles(rp, d.Current, nil, o)
+		return rep, "predictions of " + d.Model + " against its training data", err
+	case len(inputs) == 0:
+		return nil, "", errors.New("--input is required (see reckon monitor --help)")
+	case modelName != "":
+		m, err := a.loadModel(ctx, modelName)
+		if err != nil {
+			return nil, "", err
+		}
+		if ref != "" {
+			if tm, ok := m.Model.(*tabular.Model); ok && tm.Reference != nil {
+				return nil, "", fmt.Errorf("%s has its own reference (its training data's profile): leave out --reference", m.Label)
+			}
+		}
+		rp, err := drift.ModelReference(m.Model, m.Label, ref)
+		if err != nil {
+			return nil, "", err
+		}
+		if rp, err = monitor.Without(rp, skip); err != nil {
+			return nil, "", err
+		}
+		rep, err := drift.Check(ctx, rp, inputs, o)
+		if err != nil {
+			return nil, "", err
+		}
+		if m.Version != nil {
+			ws, err := a.openWorkspace(ctx)
+			if err != nil {
+				return nil, "", err
+			}
+			defer ws.Close()
+			run, err := drift.Record(ctx, ws.Store, ws.Blobs, *m.Version, rep, inputs, currentUser(), time.Now())
+			if err != nil {
+				return nil, "", fmt.Errorf("recording the check against %s: %w", m.Label, err)
+			}
+			fmt.Fprintf(a.err, "recorded against %s as run %s (reckon monitor ls %s)\n", m.Label, run.ID, m.Version.Model)
+		}
+		return rep, filepath.Base(inputs[0]) + " against " + m.Label, nil
+	case ref == "":
+		return nil, "", errors.New("--reference or --model is required (see reckon monitor --help)")
+	}
+	rp, err := drift.LoadReference(ref, skip, o.PSIBins)
+	if err != nil {
+		return nil, "", err
+	}
+	rep, err := drift.Check(ctx, rp, inputs, o)
+	return rep, filepath.Base(inputs[0]) + " against " + filepath.Base(ref), err
+}
+
+func (a *app) monitorLsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "ls NAME",
+		Short:   "List the drift checks recorded against a registered model, newest first",
+		Example: `  reckon monitor ls tumor`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			runs, err := drift.History(cmd.Context(), ws.Store, args[0])
+			if err != nil {
+				return err
+			}
+			return a.report(runs, func(w io.Writer) {
+				if len(runs) == 0 {
+					fmt.Fprintf(w, "no drift checks of %s recorded (reckon monitor --model %s@ALIAS --input NEW.csv records one)\n", args[0], args[0])
+					return
+				}
+				tw := newTabWriter(w)
+				fmt.Fprintln(tw, "when\tversion\tdataset drift\tdrifted columns\trows\trun")
+				for _, r := range runs {
+					verdict := "no"
+					if r.Last["dataset_drift"] == 1 {
+						verdict = "DRIFT"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%g\t%s\n", r.Started.UTC().Format(time.DateTime), r.Tags["version"], verdict, r.Last["drifted_columns"], r.Last["current_rows"], r.ID)
+				}
+				tw.Flush()
+			})
+		},
+	}
 }
 
 // pairs parses repeated COL=VALUE flags.

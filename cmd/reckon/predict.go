@@ -40,6 +40,7 @@ type predictOptions struct {
 	FanOut   int   // inside a scheduler job: this many shard jobs, then merge
 	Indexes  []int // with Shards: $JOB_COMPLETION_INDEX k is shard Indexes[k]
 	ViaBlobs bool  // a pod without the submitter's directory: write privately, upload
+	NoDrift  bool  // no drift summary
 	Shared   bool  // --on kube: the pods write OUT-DIR themselves
 	On       string
 	Team     string
@@ -126,6 +127,7 @@ failed, 130 interrupted (run the same command again to continue).`,
 	f.StringVar(&o.On, "on", "", `"kube": run it as a Job on Kubernetes (an Indexed Job with --shards N) and wait`)
 	f.StringVar(&o.Team, "team", "default", "with --on kube: the team whose queue the job joins")
 	o.Kube.add(f)
+	f.BoolVar(&o.NoDrift, "no-drift", false, "skip the drift summary (drift-STAMP.json: the records' features and predictions against the model's training data)")
 	f.IntVar(&o.Chunk, "chunk", 512, "records committed together (tracks: 16 unless set); they are also what a worker scores at once")
 	c.AddCommand(a.predictStatusCmd(), a.predictMergeCmd(), a.predictFetchCmd())
 	return c
@@ -166,7 +168,7 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 	}
 	bar, finish := a.lazyBar("predicting (records)")
 	man, dir, err := batch.Predict(ctx, batch.Request{Model: m.Model, Label: m.Label, Inputs: o.Inputs, IDColumn: o.IDColumn,
-		Shard: shard, Out: out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar})
+		Shard: shard, Out: out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar, NoDrift: o.NoDrift})
 	finish()
 	if err == nil && o.ViaBlobs {
 		if err = a.uploadOutputs(ctx, out, o.Out); err != nil {
@@ -182,8 +184,17 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 	res := predictResult{Dir: dir, Manifest: man}
 	if err := a.report(res, func(w io.Writer) {
 		fmt.Fprintf(w, "%s: %d read, %d predicted, %d failed in %.1f s (shard %s)\n", m.Label, man.Read, man.Predicted, man.Failed, man.Seconds, man.Shard)
-		for _, f := range []string{man.Files.Predictions, man.Files.Errors, man.Files.Log, man.Files.Manifest} {
-			fmt.Fprintf(w, "  %s\n", filepath.Join(dir, f))
+		for _, f := range []string{man.Files.Predictions, man.Files.Errors, man.Files.Log, man.Files.Manifest, man.Files.Drift} {
+			if f != "" {
+				fmt.Fprintf(w, "  %s\n", filepath.Join(dir, f))
+			}
+		}
+		if man.DatasetDrift != nil {
+			verdict := "no dataset drift against the training data"
+			if *man.DatasetDrift {
+				verdict = "DATASET DRIFT against the training data"
+			}
+			fmt.Fprintf(w, "%s (reckon monitor --drift %s)\n", verdict, filepath.Join(dir, man.Files.Drift))
 		}
 	}); err != nil {
 		return err
@@ -361,6 +372,9 @@ func (a *app) runPredictOnKube(ctx context.Context, o *predictOptions) error {
 	}
 	if o.Chunk > 0 {
 		args = append(args, "--chunk", strconv.Itoa(o.Chunk))
+	}
+	if o.NoDrift {
+		args = append(args, "--no-drift")
 	}
 	r, err := a.onKube(ctx, &o.Kube, scheduler.Submission{Predict: true, Shards: o.Shards, Args: args, Team: o.Team})
 	if !o.Shared && r.ID != "" {
