@@ -49,8 +49,16 @@ func ProfileTable(path string, skip []string, psiBins int) (*monitor.Profile, er
 }
 
 // LoadReference is the reference at path: a profile file (from WriteProfile)
-// as it is, or a CSV table, profiled.
+// as it is, a CSV table, profiled, or a track set, whose per-track
+// features are profiled (TrackFeatures).
 func LoadReference(path string, skip []string, psiBins int) (*monitor.Profile, error) {
+	if IsTrackSet(path) {
+		p, err := ProfileTracks(path)
+		if err != nil {
+			return nil, err
+		}
+		return monitor.Without(p, skip)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -90,8 +98,12 @@ func ReadProfile(path string) (*monitor.Profile, error) {
 	return f.Profile, nil
 }
 
-// SketchFiles streams every CSV file into one current side of ref.
+// SketchFiles streams every CSV file (or track set) into one current side
+// of ref.
 func SketchFiles(ctx context.Context, paths []string, ref *monitor.Profile) (*monitor.Profile, error) {
+	if len(paths) > 0 && IsTrackSet(paths[0]) {
+		return SketchTracks(paths, ref)
+	}
 	var out *monitor.Profile
 	for _, p := range paths {
 		f, err := os.Open(p)

@@ -64,7 +64,11 @@ func CompareProfiles(ref, cur *Profile, skip []string, o Options) (*Report, erro
 		if cc.Type != rc.Type {
 			return nil, fmt.Errorf("column %q holds %s in the reference and %s in the current data", rc.Name, typeWord(rc.Type), typeWord(cc.Type))
 		}
-		r, err := compareProfile(rc, cc, ref.Rows, o, ref.PSIBins)
+		ro := o
+		if ref.Rule == RuleAny {
+			ro.pScale = 1 / float64(len(ref.Columns)-len(skipped))
+		}
+		r, err := compareProfile(rc, cc, ref.Rows, ro, ref.PSIBins)
 		if err != nil {
 			return nil, err
 		}
@@ -75,6 +79,9 @@ func CompareProfiles(ref, cur *Profile, skip []string, o Options) (*Report, erro
 		rep.Columns = append(rep.Columns, r)
 	}
 	rep.DatasetDrift = DatasetDrift(rep.Columns)
+	if ref.Rule == RuleAny {
+		rep.DatasetDrift = rep.Drifted > 0
+	}
 	return rep, nil
 }
 
@@ -119,6 +126,9 @@ func compareProfile(ref, cur *ColumnProfile, refRows int64, o Options, storedBin
 		r.Test = t
 	}
 	r.Threshold = DefaultThreshold(r.Test)
+	if pTest(r.Test) && o.pScale > 0 {
+		r.Threshold *= o.pScale
+	}
 	if t, ok := o.Thresholds[ref.Name]; ok {
 		r.Threshold = t
 	}

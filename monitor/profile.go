@@ -30,10 +30,19 @@ const (
 // current side, accumulated while streaming a batch. Two current profiles
 // of the same reference merge exactly (counts add).
 type Profile struct {
-	Rows    int64            `json:"rows"`
-	PSIBins int              `json:"psi_bins"`
+	Rows    int64 `json:"rows"`
+	PSIBins int   `json:"psi_bins"`
+	// Rule is the dataset verdict: "" for Evidently's (at least half the
+	// columns drift), RuleAny for any column drifting, each p-value test
+	// then at its threshold over the number of columns (Bonferroni), so
+	// that the set's false alarms stay at the threshold: for a few
+	// features of which one moving matters, such as per-track ones.
+	Rule    string           `json:"rule,omitempty"`
 	Columns []*ColumnProfile `json:"columns"`
 }
+
+// RuleAny is the Profile.Rule under which one drifting column is enough.
+const RuleAny = "any"
 
 // ColumnProfile is one column's summary.
 //
@@ -237,7 +246,7 @@ func (s *Sketch) Missing(i int) {
 
 // Profile is what the sketch has seen.
 func (s *Sketch) Profile() *Profile {
-	p := &Profile{Rows: s.rows, PSIBins: s.ref.PSIBins}
+	p := &Profile{Rows: s.rows, PSIBins: s.ref.PSIBins, Rule: s.ref.Rule}
 	for i, c := range s.ref.Columns {
 		if s.num[i] != nil {
 			p.Columns = append(p.Columns, s.num[i].profile(c.Name))
@@ -258,7 +267,7 @@ func Merge(a, b *Profile) (*Profile, error) {
 	if len(a.Columns) != len(b.Columns) {
 		return nil, fmt.Errorf("%w: %d columns against %d", ErrLayout, len(a.Columns), len(b.Columns))
 	}
-	out := &Profile{Rows: a.Rows + b.Rows, PSIBins: a.PSIBins}
+	out := &Profile{Rows: a.Rows + b.Rows, PSIBins: a.PSIBins, Rule: a.Rule}
 	for i, x := range a.Columns {
 		y := b.Columns[i]
 		if x.Name != y.Name || x.Type != y.Type || !slices.Equal(x.Edges, y.Edges) {
@@ -523,7 +532,7 @@ func catAccOf(c *ColumnProfile) *catAcc {
 // Without is p less the named columns (ids, the target), each of which
 // must be in p.
 func Without(p *Profile, skip []string) (*Profile, error) {
-	out := &Profile{Rows: p.Rows, PSIBins: p.PSIBins}
+	out := &Profile{Rows: p.Rows, PSIBins: p.PSIBins, Rule: p.Rule}
 	for _, s := range skip {
 		if p.Column(s) == nil {
 			return nil, fmt.Errorf("--skip %s: the reference has no such column (it has %s)", s, strings.Join(names(p), ", "))

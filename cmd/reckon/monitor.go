@@ -47,7 +47,13 @@ A reference of at most 1000 rows gets p-value tests, with drift at p < 0.05:
   - chi-squared otherwise.
 A larger reference gets distances, with drift at >= 0.1: Wasserstein over the
 reference's standard deviation for such numbers, Jensen-Shannon otherwise.
-The table drifts when at least half of its columns do. Every column also
+The table drifts when at least half of its columns do.
+
+Track sets (directories with tracks.csv) are compared by per-track features:
+sample step, duration, position noise, the fitted ballistic coefficient (ln)
+and the last altitude. A set drifts when any of them does, each test at
+0.05/5 (Bonferroni), so that a change of noise or of the ballistic range is
+caught while same-settings sets keep a 5% false-alarm rate. Every column also
 gets a PSI on the reference's deciles (0.1 warn, 0.25 alert), which is
 reported but does not vote. --test COL=TEST and --threshold COL=X change a
 column's test (ks, z, chisquare, wasserstein_norm, jensenshannon, psi) or
@@ -134,20 +140,21 @@ func (a *app) monitorProfileCmd() *cobra.Command {
 	var skip []string
 	var bins int
 	c := &cobra.Command{
-		Use:   "profile TABLE.csv --out PROFILE.json",
-		Short: "Summarise a reference table once, for quick drift checks against it",
+		Use:   "profile TABLE.csv|TRACKSET --out PROFILE.json",
+		Short: "Summarise a reference table (or track set) once, for quick drift checks against it",
 		Long: `Summarise a reference table in bounded space, column by column: its distinct
 values with their counts when it has at most 1000, else counts and sums in
 1000 cells at its exact quantiles, its PSI deciles and its standard
 deviation; categories with their counts. reckon monitor --reference then
-reads the profile instead of the table.`,
+reads the profile instead of the table. A track set is summarised by its
+per-track features (as reckon monitor does with track sets).`,
 		Example: `  reckon monitor profile train.csv --skip id --out train.profile.json`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return errors.New("--out is required: where to write the profile")
 			}
-			p, err := drift.ProfileTable(args[0], skip, bins)
+			p, err := drift.LoadReference(args[0], skip, bins)
 			if err != nil {
 				return err
 			}

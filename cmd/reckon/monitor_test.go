@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reckon-ml/reckon/batch"
 	"github.com/reckon-ml/reckon/monitor"
 )
 
@@ -104,4 +105,109 @@ func TestMonitor(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, `no column "mean_perimeter"`) {
 		t.Errorf("missing column: exit %d %s", code, errs)
 	}
+}
+
+// TestDriftWhilePredicting (issue 15): a model trained by reckon carries
+// its training profile; predict writes the drift of what it scored beside
+// the manifest (none for the training table, dataset drift for the
+// shifted copy, prediction included); sharded predictions merge their
+// drift into the whole job's; monitor shows a drift file again, checks a
+// model's inputs, and a profile file stands for its table. A bad cell is
+// an error naming file, line and column.
+func TestDriftWhilePredicting(t *testing.T) {
+	home := t.TempDir()
+	data := "../../examples/tumor/breast_cancer_wisconsin_clean.csv"
+	m := filepath.Join(t.TempDir(), "tumor.rkm")
+	mustReckonHome(t, home, "train", "tabular", "--data", data, "--target", "diagnosis", "--kind", "logistic", "--out", m)
+	type manifest struct {
+		Files        struct{ Drift string }
+		DatasetDrift *bool `json:"dataset_drift"`
+	}
+	predict := func(in, out string, extra ...string) manifest {
+		t.Helper()
+		o, errs, code := reckonHome(t, home, append([]string{"--json", "predict", "--model", m, "--data", in, "--out-dir", out}, extra...)...)
+		var res manifest
+		if err := json.Unmarshal([]byte(o), &res); err != nil || code != 0 {
+			t.Fatalf("predict: exit %d %v\n%s%s", code, err, o, errs)
+		}
+		return res
+	}
+	same := predict(data, filepath.Join(t.TempDir(), "same"))
+	if same.DatasetDrift == nil || *same.DatasetDrift || same.Files.Drift == "" {
+		t.Fatalf("training table: %+v", same)
+	}
+	shiftedIn := shiftedTumor(t, 1.3)
+	out := filepath.Join(t.TempDir(), "shifted")
+	shifted := predict(shiftedIn, out)
+	if shifted.DatasetDrift == nil || !*shifted.DatasetDrift {
+		t.Fatalf("shifted table: %+v", shifted)
+	}
+	o, errs, code := reckonHome(t, home, "--json", "monitor", "--drift", filepath.Join(out, shifted.Files.Drift))
+	var rep monitor.Report
+	if err := json.Unmarshal([]byte(o), &rep); err != nil || code != 4 {
+		t.Fatalf("monitor --drift: exit %d %v\n%s%s", code, err, o, errs)
+	}
+	var pred *monitor.Result
+	for i := range rep.Columns {
+		if rep.Columns[i].Column == "prediction" {
+			pred = &rep.Columns[i]
+		}
+	}
+	if pred == nil || pred.Test != "z" || !pred.Drift {
+		t.Errorf("prediction drift: %+v", pred)
+	}
+	if _, errs, code = reckonHome(t, home, "monitor", "--model", m, "--input", shiftedIn); code != 4 {
+		t.Errorf("monitor --model: exit %d %s", code, errs)
+	}
+	if _, errs, code = reckonHome(t, home, "monitor", "--model", m, "--input", data); code != 0 {
+		t.Errorf("monitor --model, training data: exit %d %s", code, errs)
+	}
+
+	// Shards: the merged drift is the whole job's, exactly.
+	shards := filepath.Join(t.TempDir(), "shards")
+	for i := range 3 {
+		predict(shiftedIn, shards, "--shard", strconv.Itoa(i)+"/3")
+	}
+	o, errs, code = reckonHome(t, home, "--json", "predict", "merge", shards, "--out-dir", filepath.Join(shards, "merged"))
+	var merged struct {
+		Drift        string
+		DatasetDrift *bool `json:"dataset_drift"`
+	}
+	if err := json.Unmarshal([]byte(o), &merged); err != nil || code != 0 || merged.Drift == "" {
+		t.Fatalf("merge: exit %d %v\n%s%s", code, err, o, errs)
+	}
+	whole, _ := json.Marshal(mustDrift(t, filepath.Join(out, shifted.Files.Drift)).Report)
+	joined, _ := json.Marshal(mustDrift(t, merged.Drift).Report)
+	if string(whole) != string(joined) {
+		t.Errorf("merged shards' report differs from the whole job's:\n%s\n%s", joined, whole)
+	}
+
+	// A profile file stands for its table.
+	prof := filepath.Join(t.TempDir(), "ref.json")
+	mustReckonHome(t, home, "monitor", "profile", data, "--skip", "diagnosis", "--out", prof)
+	a, _, _ := reckonHome(t, home, "--json", "monitor", "--reference", prof, "--input", shiftedIn)
+	b, _, _ := reckonHome(t, home, "--json", "monitor", "--reference", data, "--skip", "diagnosis", "--input", shiftedIn)
+	if a != b || a == "" {
+		t.Errorf("profile and table disagree:\n%s\n%s", a, b)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	text, _ := os.ReadFile(data)
+	lines := strings.SplitN(string(text), "\n", 4)
+	fields := strings.Split(lines[2], ",")
+	fields[1] = "oops"
+	os.WriteFile(bad, []byte(lines[0]+"\n"+lines[1]+"\n"+strings.Join(fields, ",")+"\n"), 0o644)
+	_, errs, code = reckonHome(t, home, "monitor", "--reference", prof, "--input", bad)
+	header := strings.Split(lines[0], ",")
+	if code != 1 || !strings.Contains(errs, bad+":3: column "+header[1]+`: "oops" is not a finite number`) {
+		t.Errorf("bad cell: exit %d %s", code, errs)
+	}
+}
+
+func mustDrift(t *testing.T, path string) *batch.Drift {
+	t.Helper()
+	d, err := batch.ReadDrift(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
