@@ -48,7 +48,7 @@ type Options struct {
 	// its threshold.
 	Tests      map[string]string
 	Thresholds map[string]float64
-	pScale     float64 // Profile.Rule "any": p thresholds times this
+	pDiv       float64 // Profile.Rule "any": p thresholds over this
 }
 
 // Compare tests one column of the current data against the reference

@@ -66,7 +66,7 @@ func CompareProfiles(ref, cur *Profile, skip []string, o Options) (*Report, erro
 		}
 		ro := o
 		if ref.Rule == RuleAny {
-			ro.pScale = 1 / float64(len(ref.Columns)-len(skipped))
+			ro.pDiv = float64(len(ref.Columns) - len(skipped))
 		}
 		r, err := compareProfile(rc, cc, ref.Rows, ro, ref.PSIBins)
 		if err != nil {
@@ -126,8 +126,8 @@ func compareProfile(ref, cur *ColumnProfile, refRows int64, o Options, storedBin
 		r.Test = t
 	}
 	r.Threshold = DefaultThreshold(r.Test)
-	if pTest(r.Test) && o.pScale > 0 {
-		r.Threshold *= o.pScale
+	if pTest(r.Test) && o.pDiv > 0 {
+		r.Threshold /= o.pDiv
 	}
 	if t, ok := o.Thresholds[ref.Name]; ok {
 		r.Threshold = t

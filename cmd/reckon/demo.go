@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"maps"
@@ -10,14 +11,18 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reckon-ml/reckon/atomicfile"
 	"github.com/reckon-ml/reckon/batch"
+	"github.com/reckon-ml/reckon/drift"
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/lstm"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/plan"
 	"github.com/reckon-ml/reckon/registry"
@@ -40,6 +45,7 @@ type demoResult struct {
 	Predict []demoPredict                `json:"predict"`
 	Jobs    *demoJobs                    `json:"jobs"`
 	Plan    *plan.Plan                   `json:"plan"`
+	Drift   []demoDrift                  `json:"drift"`
 	Seconds float64                      `json:"seconds"`
 }
 
@@ -51,6 +57,13 @@ type demoJobs struct {
 	// Waiting is the job that waited and why (reckon jobs why).
 	Waiting string `json:"waiting"`
 	Why     string `json:"why"`
+}
+
+// demoDrift is one drift check of the demo.
+type demoDrift struct {
+	What   string          `json:"what"`
+	Report *monitor.Report `json:"report"`
+	File   string          `json:"file,omitempty"`
 }
 
 // demoPredict is one batch prediction of the demo.
@@ -175,6 +188,10 @@ with the embedded store (SQLite + a local blob directory):
 				}
 				res.Predict = append(res.Predict, *dp)
 			}
+			fmt.Fprintln(a.err, "== drift: a shifted tumor table, tracks with twice the noise")
+			if res.Drift, err = a.demoDrift(ctx, p, home, table, count, seed); err != nil {
+				return err
+			}
 			fmt.Fprintln(a.err, "== both pipelines as jobs of two teams, on the local scheduler")
 			if res.Jobs, err = a.demoJobs(ctx, p, home, re); err != nil {
 				return err
@@ -243,6 +260,13 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 			fmt.Fprintf(w, "    %s\n", l)
 		}
 	}
+	for _, d := range res.Drift {
+		fmt.Fprintf(w, "\n== drift: %s\n", d.What)
+		if d.File != "" {
+			fmt.Fprintf(w, "(reckon monitor --drift %s)\n", d.File)
+		}
+		printDriftTop(w, d.Report, 6)
+	}
 	if j := res.Jobs; j != nil {
 		fmt.Fprintln(w, "\n== jobs (reckon jobs submit -f ... --team T, reckon scheduler)")
 		for _, r := range j.Submitted {
@@ -277,6 +301,100 @@ func printDemoNext(w io.Writer, home string, keep bool) {
 	fmt.Fprintf(w, "\nnext: reckon examples extract reckon-examples\n")
 	fmt.Fprintf(w, "      reckon run -f reckon-examples/tumor/pipeline.yaml && reckon models show tumor@champion\n")
 	fmt.Fprintf(w, "      reckon runs ls --sort metric:roc_auc:desc\n")
+}
+
+// demoDrift shows what drift looks like: the tumor champion scoring a copy
+// of its table whose measurements are 30% larger (predict's drift file,
+// features and predictions, recorded against the champion), and the
+// reentry training tracks against fresh ones of the same settings and
+// against ones with twice the noise.
+func (a *app) demoDrift(ctx context.Context, p *workspace.Workspace, home, table string, count int, seed uint64) ([]demoDrift, error) {
+	var out []demoDrift
+	shifted := filepath.Join(home, "data", "tumor-shifted.csv")
+	if err := scaleNumbers(table, shifted, 1.3); err != nil {
+		return nil, err
+	}
+	dp, err := a.demoPredict(ctx, p, "tumor", shifted, filepath.Join(home, "predictions", "tumor-shifted"))
+	if err != nil {
+		return nil, err
+	}
+	d, err := batch.ReadDrift(filepath.Join(dp.Dir, dp.Manifest.Files.Drift))
+	if err != nil {
+		return nil, err
+	}
+	m, err := registry.Load(ctx, p, p.Blobs, registry.Ref{Name: "tumor", Alias: "champion"})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := drift.Record(ctx, p.Store, p.Blobs, *m.Version, d.Report, []string{shifted}, currentUser(), time.Now()); err != nil {
+		return nil, err
+	}
+	out = append(out, demoDrift{What: "reckon predict --model tumor@champion on the tumor table with measurements x1.3", Report: d.Report, File: filepath.Join(dp.Dir, dp.Manifest.Files.Drift)})
+
+	gen := func(name string, seed uint64, n int, noise float64) (string, error) {
+		dir := filepath.Join(home, "data", name)
+		cfg := reentry.DefaultConfig()
+		cfg.Count, cfg.Seed, cfg.NoiseScale = n, seed, noise
+		_, err := reentry.WriteDir(ctx, dir, cfg, reentry.WriteOptions{})
+		return dir, err
+	}
+	// The generator is deterministic: these are the training tracks.
+	train, err := gen("train-tracks", seed, count, 1)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := drift.LoadReference(train, nil, 10)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		name  string
+		seed  uint64
+		noise float64
+		what  string
+	}{
+		{"fresh-tracks", seed + 1000, 1, "reckon monitor --reference TRAINING-TRACKS --input FRESH-TRACKS (same settings, another seed)"},
+		{"noisy-tracks", seed + 2000, 2, "reckon monitor --reference TRAINING-TRACKS --input NOISY-TRACKS (data gen --noise-scale 2)"},
+	} {
+		dir := filepath.Join(home, "data", c.name)
+		if _, err := os.Stat(dir); err != nil {
+			if dir, err = gen(c.name, c.seed, max(count/3, 4), c.noise); err != nil {
+				return nil, err
+			}
+		}
+		rep, err := drift.Check(ctx, ref, []string{dir}, monitor.Options{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, demoDrift{What: c.what, Report: rep})
+	}
+	return out, nil
+}
+
+// scaleNumbers copies a CSV table with every number times f.
+func scaleNumbers(src, dst string, f float64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	rows, err := csv.NewReader(in).ReadAll()
+	if err != nil {
+		return err
+	}
+	for _, r := range rows[1:] {
+		for j, v := range r {
+			if x, err := strconv.ParseFloat(v, 64); err == nil {
+				r[j] = strconv.FormatFloat(x*f, 'g', -1, 64)
+			}
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.WriteAll(rows); err != nil {
+		return err
+	}
+	return atomicfile.Write(dst, b.Bytes())
 }
 
 // demoPredict scores input with NAME@champion into out.

@@ -290,8 +290,12 @@ func pairs[T any](flag string, kv []string, parse func(string) (T, error)) (map[
 
 // printDrift lists the columns, the drifting ones first, most drifted
 // first (smallest p-value, largest distance over its threshold).
-func printDrift(w io.Writer, rep *monitor.Report) {
-	cols := append([]monitor.Result(nil), rep.Columns...)
+func printDrift(w io.Writer, rep *monitor.Report) { printDriftRows(w, rep, rep) }
+
+// printDriftRows prints rows' columns and whole's verdict.
+func printDriftRows(w io.Writer, rows, whole *monitor.Report) {
+	rep := whole
+	cols := append([]monitor.Result(nil), rows.Columns...)
 	sort.SliceStable(cols, func(i, j int) bool {
 		return monitor.Severity(cols[i]) > monitor.Severity(cols[j])
 	})
@@ -310,6 +314,18 @@ func printDrift(w io.Writer, rep *monitor.Report) {
 		verdict = "DATASET DRIFT"
 	}
 	fmt.Fprintf(w, "%s: %d of %d columns drifted (reference %d rows, current %d rows)\n", verdict, rep.Drifted, len(rep.Columns), rep.RefRows, rep.CurRows)
+}
+
+// printDriftTop is printDrift's verdict with the n worst columns.
+func printDriftTop(w io.Writer, rep *monitor.Report, n int) {
+	top := *rep
+	top.Columns = append([]monitor.Result(nil), rep.Columns...)
+	sort.SliceStable(top.Columns, func(i, j int) bool { return monitor.Severity(top.Columns[i]) > monitor.Severity(top.Columns[j]) })
+	if len(top.Columns) > n {
+		fmt.Fprintf(w, "(the %d worst of %d columns)\n", n, len(top.Columns))
+		top.Columns = top.Columns[:n]
+	}
+	printDriftRows(w, &top, rep)
 }
 
 // runOnDrift runs the --on-drift command with the report in a file it
