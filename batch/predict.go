@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/tabular"
 	"github.com/reckon-ml/reckon/trackmodel"
 )
@@ -37,6 +39,22 @@ type Request struct {
 	Progress func(done, total int)
 	// NoDrift skips the drift summary (Job.NoDrift).
 	NoDrift bool
+	// Reference is the drift reference of a track model (its artifact's
+	// Header.Drift, ArtifactReference); tabular models carry their own.
+	Reference *monitor.Profile
+}
+
+// ArtifactReference is the drift reference an artifact stores (nil for
+// none, or for a format 1 file).
+func ArtifactReference(a *model.Artifact) (*monitor.Profile, error) {
+	if a == nil || len(a.Header.Drift) == 0 {
+		return nil, nil
+	}
+	var p monitor.Profile
+	if err := json.Unmarshal(a.Header.Drift, &p); err != nil {
+		return nil, fmt.Errorf("the model's drift reference: %w", err)
+	}
+	return &p, nil
 }
 
 // DefaultChunk is the chunk size for a model's records: tracks are costly,
@@ -74,6 +92,9 @@ func Predict(ctx context.Context, r Request) (*Manifest, string, error) {
 	src, sc, ins, err := ForModel(r.Model, r.Label, r.Inputs, r.IDColumn)
 	if err != nil {
 		return nil, "", err
+	}
+	if ts, ok := sc.(*trackScorer); ok {
+		ts.ref = r.Reference
 	}
 	chunk := r.Chunk
 	if chunk == 0 {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/lstm"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/trackmodel"
 )
 
@@ -69,7 +71,25 @@ func fileHash(path string) (string, error) {
 }
 
 type trackScorer struct {
-	p trackmodel.Predictor
+	p   trackmodel.Predictor
+	ref *monitor.Profile // nil: no drift summary
+}
+
+// Reference implements Profiler.
+func (s *trackScorer) Reference() *monitor.Profile { return s.ref }
+
+// Observe implements Profiler: the track's features and predicted time.
+func (s *trackScorer) Observe(sk *monitor.Sketch, r Record, o Outcome) {
+	if r.Stage != "" || r.Track == nil {
+		return // not read: nothing to summarise
+	}
+	v := math.NaN() // a track without a prediction still has features
+	if o.Stage == "" && len(o.Fields) > 0 {
+		if x, err := strconv.ParseFloat(o.Fields[0], 64); err == nil {
+			v = x
+		}
+	}
+	trackmodel.Observe(sk, s.ref, r.Track, v)
 }
 
 func (s *trackScorer) Columns() []string { return []string{"reentry_time_s"} }

@@ -14,19 +14,33 @@ import (
 	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/tabular"
+	"github.com/reckon-ml/reckon/trackmodel"
 )
 
 // ErrNoReference marks a model without a drift reference.
 var ErrNoReference = errors.New("the model has no drift reference")
 
-// ModelReference is what raw input tables are checked against for m: its
-// training profile without the predictions (tables hold none). A model
-// saved before profiles (format 1) gets one on demand from its training
-// table, training ("" for none: then it is an error that says so).
-func ModelReference(m model.Model, label, training string) (*monitor.Profile, error) {
+// ModelReference is what raw inputs are checked against for m (a its
+// artifact): its training profile without the predictions (raw tables and
+// track sets hold none). A model saved before profiles (format 1) gets one
+// on demand from its training data, training ("" for none: then it is an
+// error that says so).
+func ModelReference(m model.Model, a *model.Artifact, label, training string) (*monitor.Profile, error) {
 	tm, ok := m.(*tabular.Model)
 	if !ok {
-		return nil, fmt.Errorf("%s: a %s model scores tracks; check tracks with reckon predict, whose drift file compares their per-track features", label, m.Kind())
+		var ref *monitor.Profile
+		if a != nil && len(a.Header.Drift) > 0 {
+			if err := json.Unmarshal(a.Header.Drift, &ref); err != nil {
+				return nil, fmt.Errorf("%s: its drift reference: %w", label, err)
+			}
+		}
+		if ref == nil {
+			if training == "" {
+				return nil, fmt.Errorf("%s: %w (it was saved before reckon kept one, model file format 1): give its training tracks with --reference SET", label, ErrNoReference)
+			}
+			return ProfileTracks(training)
+		}
+		return monitor.Without(ref, []string{trackmodel.PredictionColumn})
 	}
 	if tm.Reference == nil {
 		if training == "" {

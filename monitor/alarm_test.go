@@ -44,7 +44,18 @@ func TestFalseAlarms(t *testing.T) {
 		}
 		return c
 	}
-	var two, evidently, ks int
+	binary := func(n int) Column {
+		c := Column{Name: "flag"}
+		for range n {
+			v := "no"
+			if rng.Float64() < 0.3 {
+				v = "yes"
+			}
+			c.Cat = append(c.Cat, v)
+		}
+		return c
+	}
+	var two, evidently, ks, z int
 	for range trials {
 		ref, cur := drawCategories(rng, 800, false), drawCategories(rng, 800, false)
 		if Compare(ref, cur, 800, Options{}).Drift {
@@ -56,12 +67,17 @@ func TestFalseAlarms(t *testing.T) {
 		if Compare(normal(800), normal(800), 800, Options{}).Drift {
 			ks++
 		}
+		if r := Compare(binary(800), binary(800), 800, Options{}); r.Test != "z" {
+			t.Fatalf("a binary column got %s", r.Test)
+		} else if r.Drift {
+			z++
+		}
 	}
 	rate := func(n int) float64 { return float64(n) / float64(trials) }
-	t.Logf("false alarms over %d pairs of 800 rows: two-sample chi-squared %.1f%%, Evidently's shares form %.1f%%, KS %.1f%%",
-		trials, 100*rate(two), 100*rate(evidently), 100*rate(ks))
-	if rate(two) > 0.06 || rate(ks) > 0.06 {
-		t.Errorf("two-sample chi-squared %.3f, KS %.3f: want at most 6%%", rate(two), rate(ks))
+	t.Logf("false alarms over %d pairs of 800 rows: two-sample chi-squared %.1f%%, Evidently's shares form %.1f%%, KS %.1f%%, z-test %.1f%%",
+		trials, 100*rate(two), 100*rate(evidently), 100*rate(ks), 100*rate(z))
+	if rate(two) > 0.06 || rate(ks) > 0.06 || rate(z) > 0.06 {
+		t.Errorf("two-sample chi-squared %.3f, KS %.3f, z-test %.3f: want at most 6%%", rate(two), rate(ks), rate(z))
 	}
 	if rate(evidently) < 2*rate(two) {
 		t.Errorf("the shares form flags %.3f, the two-sample form %.3f: want the shares form's excess reproduced", rate(evidently), rate(two))

@@ -200,33 +200,25 @@ func sum(v []float64) float64 {
 // Wasserstein is the first Wasserstein distance between two samples (the
 // area between their distribution functions).
 func Wasserstein(a, b []float64) float64 {
-	x, y := slices.Clone(a), slices.Clone(b)
+	xv, xn := distinctCounts(a)
+	yv, yn := distinctCounts(b)
+	return wassersteinCounts(xv, xn, yv, yn)
+}
+
+// distinctCounts are v's sorted distinct values and how often each occurs.
+func distinctCounts(v []float64) ([]float64, []int64) {
+	x := slices.Clone(v)
 	sort.Float64s(x)
-	sort.Float64s(y)
-	m, n := float64(len(x)), float64(len(y))
-	var i, j int
-	var area, last float64
-	first := true
-	for i < len(x) || j < len(y) {
-		var v float64
-		switch {
-		case j >= len(y) || (i < len(x) && x[i] <= y[j]):
-			v = x[i]
-		default:
-			v = y[j]
+	var vals []float64
+	var n []int64
+	for i, e := range x {
+		if i > 0 && e == x[i-1] {
+			n[len(n)-1]++
+			continue
 		}
-		if !first {
-			area += math.Abs(float64(i)/m-float64(j)/n) * (v - last)
-		}
-		first, last = false, v
-		for i < len(x) && x[i] == v {
-			i++
-		}
-		for j < len(y) && y[j] == v {
-			j++
-		}
+		vals, n = append(vals, e), append(n, 1)
 	}
-	return area
+	return vals, n
 }
 
 // StdDev is the population standard deviation.

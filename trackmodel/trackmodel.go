@@ -162,6 +162,13 @@ func (r *Result) Artifact(ts *dataset.TrackSet, cfg Config, reckonVersion string
 	}
 	a.Header.Schema = json.RawMessage(`{"input":"tracks","columns":["track_id","t","x","y","z"],"units":"s, m (ENU)","dt_s":0.5}`)
 	a.Header.Metrics = r.Validation.Metrics()
+	// The drift reference: the whole training set (its held-out tracks
+	// too: the split is by group, so the fitted side alone differs from
+	// new data of the same settings), and the model's predictions of it.
+	tracks := ts.Tracks
+	if a.Header.Drift, err = json.Marshal(ProfileTracks(tracks, r.Model)); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

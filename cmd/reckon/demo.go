@@ -403,7 +403,11 @@ func (a *app) demoPredict(ctx context.Context, p *workspace.Workspace, name, inp
 	if err != nil {
 		return nil, err
 	}
-	man, _, err := batch.Predict(ctx, batch.Request{Model: m.Model, Label: m.Label, Inputs: []string{input}, Out: out, Chunk: 512})
+	ref, err := batch.ArtifactReference(m.Artifact)
+	if err != nil {
+		return nil, err
+	}
+	man, _, err := batch.Predict(ctx, batch.Request{Model: m.Model, Label: m.Label, Inputs: []string{input}, Out: out, Chunk: 512, Reference: ref})
 	if err != nil {
 		return nil, err
 	}

@@ -50,8 +50,9 @@ reference's standard deviation for such numbers, Jensen-Shannon otherwise.
 The table drifts when at least half of its columns do.
 
 Track sets (directories with tracks.csv) are compared by per-track features:
-sample step, duration, position noise, the fitted ballistic coefficient (ln)
-and the last altitude. A set drifts when any of them does, each test at
+sample step, duration, position noise, the ballistic coefficient (ln) from the
+drag at its onset, and the last altitude; a reentry model's reference holds
+them for its training tracks, with its predicted reentry times. A set drifts when any of them does, each test at
 0.05/5 (Bonferroni), so that a change of noise or of the ballistic range is
 caught while same-settings sets keep a 5% false-alarm rate. Every column also
 gets a PSI on the reference's deciles (0.1 warn, 0.25 alert), which is
@@ -62,7 +63,7 @@ threshold.
 One deliberate difference from Evidently: the chi-squared compares the two
 samples (a contingency test). Its false alarms stay at the nominal 5%, where
 Evidently's form, which takes the reference's shares as exact, flags about
-45% of same-distribution pairs of 800 rows. --evidently-chisquare uses
+40-45% of same-distribution pairs of 800 rows. --evidently-chisquare uses
 Evidently's form anyway.
 
 The new data is streamed once, on every core, in bounded memory: per column
@@ -196,11 +197,15 @@ func (a *app) driftReport(ctx context.Context, ref, modelName, driftFile string,
 			return nil, "", err
 		}
 		if ref != "" {
-			if tm, ok := m.Model.(*tabular.Model); ok && tm.Reference != nil {
+			own := m.Artifact != nil && len(m.Artifact.Header.Drift) > 0
+			if tm, ok := m.Model.(*tabular.Model); ok {
+				own = tm.Reference != nil
+			}
+			if own {
 				return nil, "", fmt.Errorf("%s has its own reference (its training data's profile): leave out --reference", m.Label)
 			}
 		}
-		rp, err := drift.ModelReference(m.Model, m.Label, ref)
+		rp, err := drift.ModelReference(m.Model, m.Artifact, m.Label, ref)
 		if err != nil {
 			return nil, "", err
 		}

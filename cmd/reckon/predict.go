@@ -166,9 +166,13 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 		}
 		defer os.RemoveAll(out)
 	}
+	ref, err := batch.ArtifactReference(m.Artifact)
+	if err != nil {
+		return fmt.Errorf("%s: %w", m.Label, err)
+	}
 	bar, finish := a.lazyBar("predicting (records)")
 	man, dir, err := batch.Predict(ctx, batch.Request{Model: m.Model, Label: m.Label, Inputs: o.Inputs, IDColumn: o.IDColumn,
-		Shard: shard, Out: out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar, NoDrift: o.NoDrift})
+		Shard: shard, Out: out, Workers: o.Workers, Chunk: o.Chunk, Log: log, Progress: bar, NoDrift: o.NoDrift, Reference: ref})
 	finish()
 	if err == nil && o.ViaBlobs {
 		if err = a.uploadOutputs(ctx, out, o.Out); err != nil {
