@@ -253,8 +253,13 @@ func printDemo(w io.Writer, res *demoResult, lstmEpochs int, keep bool) {
 		m := dp.Manifest
 		fmt.Fprintf(w, "\n== reckon predict --model %s@champion --data %s\n", strings.Split(m.Model, ":")[0], dp.Input)
 		fmt.Fprintf(w, "%d read, %d predicted, %d failed in %.2f s; in %s:\n", m.Read, m.Predicted, m.Failed, m.Seconds, dp.Dir)
-		for _, f := range []string{m.Files.Predictions, m.Files.Errors, m.Files.Log, m.Files.Manifest} {
-			fmt.Fprintf(w, "  %s\n", f)
+		for _, f := range []string{m.Files.Predictions, m.Files.Errors, m.Files.Log, m.Files.Manifest, m.Files.Drift} {
+			if f != "" {
+				fmt.Fprintf(w, "  %s\n", f)
+			}
+		}
+		if m.DatasetDrift != nil {
+			fmt.Fprintf(w, "  dataset drift against the training data: %v\n", *m.DatasetDrift)
 		}
 		for _, l := range dp.Head {
 			fmt.Fprintf(w, "    %s\n", l)
