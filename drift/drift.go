@@ -13,7 +13,6 @@ import (
 	"os"
 
 	"github.com/reckon-ml/reckon/atomicfile"
-	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/monitor"
 )
 
@@ -38,14 +37,15 @@ func WriteProfile(path, source string, p *monitor.Profile) error {
 	return atomicfile.Write(path, append(b, '\n'))
 }
 
-// ProfileTable reads a reference table and summarises it (skip: columns
-// left out, such as ids and the target).
+// ProfileTable streams a reference table into its profile (skip: columns
+// left out, such as ids and the target; see monitor.ProfileCSV).
 func ProfileTable(path string, skip []string, psiBins int) (*monitor.Profile, error) {
-	t, _, _, err := dataset.ReadCSVFile(path, dataset.ReadOptions{}, "")
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return monitor.ProfileTable(t, skip, psiBins)
+	defer f.Close()
+	return monitor.ProfileCSV(context.Background(), path, f, skip, psiBins, 0)
 }
 
 // LoadReference is the reference at path: a profile file (from WriteProfile)

@@ -252,6 +252,11 @@ func linspace(lo, hi float64, n int) []float64 {
 func quantileEdges(v []float64, bins int) []float64 {
 	x := slices.Clone(v)
 	sort.Float64s(x)
+	return quantileEdgesSorted(x, bins)
+}
+
+// quantileEdgesSorted is quantileEdges of sorted x.
+func quantileEdgesSorted(x []float64, bins int) []float64 {
 	var edges []float64
 	step := 1 / float64(bins)
 	for i := 0; i <= bins; i++ {

@@ -119,40 +119,46 @@ func ProfileReference(cols []Column, psiBins int) *Profile {
 		}
 		x := dropNaN(c.Num)
 		sort.Float64s(x)
-		distinct := 0
-		for i := range x {
-			if i == 0 || x[i] != x[i-1] {
-				distinct++
-			}
-		}
-		var edges, psi []float64
-		if distinct <= MaxExact {
-			edges = slices.Compact(slices.Clone(x))
-		} else {
-			for i := 0; i <= FineCells; i++ {
-				edges = append(edges, quantile(x, float64(i)/FineCells))
-			}
-		}
-		if distinct > psiBins {
-			q := quantileEdges(x, psiBins)
-			psi = slices.Clone(q[1 : len(q)-1])
-			edges = append(edges, psi...)
-		}
-		sort.Float64s(edges)
-		edges = slices.Compact(edges)
-		a := newNumAcc(edges)
-		for _, v := range x {
-			a.add(v)
-		}
-		a.missing = int64(len(c.Num) - len(x))
-		cp := a.profile(c.Name)
-		if len(x) > 0 {
-			cp.Std = StdDev(x)
-		}
-		cp.PSIEdges = psi
-		p.Columns = append(p.Columns, cp)
+		p.Columns = append(p.Columns, profileSorted(c.Name, x, int64(len(c.Num)-len(x)), psiBins))
 	}
 	return p
+}
+
+// profileSorted summarises a numeric column from its sorted values (NaNs
+// dropped, missing of them).
+func profileSorted(name string, x []float64, missing int64, psiBins int) *ColumnProfile {
+	distinct := 0
+	for i := range x {
+		if i == 0 || x[i] != x[i-1] {
+			distinct++
+		}
+	}
+	var edges, psi []float64
+	if distinct <= MaxExact {
+		edges = slices.Compact(slices.Clone(x))
+	} else {
+		for i := 0; i <= FineCells; i++ {
+			edges = append(edges, quantile(x, float64(i)/FineCells))
+		}
+	}
+	if distinct > psiBins {
+		q := quantileEdgesSorted(x, psiBins)
+		psi = slices.Clone(q[1 : len(q)-1])
+		edges = append(edges, psi...)
+	}
+	sort.Float64s(edges)
+	edges = slices.Compact(edges)
+	a := newNumAcc(edges)
+	for _, v := range x {
+		a.add(v)
+	}
+	a.missing = missing
+	cp := a.profile(name)
+	if len(x) > 0 {
+		cp.Std = StdDev(x)
+	}
+	cp.PSIEdges = psi
+	return cp
 }
 
 // Sketch accumulates the current side of a reference profile, one value
@@ -356,14 +362,12 @@ func (a *numAcc) cell(v float64) int {
 		return cell(a.edges, v)
 	}
 	f := (v - a.lo) * a.dw
-	switch {
-	case f < 0:
+	if f < 0 {
 		return 0
-	case f >= lutN:
-		return cellIn(a.edges, v, int(a.lut[lutN]), len(a.edges))
 	}
-	b := int(f)
-	// Rounding may put v at a bucket's border: widen by one each side.
+	// Rounding may put v a bucket off, at either border (the top edge
+	// itself may land at lutN): widen by one each side.
+	b := int(min(f, lutN-1))
 	return cellIn(a.edges, v, int(a.lut[max(b-1, 0)]), min(int(a.lut[b+2]), len(a.edges)))
 }
 
