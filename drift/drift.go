@@ -98,11 +98,36 @@ func ReadProfile(path string) (*monitor.Profile, error) {
 	return f.Profile, nil
 }
 
+// Progress hears the bytes read of all the inputs (nil: nobody).
+type Progress func(done, total int64)
+
+// counting reports what is read through it.
+type counting struct {
+	r           io.Reader
+	done, total *int64
+	report      Progress
+}
+
+func (c *counting) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	*c.done += int64(n)
+	if c.report != nil {
+		c.report(*c.done, *c.total)
+	}
+	return n, err
+}
+
 // SketchFiles streams every CSV file (or track set) into one current side
 // of ref.
-func SketchFiles(ctx context.Context, paths []string, ref *monitor.Profile) (*monitor.Profile, error) {
+func SketchFiles(ctx context.Context, paths []string, ref *monitor.Profile, progress Progress) (*monitor.Profile, error) {
 	if len(paths) > 0 && IsTrackSet(paths[0]) {
 		return SketchTracks(paths, ref)
+	}
+	var done, total int64
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			total += st.Size()
+		}
 	}
 	var out *monitor.Profile
 	for _, p := range paths {
@@ -110,7 +135,7 @@ func SketchFiles(ctx context.Context, paths []string, ref *monitor.Profile) (*mo
 		if err != nil {
 			return nil, err
 		}
-		s, err := monitor.SketchCSV(ctx, p, f, ref, 0)
+		s, err := monitor.SketchCSV(ctx, p, &counting{r: f, done: &done, total: &total, report: progress}, ref, 0)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -128,8 +153,8 @@ func SketchFiles(ctx context.Context, paths []string, ref *monitor.Profile) (*mo
 }
 
 // Check compares the files with the reference.
-func Check(ctx context.Context, ref *monitor.Profile, inputs []string, o monitor.Options) (*monitor.Report, error) {
-	cur, err := SketchFiles(ctx, inputs, ref)
+func Check(ctx context.Context, ref *monitor.Profile, inputs []string, o monitor.Options, progress Progress) (*monitor.Report, error) {
+	cur, err := SketchFiles(ctx, inputs, ref, progress)
 	if err != nil {
 		return nil, err
 	}

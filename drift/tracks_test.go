@@ -41,7 +41,7 @@ func TestTrackDrift(t *testing.T) {
 		{"noise x2", gen("noise", 4, func(c *reentry.Config) { c.NoiseScale = 2 }), "noise_m"},
 		{"beta x3", gen("beta", 5, func(c *reentry.Config) { c.BetaMin, c.BetaMax = 3*c.BetaMin, 3*c.BetaMax }), "ln_beta"},
 	} {
-		rep, err := Check(context.Background(), ref, []string{tc.set}, monitor.Options{})
+		rep, err := Check(context.Background(), ref, []string{tc.set}, monitor.Options{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -367,7 +367,7 @@ func (a *app) demoDrift(ctx context.Context, p *workspace.Workspace, home, table
 				return nil, err
 			}
 		}
-		rep, err := drift.Check(ctx, ref, []string{dir}, monitor.Options{})
+		rep, err := drift.Check(ctx, ref, []string{dir}, monitor.Options{}, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/reckon-ml/reckon/batch"
 	"github.com/reckon-ml/reckon/drift"
 	"github.com/reckon-ml/reckon/monitor"
+	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/tabular"
 )
 
@@ -212,7 +213,7 @@ func (a *app) driftReport(ctx context.Context, ref, modelName, driftFile string,
 		if rp, err = monitor.Without(rp, skip); err != nil {
 			return nil, "", err
 		}
-		rep, err := drift.Check(ctx, rp, inputs, o)
+		rep, err := drift.Check(ctx, rp, inputs, o, a.readBar())
 		if err != nil {
 			return nil, "", err
 		}
@@ -236,7 +237,7 @@ func (a *app) driftReport(ctx context.Context, ref, modelName, driftFile string,
 	if err != nil {
 		return nil, "", err
 	}
-	rep, err := drift.Check(ctx, rp, inputs, o)
+	rep, err := drift.Check(ctx, rp, inputs, o, a.readBar())
 	return rep, filepath.Base(inputs[0]) + " against " + filepath.Base(ref), err
 }
 
@@ -273,6 +274,23 @@ func (a *app) monitorLsCmd() *cobra.Command {
 				tw.Flush()
 			})
 		},
+	}
+}
+
+// readBar is a progress bar of the MiB read, made at the first report.
+// Its last line is drawn when the reading is done.
+func (a *app) readBar() drift.Progress {
+	var bar *progress.Bar
+	return func(done, total int64) {
+		if bar == nil {
+			bar = progress.New(a.progressOut(), "reading (MiB)", int((total+1<<20-1)>>20))
+		}
+		if done >= total {
+			bar.Set(int((total + 1<<20 - 1) >> 20))
+			bar.Finish()
+			return
+		}
+		bar.Set(int(done >> 20))
 	}
 }
 
