@@ -85,6 +85,14 @@ func TestRunRunsModels(t *testing.T) {
 	if out := mustReckonHome(t, home, "predict", "--model", "tumor", "--input", csv, "--out", preds); !strings.Contains(out, "tumor:1: 569 read, 569 predicted, 0 failed") {
 		t.Errorf("predict --model tumor:\n%s", out)
 	}
+	// Drift checks of a registered version are kept against it: predict's
+	// and monitor's (issue 15).
+	if _, errs, code := reckonHome(t, home, "monitor", "--model", "tumor@champion", "--input", csv); code != 0 || !strings.Contains(errs, "recorded against tumor:1") {
+		t.Errorf("monitor --model tumor@champion: exit %d %s", code, errs)
+	}
+	if out := mustReckonHome(t, home, "monitor", "ls", "tumor"); strings.Count(out, "\n") != 3 || strings.Contains(out, "DRIFT") {
+		t.Errorf("monitor ls tumor: want predict's and monitor's checks, no drift:\n%s", out)
+	}
 	if _, errs, code := reckonHome(t, home, "predict", "--model", "nosuch", "--input", csv, "--out", preds); code != 1 || !strings.Contains(errs, "neither a model file nor a registered model") {
 		t.Errorf("predict --model nosuch: exit %d, %q", code, errs)
 	}

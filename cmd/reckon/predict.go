@@ -15,11 +15,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/batch"
+	"github.com/reckon-ml/reckon/drift"
 	"github.com/reckon-ml/reckon/kube"
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/scheduler"
+	"github.com/reckon-ml/reckon/store"
 )
 
 type predictResult struct {
@@ -185,6 +187,11 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 		}
 		return fmt.Errorf("%w (committed work is kept in %s: once the cause is fixed, run the same command again to continue)", err, dir)
 	}
+	if m.Version != nil && man.Files.Drift != "" && shard.N <= 1 {
+		if err := a.recordDrift(ctx, m.Version, filepath.Join(dir, man.Files.Drift), o.Inputs); err != nil {
+			return err
+		}
+	}
 	res := predictResult{Dir: dir, Manifest: man}
 	if err := a.report(res, func(w io.Writer) {
 		fmt.Fprintf(w, "%s: %d read, %d predicted, %d failed in %.1f s (shard %s)\n", m.Label, man.Read, man.Predicted, man.Failed, man.Seconds, man.Shard)
@@ -205,6 +212,24 @@ func (a *app) runPredict(ctx context.Context, o *predictOptions) error {
 	}
 	if man.Failed > 0 {
 		return exitCode(3)
+	}
+	return nil
+}
+
+// recordDrift keeps a prediction's drift file in the tracking store
+// against the registered version that made it (reckon monitor ls).
+func (a *app) recordDrift(ctx context.Context, v *store.Version, path string, inputs []string) error {
+	d, err := batch.ReadDrift(path)
+	if err != nil {
+		return err
+	}
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	if _, err := drift.Record(ctx, ws.Store, ws.Blobs, *v, d.Report, inputs, currentUser(), time.Now()); err != nil {
+		return fmt.Errorf("recording the drift against %s:%d: %w", v.Model, v.Version, err)
 	}
 	return nil
 }
