@@ -148,7 +148,7 @@ The store and blobs live in $RECKON_HOME (default ` + "`" + `~/.local/share/reck
 	f.StringVar(&a.blobsFlag, "blobs", os.Getenv("RECKON_BLOBS"), "artifact storage: a directory (default HOME/blobs) or s3://bucket?endpoint=...&region=...&use_path_style=true ($RECKON_BLOBS)")
 	f.DurationVar(&a.staleAfter, "stale-after", time.Minute, "a running run without a heartbeat for this long is marked interrupted (runs beat every 5 s)")
 
-	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.compareCmd(), a.demoCmd(), a.benchCmd(), a.runCmd(), a.runsCmd(), a.modelsCmd(), a.predictCmd(), a.verifyCmd(), a.examplesCmd(), a.planCmd(), a.queuesCmd(), a.monitorCmd(), a.jobsCmd(), a.schedulerCmd(), a.execAttemptCmd())
+	root.AddCommand(a.versionCmd(), a.dataCmd(), a.trainCmd(), a.evalCmd(), a.compareCmd(), a.demoCmd(), a.benchCmd(), a.runCmd(), a.runsCmd(), a.modelsCmd(), a.predictCmd(), a.verifyCmd(), a.examplesCmd(), a.planCmd(), a.queuesCmd(), a.monitorCmd(), a.jobsCmd(), a.schedulerCmd(), a.execAttemptCmd(), a.serverCmd(), a.tokensCmd())
 	return root
 }
 

@@ -77,6 +77,7 @@ func Run(t *testing.T, open Open) {
 		{"JobUsage", withClock(jobUsage)},
 		{"Leases", withClock(leases)},
 		{"ConcurrentJobs", concurrentJobs},
+		{"Tokens", withClock(tokensKept)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/server"
+)
+
+func (a *app) serverCmd() *cobra.Command {
+	var addr string
+	c := &cobra.Command{
+		Use:   "server [--addr 127.0.0.1:8080]",
+		Short: "Serve the HTTP API on the store (every route behind a token: reckon tokens create)",
+		Long: `Serve reckon's JSON API under /api/v1 on the store and blobs the global flags
+name (the embedded SQLite store by default; --store postgres://... and --blobs
+s3://... for a shared deployment). Every route needs Authorization: Bearer TOKEN
+from reckon tokens create; a missing or unknown token gets 401, a token whose
+role or team may not do what it asks gets 403. /api/v1/openapi.json describes
+the routes. SIGTERM or Ctrl-C stops it after the requests in flight are
+answered.
+
+This first slice serves runs (filter, sort by a metric, pages), models with
+their versions and alias history, whoami, /healthz and /readyz.`,
+		Example: `  reckon tokens create --user ana --team oncology --role trainer --expires 30d
+  reckon server --addr 127.0.0.1:8080
+  curl -H "Authorization: Bearer $RECKON_TOKEN" 'http://127.0.0.1:8080/api/v1/runs?sort=metric:roc_auc:desc&limit=5'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ws, err := a.openWorkspace(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			ts, ok := ws.Store.(auth.Tokens)
+			if !ok {
+				return errors.New("this store keeps no tokens")
+			}
+			l, err := (&net.ListenConfig{}).Listen(cmd.Context(), "tcp", addr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.err, "reckon server on http://%s (store %s)\n", l.Addr(), a.storeName())
+			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Log: a.log}))
+		},
+	}
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	return c
+}
+
+func (a *app) tokensCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "tokens",
+		Short: "API tokens: create one for a user, team and role; list them; revoke one",
+		Long: `A token names a user, a team and a role:
+  viewer     reads the team's runs, models, jobs, queues and drift reports;
+  predictor  also runs predictions;
+  trainer    also submits jobs, runs pipelines, registers versions and moves aliases;
+  admin      everything, on every team, and tokens.
+Nobody but an admin sees another team's runs. The store keeps only a hash of
+each token: the secret is printed once, by create.`,
+	}
+	var user, team, role, expires string
+	create := &cobra.Command{
+		Use:     "create --user U --team T --role admin|trainer|predictor|viewer [--expires 30d]",
+		Short:   "Create a token and print its secret, once",
+		Example: `  reckon tokens create --user ana --team oncology --role trainer --expires 30d`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := auth.ParseRole(role)
+			if err != nil {
+				return fmt.Errorf("--role: %w", err)
+			}
+			ttl, err := auth.ParseTTL(expires)
+			if err != nil {
+				return err
+			}
+			ts, done, err := a.tokenStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			secret, t, err := auth.Issue(cmd.Context(), ts, user, team, r, ttl, time.Now())
+			if err != nil {
+				return err
+			}
+			res := struct {
+				auth.Token
+				Secret string `json:"secret"`
+			}{t, secret}
+			return a.report(res, func(w io.Writer) {
+				fmt.Fprintf(w, "token %s for %s (%s of team %s)", t.ID, t.User, t.Role, t.Team)
+				if !t.Expires.IsZero() {
+					fmt.Fprintf(w, ", expires %s", t.Expires.Format(time.DateTime))
+				}
+				fmt.Fprintf(w, "\n%s\nkeep it: it is not shown again (the store keeps only its hash); send it as Authorization: Bearer TOKEN\n", secret)
+			})
+		},
+	}
+	create.Flags().StringVar(&user, "user", "", "who the token is for")
+	create.Flags().StringVar(&team, "team", "", "the team whose things it acts on")
+	create.Flags().StringVar(&role, "role", "", "admin, trainer, predictor or viewer")
+	create.Flags().StringVar(&expires, "expires", "", "lifetime: 30d, 12h, ... (default: until revoked)")
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List the tokens (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ts, done, err := a.tokenStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			list, err := ts.ListTokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.report(list, func(w io.Writer) {
+				tw := newTabWriter(w)
+				fmt.Fprintln(tw, "id\tuser\tteam\trole\tcreated\texpires\trevoked")
+				when := func(t time.Time) string {
+					if t.IsZero() {
+						return "-"
+					}
+					return t.UTC().Format(time.DateTime)
+				}
+				for _, t := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Team, t.Role, when(t.Created), when(t.Expires), when(t.Revoked))
+				}
+				tw.Flush()
+			})
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token: from now on it gets 401",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, done, err := a.tokenStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := ts.RevokeToken(cmd.Context(), args[0], time.Now()); err != nil {
+				if errors.Is(err, auth.ErrUnknown) {
+					return fmt.Errorf("no token %s (reckon tokens ls lists them)", args[0])
+				}
+				return err
+			}
+			fmt.Fprintf(a.out, "revoked %s\n", args[0])
+			return nil
+		},
+	}
+	c.AddCommand(create, ls, revoke)
+	return c
+}
+
+func (a *app) tokenStore(cmd *cobra.Command) (auth.Tokens, func(), error) {
+	ws, err := a.openWorkspace(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, ok := ws.Store.(auth.Tokens)
+	if !ok {
+		ws.Close()
+		return nil, nil, errors.New("this store keeps no tokens")
+	}
+	return ts, func() { ws.Close() }, nil
+}

@@ -1,0 +1,248 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/store/sqlite"
+)
+
+type fixture struct {
+	srv     *Server
+	tokens  map[auth.Role]string // team oncology
+	own     string               // a run of oncology
+	other   string               // a run of reentry
+	revoked string
+	expired string
+	logs    *bytes.Buffer
+}
+
+// newFixture is a server on a real SQLite store with a token per role in
+// team oncology, a run in oncology and one in reentry, and a model.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "reckon.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	f := &fixture{tokens: map[auth.Role]string{}, logs: &bytes.Buffer{}}
+	mint := func(role auth.Role, expires time.Time) (string, auth.Token) {
+		secret, hash, err := auth.NewSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := db.CreateToken(ctx, auth.Token{User: string(role) + "-user", Team: "oncology", Role: role, Hash: hash, Expires: expires})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret, tok
+	}
+	for _, r := range auth.Roles {
+		f.tokens[r], _ = mint(r, time.Time{})
+	}
+	var tok auth.Token
+	f.revoked, tok = mint(auth.Admin, time.Time{})
+	if err := db.RevokeToken(ctx, tok.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	f.expired, _ = mint(auth.Admin, now.Add(-time.Minute))
+	for team, id := range map[string]*string{"oncology": &f.own, "reentry": &f.other} {
+		r, err := db.CreateRun(ctx, store.Run{Name: team + "/train", Team: team, User: "ana", Status: store.Running})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.LogMetrics(ctx, r.ID, []store.Point{{Key: "roc_auc", Value: 0.9}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Finish(ctx, r.ID, store.Succeeded); err != nil {
+			t.Fatal(err)
+		}
+		*id = r.ID
+	}
+	if _, err := db.Register(ctx, store.Version{Model: "tumor", RunID: f.own, Kind: "logistic", Artifact: store.Artifact{Key: "k", SHA256: "s"}}, "champion", "ana", "first"); err != nil {
+		t.Fatal(err)
+	}
+	f.srv = New(Config{Store: db, Tokens: db, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(f.logs, nil))})
+	return f
+}
+
+func (f *fixture) do(method, path, secret string) (int, map[string]any) {
+	req := httptest.NewRequest(method, path, nil)
+	if secret != "" {
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, req)
+	var body map[string]any
+	json.Unmarshal(w.Body.Bytes(), &body)
+	return w.Code, body
+}
+
+// TestAccess is the access table: every route, by every role of team
+// oncology, on its own team's things and on another team's, and without
+// a valid token.
+func TestAccess(t *testing.T) {
+	f := newFixture(t)
+	all := map[auth.Role]int{auth.Admin: 200, auth.Trainer: 200, auth.Predictor: 200, auth.Viewer: 200}
+	onlyAdmin := func(other int) map[auth.Role]int {
+		return map[auth.Role]int{auth.Admin: 200, auth.Trainer: other, auth.Predictor: other, auth.Viewer: other}
+	}
+	cases := []struct {
+		route string // the table's pattern, so that every route is covered
+		path  string
+		want  map[auth.Role]int
+	}{
+		{"GET /healthz", "/healthz", all},
+		{"GET /readyz", "/readyz", all},
+		{"GET /api/v1/whoami", "/api/v1/whoami", all},
+		{"GET /api/v1/openapi.json", "/api/v1/openapi.json", all},
+		{"GET /api/v1/runs", "/api/v1/runs", all},
+		{"GET /api/v1/runs", "/api/v1/runs?team=oncology", all},
+		{"GET /api/v1/runs", "/api/v1/runs?team=reentry", onlyAdmin(403)},
+		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.own, all},
+		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.other, onlyAdmin(403)},
+		{"GET /api/v1/models", "/api/v1/models", all},
+		{"GET /api/v1/models/{name}", "/api/v1/models/tumor", all},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.route] = true
+		for role, want := range c.want {
+			if got, body := f.do("GET", c.path, f.tokens[role]); got != want {
+				t.Errorf("%s as %s: %d, want %d %v", c.path, role, got, want, body)
+			}
+		}
+		for name, secret := range map[string]string{"no token": "", "a made-up token": "rk_nope", "a revoked token": f.revoked, "an expired token": f.expired} {
+			if got, body := f.do("GET", c.path, secret); got != 401 || body["error"].(map[string]any)["code"] != "unauthorized" {
+				t.Errorf("%s with %s: %d %v, want 401", c.path, name, got, body)
+			}
+		}
+	}
+	for _, rt := range f.srv.Routes() {
+		if !covered[rt.Method+" "+rt.Path] {
+			t.Errorf("route %s %s is not in the access table", rt.Method, rt.Path)
+		}
+	}
+	// An unknown path: 401 without a token, 404 with one.
+	if got, _ := f.do("GET", "/api/v1/nothing", ""); got != 401 {
+		t.Errorf("unknown path without a token: %d", got)
+	}
+	if got, _ := f.do("GET", "/api/v1/nothing", f.tokens[auth.Viewer]); got != 404 {
+		t.Errorf("unknown path with a token: %d", got)
+	}
+	for _, secret := range f.tokens {
+		if strings.Contains(f.logs.String(), secret) {
+			t.Fatal("a token is in the request log")
+		}
+	}
+	if !strings.Contains(f.logs.String(), "user=viewer-user") {
+		t.Errorf("the log does not name the user:\n%.500s", f.logs.String())
+	}
+}
+
+// TestRunsPages: filters, metric sort, pages by cursor, and errors that
+// name the field.
+func TestRunsPages(t *testing.T) {
+	f := newFixture(t)
+	admin := f.tokens[auth.Admin]
+	code, body := f.do("GET", "/api/v1/runs?limit=1&sort=metric:roc_auc:desc", admin)
+	runs, _ := body["runs"].([]any)
+	next, _ := body["next_cursor"].(string)
+	if code != 200 || len(runs) != 1 || next == "" {
+		t.Fatalf("first page: %d %v", code, body)
+	}
+	code, body = f.do("GET", "/api/v1/runs?limit=1&sort=metric:roc_auc:desc&cursor="+next, admin)
+	runs2, _ := body["runs"].([]any)
+	if code != 200 || len(runs2) != 1 || body["next_cursor"] != nil || runs2[0].(map[string]any)["id"] == runs[0].(map[string]any)["id"] {
+		t.Fatalf("second page: %d %v", code, body)
+	}
+	code, body = f.do("GET", "/api/v1/runs", f.tokens[auth.Viewer])
+	runs, _ = body["runs"].([]any)
+	if code != 200 || len(runs) != 1 || runs[0].(map[string]any)["team"] != "oncology" {
+		t.Errorf("a viewer's runs: %v", body)
+	}
+	for q, field := range map[string]string{"limit=0": "limit", "limit=x": "limit", "sort=roc_auc": "sort", "status=done": "status", "cursor=zz": "cursor"} {
+		code, body := f.do("GET", "/api/v1/runs?"+q, admin)
+		e, _ := body["error"].(map[string]any)
+		if code != 400 || e["code"] != "bad_request" || e["field"] != field {
+			t.Errorf("%s: %d %v, want 400 naming %s", q, code, body, field)
+		}
+	}
+}
+
+// TestOpenAPI: the document lists exactly the routes the server serves,
+// each with its method, and the mux routes each to its own handler.
+func TestOpenAPI(t *testing.T) {
+	f := newFixture(t)
+	_, doc := f.do("GET", "/api/v1/openapi.json", f.tokens[auth.Viewer])
+	paths, _ := doc["paths"].(map[string]any)
+	n := 0
+	for _, item := range paths {
+		n += len(item.(map[string]any))
+	}
+	if doc["openapi"] != "3.0.3" || n != len(f.srv.Routes()) {
+		t.Fatalf("%d operations documented for %d routes", n, len(f.srv.Routes()))
+	}
+	for _, rt := range f.srv.Routes() {
+		item, _ := paths[rt.Path].(map[string]any)
+		if item[strings.ToLower(rt.Method)] == nil {
+			t.Errorf("%s %s is not documented", rt.Method, rt.Path)
+		}
+		path := strings.NewReplacer("{id}", "x", "{name}", "x").Replace(rt.Path)
+		if _, pattern := f.srv.mux.Handler(httptest.NewRequest(rt.Method, path, nil)); pattern != rt.Method+" "+rt.Path {
+			t.Errorf("%s %s is served by %q", rt.Method, path, pattern)
+		}
+	}
+}
+
+// TestServeShutsDownGracefully: a request in flight when the context ends
+// is answered.
+func TestServeShutsDownGracefully(t *testing.T) {
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(200 * time.Millisecond)
+		io.WriteString(w, "done")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, l, h) }()
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + l.Addr().String())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-started
+	cancel()
+	if s := <-got; s != "done" {
+		t.Errorf("in-flight request: %q", s)
+	}
+	if err := <-served; err != nil {
+		t.Error(err)
+	}
+}
