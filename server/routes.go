@@ -2,6 +2,9 @@ package server
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,8 +30,11 @@ func (s *Server) table() []Route {
 				{"cursor", "next_cursor of the previous page"},
 			}},
 		{Method: "GET", Path: "/api/v1/runs/{id}", Summary: "One run: params, tags, inputs, last metrics", Action: auth.Read, handle: s.getRun},
+		{Method: "GET", Path: "/api/v1/runs/{id}/metrics/{key}", Summary: "A metric's series, down to at most max_points (first, last and each bucket's extremes kept)", Action: auth.Read, handle: s.getMetric,
+			Params: []Param{{"max_points", "at most this many points, 4 to 100000 (default 2000)"}}},
 		{Method: "GET", Path: "/api/v1/models", Summary: "Registered models with their aliases", Action: auth.ReadModel, handle: s.listModels},
 		{Method: "GET", Path: "/api/v1/models/{name}", Summary: "A model's versions and its aliases' history", Action: auth.ReadModel, handle: s.getModel},
+		{Method: "PUT", Path: "/api/v1/models/{name}/aliases/{alias}", Summary: `Promote or roll back: point an alias at a version, body {"version": N, "reason": "..."}; the audit log names the token's user`, Action: auth.MoveAlias, handle: s.moveAlias},
 	}
 }
 
@@ -130,6 +136,99 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return err
 	}
 	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+func (s *Server) getMetric(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ctx := r.Context()
+	run, err := s.c.Store.GetRun(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := allow(p, auth.Read, run.Team); err != nil {
+		return err
+	}
+	n := 2000
+	if v := r.URL.Query().Get("max_points"); v != "" {
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 4 || k > 100000 {
+			return badRequest("max_points", "max_points %q: want 4 to 100000", v)
+		}
+		n = k
+	}
+	pts, err := s.c.Store.Metric(ctx, run.ID, r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	if pts == nil {
+		pts = []store.Point{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"run": run.ID, "key": r.PathValue("key"), "points": len(pts), "series": Downsample(pts, n)})
+	return nil
+}
+
+// AliasMove is the body of a promotion or roll-back.
+type AliasMove struct {
+	Version int    `json:"version"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) moveAlias(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ctx, name, alias := r.Context(), r.PathValue("name"), r.PathValue("alias")
+	var body AliasMove
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Version < 1 {
+		return badRequest("version", "version: want the number of a registered version (1, 2, ...)")
+	}
+	if strings.TrimSpace(body.Reason) == "" {
+		return badRequest("reason", "reason: say why the alias moves (it is kept in the audit log)")
+	}
+	v, err := s.c.Store.GetVersion(ctx, name, body.Version)
+	if err != nil {
+		return err
+	}
+	// The model's team is the team that trained the version.
+	team := ""
+	if run, err := s.c.Store.GetRun(ctx, v.RunID); err == nil {
+		team = run.Team
+	}
+	if err := allow(p, auth.MoveAlias, team); err != nil {
+		return err
+	}
+	if err := s.c.Store.MoveAlias(ctx, name, alias, body.Version, p.User, body.Reason); err != nil {
+		if errors.Is(err, store.ErrAliasUnchanged) {
+			return &Error{Status: http.StatusConflict, Code: "unchanged", Field: "version", Message: fmt.Sprintf("%s@%s already points at version %d", name, alias, body.Version)}
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": name, "alias": alias, "version": body.Version, "by": p.User, "reason": body.Reason})
+	return nil
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// errors that name what is wrong.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
+			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is over %d bytes", tooBig.Limit)}
+		case errors.As(err, &typeErr):
+			return badRequest(typeErr.Field, "%s: want a %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest(f, "unknown field %q", f)
+		}
+		return badRequest("", "the body is not the JSON this route takes: %v", err)
+	}
+	if dec.More() {
+		return badRequest("", "the body has data after its JSON object")
+	}
 	return nil
 }
 

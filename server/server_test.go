@@ -74,15 +74,21 @@ func newFixture(t *testing.T) *fixture {
 		}
 		*id = r.ID
 	}
-	if _, err := db.Register(ctx, store.Version{Model: "tumor", RunID: f.own, Kind: "logistic", Artifact: store.Artifact{Key: "k", SHA256: "s"}}, "champion", "ana", "first"); err != nil {
-		t.Fatal(err)
+	for name, run := range map[string]string{"tumor": f.own, "reentry": f.other} {
+		if _, err := db.Register(ctx, store.Version{Model: name, RunID: run, Kind: "logistic", Artifact: store.Artifact{Key: "k", SHA256: "s"}}, "champion", "ana", "first"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.srv = New(Config{Store: db, Tokens: db, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(f.logs, nil))})
 	return f
 }
 
 func (f *fixture) do(method, path, secret string) (int, map[string]any) {
-	req := httptest.NewRequest(method, path, nil)
+	return f.send(method, path, secret, "")
+}
+
+func (f *fixture) send(method, path, secret, payload string) (int, map[string]any) {
+	req := httptest.NewRequest(method, path, strings.NewReader(payload))
 	if secret != "" {
 		req.Header.Set("Authorization", "Bearer "+secret)
 	}
@@ -102,33 +108,49 @@ func TestAccess(t *testing.T) {
 	onlyAdmin := func(other int) map[auth.Role]int {
 		return map[auth.Role]int{auth.Admin: 200, auth.Trainer: other, auth.Predictor: other, auth.Viewer: other}
 	}
+	trainers := map[auth.Role]int{auth.Admin: 200, auth.Trainer: 200, auth.Predictor: 403, auth.Viewer: 403}
 	cases := []struct {
-		route string // the table's pattern, so that every route is covered
-		path  string
-		want  map[auth.Role]int
+		route  string // the table's pattern, so that every route is covered
+		path   string
+		want   map[auth.Role]int
+		method string // "" for GET
+		body   string
 	}{
-		{"GET /healthz", "/healthz", all},
-		{"GET /readyz", "/readyz", all},
-		{"GET /api/v1/whoami", "/api/v1/whoami", all},
-		{"GET /api/v1/openapi.json", "/api/v1/openapi.json", all},
-		{"GET /api/v1/runs", "/api/v1/runs", all},
-		{"GET /api/v1/runs", "/api/v1/runs?team=oncology", all},
-		{"GET /api/v1/runs", "/api/v1/runs?team=reentry", onlyAdmin(403)},
-		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.own, all},
-		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.other, onlyAdmin(403)},
-		{"GET /api/v1/models", "/api/v1/models", all},
-		{"GET /api/v1/models/{name}", "/api/v1/models/tumor", all},
+		{"GET /healthz", "/healthz", all, "", ""},
+		{"GET /readyz", "/readyz", all, "", ""},
+		{"GET /api/v1/whoami", "/api/v1/whoami", all, "", ""},
+		{"GET /api/v1/openapi.json", "/api/v1/openapi.json", all, "", ""},
+		{"GET /api/v1/runs", "/api/v1/runs", all, "", ""},
+		{"GET /api/v1/runs", "/api/v1/runs?team=oncology", all, "", ""},
+		{"GET /api/v1/runs", "/api/v1/runs?team=reentry", onlyAdmin(403), "", ""},
+		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.own, all, "", ""},
+		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.other, onlyAdmin(403), "", ""},
+		{"GET /api/v1/models", "/api/v1/models", all, "", ""},
+		{"GET /api/v1/models/{name}", "/api/v1/models/tumor", all, "", ""},
+		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.own + "/metrics/roc_auc", all, "", ""},
+		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.other + "/metrics/roc_auc", onlyAdmin(403), "", ""},
+		// Each role moves its own alias, so that none finds it moved.
+		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/tumor/aliases/a-", trainers, "PUT", `{"version": 1, "reason": "test"}`},
+		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/reentry/aliases/a-", onlyAdmin(403), "PUT", `{"version": 1, "reason": "test"}`},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
 		covered[c.route] = true
+		method := c.method
+		if method == "" {
+			method = "GET"
+		}
 		for role, want := range c.want {
-			if got, body := f.do("GET", c.path, f.tokens[role]); got != want {
-				t.Errorf("%s as %s: %d, want %d %v", c.path, role, got, want, body)
+			path := c.path
+			if method == "PUT" {
+				path += string(role)
+			}
+			if got, body := f.send(method, path, f.tokens[role], c.body); got != want {
+				t.Errorf("%s %s as %s: %d, want %d %v", method, path, role, got, want, body)
 			}
 		}
 		for name, secret := range map[string]string{"no token": "", "a made-up token": "rk_nope", "a revoked token": f.revoked, "an expired token": f.expired} {
-			if got, body := f.do("GET", c.path, secret); got != 401 || body["error"].(map[string]any)["code"] != "unauthorized" {
+			if got, body := f.send(method, c.path, secret, c.body); got != 401 || body["error"].(map[string]any)["code"] != "unauthorized" {
 				t.Errorf("%s with %s: %d %v, want 401", c.path, name, got, body)
 			}
 		}
@@ -182,6 +204,59 @@ func TestRunsPages(t *testing.T) {
 		if code != 400 || e["code"] != "bad_request" || e["field"] != field {
 			t.Errorf("%s: %d %v, want 400 naming %s", q, code, body, field)
 		}
+	}
+}
+
+// TestMoveAlias: the audit log names the token's user and the reason;
+// moving to where it points is a conflict; bad bodies name the field.
+func TestMoveAlias(t *testing.T) {
+	f := newFixture(t)
+	tr := f.tokens[auth.Trainer]
+	if code, body := f.send("PUT", "/api/v1/models/tumor/aliases/challenger", tr, `{"version": 1, "reason": "watch it"}`); code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	_, body := f.do("GET", "/api/v1/models/tumor", tr)
+	hist, _ := json.Marshal(body["history"])
+	if !strings.Contains(string(hist), `"trainer-user"`) || !strings.Contains(string(hist), "watch it") {
+		t.Errorf("history %s", hist)
+	}
+	for b, want := range map[string][2]any{
+		`{"version": 1, "reason": "again"}`:      {409, "version"},
+		`{"version": 0, "reason": "x"}`:          {400, "version"},
+		`{"version": 1}`:                         {400, "reason"},
+		`{"version": "one", "reason": "x"}`:      {400, "version"},
+		`{"version": 1, "reason": "x", "by": 1}`: {400, "by"},
+		`{"version": 9, "reason": "x"}`:          {404, nil},
+		`not json`:                               {400, nil},
+	} {
+		code, body := f.send("PUT", "/api/v1/models/tumor/aliases/challenger", tr, b)
+		e, _ := body["error"].(map[string]any)
+		if code != want[0] || want[1] != nil && e["field"] != want[1] {
+			t.Errorf("%s: %d %v, want %v", b, code, body, want)
+		}
+	}
+	if code, _ := f.send("PUT", "/api/v1/models/tumor/aliases/big", tr, `{"reason": "`+strings.Repeat("x", 2<<20)+`"}`); code != 413 {
+		t.Errorf("a 2 MiB body: %d", code)
+	}
+}
+
+// TestMetricSeries: a long series comes down to max_points.
+func TestMetricSeries(t *testing.T) {
+	f := newFixture(t)
+	var pts []store.Point
+	for i := range 100000 {
+		pts = append(pts, store.Point{Key: "loss", Step: int64(i), Value: float64(i % 977)})
+	}
+	if err := f.srv.c.Store.LogMetrics(context.Background(), f.own, pts); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.do("GET", "/api/v1/runs/"+f.own+"/metrics/loss?max_points=2000", f.tokens[auth.Viewer])
+	series, _ := body["series"].([]any)
+	if body["points"] != float64(100000) || len(series) > 2000 || len(series) < 1000 {
+		t.Errorf("%v points, %d kept", body["points"], len(series))
+	}
+	if code, body := f.do("GET", "/api/v1/runs/"+f.own+"/metrics/loss?max_points=2", f.tokens[auth.Viewer]); code != 400 {
+		t.Errorf("max_points=2: %d %v", code, body)
 	}
 }
 

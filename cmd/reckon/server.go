@@ -26,8 +26,10 @@ role or team may not do what it asks gets 403. /api/v1/openapi.json describes
 the routes. SIGTERM or Ctrl-C stops it after the requests in flight are
 answered.
 
-This first slice serves runs (filter, sort by a metric, pages), models with
-their versions and alias history, whoami, /healthz and /readyz.`,
+This first slice serves runs (filter, sort by a metric, pages), metric series
+(down to at most max_points), models with their versions and alias history,
+promotion and roll-back (PUT /api/v1/models/NAME/aliases/ALIAS with
+{"version": N, "reason": "..."}), whoami, /healthz and /readyz.`,
 		Example: `  reckon tokens create --user ana --team oncology --role trainer --expires 30d
   reckon server --addr 127.0.0.1:8080
   curl -H "Authorization: Bearer $RECKON_TOKEN" 'http://127.0.0.1:8080/api/v1/runs?sort=metric:roc_auc:desc&limit=5'`,
