@@ -31,7 +31,7 @@ type fixture struct {
 
 // newFixture is a server on a real SQLite store with a token per role in
 // team oncology, a run in oncology and one in reentry, and a model.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "reckon.db"))
