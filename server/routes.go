@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/online"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -34,6 +37,8 @@ func (s *Server) table() []Route {
 			Params: []Param{{"max_points", "at most this many points, 4 to 100000 (default 2000)"}}},
 		{Method: "GET", Path: "/api/v1/models", Summary: "Registered models with their aliases", Action: auth.ReadModel, handle: s.listModels},
 		{Method: "GET", Path: "/api/v1/models/{name}", Summary: "A model's versions and its aliases' history", Action: auth.ReadModel, handle: s.getModel},
+		{Method: "POST", Path: "/api/v1/models/{ref}/predict", Summary: `Predict rows with NAME@alias or NAME:VERSION: body {"rows": [{"feature": value, ...}, ...]} or a CSV table (Content-Type: text/csv); answers each row's class and probabilities and the version that answered`, Action: auth.Predict, handle: s.predict,
+			Params: []Param{{"partial", "true: a bad row gets its error in its place and the other rows are answered (default: a bad row fails the request, 400 naming it)"}}},
 		{Method: "PUT", Path: "/api/v1/models/{name}/aliases/{alias}", Summary: `Promote or roll back: point an alias at a version, body {"version": N, "reason": "..."}; the audit log names the token's user`, Action: auth.MoveAlias, handle: s.moveAlias},
 	}
 }
@@ -205,6 +210,92 @@ func (s *Server) moveAlias(w http.ResponseWriter, r *http.Request, p auth.Princi
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"model": name, "alias": alias, "version": body.Version, "by": p.User, "reason": body.Reason})
 	return nil
+}
+
+// PredictRequest is the JSON body of a prediction.
+type PredictRequest struct {
+	Rows []online.Row `json:"rows"`
+}
+
+// PredictResponse is the answer: the version that scored every row.
+type PredictResponse struct {
+	Model       string              `json:"model"`
+	Version     int                 `json:"version"`
+	Predictions []online.Prediction `json:"predictions"`
+}
+
+func (s *Server) predict(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ref, err := registry.ParseRef(r.PathValue("ref"))
+	if err != nil {
+		return badRequest("ref", "%v", err)
+	}
+	// Check the role before anything is loaded for it.
+	if !auth.Allowed(p, auth.Predict, p.Team) {
+		return allow(p, auth.Predict, p.Team)
+	}
+	served, err := s.models.Get(r.Context(), ref)
+	if errors.Is(err, online.ErrNotTabular) {
+		return badRequest("ref", "%v", err)
+	} else if err != nil {
+		return err
+	}
+	if err := allow(p, auth.Predict, served.Team); err != nil {
+		return err
+	}
+	var rows []online.Row
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/csv") {
+		if rows, err = csvRows(r); err != nil {
+			return err
+		}
+	} else {
+		var body PredictRequest
+		if err := decode(r, &body); err != nil {
+			return err
+		}
+		rows = body.Rows
+	}
+	if len(rows) == 0 {
+		return badRequest("rows", "rows: no rows to predict")
+	}
+	preds, err := served.Predict(rows, r.URL.Query().Get("partial") == "true")
+	var re *online.RowError
+	if errors.As(err, &re) {
+		return &Error{Status: http.StatusBadRequest, Code: "bad_row", Field: fmt.Sprintf("rows[%d].%s", re.Row, re.Field), Message: re.Error()}
+	} else if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, PredictResponse{Model: served.Version.Model, Version: served.Version.Version, Predictions: preds})
+	return nil
+}
+
+// csvRows reads a CSV body: a header, then a row per line; empty cells
+// are missing.
+func csvRows(r *http.Request) ([]online.Row, error) {
+	recs, err := csv.NewReader(r.Body).ReadAll()
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is over %d bytes", tooBig.Limit)}
+		}
+		return nil, badRequest("", "the CSV body: %v", err)
+	}
+	if len(recs) < 1 {
+		return nil, badRequest("rows", "the CSV body has no header")
+	}
+	var rows []online.Row
+	for _, rec := range recs[1:] {
+		row := online.Row{}
+		for j, name := range recs[0] {
+			if rec[j] == "" {
+				row[name] = json.RawMessage("null")
+				continue
+			}
+			b, _ := json.Marshal(rec[j])
+			row[name] = b
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
 
 // decode reads a JSON body strictly: unknown fields and trailing data are

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/online"
+	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -23,8 +25,13 @@ import (
 type Config struct {
 	Store  store.Store
 	Tokens auth.Tokens
-	Log    *slog.Logger     // nil: discard
-	Now    func() time.Time // nil: time.Now
+	// Blobs holds the models' artifacts (online predictions load them).
+	Blobs registry.Blobs
+	// ModelTTL is how long an alias is trusted before it is looked at
+	// again (0: one second).
+	ModelTTL time.Duration
+	Log      *slog.Logger     // nil: discard
+	Now      func() time.Time // nil: time.Now
 	// MaxBody bounds a request body (0: 1 MiB).
 	MaxBody int64
 }
@@ -32,6 +39,7 @@ type Config struct {
 // Server is the API's handler.
 type Server struct {
 	c      Config
+	models *online.Cache
 	mux    *http.ServeMux
 	routes []Route
 }
@@ -65,7 +73,7 @@ func New(c Config) *Server {
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
-	s := &Server{c: c, mux: http.NewServeMux()}
+	s := &Server{c: c, mux: http.NewServeMux(), models: newCacheFor(c)}
 	s.routes = s.table()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.authed(rt))
@@ -205,3 +213,5 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
 	}
 	return nil
 }
+
+func newCacheFor(c Config) *online.Cache { return online.NewCache(c.Store, c.Blobs, c.ModelTTL) }

@@ -104,6 +104,8 @@ func (f *fixture) send(method, path, secret, payload string) (int, map[string]an
 // a valid token.
 func TestAccess(t *testing.T) {
 	f := newFixture(t)
+	rows, _ := servedTumor(t, f)
+	predictors := map[auth.Role]int{auth.Admin: 200, auth.Trainer: 200, auth.Predictor: 200, auth.Viewer: 403}
 	all := map[auth.Role]int{auth.Admin: 200, auth.Trainer: 200, auth.Predictor: 200, auth.Viewer: 200}
 	onlyAdmin := func(other int) map[auth.Role]int {
 		return map[auth.Role]int{auth.Admin: 200, auth.Trainer: other, auth.Predictor: other, auth.Viewer: other}
@@ -129,6 +131,8 @@ func TestAccess(t *testing.T) {
 		{"GET /api/v1/models/{name}", "/api/v1/models/tumor", all, "", ""},
 		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.own + "/metrics/roc_auc", all, "", ""},
 		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.other + "/metrics/roc_auc", onlyAdmin(403), "", ""},
+		{"POST /api/v1/models/{ref}/predict", "/api/v1/models/bcw@champion/predict", predictors, "POST", predictBody(rows[0])},
+		{"POST /api/v1/models/{ref}/predict", "/api/v1/models/bcw-reentry@champion/predict", onlyAdmin(403), "POST", predictBody(rows[0])},
 		// Each role moves its own alias, so that none finds it moved.
 		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/tumor/aliases/a-", trainers, "PUT", `{"version": 1, "reason": "test"}`},
 		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/reentry/aliases/a-", onlyAdmin(403), "PUT", `{"version": 1, "reason": "test"}`},

@@ -49,7 +49,7 @@ promotion and roll-back (PUT /api/v1/models/NAME/aliases/ALIAS with
 				return err
 			}
 			fmt.Fprintf(a.err, "reckon server on http://%s (store %s)\n", l.Addr(), a.storeName())
-			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Log: a.log}))
+			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Blobs: ws.Blobs, Log: a.log}))
 		},
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
