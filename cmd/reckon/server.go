@@ -29,10 +29,15 @@ answered.
 This first slice serves runs (filter, sort by a metric, pages), metric series
 (down to at most max_points), models with their versions and alias history,
 promotion and roll-back (PUT /api/v1/models/NAME/aliases/ALIAS with
-{"version": N, "reason": "..."}), whoami, /healthz and /readyz.`,
+{"version": N, "reason": "..."}), online predictions (POST
+/api/v1/models/NAME@ALIAS/predict with {"rows": [{"feature": value, ...}]} or a
+CSV body; the model stays loaded and follows its alias within a second),
+whoami, /healthz and /readyz.`,
 		Example: `  reckon tokens create --user ana --team oncology --role trainer --expires 30d
   reckon server --addr 127.0.0.1:8080
-  curl -H "Authorization: Bearer $RECKON_TOKEN" 'http://127.0.0.1:8080/api/v1/runs?sort=metric:roc_auc:desc&limit=5'`,
+  curl -H "Authorization: Bearer $RECKON_TOKEN" 'http://127.0.0.1:8080/api/v1/runs?sort=metric:roc_auc:desc&limit=5'
+  curl -H "Authorization: Bearer $RECKON_TOKEN" -H 'Content-Type: text/csv' --data-binary @new.csv \
+      http://127.0.0.1:8080/api/v1/models/tumor@champion/predict`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ws, err := a.openWorkspace(cmd.Context())
