@@ -222,3 +222,29 @@ func readFile(t testing.TB, path string) string {
 	}
 	return string(b)
 }
+
+// TestMetrics: requests by route and code, and prediction latency, in the
+// Prometheus text format; unknown paths are counted as one route.
+func TestMetrics(t *testing.T) {
+	f := newFixture(t)
+	rows, _ := servedTumor(t, f)
+	f.send("POST", "/api/v1/models/bcw@champion/predict", f.tokens[auth.Predictor], predictBody(rows...))
+	f.do("GET", "/api/v1/runs", f.tokens[auth.Viewer])
+	f.do("GET", "/no/such/path/1", f.tokens[auth.Viewer])
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+f.tokens[auth.Viewer])
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, req)
+	body := w.Body.String()
+	for _, want := range []string{
+		`reckon_http_requests_total{code="200",route="GET /api/v1/runs"} 1`,
+		`reckon_http_requests_total{code="404",route="unknown"} 1`,
+		`reckon_prediction_duration_seconds_count{model="bcw"} 1`,
+		`reckon_prediction_rows_total 5`,
+		`reckon_http_request_duration_seconds_bucket{route="POST /api/v1/models/{ref}/predict"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/reckon-ml/reckon/auth"
 	"github.com/reckon-ml/reckon/online"
@@ -21,6 +22,7 @@ func (s *Server) table() []Route {
 	return []Route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process answers", Action: auth.Read, handle: s.healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness: the store answers", Action: auth.Read, handle: s.readyz},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics: requests and latency by route, prediction latency by model, rows scored", Action: auth.Read, handle: s.prometheus},
 		{Method: "GET", Path: "/api/v1/whoami", Summary: "The token's user, team and role", Action: auth.Read, handle: s.whoami},
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This document", Action: auth.Read, handle: s.openapi},
 		{Method: "GET", Path: "/api/v1/runs", Summary: "Runs, newest first or sorted by a metric, a page at a time", Action: auth.Read, handle: s.listRuns,
@@ -257,7 +259,10 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if len(rows) == 0 {
 		return badRequest("rows", "rows: no rows to predict")
 	}
+	t0 := time.Now()
 	preds, err := served.Predict(rows, r.URL.Query().Get("partial") == "true")
+	s.metrics.predict.WithLabelValues(served.Version.Model).Observe(time.Since(t0).Seconds())
+	s.metrics.rows.Add(float64(len(rows)))
 	var re *online.RowError
 	if errors.As(err, &re) {
 		return &Error{Status: http.StatusBadRequest, Code: "bad_row", Field: fmt.Sprintf("rows[%d].%s", re.Row, re.Field), Message: re.Error()}

@@ -38,10 +38,11 @@ type Config struct {
 
 // Server is the API's handler.
 type Server struct {
-	c      Config
-	models *online.Cache
-	mux    *http.ServeMux
-	routes []Route
+	c       Config
+	models  *online.Cache
+	metrics *metrics
+	mux     *http.ServeMux
+	routes  []Route
 }
 
 // Route is one operation: what the OpenAPI document says of it and how
@@ -73,7 +74,7 @@ func New(c Config) *Server {
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
 	}
-	s := &Server{c: c, mux: http.NewServeMux(), models: newCacheFor(c)}
+	s := &Server{c: c, mux: http.NewServeMux(), models: newCacheFor(c), metrics: newMetrics()}
 	s.routes = s.table()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.authed(rt))
@@ -109,6 +110,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	r.Body = http.MaxBytesReader(sw, r.Body, s.c.MaxBody)
 	s.mux.ServeHTTP(sw, r)
+	_, route := s.mux.Handler(r)
+	if route == "/" {
+		route = "unknown" // not the path: unknown paths must not grow the series
+	}
+	s.metrics.observe(route, sw.status, time.Since(t0))
 	user := ""
 	if p, ok := r.Context().Value(principalKey{}).(auth.Principal); ok {
 		user = p.User

@@ -120,6 +120,7 @@ func TestAccess(t *testing.T) {
 	}{
 		{"GET /healthz", "/healthz", all, "", ""},
 		{"GET /readyz", "/readyz", all, "", ""},
+		{"GET /metrics", "/metrics", all, "", ""},
 		{"GET /api/v1/whoami", "/api/v1/whoami", all, "", ""},
 		{"GET /api/v1/openapi.json", "/api/v1/openapi.json", all, "", ""},
 		{"GET /api/v1/runs", "/api/v1/runs", all, "", ""},
