@@ -44,6 +44,15 @@ func servedTumor(t testing.TB, f *fixture) (rows []map[string]any, models [2]*ta
 	}
 	f.srv.c.Blobs = b
 	f.srv.models = newCacheFor(f.srv.c)
+	notes, err := b.Put(ctx, []byte("notes of the run\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{f.own, f.other} {
+		if err := f.srv.c.Store.LogArtifact(ctx, run, store.Artifact{Name: "notes", Key: notes.Key, SHA256: notes.SHA256, Size: notes.Size}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, kind := range []string{tabular.KindLogistic, tabular.KindGBDT} {
 		spec := tabular.DefaultSpec(kind)
 		if kind == tabular.KindGBDT {
@@ -246,5 +255,21 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// TestArtifactDownload: the bytes, with their digest.
+func TestArtifactDownload(t *testing.T) {
+	f := newFixture(t)
+	servedTumor(t, f)
+	req := httptest.NewRequest("GET", "/api/v1/runs/"+f.own+"/artifacts/notes", nil)
+	req.Header.Set("Authorization", "Bearer "+f.tokens[auth.Viewer])
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, req)
+	if w.Code != 200 || w.Body.String() != "notes of the run\n" || !strings.HasPrefix(w.Header().Get("Digest"), "sha-256=") {
+		t.Errorf("%d %q %v", w.Code, w.Body, w.Header())
+	}
+	if code, _ := f.do("GET", "/api/v1/runs/"+f.own+"/artifacts/none", f.tokens[auth.Viewer]); code != 404 {
+		t.Errorf("a missing artifact: %d", code)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/reckon-ml/reckon/auth"
 	"github.com/reckon-ml/reckon/online"
 	"github.com/reckon-ml/reckon/registry"
+	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -27,6 +28,9 @@ type Config struct {
 	Tokens auth.Tokens
 	// Blobs holds the models' artifacts (online predictions load them).
 	Blobs registry.Blobs
+	// Jobs is the scheduler's job store, Queues its queues (for why).
+	Jobs   sched.Store
+	Queues *sched.Queues
 	// ModelTTL is how long an alias is trusted before it is looked at
 	// again (0: one second).
 	ModelTTL time.Duration
@@ -73,6 +77,9 @@ func New(c Config) *Server {
 	}
 	if c.MaxBody == 0 {
 		c.MaxBody = 1 << 20
+	}
+	if c.Queues == nil {
+		c.Queues = sched.DefaultQueues()
 	}
 	s := &Server{c: c, mux: http.NewServeMux(), models: newCacheFor(c), metrics: newMetrics()}
 	s.routes = s.table()

@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/store/sqlite"
 )
@@ -26,6 +28,7 @@ type fixture struct {
 	other   string               // a run of reentry
 	revoked string
 	expired string
+	jobs    map[string][]string // team -> job ids, one per role and one more
 	logs    *bytes.Buffer
 }
 
@@ -40,7 +43,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	f := &fixture{tokens: map[auth.Role]string{}, logs: &bytes.Buffer{}}
+	f := &fixture{tokens: map[auth.Role]string{}, logs: &bytes.Buffer{}, jobs: map[string][]string{}}
 	mint := func(role auth.Role, expires time.Time) (string, auth.Token) {
 		secret, hash, err := auth.NewSecret()
 		if err != nil {
@@ -79,7 +82,20 @@ func newFixture(t testing.TB) *fixture {
 			t.Fatal(err)
 		}
 	}
-	f.srv = New(Config{Store: db, Tokens: db, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(f.logs, nil))})
+	for _, team := range []string{"oncology", "reentry"} {
+		for range len(auth.Roles) + 1 {
+			j, err := db.SubmitJob(ctx, sched.Spec{Team: team, User: "ana", Name: "train", Kind: sched.KindCommand, Args: []string{"version"},
+				Request: sched.Resources{CPU: 1}, MaxAttempts: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.jobs[team] = append(f.jobs[team], j.ID)
+		}
+	}
+	if _, err := db.PutDataset(ctx, store.Dataset{Name: "bcw", Hash: "sha256:1", Source: "t.csv", Rows: 569, Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	f.srv = New(Config{Store: db, Tokens: db, Jobs: db, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(f.logs, nil))})
 	return f
 }
 
@@ -111,32 +127,50 @@ func TestAccess(t *testing.T) {
 		return map[auth.Role]int{auth.Admin: 200, auth.Trainer: other, auth.Predictor: other, auth.Viewer: other}
 	}
 	trainers := map[auth.Role]int{auth.Admin: 200, auth.Trainer: 200, auth.Predictor: 403, auth.Viewer: 403}
+	roleJob := func(team string) func(auth.Role) string { // a job each, so that none finds it cancelled
+		return func(r auth.Role) string {
+			return "/api/v1/jobs/" + f.jobs[team][slices.Index(auth.Roles, r)] + "/cancel"
+		}
+	}
 	cases := []struct {
-		route  string // the table's pattern, so that every route is covered
-		path   string
-		want   map[auth.Role]int
-		method string // "" for GET
-		body   string
+		route   string // the table's pattern, so that every route is covered
+		path    string
+		want    map[auth.Role]int
+		method  string // "" for GET
+		body    string
+		pathFor func(auth.Role) string // a path per role, else path
 	}{
-		{"GET /healthz", "/healthz", all, "", ""},
-		{"GET /readyz", "/readyz", all, "", ""},
-		{"GET /metrics", "/metrics", all, "", ""},
-		{"GET /api/v1/whoami", "/api/v1/whoami", all, "", ""},
-		{"GET /api/v1/openapi.json", "/api/v1/openapi.json", all, "", ""},
-		{"GET /api/v1/runs", "/api/v1/runs", all, "", ""},
-		{"GET /api/v1/runs", "/api/v1/runs?team=oncology", all, "", ""},
-		{"GET /api/v1/runs", "/api/v1/runs?team=reentry", onlyAdmin(403), "", ""},
-		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.own, all, "", ""},
-		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.other, onlyAdmin(403), "", ""},
-		{"GET /api/v1/models", "/api/v1/models", all, "", ""},
-		{"GET /api/v1/models/{name}", "/api/v1/models/tumor", all, "", ""},
-		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.own + "/metrics/roc_auc", all, "", ""},
-		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.other + "/metrics/roc_auc", onlyAdmin(403), "", ""},
-		{"POST /api/v1/models/{ref}/predict", "/api/v1/models/bcw@champion/predict", predictors, "POST", predictBody(rows[0])},
-		{"POST /api/v1/models/{ref}/predict", "/api/v1/models/bcw-reentry@champion/predict", onlyAdmin(403), "POST", predictBody(rows[0])},
+		{"GET /healthz", "/healthz", all, "", "", nil},
+		{"GET /readyz", "/readyz", all, "", "", nil},
+		{"GET /metrics", "/metrics", all, "", "", nil},
+		{"GET /api/v1/whoami", "/api/v1/whoami", all, "", "", nil},
+		{"GET /api/v1/openapi.json", "/api/v1/openapi.json", all, "", "", nil},
+		{"GET /api/v1/runs", "/api/v1/runs", all, "", "", nil},
+		{"GET /api/v1/runs", "/api/v1/runs?team=oncology", all, "", "", nil},
+		{"GET /api/v1/runs", "/api/v1/runs?team=reentry", onlyAdmin(403), "", "", nil},
+		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.own, all, "", "", nil},
+		{"GET /api/v1/runs/{id}", "/api/v1/runs/" + f.other, onlyAdmin(403), "", "", nil},
+		{"GET /api/v1/models", "/api/v1/models", all, "", "", nil},
+		{"GET /api/v1/models/{name}", "/api/v1/models/tumor", all, "", "", nil},
+		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.own + "/metrics/roc_auc", all, "", "", nil},
+		{"GET /api/v1/runs/{id}/metrics/{key}", "/api/v1/runs/" + f.other + "/metrics/roc_auc", onlyAdmin(403), "", "", nil},
+		{"POST /api/v1/models/{ref}/predict", "/api/v1/models/bcw@champion/predict", predictors, "POST", predictBody(rows[0]), nil},
+		{"POST /api/v1/models/{ref}/predict", "/api/v1/models/bcw-reentry@champion/predict", onlyAdmin(403), "POST", predictBody(rows[0]), nil},
+		{"GET /api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/" + f.own + "/artifacts/notes", all, "", "", nil},
+		{"GET /api/v1/runs/{id}/artifacts/{name}", "/api/v1/runs/" + f.other + "/artifacts/notes", onlyAdmin(403), "", "", nil},
+		{"GET /api/v1/datasets/{name}", "/api/v1/datasets/bcw", all, "", "", nil},
+		{"GET /api/v1/jobs", "/api/v1/jobs", all, "", "", nil},
+		{"GET /api/v1/jobs", "/api/v1/jobs?team=reentry", onlyAdmin(403), "", "", nil},
+		{"GET /api/v1/jobs/{id}", "/api/v1/jobs/" + f.jobs["oncology"][0], all, "", "", nil},
+		{"GET /api/v1/jobs/{id}", "/api/v1/jobs/" + f.jobs["reentry"][0], onlyAdmin(403), "", "", nil},
+		{"GET /api/v1/jobs/{id}/why", "/api/v1/jobs/" + f.jobs["oncology"][4] + "/why", all, "", "", nil},
+		{"GET /api/v1/jobs/{id}/why", "/api/v1/jobs/" + f.jobs["reentry"][4] + "/why", onlyAdmin(403), "", "", nil},
+		{"POST /api/v1/jobs/{id}/cancel", "/api/v1/jobs/" + f.jobs["oncology"][4] + "/cancel", trainers, "POST", `{"reason": "test"}`, roleJob("oncology")},
+		{"POST /api/v1/jobs/{id}/cancel", "/api/v1/jobs/" + f.jobs["reentry"][4] + "/cancel", onlyAdmin(403), "POST", `{"reason": "test"}`, roleJob("reentry")},
+		{"GET /api/v1/models/{name}/drift", "/api/v1/models/tumor/drift", all, "", "", nil},
 		// Each role moves its own alias, so that none finds it moved.
-		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/tumor/aliases/a-", trainers, "PUT", `{"version": 1, "reason": "test"}`},
-		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/reentry/aliases/a-", onlyAdmin(403), "PUT", `{"version": 1, "reason": "test"}`},
+		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/tumor/aliases/a-", trainers, "PUT", `{"version": 1, "reason": "test"}`, nil},
+		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/reentry/aliases/a-", onlyAdmin(403), "PUT", `{"version": 1, "reason": "test"}`, nil},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
@@ -149,6 +183,9 @@ func TestAccess(t *testing.T) {
 			path := c.path
 			if method == "PUT" {
 				path += string(role)
+			}
+			if c.pathFor != nil {
+				path = c.pathFor(role)
 			}
 			if got, body := f.send(method, path, f.tokens[role], c.body); got != want {
 				t.Errorf("%s %s as %s: %d, want %d %v", method, path, role, got, want, body)

@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) serverCmd() *cobra.Command {
-	var addr string
+	var addr, queues string
 	c := &cobra.Command{
 		Use:   "server [--addr 127.0.0.1:8080]",
 		Short: "Serve the HTTP API on the store (every route behind a token: reckon tokens create)",
@@ -32,7 +32,9 @@ promotion and roll-back (PUT /api/v1/models/NAME/aliases/ALIAS with
 {"version": N, "reason": "..."}), online predictions (POST
 /api/v1/models/NAME@ALIAS/predict with {"rows": [{"feature": value, ...}]} or a
 CSV body; the model stays loaded and follows its alias within a second),
-whoami, /healthz and /readyz.`,
+artifacts (checked against their digest), datasets, jobs (list, detail, why,
+cancel), models' drift checks, /metrics for Prometheus, whoami, /healthz and
+/readyz.`,
 		Example: `  reckon tokens create --user ana --team oncology --role trainer --expires 30d
   reckon server --addr 127.0.0.1:8080
   curl -H "Authorization: Bearer $RECKON_TOKEN" 'http://127.0.0.1:8080/api/v1/runs?sort=metric:roc_auc:desc&limit=5'
@@ -54,10 +56,15 @@ whoami, /healthz and /readyz.`,
 				return err
 			}
 			fmt.Fprintf(a.err, "reckon server on http://%s (store %s)\n", l.Addr(), a.storeName())
-			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Blobs: ws.Blobs, Log: a.log}))
+			q, err := a.loadQueues(queues)
+			if err != nil {
+				return err
+			}
+			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Blobs: ws.Blobs, Jobs: ws.Jobs, Queues: q, Log: a.log}))
 		},
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	c.Flags().StringVar(&queues, "queues", "", "the teams' queues file, for why a job waits (default: HOME/queues.yaml when present, else this machine shared equally)")
 	return c
 }
 
