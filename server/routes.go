@@ -80,6 +80,11 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p auth.Principal
 	return nil
 }
 
+// encodeOffset is a cursor: the page's offset, opaque to clients.
+func encodeOffset(n int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(n)))
+}
+
 // RunsPage is one page of runs.
 type RunsPage struct {
 	Runs       []store.Run `json:"runs"`
@@ -136,7 +141,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Princip
 		page.Runs = runs[offset:min(len(runs), offset+limit)]
 	}
 	if len(runs) > offset+limit {
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset+limit)))
+		page.NextCursor = encodeOffset(offset + limit)
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil

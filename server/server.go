@@ -42,11 +42,12 @@ type Config struct {
 
 // Server is the API's handler.
 type Server struct {
-	c       Config
-	models  *online.Cache
-	metrics *metrics
-	mux     *http.ServeMux
-	routes  []Route
+	c        Config
+	models   *online.Cache
+	metrics  *metrics
+	sessions sessions
+	mux      *http.ServeMux
+	routes   []Route
 }
 
 // Route is one operation: what the OpenAPI document says of it and how
@@ -86,6 +87,7 @@ func New(c Config) *Server {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.authed(rt))
 	}
+	s.uiRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// Unknown paths answer 401 to strangers, 404 to token holders:
 		// nothing about the routes is told without a token.
@@ -131,6 +133,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type principalKey struct{}
 
+// withPrincipal marks the request's caller, for the request log.
+func withPrincipal(ctx context.Context, p auth.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
 func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 	return auth.Check(r.Context(), s.c.Tokens, auth.Bearer(r.Header.Get("Authorization")), s.c.Now())
 }
@@ -143,7 +150,7 @@ func (s *Server) authed(rt Route) http.Handler {
 			writeError(w, unauthorized(err))
 			return
 		}
-		*r = *r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		*r = *r.WithContext(withPrincipal(r.Context(), p))
 		if err := rt.handle(w, r, p); err != nil {
 			writeError(w, err)
 		}

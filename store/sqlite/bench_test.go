@@ -2,13 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/store/storetest"
 )
 
 // BenchmarkListRunsSortedByMetric is issue 5's listing target:
@@ -34,24 +34,8 @@ func BenchmarkListRunsSortedByMetric(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	have, err := s.ListRuns(ctx, store.Query{Limit: 0, Team: "bench"})
-	if err != nil {
+	if err := storetest.FillRuns(ctx, s, "bench", n); err != nil {
 		b.Fatal(err)
-	}
-	for i := len(have); i < n; i++ {
-		r, err := s.CreateRun(ctx, store.Run{Name: fmt.Sprint("train/", i%7), Team: "bench", User: "u",
-			Params: map[string]string{"lr": fmt.Sprint(i % 13), "depth": fmt.Sprint(i % 5)}, Tags: map[string]string{"step": "train"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		pts := []store.Point{{Key: "loss", Step: 1, Value: float64(i%1000) / 7}}
-		if i%10 != 0 {
-			pts = append(pts, store.Point{Key: "rmse_s", Step: 1, Value: float64((i*7919)%100000) / 1000})
-		}
-		if err := s.LogMetrics(ctx, r.ID, pts); err != nil {
-			b.Fatal(err)
-		}
-		s.Finish(ctx, r.ID, store.Succeeded)
 	}
 	b.ResetTimer()
 	for b.Loop() {

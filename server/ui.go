@@ -1,0 +1,407 @@
+package server
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/store"
+)
+
+//go:embed ui/*.html
+var uiFiles embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"metric": func(r store.Run, key string) string {
+		v, ok := r.Last[key]
+		if !ok {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	},
+}).ParseFS(uiFiles, "ui/*.html"))
+
+// The web UI signs in with a token once and then holds a session: an
+// HttpOnly, SameSite=Strict cookie naming a server-side session (the
+// token itself never reaches the browser again), and a CSRF secret every
+// form sends back.
+const sessionCookie = "reckon_session"
+
+type session struct {
+	p       auth.Principal
+	csrf    string
+	expires time.Time
+}
+
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+func randomHex() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (ss *sessions) start(p auth.Principal, now time.Time) (string, *session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[string]*session{}
+	}
+	for id, s := range ss.m { // forget the expired ones
+		if now.After(s.expires) {
+			delete(ss.m, id)
+		}
+	}
+	id := randomHex()
+	s := &session{p: p, csrf: randomHex(), expires: now.Add(12 * time.Hour)}
+	ss.m[id] = s
+	return id, s
+}
+
+func (ss *sessions) get(id string, now time.Time) *session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s := ss.m[id]
+	if s == nil || now.After(s.expires) {
+		return nil
+	}
+	return s
+}
+
+func (ss *sessions) end(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, id)
+}
+
+// page is what every template gets.
+type page struct {
+	Title, Error, Notice, CSRF string
+	Who                        auth.Principal
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+		s.c.Log.Error("template", "page", name, "err", err)
+	}
+}
+
+// uiRoutes are the web UI's pages: all need a session but the sign-in.
+func (s *Server) uiRoutes() {
+	s.mux.HandleFunc("GET /ui/login", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, http.StatusOK, "login", page{Title: "Sign in"})
+	})
+	s.mux.HandleFunc("POST /ui/login", s.uiLogin)
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/runs", http.StatusSeeOther) })
+	s.mux.Handle("POST /ui/logout", s.ui(s.uiLogout))
+	s.mux.Handle("GET /ui/runs", s.ui(s.uiRuns))
+	s.mux.Handle("GET /ui/runs/{id}", s.ui(s.uiRun))
+	s.mux.Handle("GET /ui/models", s.ui(s.uiModels))
+	s.mux.Handle("GET /ui/models/{name}", s.ui(s.uiModel))
+	s.mux.Handle("POST /ui/models/{name}/aliases", s.ui(s.uiMoveAlias))
+}
+
+// ui runs a page for a signed-in session: POSTs must carry its CSRF secret.
+func (s *Server) ui(h func(http.ResponseWriter, *http.Request, *session) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		var sess *session
+		if err == nil {
+			sess = s.sessions.get(c.Value, s.c.Now())
+		}
+		if sess == nil {
+			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+			return
+		}
+		*r = *r.WithContext(withPrincipal(r.Context(), sess.p))
+		if r.Method == http.MethodPost && (!sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1) {
+			s.render(w, http.StatusForbidden, "login", page{Title: "Refused", Error: "This form is stale or came from another site (no valid CSRF token): reload the page and try again."})
+			return
+		}
+		if err := h(w, r, sess); err != nil {
+			status := http.StatusInternalServerError
+			var e *Error
+			if errors.As(err, &e) {
+				status = e.Status
+			} else if errors.Is(err, store.ErrNotFound) {
+				status = http.StatusNotFound
+			}
+			s.render(w, status, "login", page{Title: "Error", Error: err.Error(), Who: sess.p, CSRF: sess.csrf})
+		}
+	})
+}
+
+// sameOrigin refuses forms posted from other sites (an Origin header naming
+// another host), sessions or not: a login CSRF too.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		s.render(w, http.StatusForbidden, "login", page{Title: "Refused", Error: "This sign-in came from another site."})
+		return
+	}
+	p, err := auth.Check(r.Context(), s.c.Tokens, strings.TrimSpace(r.PostFormValue("token")), s.c.Now())
+	if err != nil {
+		s.render(w, http.StatusUnauthorized, "login", page{Title: "Sign in", Error: "Not signed in: " + err.Error()})
+		return
+	}
+	*r = *r.WithContext(withPrincipal(r.Context(), p))
+	id, _ := s.sessions.start(p, s.c.Now())
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	http.Redirect(w, r, "/ui/runs", http.StatusSeeOther)
+}
+
+func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.end(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+	return nil
+}
+
+type runsPage struct {
+	page
+	Q        struct{ Team, Status, Name, Sort string }
+	Statuses []store.Status
+	Runs     []store.Run
+	Metrics  []string
+	Next     string
+}
+
+// uiRuns is the runs page, from the same handler as the API's list.
+func (s *Server) uiRuns(w http.ResponseWriter, r *http.Request, sess *session) error {
+	rec := &captureWriter{header: http.Header{}}
+	if err := s.listRuns(rec, r, sess.p); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Status < 500 {
+			d := runsPage{page: page{Title: "Runs", Error: e.Message, Who: sess.p, CSRF: sess.csrf}}
+			d.Statuses = []store.Status{store.Queued, store.Running, store.Succeeded, store.Failed, store.Interrupted}
+			s.render(w, e.Status, "runs", d)
+			return nil
+		}
+		return err
+	}
+	var got RunsPage
+	if err := decodeBytes(rec.body, &got); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	d := runsPage{page: page{Title: "Runs", Who: sess.p, CSRF: sess.csrf}, Runs: got.Runs,
+		Statuses: []store.Status{store.Queued, store.Running, store.Succeeded, store.Failed, store.Interrupted}}
+	d.Q.Team, d.Q.Status, d.Q.Name, d.Q.Sort = q.Get("team"), q.Get("status"), q.Get("name"), q.Get("sort")
+	seen := map[string]bool{}
+	for _, run := range got.Runs {
+		for k := range run.Last {
+			if !seen[k] && !strings.Contains(k, "/") {
+				seen[k] = true
+				d.Metrics = append(d.Metrics, k)
+			}
+		}
+	}
+	slices.Sort(d.Metrics)
+	if len(d.Metrics) > 6 {
+		d.Metrics = d.Metrics[:6]
+	}
+	if got.NextCursor != "" {
+		q.Set("cursor", got.NextCursor)
+		d.Next = "/ui/runs?" + q.Encode()
+	}
+	s.render(w, http.StatusOK, "runs", d)
+	return nil
+}
+
+type chart struct {
+	Key            string
+	N, Drawn       int
+	Min, Max, Last float64
+	Points         template.HTMLAttr
+}
+
+type runPage struct {
+	page
+	Run       store.Run
+	Charts    []chart
+	Artifacts []store.Artifact
+}
+
+func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, sess *session) error {
+	ctx := r.Context()
+	run, err := s.c.Store.GetRun(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := allow(sess.p, auth.Read, run.Team); err != nil {
+		return err
+	}
+	d := runPage{page: page{Title: "Run " + run.ID, Who: sess.p, CSRF: sess.csrf}, Run: run}
+	keys := make([]string, 0, len(run.Last))
+	for k := range run.Last {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys[:min(len(keys), 24)] {
+		pts, err := s.c.Store.Metric(ctx, run.ID, k)
+		if err != nil {
+			return err
+		}
+		kept := Downsample(pts, 2000)
+		c := chart{Key: k, N: len(pts), Drawn: len(kept), Last: run.Last[k]}
+		c.Points = polyline(kept, &c.Min, &c.Max)
+		d.Charts = append(d.Charts, c)
+	}
+	if d.Artifacts, err = s.c.Store.Artifacts(ctx, run.ID); err != nil {
+		return err
+	}
+	s.render(w, http.StatusOK, "run", d)
+	return nil
+}
+
+// polyline is an SVG polyline's points for a 320 x 140 chart.
+func polyline(pts []store.Point, lo, hi *float64) template.HTMLAttr {
+	if len(pts) == 0 {
+		return ""
+	}
+	minS, maxS := pts[0].Step, pts[len(pts)-1].Step
+	*lo, *hi = pts[0].Value, pts[0].Value
+	for _, p := range pts {
+		*lo, *hi = min(*lo, p.Value), max(*hi, p.Value)
+	}
+	var b strings.Builder
+	for _, p := range pts {
+		x := 300.0
+		if maxS > minS {
+			x = 10 + 300*float64(p.Step-minS)/float64(maxS-minS)
+		}
+		y := 70.0
+		if *hi > *lo {
+			y = 130 - 115*(p.Value-*lo)/(*hi-*lo)
+		}
+		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
+	}
+	return template.HTMLAttr(strings.TrimSpace(b.String()))
+}
+
+func (s *Server) uiModels(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := allow(sess.p, auth.ReadModel, ""); err != nil {
+		return err
+	}
+	ms, err := s.c.Store.ListModels(r.Context())
+	if err != nil {
+		return err
+	}
+	s.render(w, http.StatusOK, "models", struct {
+		page
+		Models []store.Model
+	}{page{Title: "Models", Who: sess.p, CSRF: sess.csrf}, ms})
+	return nil
+}
+
+func (s *Server) modelPage(r *http.Request, sess *session, notice, problem string) (any, error) {
+	ctx, name := r.Context(), r.PathValue("name")
+	m, err := s.c.Store.GetModel(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	d := ModelDetail{Model: m}
+	if d.Versions, err = s.c.Store.Versions(ctx, name); err != nil {
+		return nil, err
+	}
+	if d.History, err = s.c.Store.History(ctx, name); err != nil {
+		return nil, err
+	}
+	slices.Reverse(d.History)
+	return struct {
+		page
+		Model      ModelDetail
+		CanPromote bool
+	}{page{Title: name, Who: sess.p, CSRF: sess.csrf, Notice: notice, Error: problem}, d, auth.Allowed(sess.p, auth.MoveAlias, sess.p.Team)}, nil
+}
+
+func (s *Server) uiModel(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := allow(sess.p, auth.ReadModel, ""); err != nil {
+		return err
+	}
+	d, err := s.modelPage(r, sess, "", "")
+	if err != nil {
+		return err
+	}
+	s.render(w, http.StatusOK, "model", d)
+	return nil
+}
+
+// uiMoveAlias is the promote form: the API's handler, its answer shown on
+// the model's page.
+func (s *Server) uiMoveAlias(w http.ResponseWriter, r *http.Request, sess *session) error {
+	v, _ := strconv.Atoi(r.PostFormValue("version"))
+	body := fmt.Sprintf(`{"version": %d, "reason": %s}`, v, strconv.Quote(r.PostFormValue("reason")))
+	api := r.Clone(r.Context())
+	api.Body = readCloser{strings.NewReader(body)}
+	api.SetPathValue("name", r.PathValue("name"))
+	api.SetPathValue("alias", r.PostFormValue("alias"))
+	rec := &captureWriter{header: http.Header{}}
+	status, notice, problem := http.StatusOK, "", ""
+	if err := s.moveAlias(rec, api, sess.p); err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return err
+		}
+		status, problem = e.Status, e.Message
+	} else {
+		notice = fmt.Sprintf("%s@%s now points at version %d.", r.PathValue("name"), r.PostFormValue("alias"), v)
+	}
+	d, err := s.modelPage(r, sess, notice, problem)
+	if err != nil {
+		return err
+	}
+	s.render(w, status, "model", d)
+	return nil
+}
+
+// captureWriter keeps what an API handler writes, for a page to show.
+type captureWriter struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (c *captureWriter) Header() http.Header  { return c.header }
+func (c *captureWriter) WriteHeader(code int) { c.status = code }
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.body = append(c.body, b...)
+	return len(b), nil
+}
+
+func decodeBytes(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+type readCloser struct{ io.Reader }
+
+func (readCloser) Close() error { return nil }

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/reckon-ml/reckon/auth"
+)
+
+// browser is a client with a cookie jar, on the handler directly.
+type browser struct {
+	f      *fixture
+	cookie *http.Cookie
+}
+
+func (b *browser) get(path string) (int, string, http.Header) {
+	return b.req("GET", path, nil, "")
+}
+
+func (b *browser) req(method, path string, form url.Values, origin string) (int, string, http.Header) {
+	body := ""
+	if form != nil {
+		body = form.Encode()
+	}
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if form != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if origin != "" {
+		r.Header.Set("Origin", origin)
+	}
+	if b.cookie != nil {
+		r.AddCookie(b.cookie)
+	}
+	w := httptest.NewRecorder()
+	b.f.srv.ServeHTTP(w, r)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == sessionCookie {
+			b.cookie = c
+		}
+	}
+	return w.Code, w.Body.String(), w.Header()
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// TestUI (issue 16): sign-in with a token gives an HttpOnly, SameSite
+// session cookie; pages show only the own team's runs, a run's charts
+// and artifacts; promoting takes a trainer, a CSRF secret and a
+// same-site form; signing out ends the session.
+func TestUI(t *testing.T) {
+	f := newFixture(t)
+	servedTumor(t, f)
+	b := &browser{f: f}
+	if code, _, h := b.get("/ui/runs"); code != 303 || h.Get("Location") != "/ui/login" {
+		t.Fatalf("signed out: %d %v", code, h)
+	}
+	if code, body, _ := b.req("POST", "/ui/login", url.Values{"token": {"rk_wrong"}}, ""); code != 401 || !strings.Contains(body, "unknown token") {
+		t.Errorf("a wrong token: %d", code)
+	}
+	if code, _, _ := b.req("POST", "/ui/login", url.Values{"token": {f.tokens[auth.Viewer]}}, "https://evil.example"); code != 403 || b.cookie != nil {
+		t.Errorf("a sign-in from another site: %d", code)
+	}
+	code, _, _ := b.req("POST", "/ui/login", url.Values{"token": {f.tokens[auth.Viewer]}}, "")
+	if code != 303 || b.cookie == nil || !b.cookie.HttpOnly || b.cookie.SameSite != http.SameSiteStrictMode || strings.Contains(b.cookie.Value, "rk_") {
+		t.Fatalf("sign-in: %d %+v", code, b.cookie)
+	}
+	code, body, h := b.get("/ui/runs")
+	if code != 200 || !strings.Contains(body, f.own) || strings.Contains(body, f.other) || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("runs page: %d\n%.400s", code, body)
+	}
+	if code, body, _ := b.get("/ui/runs?team=reentry"); code != 403 || !strings.Contains(body, "may not read") {
+		t.Errorf("another team's runs: %d", code)
+	}
+	if code, body, _ := b.get("/ui/runs/" + f.own); code != 200 || !strings.Contains(body, "<polyline") || !strings.Contains(body, "notes") {
+		t.Errorf("run page: %d\n%.400s", code, body)
+	}
+	if code, _, _ := b.get("/ui/runs/" + f.other); code != 403 {
+		t.Errorf("another team's run page: %d", code)
+	}
+	code, body, _ = b.get("/ui/models/bcw")
+	if code != 200 || strings.Contains(body, "Promote") {
+		t.Errorf("a viewer's model page: %d, promote form shown: %v", code, strings.Contains(body, "Promote"))
+	}
+	csrf := csrfField.FindStringSubmatch(body)
+	if csrf == nil {
+		t.Fatal("no CSRF secret on the page")
+	}
+	promote := url.Values{"csrf": {csrf[1]}, "alias": {"champion"}, "version": {"2"}, "reason": {"gbdt"}}
+	if code, _, _ := b.req("POST", "/ui/models/bcw/aliases", promote, ""); code != 403 {
+		t.Errorf("a viewer promoting: %d", code)
+	}
+	// A trainer: refused without the CSRF secret or from another site,
+	// done with both.
+	tr := &browser{f: f}
+	tr.req("POST", "/ui/login", url.Values{"token": {f.tokens[auth.Trainer]}}, "")
+	_, body, _ = tr.get("/ui/models/bcw")
+	if !strings.Contains(body, "Promote") {
+		t.Fatal("a trainer's model page has no promote form")
+	}
+	promote.Set("csrf", csrfField.FindStringSubmatch(body)[1])
+	noCSRF := url.Values{"alias": {"champion"}, "version": {"2"}, "reason": {"gbdt"}}
+	if code, _, _ := tr.req("POST", "/ui/models/bcw/aliases", noCSRF, ""); code != 403 {
+		t.Errorf("without the CSRF secret: %d", code)
+	}
+	if code, _, _ := tr.req("POST", "/ui/models/bcw/aliases", promote, "https://evil.example"); code != 403 {
+		t.Errorf("from another site: %d", code)
+	}
+	code, body, _ = tr.req("POST", "/ui/models/bcw/aliases", promote, "http://example.com")
+	if code != 200 || !strings.Contains(body, "now points at version 2") || !strings.Contains(body, "trainer-user") {
+		t.Errorf("promote: %d\n%.600s", code, body)
+	}
+	tr.req("POST", "/ui/logout", url.Values{"csrf": {promote.Get("csrf")}}, "")
+	if code, _, _ := tr.get("/ui/runs"); code != 303 {
+		t.Errorf("after sign-out: %d", code)
+	}
+}
