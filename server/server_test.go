@@ -363,3 +363,11 @@ func TestServeShutsDownGracefully(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// startHTTP serves h on a loopback port for the test's duration.
+func startHTTP(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -295,6 +295,10 @@ func polyline(pts []store.Point, lo, hi *float64) template.HTMLAttr {
 	for _, p := range pts {
 		*lo, *hi = min(*lo, p.Value), max(*hi, p.Value)
 	}
+	if len(pts) == 1 { // one point: a level line, not an invisible dot
+		pts = []store.Point{{Step: 0, Value: pts[0].Value}, {Step: 1, Value: pts[0].Value}}
+		minS, maxS = 0, 1
+	}
 	var b strings.Builder
 	for _, p := range pts {
 		x := 300.0
