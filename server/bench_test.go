@@ -48,7 +48,7 @@ func BenchmarkRunsPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := New(Config{Store: db, Tokens: db, Jobs: db})
-	for _, page := range []int{1, 10} {
+	for _, page := range []int{1, 10, 1000} {
 		b.Run(fmt.Sprintf("page=%d", page), func(b *testing.B) {
 			cursor := ""
 			if page > 1 {

@@ -131,16 +131,17 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Princip
 		}
 		offset = n
 	}
-	sq.Limit = offset + limit + 1
+	// One more than the page, to know whether there is a next one.
+	sq.Limit, sq.Offset = limit+1, offset
 	runs, err := s.c.Store.ListRuns(r.Context(), sq)
 	if err != nil {
 		return err
 	}
-	page := RunsPage{Runs: []store.Run{}}
-	if offset < len(runs) {
-		page.Runs = runs[offset:min(len(runs), offset+limit)]
+	page := RunsPage{Runs: runs[:min(len(runs), limit)]}
+	if page.Runs == nil {
+		page.Runs = []store.Run{}
 	}
-	if len(runs) > offset+limit {
+	if len(runs) > limit {
 		page.NextCursor = encodeOffset(offset + limit)
 	}
 	writeJSON(w, http.StatusOK, page)

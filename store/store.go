@@ -83,6 +83,8 @@ type Query struct {
 	SortMetric string
 	Desc       bool
 	Limit      int // 0: no limit
+	// Offset skips that many runs of the order first (pages).
+	Offset int
 }
 
 // Errors shared by all back ends.

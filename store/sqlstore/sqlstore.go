@@ -445,6 +445,17 @@ func (s *DB) fill(ctx context.Context, runs []store.Run) error {
 	if len(runs) == 0 {
 		return nil
 	}
+	// In slices: a statement takes only so many variables (SQLite's limit
+	// is 32,766), and a listing of every run has more.
+	const chunk = 500
+	if len(runs) > chunk {
+		for i := 0; i < len(runs); i += chunk {
+			if err := s.fill(ctx, runs[i:min(i+chunk, len(runs))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	idx := map[string]int{}
 	args := make([]any, len(runs))
 	for i := range runs {
@@ -520,9 +531,14 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 		where = append(where, `r.name = ?`)
 		args = append(args, q.Name)
 	}
-	limit := func(n int) string {
-		if n > 0 {
+	limit := func(n, off int) string {
+		switch {
+		case n > 0 && off > 0:
+			return ` LIMIT ` + strconv.Itoa(n) + ` OFFSET ` + strconv.Itoa(off)
+		case n > 0:
 			return ` LIMIT ` + strconv.Itoa(n)
+		case off > 0: // SQLite takes no OFFSET without a LIMIT, PostgreSQL no LIMIT -1
+			return ` LIMIT 9223372036854775807 OFFSET ` + strconv.Itoa(off)
 		}
 		return ""
 	}
@@ -535,7 +551,7 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 	}
 	var runs []store.Run
 	if q.SortMetric == "" {
-		got, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond()+` ORDER BY r.started_ns DESC, r.id`+limit(q.Limit), args)
+		got, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond()+` ORDER BY r.started_ns DESC, r.id`+limit(q.Limit, q.Offset), args)
 		if err != nil {
 			return nil, err
 		}
@@ -546,7 +562,7 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 			dir = "DESC"
 		}
 		withKey := slices.Concat(args, []any{q.SortMetric})
-		got, err := s.list(ctx, `SELECT `+runCols+` FROM last_metrics m JOIN runs r ON r.id = m.run_id`+cond(`m.key = ?`)+` ORDER BY m.value `+dir+`, r.id`+limit(q.Limit), withKey)
+		got, err := s.list(ctx, `SELECT `+runCols+` FROM last_metrics m JOIN runs r ON r.id = m.run_id`+cond(`m.key = ?`)+` ORDER BY m.value `+dir+`, r.id`+limit(q.Limit, q.Offset), withKey)
 		if err != nil {
 			return nil, err
 		}
@@ -556,7 +572,17 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 			if q.Limit > 0 {
 				rest = q.Limit - len(runs)
 			}
-			more, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond(`NOT EXISTS (SELECT 1 FROM last_metrics m WHERE m.run_id = r.id AND m.key = ?)`)+` ORDER BY r.started_ns DESC, r.id`+limit(rest), withKey)
+			// The offset left for the runs without the metric: what the
+			// ones with it did not use up.
+			off := 0
+			if q.Offset > 0 {
+				var with int
+				if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM last_metrics m JOIN runs r ON r.id = m.run_id`+cond(`m.key = ?`)), withKey...).Scan(&with); err != nil {
+					return nil, err
+				}
+				off = max(0, q.Offset-with)
+			}
+			more, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond(`NOT EXISTS (SELECT 1 FROM last_metrics m WHERE m.run_id = r.id AND m.key = ?)`)+` ORDER BY r.started_ns DESC, r.id`+limit(rest, off), withKey)
 			if err != nil {
 				return nil, err
 			}

@@ -198,6 +198,26 @@ func listFilterSort(t *testing.T, s store.Store) {
 	if len(runs) != 5 || runs[0].Name != "0" || runs[4].Name != "4" {
 		t.Errorf("descending, missing metric last: %v", names(runs))
 	}
+	// Pages of two, by offset, are the whole order, across the runs that
+	// lack the metric too.
+	for _, desc := range []bool{false, true} {
+		all, err := s.ListRuns(ctx, store.Query{SortMetric: "rmse_s", Desc: desc})
+		check(t, err)
+		var paged []store.Run
+		for off := 0; off < 7; off += 2 {
+			page, err := s.ListRuns(ctx, store.Query{SortMetric: "rmse_s", Desc: desc, Limit: 2, Offset: off})
+			check(t, err)
+			paged = append(paged, page...)
+		}
+		if fmt.Sprint(names(paged)) != fmt.Sprint(names(all)) {
+			t.Errorf("pages %v, whole %v", names(paged), names(all))
+		}
+		page, err := s.ListRuns(ctx, store.Query{Offset: 3})
+		check(t, err)
+		if len(page) != 2 {
+			t.Errorf("offset 3 without a limit: %v", names(page))
+		}
+	}
 	runs, err = s.ListRuns(ctx, store.Query{Team: "b", Status: store.Running})
 	check(t, err)
 	if len(runs) != 1 || runs[0].Name != "4" {
