@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/store/sqlite"
 	"github.com/reckon-ml/reckon/store/storetest"
 )
@@ -48,11 +49,17 @@ func BenchmarkRunsPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := New(Config{Store: db, Tokens: db, Jobs: db})
-	for _, page := range []int{1, 10, 1000} {
+	for _, page := range []int{1, 10, 1000, 1800} {
 		b.Run(fmt.Sprintf("page=%d", page), func(b *testing.B) {
+			// The page's cursor, as a client walking there would hold it.
 			cursor := ""
 			if page > 1 {
-				cursor = "&cursor=" + encodeOffset((page-1)*50)
+				q := store.Query{Team: "bench", SortMetric: "rmse_s", Limit: 1, Offset: (page-1)*50 - 1}
+				prev, err := db.ListRuns(ctx, q)
+				if err != nil || len(prev) != 1 {
+					b.Fatal(err)
+				}
+				cursor = "&cursor=" + encodeCursor(store.CursorOf(q, prev[0]))
 			}
 			var took []time.Duration
 			for b.Loop() {

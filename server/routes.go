@@ -80,9 +80,12 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p auth.Principal
 	return nil
 }
 
-// encodeOffset is a cursor: the page's offset, opaque to clients.
-func encodeOffset(n int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(n)))
+// encodeCursor is a page's cursor, opaque to clients: the place of its
+// last run in the order (a keyset, so a deep page costs what the first
+// does).
+func encodeCursor(c *store.Cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // RunsPage is one page of runs.
@@ -122,17 +125,16 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Princip
 		}
 		limit = n
 	}
-	offset := 0
 	if v := q.Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "o"))
-		if err != nil || err2 != nil || n < 0 || !strings.HasPrefix(string(b), "o") {
+		var c store.Cursor
+		if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
 			return badRequest("cursor", "cursor %q: not one this server gave", v)
 		}
-		offset = n
+		sq.After = &c
 	}
 	// One more than the page, to know whether there is a next one.
-	sq.Limit, sq.Offset = limit+1, offset
+	sq.Limit = limit + 1
 	runs, err := s.c.Store.ListRuns(r.Context(), sq)
 	if err != nil {
 		return err
@@ -142,7 +144,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Princip
 		page.Runs = []store.Run{}
 	}
 	if len(runs) > limit {
-		page.NextCursor = encodeOffset(offset + limit)
+		page.NextCursor = encodeCursor(store.CursorOf(sq, page.Runs[len(page.Runs)-1]))
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil

@@ -85,6 +85,27 @@ type Query struct {
 	Limit      int // 0: no limit
 	// Offset skips that many runs of the order first (pages).
 	Offset int
+	// After starts the list after this run of the same order (keyset
+	// pages, as fast deep in the list as at its start); see CursorOf.
+	After *Cursor
+}
+
+// Cursor is a run's place in a listing's order.
+type Cursor struct {
+	// WithMetric: among the runs that have the sort metric (sorted by
+	// Value), else among those that lack it (newest first, by Started).
+	WithMetric bool    `json:"m,omitempty"`
+	Value      float64 `json:"v,omitempty"`
+	Started    int64   `json:"s,omitempty"` // unix ns
+	ID         string  `json:"id"`
+}
+
+// CursorOf is r's place in the order of q.
+func CursorOf(q Query, r Run) *Cursor {
+	if v, ok := r.Last[q.SortMetric]; ok && q.SortMetric != "" {
+		return &Cursor{WithMetric: true, Value: v, ID: r.ID}
+	}
+	return &Cursor{Started: r.Started.UnixNano(), ID: r.ID}
 }
 
 // Errors shared by all back ends.

@@ -549,9 +549,17 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 		}
 		return ` WHERE ` + strings.Join(w, " AND ")
 	}
+	// Keyset conditions: after the cursor's run in each part's order.
+	newer := func(a []any) (string, []any) {
+		if q.After == nil || q.After.WithMetric {
+			return "", a
+		}
+		return `r.started_ns <= ? AND (r.started_ns < ? OR r.id > ?)`, append(slices.Clone(a), q.After.Started, q.After.Started, q.After.ID)
+	}
 	var runs []store.Run
 	if q.SortMetric == "" {
-		got, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond()+` ORDER BY r.started_ns DESC, r.id`+limit(q.Limit, q.Offset), args)
+		c, a := newer(args)
+		got, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond(nonEmpty(c)...)+` ORDER BY r.started_ns DESC, r.id`+limit(q.Limit, q.Offset), a)
 		if err != nil {
 			return nil, err
 		}
@@ -562,11 +570,24 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 			dir = "DESC"
 		}
 		withKey := slices.Concat(args, []any{q.SortMetric})
-		got, err := s.list(ctx, `SELECT `+runCols+` FROM last_metrics m JOIN runs r ON r.id = m.run_id`+cond(`m.key = ?`)+` ORDER BY m.value `+dir+`, r.id`+limit(q.Limit, q.Offset), withKey)
-		if err != nil {
-			return nil, err
+		if q.After == nil || q.After.WithMetric {
+			extra, a := []string{`m.key = ?`}, withKey
+			if q.After != nil {
+				// value >= v first, so that the index on (key, value)
+				// starts the scan there; ties after the cursor by id.
+				cmp, ge := ">", ">="
+				if q.Desc {
+					cmp, ge = "<", "<="
+				}
+				extra = append(extra, `m.value `+ge+` ?`, `(m.value `+cmp+` ? OR m.run_id > ?)`)
+				a = append(slices.Clone(withKey), q.After.Value, q.After.Value, q.After.ID)
+			}
+			got, err := s.list(ctx, `SELECT `+runCols+` FROM last_metrics m JOIN runs r ON r.id = m.run_id`+cond(extra...)+` ORDER BY m.value `+dir+`, m.run_id`+limit(q.Limit, q.Offset), a)
+			if err != nil {
+				return nil, err
+			}
+			runs = got
 		}
-		runs = got
 		if q.Limit == 0 || len(runs) < q.Limit {
 			rest := 0
 			if q.Limit > 0 {
@@ -575,14 +596,15 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 			// The offset left for the runs without the metric: what the
 			// ones with it did not use up.
 			off := 0
-			if q.Offset > 0 {
+			if q.Offset > 0 && q.After == nil {
 				var with int
 				if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM last_metrics m JOIN runs r ON r.id = m.run_id`+cond(`m.key = ?`)), withKey...).Scan(&with); err != nil {
 					return nil, err
 				}
 				off = max(0, q.Offset-with)
 			}
-			more, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond(`NOT EXISTS (SELECT 1 FROM last_metrics m WHERE m.run_id = r.id AND m.key = ?)`)+` ORDER BY r.started_ns DESC, r.id`+limit(rest, off), withKey)
+			c, a := newer(withKey)
+			more, err := s.list(ctx, `SELECT `+runCols+` FROM runs r`+cond(append([]string{`NOT EXISTS (SELECT 1 FROM last_metrics m WHERE m.run_id = r.id AND m.key = ?)`}, nonEmpty(c)...)...)+` ORDER BY r.started_ns DESC, r.id`+limit(rest, off), a)
 			if err != nil {
 				return nil, err
 			}
@@ -590,6 +612,13 @@ func (s *DB) ListRuns(ctx context.Context, q store.Query) ([]store.Run, error) {
 		}
 	}
 	return runs, s.fill(ctx, runs)
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 func (s *DB) list(ctx context.Context, query string, args []any) ([]store.Run, error) {

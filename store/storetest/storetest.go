@@ -212,6 +212,27 @@ func listFilterSort(t *testing.T, s store.Store) {
 		if fmt.Sprint(names(paged)) != fmt.Sprint(names(all)) {
 			t.Errorf("pages %v, whole %v", names(paged), names(all))
 		}
+		// The same by keyset: each page after the last run of the one
+		// before, sorted or newest first.
+		for _, metric := range []string{"rmse_s", ""} {
+			q := store.Query{SortMetric: metric, Desc: desc}
+			all, err := s.ListRuns(ctx, q)
+			check(t, err)
+			var keyed []store.Run
+			for range 10 {
+				q.Limit = 2
+				page, err := s.ListRuns(ctx, q)
+				check(t, err)
+				if len(page) == 0 {
+					break
+				}
+				keyed = append(keyed, page...)
+				q.After = store.CursorOf(q, page[len(page)-1])
+			}
+			if fmt.Sprint(names(keyed)) != fmt.Sprint(names(all)) {
+				t.Errorf("keyset pages (sort %q, desc %v) %v, whole %v", metric, desc, names(keyed), names(all))
+			}
+		}
 		page, err := s.ListRuns(ctx, store.Query{Offset: 3})
 		check(t, err)
 		if len(page) != 2 {
