@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +73,58 @@ func BenchmarkRunsPage(b *testing.B) {
 				took = append(took, time.Since(t0))
 				if w.Code != 200 {
 					b.Fatalf("%d %s", w.Code, w.Body)
+				}
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+		})
+	}
+}
+
+// BenchmarkRunChart is a run with 100,000 points of one metric: its
+// series through the API (down to 2,000 points) and its page with the
+// chart drawn from them, server time.
+//
+//	go test -run X -bench RunChart -benchtime 50x ./server
+func BenchmarkRunChart(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	var pts []store.Point
+	for i := range 100000 {
+		pts = append(pts, store.Point{Key: "loss", Step: int64(i), Value: 1 / float64(i+1)})
+	}
+	if err := f.srv.c.Store.LogMetrics(ctx, f.own, pts); err != nil {
+		b.Fatal(err)
+	}
+	br := &browser{f: f}
+	br.req("POST", "/ui/login", url.Values{"token": {f.tokens[auth.Viewer]}}, "")
+	b.Run("store", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := f.srv.c.Store.Metric(ctx, f.own, "loss"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, c := range []struct{ name, path string }{
+		{"api", "/api/v1/runs/" + f.own + "/metrics/loss?max_points=2000"},
+		{"page", "/ui/runs/" + f.own},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var took []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				var code int
+				var body string
+				if c.name == "api" {
+					var m map[string]any
+					code, m = f.do("GET", c.path, f.tokens[auth.Viewer])
+					body = fmt.Sprint(m["key"])
+				} else {
+					code, body, _ = br.get(c.path)
+				}
+				took = append(took, time.Since(t0))
+				if code != 200 || !strings.Contains(body, "loss") {
+					b.Fatalf("%d %.200s", code, body)
 				}
 			}
 			slices.Sort(took)
