@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -179,15 +180,34 @@ func (s *Server) getMetric(w http.ResponseWriter, r *http.Request, p auth.Princi
 		}
 		n = k
 	}
-	pts, err := s.c.Store.Metric(ctx, run.ID, r.PathValue("key"))
+	pts, total, err := s.series(ctx, run.ID, r.PathValue("key"), n)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"run": run.ID, "key": r.PathValue("key"), "points": total, "series": pts})
+	return nil
+}
+
+// sampler is a store that reduces long series itself (sqlstore does, in
+// SQL: only ~n rows leave the database).
+type sampler interface {
+	MetricSample(ctx context.Context, id, key string, n int) ([]store.Point, int, error)
+}
+
+// series is a metric reduced to at most about n points, and its length.
+func (s *Server) series(ctx context.Context, id, key string, n int) ([]store.Point, int, error) {
+	if sm, ok := s.c.Store.(sampler); ok {
+		pts, total, err := sm.MetricSample(ctx, id, key, n)
+		if pts == nil {
+			pts = []store.Point{}
+		}
+		return pts, total, err
+	}
+	pts, err := s.c.Store.Metric(ctx, id, key)
 	if pts == nil {
 		pts = []store.Point{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": run.ID, "key": r.PathValue("key"), "points": len(pts), "series": Downsample(pts, n)})
-	return nil
+	return Downsample(pts, n), len(pts), err
 }
 
 // AliasMove is the body of a promotion or roll-back.

@@ -269,12 +269,11 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, sess *session) er
 	}
 	slices.Sort(keys)
 	for _, k := range keys[:min(len(keys), 24)] {
-		pts, err := s.c.Store.Metric(ctx, run.ID, k)
+		kept, total, err := s.series(ctx, run.ID, k, 2000)
 		if err != nil {
 			return err
 		}
-		kept := Downsample(pts, 2000)
-		c := chart{Key: k, N: len(pts), Drawn: len(kept), Last: run.Last[k]}
+		c := chart{Key: k, N: total, Drawn: len(kept), Last: run.Last[k]}
 		c.Points = polyline(kept, &c.Min, &c.Max)
 		d.Charts = append(d.Charts, c)
 	}

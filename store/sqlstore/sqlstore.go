@@ -1026,3 +1026,40 @@ func (s *DB) GetCache(ctx context.Context, key string) (store.CacheEntry, error)
 	e.Created = time.Unix(0, ns)
 	return e, err
 }
+
+// MetricSample is a metric's series reduced in the database to at most
+// about n points, for charts of long series: the first and the last point,
+// and per equal range of steps its lowest and highest value (placed at
+// the range's first and last step, within a range's width of where they
+// were), so that no spike is lost and only ~n rows leave the database.
+// total is the series' length. Series of at most n points come whole.
+func (s *DB) MetricSample(ctx context.Context, id, key string, n int) (pts []store.Point, total int, err error) {
+	var lo, hi sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), MIN(step), MAX(step) FROM metrics WHERE run_id = ? AND key = ?`), id, key).Scan(&total, &lo, &hi); err != nil {
+		return nil, 0, err
+	}
+	if total <= n || !lo.Valid || hi.Int64 == lo.Int64 {
+		all, err := s.Metric(ctx, id, key)
+		return all, len(all), err
+	}
+	buckets := max((n-2)/2, 1)
+	span := hi.Int64 - lo.Int64 + 1
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT (step - ?) * ? / ? AS b, MIN(step), MAX(step), MIN(value), MAX(value)
+		FROM metrics WHERE run_id = ? AND key = ? GROUP BY b ORDER BY b`), lo.Int64, buckets, span, id, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, s0, s1 int64
+		var vmin, vmax float64
+		if err := rows.Scan(&b, &s0, &s1, &vmin, &vmax); err != nil {
+			return nil, 0, err
+		}
+		pts = append(pts, store.Point{Key: key, Step: s0, Value: vmin})
+		if s1 != s0 {
+			pts = append(pts, store.Point{Key: key, Step: s1, Value: vmax})
+		}
+	}
+	return pts, total, rows.Err()
+}

@@ -78,6 +78,7 @@ func Run(t *testing.T, open Open) {
 		{"Leases", withClock(leases)},
 		{"ConcurrentJobs", concurrentJobs},
 		{"Tokens", withClock(tokensKept)},
+		{"MetricSample", metricSample},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,3 +59,51 @@ func tokensKept(t *testing.T, s store.Store, clock *Clock) {
 		t.Errorf("revoking an unknown token: %v", err)
 	}
 }
+
+// metricSample: a long series comes back reduced to about n points with
+// its extremes, a short one whole.
+func metricSample(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ms, ok := s.(interface {
+		MetricSample(ctx context.Context, id, key string, n int) ([]store.Point, int, error)
+	})
+	if !ok {
+		t.Skipf("%T reduces no series", s)
+	}
+	r, err := s.CreateRun(ctx, store.Run{Name: "long"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pts []store.Point
+	for i := range 10000 {
+		v := float64(i%100) / 100
+		switch i {
+		case 3333:
+			v = 50
+		case 6666:
+			v = -50
+		}
+		pts = append(pts, store.Point{Key: "loss", Step: int64(i), Value: v})
+	}
+	if err := s.LogMetrics(ctx, r.ID, pts); err != nil {
+		t.Fatal(err)
+	}
+	got, total, err := ms.MetricSample(ctx, r.ID, "loss", 200)
+	if err != nil || total != 10000 || len(got) > 202 || len(got) < 100 {
+		t.Fatalf("%d points of %d: %v", len(got), total, err)
+	}
+	lo, hi := 0.0, 0.0
+	for i, p := range got {
+		lo, hi = min(lo, p.Value), max(hi, p.Value)
+		if i > 0 && p.Step < got[i-1].Step {
+			t.Fatalf("out of step order at %d", i)
+		}
+	}
+	if lo != -50 || hi != 50 || got[0].Step != 0 || got[len(got)-1].Step != 9999 {
+		t.Errorf("extremes %v..%v, steps %d..%d", lo, hi, got[0].Step, got[len(got)-1].Step)
+	}
+	short, total, err := ms.MetricSample(ctx, r.ID, "loss", 20000)
+	if err != nil || total != 10000 || len(short) != 10000 {
+		t.Errorf("a series under n: %d of %d, %v", len(short), total, err)
+	}
+}
