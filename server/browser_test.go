@@ -30,7 +30,8 @@ func chromium(t *testing.T) string {
 }
 
 // TestInABrowser (issue 16): headless Chromium signs in as a viewer,
-// filters the runs, opens a run and sees its chart, finds no promote form;
+// filters the runs, opens a run and sees its chart, ticks two runs and
+// opens their comparison, finds no promote form;
 // signs in as a trainer and promotes a model, which the alias history
 // then shows. Screenshots go to $RECKON_SCREENSHOTS (default: the test's
 // temporary directory).
@@ -38,6 +39,7 @@ func TestInABrowser(t *testing.T) {
 	bin := chromium(t)
 	f := newFixture(t)
 	servedTumor(t, f)
+	second := secondRun(t, f)
 	srv := startHTTP(t, f.srv)
 	shots := os.Getenv("RECKON_SCREENSHOTS")
 	if shots == "" {
@@ -108,6 +110,20 @@ func TestInABrowser(t *testing.T) {
 		}
 		if detail := read(t, ctx, "main"); !strings.Contains(detail, "roc_auc") || !strings.Contains(detail, "notes") {
 			t.Errorf("run page: %q", detail)
+		}
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(srv+"/ui/runs"),
+			chromedp.WaitVisible(css(`table`)),
+			chromedp.Click(css(`input[value="`+f.own+`"]`)),
+			chromedp.Click(css(`input[value="`+second+`"]`)),
+			chromedp.Click(css(`#compare`)),
+			chromedp.WaitVisible(css(`svg polyline`)),
+			shot("compare"),
+		); err != nil {
+			t.Fatal(err)
+		}
+		if cmp := read(t, ctx, "main"); !strings.Contains(cmp, "Comparing 2 runs") || !strings.Contains(cmp, "depth") {
+			t.Errorf("comparison: %q", cmp)
 		}
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv+"/ui/models/bcw"), chromedp.WaitVisible(css(`h2`)), shot("model-viewer")); err != nil {
 			t.Fatal(err)

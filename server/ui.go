@@ -26,6 +26,7 @@ import (
 var uiFiles embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"inc": func(n int) int { return n + 1 },
 	"metric": func(r store.Run, key string) string {
 		v, ok := r.Last[key]
 		if !ok {
@@ -117,6 +118,7 @@ func (s *Server) uiRoutes() {
 	s.mux.Handle("POST /ui/logout", s.ui(s.uiLogout))
 	s.mux.Handle("GET /ui/runs", s.ui(s.uiRuns))
 	s.mux.Handle("GET /ui/runs/{id}", s.ui(s.uiRun))
+	s.mux.Handle("GET /ui/compare", s.ui(s.uiCompare))
 	s.mux.Handle("GET /ui/models", s.ui(s.uiModels))
 	s.mux.Handle("GET /ui/models/{name}", s.ui(s.uiModel))
 	s.mux.Handle("POST /ui/models/{name}/aliases", s.ui(s.uiMoveAlias))
@@ -289,10 +291,18 @@ func polyline(pts []store.Point, lo, hi *float64) template.HTMLAttr {
 	if len(pts) == 0 {
 		return ""
 	}
-	minS, maxS := pts[0].Step, pts[len(pts)-1].Step
 	*lo, *hi = pts[0].Value, pts[0].Value
 	for _, p := range pts {
 		*lo, *hi = min(*lo, p.Value), max(*hi, p.Value)
+	}
+	return polylineIn(pts, pts[0].Step, pts[len(pts)-1].Step, *lo, *hi)
+}
+
+// polylineIn draws pts in the frame of steps minS..maxS and values
+// lo..hi (shared by the lines of one chart).
+func polylineIn(pts []store.Point, minS, maxS int64, lo, hi float64) template.HTMLAttr {
+	if len(pts) == 0 {
+		return ""
 	}
 	if len(pts) == 1 { // one point: a level line, not an invisible dot
 		pts = []store.Point{{Step: 0, Value: pts[0].Value}, {Step: 1, Value: pts[0].Value}}
@@ -305,12 +315,138 @@ func polyline(pts []store.Point, lo, hi *float64) template.HTMLAttr {
 			x = 10 + 300*float64(p.Step-minS)/float64(maxS-minS)
 		}
 		y := 70.0
-		if *hi > *lo {
-			y = 130 - 115*(p.Value-*lo)/(*hi-*lo)
+		if hi > lo {
+			y = 130 - 115*(p.Value-lo)/(hi-lo)
 		}
 		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
 	}
 	return template.HTMLAttr(strings.TrimSpace(b.String()))
+}
+
+var compareColors = []string{"#1d3557", "#e63946", "#2a9d8f", "#f4a261", "#6a4c93", "#8ab17d", "#b5838d", "#264653", "#e9c46a", "#457b9d"}
+
+type compareRow struct {
+	Key    string
+	Values []string
+	Differ bool
+}
+
+type line struct {
+	Color  string
+	Points template.HTMLAttr
+}
+
+type compareChart struct {
+	Key      string
+	Min, Max float64
+	Lines    []line
+}
+
+// uiCompare puts 2 to 10 runs side by side: parameters (differences in
+// bold), last metrics, and each common metric's curves overlaid.
+func (s *Server) uiCompare(w http.ResponseWriter, r *http.Request, sess *session) error {
+	ctx := r.Context()
+	ids := slices.Compact(r.URL.Query()["run"])
+	if len(ids) < 2 || len(ids) > 10 {
+		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Field: "run", Message: fmt.Sprintf("tick 2 to 10 runs to compare (%d ticked)", len(ids))}
+	}
+	var runs []store.Run
+	for _, id := range ids {
+		run, err := s.c.Store.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := allow(sess.p, auth.Read, run.Team); err != nil {
+			return err
+		}
+		runs = append(runs, run)
+	}
+	d := struct {
+		page
+		Runs            []store.Run
+		Colors          []string
+		Params, Metrics []compareRow
+		Charts          []compareChart
+		Differ          bool
+	}{page: page{Title: "Compare", Who: sess.p, CSRF: sess.csrf}, Runs: runs, Colors: compareColors}
+	keys := func(get func(store.Run) []string) []string {
+		set := map[string]bool{}
+		for _, run := range runs {
+			for _, k := range get(run) {
+				set[k] = true
+			}
+		}
+		out := make([]string, 0, len(set))
+		for k := range set {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, k := range keys(func(r store.Run) []string { return mapKeys(r.Params) }) {
+		row := compareRow{Key: k}
+		for _, run := range runs {
+			v, ok := run.Params[k]
+			if !ok {
+				v = "—"
+			}
+			row.Values = append(row.Values, v)
+		}
+		row.Differ = len(slices.Compact(slices.Clone(row.Values))) > 1 // not all the same
+		d.Differ = d.Differ || row.Differ
+		d.Params = append(d.Params, row)
+	}
+	common := map[string]int{}
+	for _, k := range keys(func(r store.Run) []string { return mapKeys(r.Last) }) {
+		row := compareRow{Key: k}
+		for _, run := range runs {
+			v, ok := run.Last[k]
+			if ok {
+				common[k]++
+				row.Values = append(row.Values, strconv.FormatFloat(v, 'g', 4, 64))
+			} else {
+				row.Values = append(row.Values, "—")
+			}
+		}
+		d.Metrics = append(d.Metrics, row)
+	}
+	for _, m := range d.Metrics {
+		if common[m.Key] < 2 || len(d.Charts) == 12 {
+			continue
+		}
+		var series [][]store.Point
+		var minS, maxS int64
+		var lo, hi float64
+		first := true
+		for _, run := range runs {
+			pts, _, err := s.series(ctx, run.ID, m.Key, 1000)
+			if err != nil {
+				return err
+			}
+			series = append(series, pts)
+			for _, p := range pts {
+				if first {
+					minS, maxS, lo, hi, first = p.Step, p.Step, p.Value, p.Value, false
+				}
+				minS, maxS, lo, hi = min(minS, p.Step), max(maxS, p.Step), min(lo, p.Value), max(hi, p.Value)
+			}
+		}
+		c := compareChart{Key: m.Key, Min: lo, Max: hi}
+		for i, pts := range series {
+			c.Lines = append(c.Lines, line{Color: compareColors[i], Points: polylineIn(pts, minS, maxS, lo, hi)})
+		}
+		d.Charts = append(d.Charts, c)
+	}
+	s.render(w, http.StatusOK, "compare", d)
+	return nil
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func (s *Server) uiModels(w http.ResponseWriter, r *http.Request, sess *session) error {

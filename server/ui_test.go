@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/store"
 )
 
 // browser is a client with a cookie jar, on the handler directly.
@@ -114,8 +116,38 @@ func TestUI(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "now points at version 2") || !strings.Contains(body, "trainer-user") {
 		t.Errorf("promote: %d\n%.600s", code, body)
 	}
+	// Compare: the own team's runs side by side, differences in bold.
+	second := secondRun(t, f)
+	code, body, _ = b.get("/ui/compare?run=" + f.own + "&run=" + second)
+	if code != 200 || !strings.Contains(body, "Comparing 2 runs") || strings.Count(body, "<polyline") < 2 || !strings.Contains(body, "<b>") {
+		t.Errorf("compare: %d\n%.800s", code, body)
+	}
+	if code, _, _ := b.get("/ui/compare?run=" + f.own); code != 400 {
+		t.Errorf("compare one run: %d", code)
+	}
+	if code, _, _ := b.get("/ui/compare?run=" + f.own + "&run=" + f.other); code != 403 {
+		t.Errorf("compare with another team's run: %d", code)
+	}
 	tr.req("POST", "/ui/logout", url.Values{"csrf": {promote.Get("csrf")}}, "")
 	if code, _, _ := tr.get("/ui/runs"); code != 303 {
 		t.Errorf("after sign-out: %d", code)
 	}
+}
+
+// secondRun adds a run of oncology with other params and a curve.
+func secondRun(t testing.TB, f *fixture) string {
+	t.Helper()
+	ctx := context.Background()
+	st := f.srv.c.Store
+	r, err := st.CreateRun(ctx, store.Run{Name: "oncology/train", Team: "oncology", User: "ana", Status: store.Running, Params: map[string]string{"depth": "8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LogMetrics(ctx, r.ID, []store.Point{{Key: "roc_auc", Step: 0, Value: 0.8}, {Key: "roc_auc", Step: 1, Value: 0.95}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LogParams(ctx, f.own, map[string]string{"depth": "6"}); err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
 }
