@@ -125,6 +125,12 @@ func TestInABrowser(t *testing.T) {
 		if cmp := read(t, ctx, "main"); !strings.Contains(cmp, "Comparing 2 runs") || !strings.Contains(cmp, "depth") {
 			t.Errorf("comparison: %q", cmp)
 		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(srv+"/ui/jobs"), chromedp.WaitVisible(css(`svg rect`)), shot("jobs")); err != nil {
+			t.Fatal(err)
+		}
+		if jobs := read(t, ctx, "main"); !strings.Contains(jobs, "queue") {
+			t.Errorf("jobs page: %q", jobs)
+		}
 		if err := chromedp.Do(ctx, chromedp.Navigate(srv+"/ui/models/bcw"), chromedp.WaitVisible(css(`h2`)), shot("model-viewer")); err != nil {
 			t.Fatal(err)
 		}

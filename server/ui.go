@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/sched"
+	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -119,6 +121,7 @@ func (s *Server) uiRoutes() {
 	s.mux.Handle("GET /ui/runs", s.ui(s.uiRuns))
 	s.mux.Handle("GET /ui/runs/{id}", s.ui(s.uiRun))
 	s.mux.Handle("GET /ui/compare", s.ui(s.uiCompare))
+	s.mux.Handle("GET /ui/jobs", s.ui(s.uiJobs))
 	s.mux.Handle("GET /ui/models", s.ui(s.uiModels))
 	s.mux.Handle("GET /ui/models/{name}", s.ui(s.uiModel))
 	s.mux.Handle("POST /ui/models/{name}/aliases", s.ui(s.uiMoveAlias))
@@ -438,6 +441,79 @@ func (s *Server) uiCompare(w http.ResponseWriter, r *http.Request, sess *session
 		d.Charts = append(d.Charts, c)
 	}
 	s.render(w, http.StatusOK, "compare", d)
+	return nil
+}
+
+type jobRow struct {
+	sched.Record
+	Why string
+}
+
+type bar struct {
+	ID, Label, Color string
+	X, W, TX         float64
+	Y, TY            int
+}
+
+var stateColors = map[sched.State]string{sched.Queued: "#bbb", sched.Admitted: "#8ab", sched.Running: "#3a78c2",
+	sched.Succeeded: "#2a9d8f", sched.Failed: "#e63946", sched.Cancelled: "#b5838d"}
+
+// uiJobs is the team's queue: every job with why it waits (or how it
+// ended), and a Gantt chart of the last week.
+func (s *Server) uiJobs(w http.ResponseWriter, r *http.Request, sess *session) error {
+	js, err := s.jobStore()
+	if err != nil {
+		return err
+	}
+	team := r.URL.Query().Get("team")
+	if team == "" && sess.p.Role != auth.Admin {
+		team = sess.p.Team
+	}
+	if err := allow(sess.p, auth.Read, team); err != nil {
+		return err
+	}
+	ctx, now := r.Context(), s.c.Now()
+	jobs, err := js.ListJobs(ctx, sched.JobQuery{Team: team})
+	if err != nil {
+		return err
+	}
+	from := now.Add(-7 * 24 * time.Hour)
+	x := func(t time.Time) float64 { return 1000 * max(0, min(1, t.Sub(from).Seconds()/now.Sub(from).Seconds())) }
+	d := struct {
+		page
+		Team        string
+		Jobs        []jobRow
+		Bars        []bar
+		GanttHeight int
+		From        string
+	}{page: page{Title: "Jobs", Who: sess.p, CSRF: sess.csrf}, Team: team, From: from.Format("Jan 2")}
+	for i := len(jobs) - 1; i >= 0; i-- { // newest first
+		j := jobs[i]
+		row := jobRow{Record: j, Why: j.Message}
+		if j.State == sched.Queued || j.State == sched.Admitted || j.State == sched.Running {
+			if _, text, _, err := scheduler.Why(ctx, js, s.c.Queues, j.ID, now); err == nil {
+				row.Why = text
+			}
+		}
+		d.Jobs = append(d.Jobs, row)
+		start, end := j.Submitted, j.Ended
+		if !j.Admitted.IsZero() {
+			start = j.Admitted
+		}
+		if end.IsZero() {
+			end = now
+		}
+		if end.Before(from) || len(d.Bars) == 40 {
+			continue
+		}
+		y := 4 + 20*len(d.Bars)
+		b := bar{ID: j.ID, Label: fmt.Sprintf("%s %s (%s)", j.ID, j.Name, j.State), Color: stateColors[j.State], X: x(start), Y: y, TY: y + 11}
+		b.W = max(2, x(end)-b.X)
+		b.TX = min(b.X+b.W+4, 960)
+		d.Bars = append(d.Bars, b)
+	}
+	d.GanttHeight = 20*len(d.Bars) + 24
+	s.render(w, http.StatusOK, "jobs", d)
 	return nil
 }
 

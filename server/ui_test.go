@@ -128,6 +128,14 @@ func TestUI(t *testing.T) {
 	if code, _, _ := b.get("/ui/compare?run=" + f.own + "&run=" + f.other); code != 403 {
 		t.Errorf("compare with another team's run: %d", code)
 	}
+	// Jobs: the own team's queue with why each waits, and the week's chart.
+	code, body, _ = b.get("/ui/jobs")
+	if code != 200 || !strings.Contains(body, f.jobs["oncology"][0]) || strings.Contains(body, ">"+f.jobs["reentry"][0]+"<") || !strings.Contains(body, "<rect") || !strings.Contains(body, "in the queue") {
+		t.Errorf("jobs page: %d\n%.1500s", code, body)
+	}
+	if code, _, _ := b.get("/ui/jobs?team=reentry"); code != 403 {
+		t.Errorf("another team's jobs: %d", code)
+	}
 	tr.req("POST", "/ui/logout", url.Values{"csrf": {promote.Get("csrf")}}, "")
 	if code, _, _ := tr.get("/ui/runs"); code != 303 {
 		t.Errorf("after sign-out: %d", code)
