@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/drift"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/reckon-ml/reckon/store"
@@ -122,6 +124,8 @@ func (s *Server) uiRoutes() {
 	s.mux.Handle("GET /ui/runs/{id}", s.ui(s.uiRun))
 	s.mux.Handle("GET /ui/compare", s.ui(s.uiCompare))
 	s.mux.Handle("GET /ui/jobs", s.ui(s.uiJobs))
+	s.mux.Handle("GET /ui/models/{name}/drift", s.ui(s.uiDrift))
+	s.mux.Handle("GET /ui/runs/{id}/drift", s.ui(s.uiDriftReport))
 	s.mux.Handle("GET /ui/models", s.ui(s.uiModels))
 	s.mux.Handle("GET /ui/models/{name}", s.ui(s.uiModel))
 	s.mux.Handle("POST /ui/models/{name}/aliases", s.ui(s.uiMoveAlias))
@@ -515,6 +519,57 @@ func (s *Server) uiJobs(w http.ResponseWriter, r *http.Request, sess *session) e
 	d.GanttHeight = 20*len(d.Bars) + 24
 	s.render(w, http.StatusOK, "jobs", d)
 	return nil
+}
+
+func (s *Server) uiDrift(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := allow(sess.p, auth.ReadModel, ""); err != nil {
+		return err
+	}
+	runs, err := drift.History(r.Context(), s.c.Store, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	s.render(w, http.StatusOK, "drift", struct {
+		page
+		Model  string
+		Checks []store.Run
+	}{page{Title: "Drift of " + r.PathValue("name"), Who: sess.p, CSRF: sess.csrf}, r.PathValue("name"), runs})
+	return nil
+}
+
+// uiDriftReport is one check's report, per column worst first, as
+// reckon monitor --html writes it.
+func (s *Server) uiDriftReport(w http.ResponseWriter, r *http.Request, sess *session) error {
+	ctx := r.Context()
+	run, err := s.c.Store.GetRun(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if run.Tags["kind"] != "drift" {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "run " + run.ID + " is not a drift check"}
+	}
+	if err := allow(sess.p, auth.ReadModel, ""); err != nil {
+		return err
+	}
+	arts, err := s.c.Store.Artifacts(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(arts, func(a store.Artifact) bool { return a.Name == "drift-report" })
+	if i < 0 || s.c.Blobs == nil {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "the check's report is not in the blob store"}
+	}
+	b, err := s.c.Blobs.Get(ctx, arts[i].Key)
+	if err != nil {
+		return err
+	}
+	var rep monitor.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	return monitor.HTML(w, fmt.Sprintf("%s:%s, %s", run.Tags["model"], run.Tags["version"], run.Started.Format("2006-01-02 15:04")), &rep)
 }
 
 func mapKeys[V any](m map[string]V) []string {

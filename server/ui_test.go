@@ -8,8 +8,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/drift"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -135,6 +139,27 @@ func TestUI(t *testing.T) {
 	}
 	if code, _, _ := b.get("/ui/jobs?team=reentry"); code != 403 {
 		t.Errorf("another team's jobs: %d", code)
+	}
+	// Drift: a model's recorded checks, and one check's report.
+	ctx := context.Background()
+	v, err := f.srv.c.Store.GetVersion(ctx, "bcw", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &monitor.Report{DatasetDrift: true, Drifted: 1, RefRows: 569, CurRows: 100,
+		Columns: []monitor.Result{{Column: "mean_radius", Type: "num", Test: "ks", Value: 0.001, Threshold: 0.05, Drift: true}}}
+	check, err := drift.Record(ctx, f.srv.c.Store, f.srv.c.Blobs.(*blobs.Bucket), v, rep, []string{"new.csv"}, "ana", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := b.get("/ui/models/bcw/drift"); code != 200 || !strings.Contains(body, "<b>DRIFT</b>") || !strings.Contains(body, check.ID) {
+		t.Errorf("drift checks: %d\n%.800s", code, body)
+	}
+	if code, body, _ := b.get("/ui/runs/" + check.ID + "/drift"); code != 200 || !strings.Contains(body, "Dataset drift: 1 of 1 columns") || !strings.Contains(body, "mean_radius") {
+		t.Errorf("a check's report: %d\n%.800s", code, body)
+	}
+	if code, _, _ := b.get("/ui/runs/" + f.own + "/drift"); code != 404 {
+		t.Errorf("the drift report of a run that is no check: %d", code)
 	}
 	tr.req("POST", "/ui/logout", url.Values{"csrf": {promote.Get("csrf")}}, "")
 	if code, _, _ := tr.get("/ui/runs"); code != 303 {
