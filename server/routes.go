@@ -35,7 +35,7 @@ func (s *Server) table() []Route {
 				{"limit", "runs per page, 1 to 1000 (default 50)"},
 				{"cursor", "next_cursor of the previous page"},
 			}},
-		{Method: "GET", Path: "/api/v1/runs/{id}", Summary: "One run: params, tags, inputs, last metrics", Action: auth.Read, handle: s.getRun},
+		{Method: "GET", Path: "/api/v1/runs/{id}", Summary: "One run: params, tags, inputs, last metrics, artifacts", Action: auth.Read, handle: s.getRun},
 		{Method: "GET", Path: "/api/v1/runs/{id}/metrics/{key}", Summary: "A metric's series, down to at most max_points (first, last and each bucket's extremes kept)", Action: auth.Read, handle: s.getMetric,
 			Params: []Param{{"max_points", "at most this many points, 4 to 100000 (default 2000)"}}},
 		{Method: "GET", Path: "/api/v1/runs/{id}/artifacts/{name}", Summary: "Download a run's artifact, checked against its SHA-256 first", Action: auth.Read, handle: s.getArtifact},
@@ -159,8 +159,21 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := allow(p, auth.Read, run.Team); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, run)
+	arts, err := s.c.Store.Artifacts(r.Context(), run.ID)
+	if err != nil {
+		return err
+	}
+	if arts == nil {
+		arts = []store.Artifact{}
+	}
+	writeJSON(w, http.StatusOK, RunDetail{Run: run, Artifacts: arts})
 	return nil
+}
+
+// RunDetail is a run with its artifacts.
+type RunDetail struct {
+	store.Run
+	Artifacts []store.Artifact `json:"artifacts"`
 }
 
 func (s *Server) getMetric(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

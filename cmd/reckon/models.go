@@ -35,14 +35,22 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 		Short: "List registered models with their latest version and aliases",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
+			var ms []store.Model
+			if c, err := a.remote(); err != nil {
 				return err
-			}
-			defer p.Close()
-			ms, err := p.ListModels(cmd.Context())
-			if err != nil {
-				return err
+			} else if c != nil {
+				if ms, err = c.ListModels(cmd.Context()); err != nil {
+					return err
+				}
+			} else {
+				p, err := a.openWorkspace(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer p.Close()
+				if ms, err = p.ListModels(cmd.Context()); err != nil {
+					return err
+				}
 			}
 			return a.report(ms, func(w io.Writer) {
 				if len(ms) == 0 {

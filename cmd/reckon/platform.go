@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/reckon-ml/reckon/client"
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store/postgres"
@@ -36,6 +37,14 @@ func (a *app) blobsURL() string {
 // openWorkspace opens the store and blobs the global flags name.
 func (a *app) openWorkspace(ctx context.Context) (*workspace.Workspace, error) {
 	return workspace.Open(ctx, workspace.Config{Store: a.storeURL(), Blobs: a.blobsURL(), StaleAfter: a.staleAfter, Log: a.log, Job: os.Getenv("RECKON_JOB")})
+}
+
+// remote is the --server client (nil without --server).
+func (a *app) remote() (*client.Client, error) {
+	if a.server == "" {
+		return nil, nil
+	}
+	return client.New(a.server, os.Getenv("RECKON_TOKEN"))
 }
 
 // loadModel loads what a --model argument names: a model file, or a

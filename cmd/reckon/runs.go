@@ -221,6 +221,27 @@ func short(h string) string {
 	return h
 }
 
+// runWithArtifacts is a run and its artifacts, from the server or the store.
+func (a *app) runWithArtifacts(ctx context.Context, id string) (store.Run, []store.Artifact, error) {
+	if c, err := a.remote(); err != nil || c != nil {
+		if err != nil {
+			return store.Run{}, nil, err
+		}
+		return c.GetRun(ctx, id)
+	}
+	p, err := a.openWorkspace(ctx)
+	if err != nil {
+		return store.Run{}, nil, err
+	}
+	defer p.Close()
+	r, err := p.GetRun(ctx, id)
+	if err != nil {
+		return r, nil, err
+	}
+	arts, err := p.Artifacts(ctx, r.ID)
+	return r, arts, err
+}
+
 func (a *app) runsCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "runs",
@@ -237,16 +258,7 @@ command that opens the store.`,
 		Short: "Show one run: parameters, inputs, metrics, artifacts",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			r, err := p.GetRun(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			arts, err := p.Artifacts(cmd.Context(), r.ID)
+			r, arts, err := a.runWithArtifacts(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -402,14 +414,22 @@ func (a *app) newRunsListCmd(runF func(context.Context, *runsListOptions) error)
 
 func (a *app) runRunsList(ctx context.Context, o *runsListOptions) error {
 	q := o.q
-	p, err := a.openWorkspace(ctx)
-	if err != nil {
+	var runs []store.Run
+	if c, err := a.remote(); err != nil {
 		return err
-	}
-	defer p.Close()
-	runs, err := p.ListRuns(ctx, q)
-	if err != nil {
-		return err
+	} else if c != nil {
+		if runs, err = c.ListRuns(ctx, q); err != nil {
+			return err
+		}
+	} else {
+		p, err := a.openWorkspace(ctx)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		if runs, err = p.ListRuns(ctx, q); err != nil {
+			return err
+		}
 	}
 	if o.ids && !a.json {
 		for _, r := range runs {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,5 +82,66 @@ func TestTokensAndServer(t *testing.T) {
 	}
 	if strings.Contains(log.String(), tok.Secret) {
 		t.Error("the token is in the server's log")
+	}
+}
+
+// TestCLIThroughServer (issue 16): with --server and $RECKON_TOKEN, runs
+// ls, runs show and models ls print what they print from the store; a
+// token of another team sees none of the team's runs, and a bad token is
+// an error that says so.
+func TestCLIThroughServer(t *testing.T) {
+	home := t.TempDir()
+	pipe := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(pipe, []byte(smallTumor), 0o644)
+	mustReckonHome(t, home, "run", "-f", pipe)
+	token := func(team, role string) string {
+		var tok struct{ Secret string }
+		json.Unmarshal([]byte(mustReckonHome(t, home, "--json", "tokens", "create", "--user", "u", "--team", team, "--role", role)), &tok)
+		return tok.Secret
+	}
+	admin, other := token("oncology", "admin"), token("reentry", "viewer")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + l.Addr().String()
+	l.Close()
+	var log bytes.Buffer
+	srv := reckonProcess(t, &log, "--home", home, "server", "--addr", strings.TrimPrefix(addr, "http://"))
+	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
+	for range 100 { // until it answers
+		if resp, err := http.Get(addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	elsewhere := t.TempDir() // no store here: everything must come from the server
+	t.Setenv("RECKON_TOKEN", admin)
+	for _, args := range [][]string{{"runs", "ls"}, {"runs", "ls", "--sort", "metric:roc_auc:desc", "--limit", "2"}, {"models", "ls"}} {
+		want := mustReckonHome(t, home, args...)
+		got := mustReckonHome(t, elsewhere, append([]string{"--server", addr}, args...)...)
+		if got != want {
+			t.Errorf("%v through the server:\n%s\nfrom the store:\n%s", args, got, want)
+		}
+	}
+	id := strings.Fields(strings.Split(mustReckonHome(t, home, "runs", "ls", "--limit", "1"), "\n")[1])[0]
+	if got, want := mustReckonHome(t, elsewhere, "--server", addr, "runs", "show", id), mustReckonHome(t, home, "runs", "show", id); got != want {
+		t.Errorf("runs show through the server:\n%s\nfrom the store:\n%s", got, want)
+	}
+	t.Setenv("RECKON_TOKEN", other)
+	if out := mustReckonHome(t, elsewhere, "--server", addr, "runs", "ls"); strings.Contains(out, id) {
+		t.Errorf("another team's token sees the runs:\n%s", out)
+	}
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "runs", "show", id); code != 1 || !strings.Contains(errs, "may not read") {
+		t.Errorf("another team's run: exit %d %s", code, errs)
+	}
+	t.Setenv("RECKON_TOKEN", "rk_nope")
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "runs", "ls"); code != 1 || !strings.Contains(errs, "unknown token") {
+		t.Errorf("a bad token: exit %d %s", code, errs)
+	}
+	t.Setenv("RECKON_TOKEN", "")
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "runs", "ls"); code != 1 || !strings.Contains(errs, "RECKON_TOKEN") {
+		t.Errorf("no token: exit %d %s", code, errs)
 	}
 }
