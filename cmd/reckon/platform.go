@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 
@@ -36,6 +37,10 @@ func (a *app) blobsURL() string {
 
 // openWorkspace opens the store and blobs the global flags name.
 func (a *app) openWorkspace(ctx context.Context) (*workspace.Workspace, error) {
+	if a.server != "" {
+		// Never the local store behind a --server the user asked for.
+		return nil, fmt.Errorf("this command does not go through --server yet (runs ls, runs show and models ls do); unset --server and $RECKON_SERVER to use the store here")
+	}
 	return workspace.Open(ctx, workspace.Config{Store: a.storeURL(), Blobs: a.blobsURL(), StaleAfter: a.staleAfter, Log: a.log, Job: os.Getenv("RECKON_JOB")})
 }
 

@@ -129,6 +129,9 @@ func TestCLIThroughServer(t *testing.T) {
 	if got, want := mustReckonHome(t, elsewhere, "--server", addr, "runs", "show", id), mustReckonHome(t, home, "runs", "show", id); got != want {
 		t.Errorf("runs show through the server:\n%s\nfrom the store:\n%s", got, want)
 	}
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "models", "history", "tumor"); code != 1 || !strings.Contains(errs, "does not go through --server yet") {
+		t.Errorf("a command that does not go through the server: exit %d %s", code, errs)
+	}
 	t.Setenv("RECKON_TOKEN", other)
 	if out := mustReckonHome(t, elsewhere, "--server", addr, "runs", "ls"); strings.Contains(out, id) {
 		t.Errorf("another team's token sees the runs:\n%s", out)
