@@ -137,11 +137,16 @@ func (c *Client) ListModels(ctx context.Context) ([]store.Model, error) {
 	return got.Models, err
 }
 
-// History is a model's alias moves.
-func (c *Client) History(ctx context.Context, name string) ([]store.AliasMove, error) {
-	var got struct {
-		History []store.AliasMove `json:"history"`
-	}
-	err := c.get(ctx, "/api/v1/models/"+url.PathEscape(name), &got)
-	return got.History, err
+// ModelDetail is a model with its versions and alias moves.
+type ModelDetail struct {
+	store.Model
+	Versions []store.Version   `json:"versions"`
+	History  []store.AliasMove `json:"history"`
+}
+
+// Model is a model's versions and alias moves.
+func (c *Client) Model(ctx context.Context, name string) (ModelDetail, error) {
+	var d ModelDetail
+	err := c.get(ctx, "/api/v1/models/"+url.PathEscape(name), &d)
+	return d, err
 }

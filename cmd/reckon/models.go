@@ -145,19 +145,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 		Short: "Versions of a model and every alias move: who, when, why",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			if _, err := p.GetModel(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			vs, err := p.Versions(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			h, err := p.History(cmd.Context(), args[0])
+			vs, h, err := a.modelHistory(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -190,6 +178,32 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 	promote := a.newPromoteCmd(a.runPromote)
 	c.AddCommand(ls, show, history, promote, a.registerCheckpointCmd())
 	return c
+}
+
+// modelHistory is a model's versions and alias moves, from the server or
+// the store.
+func (a *app) modelHistory(ctx context.Context, name string) ([]store.Version, []store.AliasMove, error) {
+	if c, err := a.remote(); err != nil || c != nil {
+		if err != nil {
+			return nil, nil, err
+		}
+		d, err := c.Model(ctx, name)
+		return d.Versions, d.History, err
+	}
+	p, err := a.openWorkspace(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.Close()
+	if _, err := p.GetModel(ctx, name); err != nil {
+		return nil, nil, err
+	}
+	vs, err := p.Versions(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := p.History(ctx, name)
+	return vs, h, err
 }
 
 func (a *app) registerCheckpointCmd() *cobra.Command {

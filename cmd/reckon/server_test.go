@@ -118,7 +118,7 @@ func TestCLIThroughServer(t *testing.T) {
 	}
 	elsewhere := t.TempDir() // no store here: everything must come from the server
 	t.Setenv("RECKON_TOKEN", admin)
-	for _, args := range [][]string{{"runs", "ls"}, {"runs", "ls", "--sort", "metric:roc_auc:desc", "--limit", "2"}, {"models", "ls"}} {
+	for _, args := range [][]string{{"runs", "ls"}, {"runs", "ls", "--sort", "metric:roc_auc:desc", "--limit", "2"}, {"models", "ls"}, {"models", "history", "tumor"}, {"--json", "models", "history", "tumor"}} {
 		want := mustReckonHome(t, home, args...)
 		got := mustReckonHome(t, elsewhere, append([]string{"--server", addr}, args...)...)
 		if got != want {
@@ -129,7 +129,7 @@ func TestCLIThroughServer(t *testing.T) {
 	if got, want := mustReckonHome(t, elsewhere, "--server", addr, "runs", "show", id), mustReckonHome(t, home, "runs", "show", id); got != want {
 		t.Errorf("runs show through the server:\n%s\nfrom the store:\n%s", got, want)
 	}
-	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "models", "history", "tumor"); code != 1 || !strings.Contains(errs, "does not go through --server yet") {
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "models", "show", "tumor"); code != 1 || !strings.Contains(errs, "does not go through --server yet") {
 		t.Errorf("a command that does not go through the server: exit %d %s", code, errs)
 	}
 	t.Setenv("RECKON_TOKEN", other)
