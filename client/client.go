@@ -4,6 +4,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -49,9 +50,24 @@ func (e *Error) Error() string {
 }
 
 func (c *Client) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+path, nil)
+	return c.do(ctx, "GET", path, nil, v)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, v any) error {
+	var payload io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		payload = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, payload)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	resp, err := c.HTTP.Do(req)
@@ -149,4 +165,15 @@ func (c *Client) Model(ctx context.Context, name string) (ModelDetail, error) {
 	var d ModelDetail
 	err := c.get(ctx, "/api/v1/models/"+url.PathEscape(name), &d)
 	return d, err
+}
+
+// MoveAlias points name@alias at version, for reason; the audit log names
+// the token's user, which it returns.
+func (c *Client) MoveAlias(ctx context.Context, name, alias string, version int, reason string) (string, error) {
+	var got struct {
+		By string `json:"by"`
+	}
+	err := c.do(ctx, "PUT", "/api/v1/models/"+url.PathEscape(name)+"/aliases/"+url.PathEscape(alias),
+		map[string]any{"version": version, "reason": reason}, &got)
+	return got.By, err
 }

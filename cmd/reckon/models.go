@@ -306,14 +306,25 @@ func (a *app) newPromoteCmd(runF func(context.Context, *promoteOptions) error) *
 }
 
 func (a *app) runPromote(ctx context.Context, o *promoteOptions) error {
-	p, err := a.openWorkspace(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
 	who := currentUser()
-	if err := registry.Promote(ctx, p, o.ref, o.alias, who, o.reason); err != nil {
+	if c, err := a.remote(); err != nil {
 		return err
+	} else if c != nil {
+		if err := o.ref.Exact(); err != nil {
+			return err
+		}
+		if who, err = c.MoveAlias(ctx, o.ref.Name, o.alias, o.ref.Version, o.reason); err != nil {
+			return err
+		}
+	} else {
+		p, err := a.openWorkspace(ctx)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		if err := registry.Promote(ctx, p, o.ref, o.alias, who, o.reason); err != nil {
+			return err
+		}
 	}
 	name, ver := o.ref.Name, o.ref.Version
 	res := map[string]any{"model": name, "alias": o.alias, "version": ver, "who": who, "why": o.reason}

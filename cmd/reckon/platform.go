@@ -39,7 +39,7 @@ func (a *app) blobsURL() string {
 func (a *app) openWorkspace(ctx context.Context) (*workspace.Workspace, error) {
 	if a.server != "" {
 		// Never the local store behind a --server the user asked for.
-		return nil, fmt.Errorf("this command does not go through --server yet (runs ls, runs show, models ls and models history do); unset --server and $RECKON_SERVER to use the store here")
+		return nil, fmt.Errorf("this command does not go through --server yet (runs ls, runs show, models ls, models history and models promote do); unset --server and $RECKON_SERVER to use the store here")
 	}
 	return workspace.Open(ctx, workspace.Config{Store: a.storeURL(), Blobs: a.blobsURL(), StaleAfter: a.staleAfter, Log: a.log, Job: os.Getenv("RECKON_JOB")})
 }

@@ -129,6 +129,13 @@ func TestCLIThroughServer(t *testing.T) {
 	if got, want := mustReckonHome(t, elsewhere, "--server", addr, "runs", "show", id), mustReckonHome(t, home, "runs", "show", id); got != want {
 		t.Errorf("runs show through the server:\n%s\nfrom the store:\n%s", got, want)
 	}
+	// A promotion through the server: the audit log names the token's user.
+	if out := mustReckonHome(t, elsewhere, "--server", addr, "models", "promote", "tumor:1", "--alias", "stable", "--reason", "through the API"); !strings.Contains(out, "tumor@stable -> tumor:1 (u: through the API)") {
+		t.Errorf("promote through the server: %s", out)
+	}
+	if h := mustReckonHome(t, home, "models", "history", "tumor"); !strings.Contains(h, "stable") || !strings.Contains(h, "through the API") {
+		t.Errorf("history after promoting through the server:\n%s", h)
+	}
 	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "models", "show", "tumor"); code != 1 || !strings.Contains(errs, "does not go through --server yet") {
 		t.Errorf("a command that does not go through the server: exit %d %s", code, errs)
 	}
