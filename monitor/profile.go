@@ -205,15 +205,6 @@ func (s *Sketch) Category(i int, v string) {
 	s.cat[i].add(v)
 }
 
-// CategoryBytes is Category without allocating for a level seen before.
-func (s *Sketch) CategoryBytes(i int, v []byte) {
-	if len(v) == 0 {
-		s.cat[i].missing++
-		return
-	}
-	s.cat[i].addBytes(v)
-}
-
 // CategoryCode adds categorical column i's value by its code in the
 // caller's levels (code < 0: missing; len(levels) or more: other, named
 // unseen), without hashing the name again for a code seen before.
