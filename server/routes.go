@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -96,17 +97,27 @@ type RunsPage struct {
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	q := r.URL.Query()
+	page, err := s.runsPage(r.Context(), p, r.URL.Query())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// runsPage is the page of runs a query asks for (the API's and the UI's).
+func (s *Server) runsPage(ctx context.Context, p auth.Principal, q url.Values) (RunsPage, error) {
+	var page RunsPage
 	team := q.Get("team")
 	if team == "" && p.Role != auth.Admin {
 		team = p.Team
 	}
 	if err := allow(p, auth.Read, team); err != nil {
-		return err
+		return page, err
 	}
 	sq := store.Query{Team: team, Name: q.Get("name"), Status: store.Status(q.Get("status"))}
 	if sq.Status != "" && !sq.Status.Valid() {
-		return badRequest("status", "status %q: want queued, running, succeeded, failed or interrupted", sq.Status)
+		return page, badRequest("status", "status %q: want queued, running, succeeded, failed or interrupted", sq.Status)
 	}
 	if v := q.Get("sort"); v != "" {
 		key, ok := strings.CutPrefix(v, "metric:")
@@ -114,7 +125,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Princip
 			key, sq.Desc = k, true
 		}
 		if !ok || key == "" {
-			return badRequest("sort", "sort %q: want metric:KEY or metric:KEY:desc", v)
+			return page, badRequest("sort", "sort %q: want metric:KEY or metric:KEY:desc", v)
 		}
 		sq.SortMetric = key
 	}
@@ -122,7 +133,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			return badRequest("limit", "limit %q: want 1 to 1000", v)
+			return page, badRequest("limit", "limit %q: want 1 to 1000", v)
 		}
 		limit = n
 	}
@@ -130,25 +141,24 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p auth.Princip
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		var c store.Cursor
 		if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
-			return badRequest("cursor", "cursor %q: not one this server gave", v)
+			return page, badRequest("cursor", "cursor %q: not one this server gave", v)
 		}
 		sq.After = &c
 	}
 	// One more than the page, to know whether there is a next one.
 	sq.Limit = limit + 1
-	runs, err := s.c.Store.ListRuns(r.Context(), sq)
+	runs, err := s.c.Store.ListRuns(ctx, sq)
 	if err != nil {
-		return err
+		return page, err
 	}
-	page := RunsPage{Runs: runs[:min(len(runs), limit)]}
+	page.Runs = runs[:min(len(runs), limit)]
 	if page.Runs == nil {
 		page.Runs = []store.Run{}
 	}
 	if len(runs) > limit {
 		page.NextCursor = encodeCursor(store.CursorOf(sq, page.Runs[len(page.Runs)-1]))
 	}
-	writeJSON(w, http.StatusOK, page)
-	return nil
+	return page, nil
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -230,11 +240,21 @@ type AliasMove struct {
 }
 
 func (s *Server) moveAlias(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	ctx, name, alias := r.Context(), r.PathValue("name"), r.PathValue("alias")
+	name, alias := r.PathValue("name"), r.PathValue("alias")
 	var body AliasMove
 	if err := decode(r, &body); err != nil {
 		return err
 	}
+	if err := s.move(r.Context(), p, name, alias, body); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": name, "alias": alias, "version": body.Version, "by": p.User, "reason": body.Reason})
+	return nil
+}
+
+// move points name@alias at body's version for p, who must be allowed to
+// move the aliases of the version's team (the API's and the UI's).
+func (s *Server) move(ctx context.Context, p auth.Principal, name, alias string, body AliasMove) error {
 	if body.Version < 1 {
 		return badRequest("version", "version: want the number of a registered version (1, 2, ...)")
 	}
@@ -259,7 +279,6 @@ func (s *Server) moveAlias(w http.ResponseWriter, r *http.Request, p auth.Princi
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"model": name, "alias": alias, "version": body.Version, "by": p.User, "reason": body.Reason})
 	return nil
 }
 

@@ -254,7 +254,7 @@ func TestRunsPages(t *testing.T) {
 func TestMoveAlias(t *testing.T) {
 	f := newFixture(t)
 	tr := f.tokens[auth.Trainer]
-	if code, body := f.send("PUT", "/api/v1/models/tumor/aliases/challenger", tr, `{"version": 1, "reason": "watch it"}`); code != 200 {
+	if code, body := f.send("PUT", "/api/v1/models/tumor/aliases/challenger", tr, `{"version": 1, "reason": "watch it"}`); code != 200 || body["by"] != "trainer-user" || body["version"] != float64(1) {
 		t.Fatalf("%d %v", code, body)
 	}
 	_, body := f.do("GET", "/api/v1/models/tumor", tr)

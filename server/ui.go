@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -208,8 +207,8 @@ type runsPage struct {
 
 // uiRuns is the runs page, from the same handler as the API's list.
 func (s *Server) uiRuns(w http.ResponseWriter, r *http.Request, sess *session) error {
-	rec := &captureWriter{header: http.Header{}}
-	if err := s.listRuns(rec, r, sess.p); err != nil {
+	got, err := s.runsPage(r.Context(), sess.p, r.URL.Query())
+	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Status < 500 {
 			d := runsPage{page: page{Title: "Runs", Error: e.Message, Who: sess.p, CSRF: sess.csrf}}
@@ -217,10 +216,6 @@ func (s *Server) uiRuns(w http.ResponseWriter, r *http.Request, sess *session) e
 			s.render(w, e.Status, "runs", d)
 			return nil
 		}
-		return err
-	}
-	var got RunsPage
-	if err := decodeBytes(rec.body, &got); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -628,18 +623,12 @@ func (s *Server) uiModel(w http.ResponseWriter, r *http.Request, sess *session) 
 	return nil
 }
 
-// uiMoveAlias is the promote form: the API's handler, its answer shown on
+// uiMoveAlias is the promote form: the API's move, its answer shown on
 // the model's page.
 func (s *Server) uiMoveAlias(w http.ResponseWriter, r *http.Request, sess *session) error {
 	v, _ := strconv.Atoi(r.PostFormValue("version"))
-	body := fmt.Sprintf(`{"version": %d, "reason": %s}`, v, strconv.Quote(r.PostFormValue("reason")))
-	api := r.Clone(r.Context())
-	api.Body = readCloser{strings.NewReader(body)}
-	api.SetPathValue("name", r.PathValue("name"))
-	api.SetPathValue("alias", r.PostFormValue("alias"))
-	rec := &captureWriter{header: http.Header{}}
 	status, notice, problem := http.StatusOK, "", ""
-	if err := s.moveAlias(rec, api, sess.p); err != nil {
+	if err := s.move(r.Context(), sess.p, r.PathValue("name"), r.PostFormValue("alias"), AliasMove{Version: v, Reason: r.PostFormValue("reason")}); err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
 			return err
@@ -655,23 +644,3 @@ func (s *Server) uiMoveAlias(w http.ResponseWriter, r *http.Request, sess *sessi
 	s.render(w, status, "model", d)
 	return nil
 }
-
-// captureWriter keeps what an API handler writes, for a page to show.
-type captureWriter struct {
-	header http.Header
-	status int
-	body   []byte
-}
-
-func (c *captureWriter) Header() http.Header  { return c.header }
-func (c *captureWriter) WriteHeader(code int) { c.status = code }
-func (c *captureWriter) Write(b []byte) (int, error) {
-	c.body = append(c.body, b...)
-	return len(b), nil
-}
-
-func decodeBytes(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-type readCloser struct{ io.Reader }
-
-func (readCloser) Close() error { return nil }
