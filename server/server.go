@@ -119,8 +119,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	r.Body = http.MaxBytesReader(sw, r.Body, s.c.MaxBody)
 	s.mux.ServeHTTP(sw, r)
-	_, route := s.mux.Handler(r)
-	if route == "/" {
+	route := r.Pattern // set by the mux as it routed r: no second lookup
+	if route == "/" || route == "" {
 		route = "unknown" // not the path: unknown paths must not grow the series
 	}
 	s.metrics.observe(route, sw.status, time.Since(t0))
