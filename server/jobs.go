@@ -59,10 +59,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	if jobs == nil {
-		jobs = []sched.Record{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": nonNil(jobs)})
 	return nil
 }
 
@@ -193,9 +190,6 @@ func (s *Server) modelDrift(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	if runs == nil {
-		runs = []store.Run{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"model": r.PathValue("name"), "checks": runs})
+	writeJSON(w, http.StatusOK, map[string]any{"model": r.PathValue("name"), "checks": nonNil(runs)})
 	return nil
 }

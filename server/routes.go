@@ -151,10 +151,7 @@ func (s *Server) runsPage(ctx context.Context, p auth.Principal, q url.Values) (
 	if err != nil {
 		return page, err
 	}
-	page.Runs = runs[:min(len(runs), limit)]
-	if page.Runs == nil {
-		page.Runs = []store.Run{}
-	}
+	page.Runs = nonNil(runs[:min(len(runs), limit)])
 	if len(runs) > limit {
 		page.NextCursor = encodeCursor(store.CursorOf(sq, page.Runs[len(page.Runs)-1]))
 	}
@@ -173,10 +170,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	if arts == nil {
-		arts = []store.Artifact{}
-	}
-	writeJSON(w, http.StatusOK, RunDetail{Run: run, Artifacts: arts})
+	writeJSON(w, http.StatusOK, RunDetail{Run: run, Artifacts: nonNil(arts)})
 	return nil
 }
 
@@ -221,16 +215,10 @@ type sampler interface {
 func (s *Server) series(ctx context.Context, id, key string, n int) ([]store.Point, int, error) {
 	if sm, ok := s.c.Store.(sampler); ok {
 		pts, total, err := sm.MetricSample(ctx, id, key, n)
-		if pts == nil {
-			pts = []store.Point{}
-		}
-		return pts, total, err
+		return nonNil(pts), total, err
 	}
 	pts, err := s.c.Store.Metric(ctx, id, key)
-	if pts == nil {
-		pts = []store.Point{}
-	}
-	return Downsample(pts, n), len(pts), err
+	return nonNil(Downsample(pts, n)), len(pts), err
 }
 
 // AliasMove is the body of a promotion or roll-back.
@@ -404,10 +392,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	if ms == nil {
-		ms = []store.Model{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"models": ms})
+	writeJSON(w, http.StatusOK, map[string]any{"models": nonNil(ms)})
 	return nil
 }
 

@@ -203,6 +203,15 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
+// nonNil is s, or an empty slice for nil: JSON lists are [] when empty,
+// never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -267,11 +268,7 @@ func (s *Server) uiRun(w http.ResponseWriter, r *http.Request, sess *session) er
 		return err
 	}
 	d := runPage{page: page{Title: "Run " + run.ID, Who: sess.p, CSRF: sess.csrf}, Run: run}
-	keys := make([]string, 0, len(run.Last))
-	for k := range run.Last {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(run.Last))
 	for _, k := range keys[:min(len(keys), 24)] {
 		kept, total, err := s.series(ctx, run.ID, k, 2000)
 		if err != nil {
@@ -371,21 +368,17 @@ func (s *Server) uiCompare(w http.ResponseWriter, r *http.Request, sess *session
 		Charts          []compareChart
 		Differ          bool
 	}{page: page{Title: "Compare", Who: sess.p, CSRF: sess.csrf}, Runs: runs, Colors: compareColors}
-	keys := func(get func(store.Run) []string) []string {
-		set := map[string]bool{}
-		for _, run := range runs {
-			for _, k := range get(run) {
-				set[k] = true
-			}
+	// The keys any of the runs has, sorted.
+	params, metrics := map[string]bool{}, map[string]bool{}
+	for _, run := range runs {
+		for k := range run.Params {
+			params[k] = true
 		}
-		out := make([]string, 0, len(set))
-		for k := range set {
-			out = append(out, k)
+		for k := range run.Last {
+			metrics[k] = true
 		}
-		slices.Sort(out)
-		return out
 	}
-	for _, k := range keys(func(r store.Run) []string { return mapKeys(r.Params) }) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		row := compareRow{Key: k}
 		for _, run := range runs {
 			v, ok := run.Params[k]
@@ -399,7 +392,7 @@ func (s *Server) uiCompare(w http.ResponseWriter, r *http.Request, sess *session
 		d.Params = append(d.Params, row)
 	}
 	common := map[string]int{}
-	for _, k := range keys(func(r store.Run) []string { return mapKeys(r.Last) }) {
+	for _, k := range slices.Sorted(maps.Keys(metrics)) {
 		row := compareRow{Key: k}
 		for _, run := range runs {
 			v, ok := run.Last[k]
@@ -565,14 +558,6 @@ func (s *Server) uiDriftReport(w http.ResponseWriter, r *http.Request, sess *ses
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	return monitor.HTML(w, fmt.Sprintf("%s:%s, %s", run.Tags["model"], run.Tags["version"], run.Started.Format("2006-01-02 15:04")), &rep)
-}
-
-func mapKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func (s *Server) uiModels(w http.ResponseWriter, r *http.Request, sess *session) error {
