@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/reckon-ml/reckon/store"
@@ -20,15 +17,8 @@ import (
 // RECKON_BENCH_RUNS changes the count; RECKON_BENCH_DB keeps the filled
 // file between invocations (filling takes a while).
 func BenchmarkListRunsSortedByMetric(b *testing.B) {
-	n := 100000
-	if v, err := strconv.Atoi(os.Getenv("RECKON_BENCH_RUNS")); err == nil && v > 0 {
-		n = v
-	}
+	n, path := storetest.BenchRuns(b)
 	ctx := context.Background()
-	path := os.Getenv("RECKON_BENCH_DB")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "reckon.db")
-	}
 	s, err := Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)

@@ -3,6 +3,10 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
 
 	"github.com/reckon-ml/reckon/store"
 )
@@ -33,4 +37,19 @@ func FillRuns(ctx context.Context, s store.Store, team string, n int) error {
 		}
 	}
 	return nil
+}
+
+// BenchRuns is how many runs a listing benchmark fills ($RECKON_BENCH_RUNS,
+// default 100,000) and in which SQLite file ($RECKON_BENCH_DB keeps it
+// between invocations, since filling takes minutes; default a temporary
+// one).
+func BenchRuns(b testing.TB) (n int, path string) {
+	n = 100000
+	if v, err := strconv.Atoi(os.Getenv("RECKON_BENCH_RUNS")); err == nil && v > 0 {
+		n = v
+	}
+	if path = os.Getenv("RECKON_BENCH_DB"); path == "" {
+		path = filepath.Join(b.TempDir(), "reckon.db")
+	}
+	return n, path
 }
