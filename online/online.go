@@ -30,7 +30,8 @@ type Served struct {
 	Version store.Version
 	Team    string // the team of the run that trained it
 	model   *tabular.Model
-	pool    sync.Pool // replicas: the network keeps activations per call
+	known   map[string]bool // the fields a row may have: features and target
+	pool    sync.Pool       // replicas: the network keeps activations per call
 }
 
 // Cache keeps the served version of each reference.
@@ -118,7 +119,10 @@ func (c *Cache) load(ctx context.Context, v store.Version) (*Served, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", registry.Label(v), ErrNotTabular)
 	}
-	s := &Served{Version: v, model: m}
+	s := &Served{Version: v, model: m, known: map[string]bool{m.Schema.Target: true}}
+	for _, f := range m.Schema.Features {
+		s.known[f.Name] = true
+	}
 	if run, err := c.reg.GetRun(ctx, v.RunID); err == nil {
 		s.Team = run.Team
 	}
@@ -163,7 +167,7 @@ func (s *Served) Predict(rows []Row, partial bool) ([]Prediction, error) {
 	x := make([]float64, 0, len(rows)*cols)
 	var good []int
 	for i, r := range rows {
-		vals, err := encode(schema, i, r)
+		vals, err := encode(schema, s.known, i, r)
 		if err != nil {
 			if !partial {
 				return nil, err
@@ -204,10 +208,10 @@ func (s *Served) Predict(rows []Row, partial bool) ([]Prediction, error) {
 
 // encode is a row in the model's feature order: numbers (NaN missing) and
 // category codes (unseen levels share the code after the known ones).
-func encode(s *tabular.Schema, i int, r Row) ([]float64, *RowError) {
+func encode(s *tabular.Schema, known map[string]bool, i int, r Row) ([]float64, *RowError) {
 	out := make([]float64, len(s.Features))
 	for name := range r {
-		if !s.HasFeature(name) && name != s.Target {
+		if !known[name] {
 			return nil, &RowError{Row: i, Field: name, Message: "not a feature of this model"}
 		}
 	}

@@ -94,13 +94,3 @@ func (m *Model) FeatureReference() (*monitor.Profile, error) {
 	}
 	return monitor.Without(m.Reference, []string{m.Schema.PredictionColumn()})
 }
-
-// HasFeature says whether name is one of the model's features.
-func (s *Schema) HasFeature(name string) bool {
-	for _, f := range s.Features {
-		if f.Name == name {
-			return true
-		}
-	}
-	return false
-}
