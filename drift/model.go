@@ -79,7 +79,7 @@ func RunName(modelName string) string { return "drift:" + modelName }
 // version: a finished run named RunName(model), tagged with the version,
 // with the verdict and each column's value as metrics and the report as
 // an artifact.
-func Record(ctx context.Context, st store.Runs, b *blobs.Bucket, v store.Version, rep *monitor.Report, inputs []string, user string, now time.Time) (store.Run, error) {
+func Record(ctx context.Context, st store.Runs, b Putter, v store.Version, rep *monitor.Report, inputs []string, user string, now time.Time) (store.Run, error) {
 	r, err := st.CreateRun(ctx, store.Run{Name: RunName(v.Model), User: user, Status: store.Running, Started: now,
 		Tags: map[string]string{"kind": "drift", "model": v.Model, "version": strconv.Itoa(v.Version)}})
 	if err != nil {
@@ -116,6 +116,11 @@ func Record(ctx context.Context, st store.Runs, b *blobs.Bucket, v store.Version
 		return r, err
 	}
 	return st.GetRun(ctx, r.ID)
+}
+
+// Putter keeps a blob (the check's report).
+type Putter interface {
+	Put(ctx context.Context, data []byte) (blobs.Ref, error)
 }
 
 // History is a model's recorded drift checks, newest first.

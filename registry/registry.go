@@ -137,6 +137,21 @@ func LoadVersion(ctx context.Context, b Blobs, v store.Version) (*Loaded, error)
 	return l, nil
 }
 
+// LoadBytes loads version v's model from its file's bytes (fetched by a
+// client from a server).
+func LoadBytes(b []byte, v store.Version) (*Loaded, error) {
+	label := Label(v)
+	a, err := model.Read(label, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.FromArtifact(label, a)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{Label: label, Artifact: a, Model: m, Version: &v}, nil
+}
+
 // Load resolves r and loads the version's model.
 func Load(ctx context.Context, reg store.Registry, b Blobs, r Ref) (*Loaded, error) {
 	v, err := Resolve(ctx, reg, r)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/drift"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/online"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
@@ -42,13 +44,20 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: "/api/v1/runs/{id}/artifacts/{name}", Summary: "Download a run's artifact, checked against its SHA-256 first", Action: auth.Read, handle: s.getArtifact},
 		{Method: "GET", Path: "/api/v1/datasets/{name}", Summary: "A dataset's versions (content hash, rows, schema)", Action: auth.Read, handle: s.getDataset},
 		{Method: "GET", Path: "/api/v1/jobs", Summary: "Jobs, oldest first", Action: auth.Read, handle: s.listJobs,
-			Params: []Param{{"team", "the team's jobs (default: the token's team; an admin sees every team's without it)"}, {"state", "queued, admitted, running, succeeded, failed, cancelled (commas between several)"}}},
-		{Method: "GET", Path: "/api/v1/jobs/{id}", Summary: "One job with its attempts", Action: auth.Read, handle: s.getJob},
+			Params: []Param{{"team", "the team's jobs (default: the token's team; an admin sees every team's without it)"}, {"state", "queued, admitted, running, succeeded, failed, cancelled (commas between several)"}, {"limit", "only the newest N (default: all)"}}},
+		{Method: "POST", Path: "/api/v1/jobs", Summary: `Submit a job: body {"team": T, "pipeline": "YAML text"} or {"predict": true, "args": [PREDICT-ARGS], "shards": N} or {"args": ["data", "generate", ...]}, with "gpus", "flavor", "cpu", "memory_gb", "priority", "expected" ("2h"), "max_attempts"; the job runs in the server's job directory and names the token's user`, Action: auth.Train, handle: s.submitJob},
+		{Method: "GET", Path: "/api/v1/jobs/{id}", Summary: "One job with its attempts, the jobs it fanned out and why it is where it is", Action: auth.Read, handle: s.getJob},
+		{Method: "GET", Path: "/api/v1/jobs/{id}/logs", Summary: "An attempt's output as text; header Reckon-Running: true while it may write more (ask again from offset plus what was read)", Action: auth.Read, handle: s.jobLogs,
+			Params: []Param{{"attempt", "which attempt, 1, 2, ... (default: the last)"}, {"offset", "the byte to start from (default 0)"}}},
+		{Method: "GET", Path: "/api/v1/queues", Summary: "The teams' queues (quota per flavor, borrowing and lending limits, weights) and each team's use of them now", Action: auth.Read, handle: s.queues},
 		{Method: "GET", Path: "/api/v1/jobs/{id}/why", Summary: "Why a job is where it is: for a queued one, what it waits for", Action: auth.Read, handle: s.jobWhy},
 		{Method: "POST", Path: "/api/v1/jobs/{id}/cancel", Summary: `Cancel a job and the jobs it fanned out, body {"reason": "..."}`, Action: auth.Train, handle: s.cancelJob},
 		{Method: "GET", Path: "/api/v1/models/{name}/drift", Summary: "A model's recorded drift checks, newest first", Action: auth.ReadModel, handle: s.modelDrift},
 		{Method: "GET", Path: "/api/v1/models", Summary: "Registered models with their aliases", Action: auth.ReadModel, handle: s.listModels},
 		{Method: "GET", Path: "/api/v1/models/{name}", Summary: "A model's versions and its aliases' history", Action: auth.ReadModel, handle: s.getModel},
+		{Method: "GET", Path: "/api/v1/models/{ref}/version", Summary: "The version NAME@alias or NAME:VERSION names: run, data, metrics, aliases, and whether its artifact is intact", Action: auth.ReadModel, handle: s.describeVersion},
+		{Method: "GET", Path: "/api/v1/models/{ref}/artifact", Summary: "Download the model file of NAME@alias or NAME:VERSION, checked against its SHA-256 first; header Reckon-Version names the version", Action: auth.Predict, handle: s.versionArtifact},
+		{Method: "POST", Path: "/api/v1/models/{ref}/drift", Summary: `Record a drift check of NAME:VERSION's inputs: body {"report": REPORT, "inputs": ["new.csv"]} as reckon monitor --json writes the report; the check names the token's user`, Action: auth.Predict, handle: s.recordDrift},
 		{Method: "POST", Path: "/api/v1/models/{ref}/predict", Summary: `Predict rows with NAME@alias or NAME:VERSION: body {"rows": [{"feature": value, ...}, ...]} or a CSV table (Content-Type: text/csv); answers each row's class and probabilities and the version that answered`, Action: auth.Predict, handle: s.predict,
 			Params: []Param{{"partial", "true: a bad row gets its error in its place and the other rows are answered (default: a bad row fails the request, 400 naming it)"}}},
 		{Method: "PUT", Path: "/api/v1/models/{name}/aliases/{alias}", Summary: `Promote or roll back: point an alias at a version, body {"version": N, "reason": "..."}; the audit log names the token's user`, Action: auth.MoveAlias, handle: s.moveAlias},
@@ -420,5 +429,111 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return err
 	}
 	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) describeVersion(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if err := allow(p, auth.ReadModel, ""); err != nil {
+		return err
+	}
+	ref, err := registry.ParseRef(r.PathValue("ref"))
+	if err != nil {
+		return badRequest("ref", "%v", err)
+	}
+	if s.c.Blobs == nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
+	}
+	d, err := registry.Describe(r.Context(), s.c.Store, s.c.Blobs, ref)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// HeaderVersion names the version a model file is.
+const HeaderVersion = "Reckon-Version"
+
+// versionArtifact sends a version's model file, to those who may predict
+// with it (its run's team): the file is the model itself.
+func (s *Server) versionArtifact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ctx := r.Context()
+	if !auth.Allowed(p, auth.Predict, p.Team) {
+		return allow(p, auth.Predict, p.Team)
+	}
+	ref, err := registry.ParseRef(r.PathValue("ref"))
+	if err != nil {
+		return badRequest("ref", "%v", err)
+	}
+	v, err := registry.Resolve(ctx, s.c.Store, ref)
+	if err != nil {
+		return err
+	}
+	run, err := s.c.Store.GetRun(ctx, v.RunID)
+	if err != nil {
+		return err
+	}
+	if err := allow(p, auth.Predict, run.Team); err != nil {
+		return err
+	}
+	if s.c.Blobs == nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
+	}
+	b, err := s.c.Blobs.Get(ctx, v.Artifact.Key)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Digest", "sha-256="+v.Artifact.SHA256)
+	w.Header().Set(HeaderVersion, strconv.Itoa(v.Version))
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(b)
+	return err
+}
+
+// DriftRecord is the body of a drift check to record.
+type DriftRecord struct {
+	Report *monitor.Report `json:"report"`
+	Inputs []string        `json:"inputs"`
+}
+
+func (s *Server) recordDrift(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ctx := r.Context()
+	if !auth.Allowed(p, auth.Predict, p.Team) {
+		return allow(p, auth.Predict, p.Team)
+	}
+	ref, err := registry.ParseRef(r.PathValue("ref"))
+	if err != nil {
+		return badRequest("ref", "%v", err)
+	}
+	if ref.Version == 0 {
+		return badRequest("ref", "%s: record a check against NAME:VERSION, the version that was checked (an alias may have moved since)", ref)
+	}
+	v, err := registry.Resolve(ctx, s.c.Store, ref)
+	if err != nil {
+		return err
+	}
+	run, err := s.c.Store.GetRun(ctx, v.RunID)
+	if err != nil {
+		return err
+	}
+	if err := allow(p, auth.Predict, run.Team); err != nil {
+		return err
+	}
+	var body DriftRecord
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Report == nil {
+		return badRequest("report", "report: missing (reckon monitor --json writes one)")
+	}
+	if s.c.Blobs == nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
+	}
+	rec, err := drift.Record(ctx, s.c.Store, s.c.Blobs, v, body.Report, nonNil(body.Inputs), p.User, s.c.Now())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, rec)
 	return nil
 }

@@ -31,6 +31,12 @@ type Config struct {
 	// Jobs is the scheduler's job store, Queues its queues (for why).
 	Jobs   sched.Store
 	Queues *sched.Queues
+	// Exec reads the output of running jobs (nil: only the logs kept
+	// when attempts end are served).
+	Exec sched.Executor
+	// JobDir is where submitted jobs run and their pipelines are kept
+	// ("": jobs with a pipeline are refused).
+	JobDir string
 	// ModelTTL is how long an alias is trusted before it is looked at
 	// again (0: one second).
 	ModelTTL time.Duration

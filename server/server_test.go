@@ -28,7 +28,7 @@ type fixture struct {
 	other   string               // a run of reentry
 	revoked string
 	expired string
-	jobs    map[string][]string // team -> job ids, one per role and one more
+	jobs    map[string][]string // team -> job ids, one per role and two more
 	logs    *bytes.Buffer
 }
 
@@ -83,7 +83,7 @@ func newFixture(t testing.TB) *fixture {
 		}
 	}
 	for _, team := range []string{"oncology", "reentry"} {
-		for range len(auth.Roles) + 1 {
+		for range len(auth.Roles) + 2 {
 			j, err := db.SubmitJob(ctx, sched.Spec{Team: team, User: "ana", Name: "train", Kind: sched.KindCommand, Args: []string{"version"},
 				Request: sched.Resources{CPU: 1}, MaxAttempts: 1})
 			if err != nil {
@@ -127,6 +127,25 @@ func TestAccess(t *testing.T) {
 		return map[auth.Role]int{auth.Admin: 200, auth.Trainer: other, auth.Predictor: other, auth.Viewer: other}
 	}
 	trainers := map[auth.Role]int{auth.Admin: 200, auth.Trainer: 200, auth.Predictor: 403, auth.Viewer: 403}
+	created := map[auth.Role]int{auth.Admin: 201, auth.Trainer: 201, auth.Predictor: 403, auth.Viewer: 403}
+	// The last job of each team has run once, its log kept.
+	ctx := context.Background()
+	logged := map[string]string{}
+	for _, team := range []string{"oncology", "reentry"} {
+		id := f.jobs[team][5]
+		ref, err := f.srv.c.Blobs.Put(ctx, []byte("the log of "+id+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.srv.c.Jobs.AdmitJob(ctx, id, false, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.srv.c.Jobs.EndAttempt(ctx, id, 1, sched.End{Outcome: sched.OutcomeSucceeded, Log: ref.Key}); err != nil {
+			t.Fatal(err)
+		}
+		logged[team] = "/api/v1/jobs/" + id + "/logs"
+	}
+	submit := `{"args": ["data", "generate", "--count", "1", "--out-dir", "tracks"]}`
 	roleJob := func(team string) func(auth.Role) string { // a job each, so that none finds it cancelled
 		return func(r auth.Role) string {
 			return "/api/v1/jobs/" + f.jobs[team][slices.Index(auth.Roles, r)] + "/cancel"
@@ -167,6 +186,16 @@ func TestAccess(t *testing.T) {
 		{"GET /api/v1/jobs/{id}/why", "/api/v1/jobs/" + f.jobs["reentry"][4] + "/why", onlyAdmin(403), "", "", nil},
 		{"POST /api/v1/jobs/{id}/cancel", "/api/v1/jobs/" + f.jobs["oncology"][4] + "/cancel", trainers, "POST", `{"reason": "test"}`, roleJob("oncology")},
 		{"POST /api/v1/jobs/{id}/cancel", "/api/v1/jobs/" + f.jobs["reentry"][4] + "/cancel", onlyAdmin(403), "POST", `{"reason": "test"}`, roleJob("reentry")},
+		{"POST /api/v1/jobs", "/api/v1/jobs", created, "POST", submit, nil},
+		{"POST /api/v1/jobs", "/api/v1/jobs", map[auth.Role]int{auth.Admin: 201, auth.Trainer: 403, auth.Predictor: 403, auth.Viewer: 403}, "POST", strings.Replace(submit, "{", `{"team": "reentry", `, 1), nil},
+		{"GET /api/v1/jobs/{id}/logs", logged["oncology"], all, "", "", nil},
+		{"GET /api/v1/jobs/{id}/logs", logged["reentry"], onlyAdmin(403), "", "", nil},
+		{"GET /api/v1/queues", "/api/v1/queues", all, "", "", nil},
+		{"GET /api/v1/models/{ref}/version", "/api/v1/models/tumor@champion/version", all, "", "", nil},
+		{"GET /api/v1/models/{ref}/artifact", "/api/v1/models/bcw@champion/artifact", predictors, "", "", nil},
+		{"GET /api/v1/models/{ref}/artifact", "/api/v1/models/bcw-reentry@champion/artifact", onlyAdmin(403), "", "", nil},
+		{"POST /api/v1/models/{ref}/drift", "/api/v1/models/bcw:1/drift", map[auth.Role]int{auth.Admin: 201, auth.Trainer: 201, auth.Predictor: 201, auth.Viewer: 403}, "POST", `{"report": {}, "inputs": ["new.csv"]}`, nil},
+		{"POST /api/v1/models/{ref}/drift", "/api/v1/models/bcw-reentry:1/drift", map[auth.Role]int{auth.Admin: 201, auth.Trainer: 403, auth.Predictor: 403, auth.Viewer: 403}, "POST", `{"report": {}, "inputs": ["new.csv"]}`, nil},
 		{"GET /api/v1/models/{name}/drift", "/api/v1/models/tumor/drift", all, "", "", nil},
 		// Each role moves its own alias, so that none finds it moved.
 		{"PUT /api/v1/models/{name}/aliases/{alias}", "/api/v1/models/tumor/aliases/a-", trainers, "PUT", `{"version": 1, "reason": "test"}`, nil},

@@ -447,13 +447,63 @@ type bar struct {
 	Y, TY            int
 }
 
+// quotaBar is a team's use of a flavor against its quota, as widths in
+// percent of the flavor's capacity: the part of the nominal quota in use,
+// the rest of it, and the part borrowed beyond it.
+type quotaBar struct {
+	Team, Flavor, Unit        string
+	Using, Nominal, Capacity  float64
+	Borrowed                  float64
+	Queued, Running           int
+	UsedW, FreeW, BorrowW, NX float64
+}
+
+// quotaBars are the bars of team's queue ("": every team's): in GPUs for
+// a flavor that has them, else in CPUs.
+func quotaBars(v scheduler.QueuesView, team string) []quotaBar {
+	if v.Queues == nil {
+		return nil
+	}
+	capacity := v.Capacity()
+	var out []quotaBar
+	for _, u := range v.Usage {
+		if team != "" && u.Team != team {
+			continue
+		}
+		var nominal map[string]sched.Resources
+		for _, t := range v.Teams {
+			if t.Name == u.Team {
+				nominal = t.Nominal
+			}
+		}
+		for _, f := range v.Flavors {
+			c, n, use := capacity[f], nominal[f], u.Using[f]
+			b := quotaBar{Team: u.Team, Flavor: f, Unit: "GPUs", Capacity: float64(c.GPUs), Nominal: float64(n.GPUs), Using: float64(use.GPUs), Queued: u.Queued, Running: u.Running}
+			if c.GPUs == 0 {
+				b.Unit, b.Capacity, b.Nominal, b.Using = "CPUs", c.CPU, n.CPU, use.CPU
+			}
+			if b.Capacity <= 0 || b.Nominal == 0 && b.Using == 0 {
+				continue
+			}
+			b.Borrowed = max(b.Using-b.Nominal, 0)
+			pct := func(x float64) float64 { return 100 * min(x, b.Capacity) / b.Capacity }
+			b.UsedW = pct(min(b.Using, b.Nominal))
+			b.FreeW = pct(b.Nominal) - b.UsedW
+			b.BorrowW = min(pct(b.Borrowed), 100-b.UsedW-b.FreeW)
+			b.NX = pct(b.Nominal)
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 var stateColors = map[sched.State]string{sched.Queued: "#bbb", sched.Admitted: "#8ab", sched.Running: "#3a78c2",
 	sched.Succeeded: "#2a9d8f", sched.Failed: "#e63946", sched.Cancelled: "#b5838d"}
 
 // uiJobs is the team's queue: every job with why it waits (or how it
 // ended), and a Gantt chart of the last week.
 func (s *Server) uiJobs(w http.ResponseWriter, r *http.Request, sess *session) error {
-	js, err := s.jobStore()
+	svc, err := s.jobService()
 	if err != nil {
 		return err
 	}
@@ -465,7 +515,11 @@ func (s *Server) uiJobs(w http.ResponseWriter, r *http.Request, sess *session) e
 		return err
 	}
 	ctx, now := r.Context(), s.c.Now()
-	jobs, err := js.ListJobs(ctx, sched.JobQuery{Team: team})
+	jobs, err := svc.ListJobs(ctx, sched.JobQuery{Team: team})
+	if err != nil {
+		return err
+	}
+	qv, err := svc.Usage(ctx)
 	if err != nil {
 		return err
 	}
@@ -478,13 +532,14 @@ func (s *Server) uiJobs(w http.ResponseWriter, r *http.Request, sess *session) e
 		Bars        []bar
 		GanttHeight int
 		From        string
-	}{page: page{Title: "Jobs", Who: sess.p, CSRF: sess.csrf}, Team: team, From: from.Format("Jan 2")}
+		Quotas      []quotaBar
+	}{page: page{Title: "Jobs", Who: sess.p, CSRF: sess.csrf}, Team: team, From: from.Format("Jan 2"), Quotas: quotaBars(qv, team)}
 	for i := len(jobs) - 1; i >= 0; i-- { // newest first
 		j := jobs[i]
 		row := jobRow{Record: j, Why: j.Message}
 		if j.State == sched.Queued || j.State == sched.Admitted || j.State == sched.Running {
-			if _, text, _, err := scheduler.Why(ctx, js, s.c.Queues, j.ID, now); err == nil {
-				row.Why = text
+			if v, err := svc.Why(ctx, j.ID); err == nil {
+				row.Why = v.Text
 			}
 		}
 		d.Jobs = append(d.Jobs, row)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"github.com/reckon-ml/reckon/blobs"
 	"github.com/reckon-ml/reckon/drift"
 	"github.com/reckon-ml/reckon/monitor"
+	"github.com/reckon-ml/reckon/sched"
+	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/reckon-ml/reckon/store"
 )
 
@@ -183,4 +186,31 @@ func secondRun(t testing.TB, f *fixture) string {
 		t.Fatal(err)
 	}
 	return r.ID
+}
+
+// TestQuotaBars: a team within its quota, one borrowing beyond it, and
+// one idle, against a cohort of 16 GPUs; widths in percent of it.
+func TestQuotaBars(t *testing.T) {
+	q := &sched.Queues{Flavors: []string{"gpu"}, Teams: []sched.QueueTeam{
+		{Name: "a", Nominal: map[string]sched.Resources{"gpu": {GPUs: 8}}},
+		{Name: "b", Nominal: map[string]sched.Resources{"gpu": {GPUs: 4}}},
+		{Name: "c", Nominal: map[string]sched.Resources{"gpu": {GPUs: 4}}},
+	}}
+	v := scheduler.QueuesView{Queues: q, Usage: []scheduler.TeamUsage{
+		{Team: "a", Using: map[string]sched.Resources{"gpu": {GPUs: 4}}, Running: 1},
+		{Team: "b", Using: map[string]sched.Resources{"gpu": {GPUs: 10}}, Running: 2, Queued: 3},
+		{Team: "c"},
+	}}
+	want := []quotaBar{
+		{Team: "a", Flavor: "gpu", Unit: "GPUs", Using: 4, Nominal: 8, Capacity: 16, Running: 1, UsedW: 25, FreeW: 25, NX: 50},
+		{Team: "b", Flavor: "gpu", Unit: "GPUs", Using: 10, Nominal: 4, Capacity: 16, Borrowed: 6, Running: 2, Queued: 3, UsedW: 25, NX: 25, BorrowW: 37.5},
+		{Team: "c", Flavor: "gpu", Unit: "GPUs", Nominal: 4, Capacity: 16, FreeW: 25, NX: 25},
+	}
+	got := quotaBars(v, "")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("quota bars:\n got %+v\nwant %+v", got, want)
+	}
+	if got := quotaBars(v, "b"); len(got) != 1 || got[0].Team != "b" {
+		t.Errorf("team b's bars: %+v", got)
+	}
 }

@@ -45,6 +45,27 @@ func (a *app) openQueues(ctx context.Context, file string) (*sched.Queues, *work
 	return q, ws, err
 }
 
+// jobService is the jobs API: the server's with --server, else the store's
+// here (with this home's executor for the output of running attempts).
+func (a *app) jobService(ctx context.Context, queuesFile string) (scheduler.Service, func(), error) {
+	if c, err := a.remote(); err != nil || c != nil {
+		if err == nil && queuesFile != "" {
+			err = errors.New("--queues: with --server the server's queues apply")
+		}
+		return c, func() {}, err
+	}
+	q, ws, err := a.openQueues(ctx, queuesFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := a.localExecutor(0)
+	if err != nil {
+		ws.Close()
+		return nil, nil, err
+	}
+	return &scheduler.Local{Jobs: ws.Jobs, Queues: q, Blobs: ws.Blobs, Exec: x}, func() { ws.Close() }, nil
+}
+
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
@@ -149,7 +170,7 @@ reservation may start (backfill) ahead of a larger one.`,
   reckon jobs submit -f reckon-examples/reentry/pipeline.yaml --team reentry --gpus 8 --expected 1h
   reckon jobs submit --team tumor --predict -- --model tumor@champion --data new.csv --out-dir preds
   reckon jobs submit --team tumor --predict --shards 4 -- --model tumor@champion --data new.csv --out-dir preds
-  reckon jobs submit --team tumor -- data generate --count 500 --out-dir tracks`,
+  reckon jobs submit --team tumor -- data gen reentry --count 500 --out-dir tracks`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n := cmd.ArgsLenAtDash(); n > 0 || (n < 0 && len(args) > 0) {
 				return fmt.Errorf("unexpected argument %q: put the command's arguments after --", args[0])
@@ -160,12 +181,12 @@ reservation may start (backfill) ahead of a larger one.`,
 				return err
 			}
 			s.Dir, s.User = dir, currentUser()
-			q, ws, err := a.openQueues(cmd.Context(), *queuesFile)
+			svc, done, err := a.jobService(cmd.Context(), *queuesFile)
 			if err != nil {
 				return err
 			}
-			defer ws.Close()
-			r, err := scheduler.Submit(cmd.Context(), ws.Jobs, q, s)
+			defer done()
+			r, err := svc.Submit(cmd.Context(), s)
 			if err != nil {
 				return err
 			}
@@ -215,17 +236,14 @@ func (a *app) jobsLsCmd() *cobra.Command {
 				}
 				q.States = append(q.States, st)
 			}
-			ws, err := a.openWorkspace(cmd.Context())
+			svc, done, err := a.jobService(cmd.Context(), "")
 			if err != nil {
 				return err
 			}
-			defer ws.Close()
-			jobs, err := ws.Jobs.ListJobs(cmd.Context(), q)
+			defer done()
+			jobs, err := svc.ListJobs(cmd.Context(), q)
 			if err != nil {
 				return err
-			}
-			if jobs == nil {
-				jobs = []sched.Record{}
 			}
 			return a.report(jobs, func(w io.Writer) {
 				if len(jobs) == 0 {
@@ -255,16 +273,6 @@ func (a *app) jobsLsCmd() *cobra.Command {
 	return c
 }
 
-// jobView is jobs show's answer.
-type jobView struct {
-	sched.Record
-	Attempts []sched.Attempt `json:"attempts"`
-	// Children are the jobs it fanned out: a pipeline's candidates, a
-	// prediction's shards.
-	Children []sched.Record `json:"children"`
-	Why      string         `json:"why"`
-}
-
 func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show ID",
@@ -272,15 +280,15 @@ func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
 		Example: "  reckon jobs show j3",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := a.jobWhy(cmd.Context(), *queuesFile, args[0])
+			svc, done, err := a.jobService(cmd.Context(), *queuesFile)
 			if err != nil {
 				return err
 			}
-			at, kids, err := a.jobAttempts(cmd.Context(), args[0])
+			defer done()
+			view, err := svc.Job(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			view := jobView{Record: v.Record, Attempts: at, Children: kids, Why: v.Text}
 			return a.report(view, func(w io.Writer) {
 				j := view.Record
 				fmt.Fprintf(w, "job %s: %s of team %s, submitted by %s at %s\n", j.ID, j.Kind, j.Team, j.User, j.Submitted.Format(time.DateTime))
@@ -323,48 +331,6 @@ func (a *app) jobsShowCmd(queuesFile *string) *cobra.Command {
 	}
 }
 
-func (a *app) jobAttempts(ctx context.Context, id string) ([]sched.Attempt, []sched.Record, error) {
-	ws, err := a.openWorkspace(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer ws.Close()
-	at, err := ws.Jobs.Attempts(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	kids, err := ws.Jobs.ListJobs(ctx, sched.JobQuery{Parent: id})
-	if at == nil {
-		at = []sched.Attempt{}
-	}
-	if kids == nil {
-		kids = []sched.Record{}
-	}
-	return at, kids, err
-}
-
-// why is jobs why's answer.
-type why struct {
-	sched.Record `json:"-"`
-	ID           string        `json:"id"`
-	Status       sched.State   `json:"status"`
-	Text         string        `json:"why"`
-	Reason       *sched.Reason `json:"reason,omitempty"`
-}
-
-func (a *app) jobWhy(ctx context.Context, queuesFile, id string) (why, error) {
-	q, ws, err := a.openQueues(ctx, queuesFile)
-	if err != nil {
-		return why{}, err
-	}
-	defer ws.Close()
-	j, text, r, err := scheduler.Why(ctx, ws.Jobs, q, id, time.Now())
-	if err != nil {
-		return why{}, err
-	}
-	return why{Record: j, ID: j.ID, Status: j.State, Text: text, Reason: r}, nil
-}
-
 func (a *app) jobsWhyCmd(queuesFile *string) *cobra.Command {
 	var executor string
 	var k kubeFlags
@@ -384,9 +350,17 @@ message.`,
 		Example: "  reckon jobs why j7\n  reckon jobs why j7 --json\n  reckon jobs why j7 --executor kube --namespace ml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := a.jobWhy(cmd.Context(), *queuesFile, args[0])
+			svc, done, err := a.jobService(cmd.Context(), *queuesFile)
 			if err != nil {
 				return err
+			}
+			defer done()
+			v, err := svc.Why(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if executor == "kube" && a.server != "" {
+				return errors.New("--executor kube: ask the cluster from where its kubeconfig is, without --server")
 			}
 			if executor == "kube" && (v.Status == sched.Admitted || v.Status == sched.Running) {
 				if k.image == "" {
@@ -417,7 +391,8 @@ message.`,
 }
 
 func (a *app) jobsCancelCmd() *cobra.Command {
-	return &cobra.Command{
+	var reason string
+	c := &cobra.Command{
 		Use:   "cancel ID...",
 		Short: "Cancel jobs: a queued one at once, a running one with SIGTERM (SIGKILL after the grace period)",
 		Long: `Cancel jobs. A queued job ends cancelled at once. A running job is stopped
@@ -427,14 +402,20 @@ submitting it again resumes.`,
 		Example: "  reckon jobs cancel j3 j4",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, err := a.openWorkspace(cmd.Context())
+			svc, done, err := a.jobService(cmd.Context(), "")
 			if err != nil {
 				return err
 			}
-			defer ws.Close()
+			defer done()
+			why := "cancelled by " + currentUser()
+			if a.server != "" {
+				why = reason // the server names the token's user
+			} else if reason != "" {
+				why += ": " + reason
+			}
 			var out []sched.Record
 			for _, id := range args {
-				r, err := scheduler.Cancel(cmd.Context(), ws.Jobs, id, "cancelled by "+currentUser())
+				r, err := svc.Cancel(cmd.Context(), id, why)
 				if err != nil {
 					return err
 				}
@@ -451,6 +432,8 @@ submitting it again resumes.`,
 			})
 		},
 	}
+	c.Flags().StringVar(&reason, "reason", "", "why, for the job's record")
+	return c
 }
 
 func (a *app) jobsLogsCmd() *cobra.Command {
@@ -464,43 +447,15 @@ func (a *app) jobsLogsCmd() *cobra.Command {
   reckon jobs logs j3 --attempt 1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			ws, err := a.openWorkspace(ctx)
+			svc, done, err := a.jobService(cmd.Context(), "")
 			if err != nil {
 				return err
 			}
-			defer ws.Close()
-			j, err := ws.Jobs.GetJob(ctx, args[0])
-			if err != nil {
-				return err
+			defer done()
+			if attempt < 0 {
+				return fmt.Errorf("--attempt %d: want 1, 2, ... (default: the last)", attempt)
 			}
-			n := attempt
-			if n == 0 {
-				n = j.Attempt
-			}
-			if n < 1 || n > j.Attempt {
-				if j.Attempt == 0 {
-					return fmt.Errorf("%s has not started yet (reckon jobs why %s)", j.ID, j.ID)
-				}
-				return fmt.Errorf("--attempt %d: %s has attempts 1 to %d", n, j.ID, j.Attempt)
-			}
-			at, err := ws.Jobs.Attempts(ctx, j.ID)
-			if err != nil {
-				return err
-			}
-			if key := at[n-1].Log; key != "" {
-				b, err := ws.Blobs.Get(ctx, key)
-				if err != nil {
-					return err
-				}
-				_, err = a.out.Write(b)
-				return err
-			}
-			x, err := a.localExecutor(0)
-			if err != nil {
-				return err
-			}
-			return localexec.Follow(ctx, x, j.ID, n, a.out, follow, time.Second)
+			return scheduler.Follow(cmd.Context(), svc, args[0], attempt, a.out, follow, time.Second)
 		},
 	}
 	c.Flags().IntVar(&attempt, "attempt", 0, "which attempt (default: the last)")

@@ -79,22 +79,18 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
   reckon models show reentry:2 --out reentry-v2.rkm`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.openWorkspace(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer p.Close()
 			ref, err := registry.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			d, err := registry.Describe(cmd.Context(), p, p.Blobs, ref)
+			d, file, done, err := a.describe(cmd.Context(), ref)
 			if err != nil {
 				return err
 			}
+			defer done()
 			v, aliases := d.Version, d.Aliases
 			if out != "" && d.Intact {
-				b, err := p.Blobs.Get(cmd.Context(), v.Artifact.Key)
+				b, err := file()
 				if err != nil {
 					return err
 				}
@@ -331,4 +327,29 @@ func (a *app) runPromote(ctx context.Context, o *promoteOptions) error {
 	return a.report(res, func(w io.Writer) {
 		fmt.Fprintf(w, "%s@%s -> %s:%d (%s: %s)\n", name, o.alias, name, ver, who, o.reason)
 	})
+}
+
+// describe is the version ref names and a way to read its model file,
+// from the server or the store; done closes what it opened.
+func (a *app) describe(ctx context.Context, ref registry.Ref) (registry.Described, func() ([]byte, error), func(), error) {
+	if c, err := a.remote(); err != nil || c != nil {
+		if err != nil {
+			return registry.Described{}, nil, nil, err
+		}
+		d, err := c.Version(ctx, ref.String())
+		return d, func() ([]byte, error) {
+			_, b, err := c.ModelFile(ctx, registry.Label(d.Version))
+			return b, err
+		}, func() {}, err
+	}
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return registry.Described{}, nil, nil, err
+	}
+	d, err := registry.Describe(ctx, ws, ws.Blobs, ref)
+	if err != nil {
+		ws.Close()
+		return d, nil, nil, err
+	}
+	return d, func() ([]byte, error) { return ws.Blobs.Get(ctx, d.Version.Artifact.Key) }, func() { ws.Close() }, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/reckon-ml/reckon/drift"
 	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/progress"
+	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/tabular"
 )
 
@@ -218,12 +219,7 @@ func (a *app) driftReport(ctx context.Context, ref, modelName, driftFile string,
 			return nil, "", err
 		}
 		if m.Version != nil {
-			ws, err := a.openWorkspace(ctx)
-			if err != nil {
-				return nil, "", err
-			}
-			defer ws.Close()
-			run, err := drift.Record(ctx, ws.Store, ws.Blobs, *m.Version, rep, inputs, currentUser(), time.Now())
+			run, err := a.recordCheck(ctx, *m.Version, rep, inputs)
 			if err != nil {
 				return nil, "", fmt.Errorf("recording the check against %s: %w", m.Label, err)
 			}
@@ -248,12 +244,7 @@ func (a *app) monitorLsCmd() *cobra.Command {
 		Example: `  reckon monitor ls tumor`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ws, err := a.openWorkspace(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer ws.Close()
-			runs, err := drift.History(cmd.Context(), ws.Store, args[0])
+			runs, err := a.driftHistory(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -373,4 +364,20 @@ func runOnDrift(ctx context.Context, command string, rep *monitor.Report, stdout
 		return fmt.Errorf("--on-drift %q: %w", command, err)
 	}
 	return nil
+}
+
+// driftHistory is a model's recorded checks, from the server or the store.
+func (a *app) driftHistory(ctx context.Context, model string) ([]store.Run, error) {
+	if c, err := a.remote(); err != nil || c != nil {
+		if err != nil {
+			return nil, err
+		}
+		return c.DriftHistory(ctx, model)
+	}
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer ws.Close()
+	return drift.History(ctx, ws.Store, model)
 }

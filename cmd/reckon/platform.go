@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/reckon-ml/reckon/client"
+	"github.com/reckon-ml/reckon/drift"
+	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/registry"
+	"github.com/reckon-ml/reckon/store"
 	"github.com/reckon-ml/reckon/store/postgres"
 	"github.com/reckon-ml/reckon/workspace"
 )
@@ -39,7 +43,7 @@ func (a *app) blobsURL() string {
 func (a *app) openWorkspace(ctx context.Context) (*workspace.Workspace, error) {
 	if a.server != "" {
 		// Never the local store behind a --server the user asked for.
-		return nil, fmt.Errorf("this command does not go through --server yet (runs ls, runs show, models ls, models history and models promote do); unset --server and $RECKON_SERVER to use the store here")
+		return nil, fmt.Errorf("this command does not go through --server (runs, models, jobs, queues, monitor and predict --model NAME@ALIAS do); unset --server and $RECKON_SERVER to use the store here")
 	}
 	return workspace.Open(ctx, workspace.Config{Store: a.storeURL(), Blobs: a.blobsURL(), StaleAfter: a.staleAfter, Log: a.log, Job: os.Getenv("RECKON_JOB")})
 }
@@ -62,6 +66,12 @@ func (a *app) loadModel(ctx context.Context, s string) (*registry.Loaded, error)
 	if err != nil {
 		return nil, err
 	}
+	if c, err := a.remote(); err != nil || c != nil {
+		if err != nil {
+			return nil, err
+		}
+		return c.Load(ctx, s)
+	}
 	ws, err := a.openWorkspace(ctx)
 	if err != nil {
 		return nil, err
@@ -83,4 +93,21 @@ func currentUser() string {
 func (a *app) bars(label string, total int) (func(int, string), func()) {
 	b := progress.New(a.progressOut(), label, total)
 	return func(done int, note string) { b.SetNote(done, note) }, b.Finish
+}
+
+// recordCheck keeps a drift check against registered version v: in the
+// store, or through the server with --server.
+func (a *app) recordCheck(ctx context.Context, v store.Version, rep *monitor.Report, inputs []string) (store.Run, error) {
+	if c, err := a.remote(); err != nil || c != nil {
+		if err != nil {
+			return store.Run{}, err
+		}
+		return c.RecordDrift(ctx, v, rep, inputs)
+	}
+	ws, err := a.openWorkspace(ctx)
+	if err != nil {
+		return store.Run{}, err
+	}
+	defer ws.Close()
+	return drift.Record(ctx, ws.Store, ws.Blobs, v, rep, inputs, currentUser(), time.Now())
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/batch"
-	"github.com/reckon-ml/reckon/drift"
 	"github.com/reckon-ml/reckon/kube"
 	"github.com/reckon-ml/reckon/progress"
 	"github.com/reckon-ml/reckon/registry"
@@ -223,12 +222,7 @@ func (a *app) recordDrift(ctx context.Context, v *store.Version, path string, in
 	if err != nil {
 		return err
 	}
-	ws, err := a.openWorkspace(ctx)
-	if err != nil {
-		return err
-	}
-	defer ws.Close()
-	if _, err := drift.Record(ctx, ws.Store, ws.Blobs, *v, d.Report, inputs, currentUser(), time.Now()); err != nil {
+	if _, err := a.recordCheck(ctx, *v, d.Report, inputs); err != nil {
 		return fmt.Errorf("recording the drift against %s:%d: %w", v.Model, v.Version, err)
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/reckon-ml/reckon/kube"
 	"github.com/reckon-ml/reckon/sched"
@@ -44,16 +43,16 @@ Without -f: HOME/queues.yaml if it exists, else the default.`,
   reckon queues -f sched/testdata/queues.yaml --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q, ws, err := a.openQueues(cmd.Context(), file)
+			svc, done, err := a.jobService(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
-			defer ws.Close()
-			q, usage, err := scheduler.Usage(cmd.Context(), ws.Jobs, q, time.Now())
+			defer done()
+			v, err := svc.Usage(cmd.Context())
 			if err != nil {
 				return err
 			}
-			v := queuesView{Queues: q, Usage: usage}
+			q, usage := v.Queues, v.Usage
 			return a.report(v, func(w io.Writer) {
 				src := "default (no queues file: this machine, shared equally by the teams with jobs)"
 				if q.File != "" {
@@ -150,12 +149,6 @@ named after the team. GPUs are nvidia.com/gpu.`,
 	c.Flags().StringVar(&namespace, "namespace", "reckon", "namespace of the LocalQueues (where the Jobs run)")
 	c.Flags().StringVar(&cohort, "cohort", "reckon", "cohort of the ClusterQueues (and their names' prefix)")
 	return c
-}
-
-// queuesView is reckon queues' answer.
-type queuesView struct {
-	*sched.Queues
-	Usage []scheduler.TeamUsage `json:"usage"`
 }
 
 // limit writes a borrowing limit, leaving out what it does not limit.

@@ -145,7 +145,7 @@ The store and blobs live in $RECKON_HOME (default ` + "`" + `~/.local/share/reck
 	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVar(&a.json, "json", false, "print the result as one JSON object on stdout")
-	f.StringVar(&a.server, "server", os.Getenv("RECKON_SERVER"), "a reckon server to ask instead of opening the store, with the token in $RECKON_TOKEN (runs ls, runs show, models ls, models history and models promote so far) ($RECKON_SERVER)")
+	f.StringVar(&a.server, "server", os.Getenv("RECKON_SERVER"), "a reckon server to ask instead of opening the store, with the token in $RECKON_TOKEN (runs, models, jobs, queues, monitor, eval and predict with a registered model) ($RECKON_SERVER)")
 	f.StringVar(&a.storeFlag, "store", os.Getenv("RECKON_STORE"), "tracking store: a SQLite file (default HOME/reckon.db) or postgres://user:pass@host/db ($RECKON_STORE)")
 	f.StringVar(&a.blobsFlag, "blobs", os.Getenv("RECKON_BLOBS"), "artifact storage: a directory (default HOME/blobs) or s3://bucket?endpoint=...&region=...&use_path_style=true ($RECKON_BLOBS)")
 	f.DurationVar(&a.staleAfter, "stale-after", time.Minute, "a running run without a heartbeat for this long is marked interrupted (runs beat every 5 s)")

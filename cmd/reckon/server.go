@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +16,7 @@ import (
 )
 
 func (a *app) serverCmd() *cobra.Command {
-	var addr, queues string
+	var addr, queues, jobDir string
 	c := &cobra.Command{
 		Use:   "server [--addr 127.0.0.1:8080]",
 		Short: "Serve the HTTP API on the store (every route behind a token: reckon tokens create)",
@@ -26,15 +28,25 @@ role or team may not do what it asks gets 403. /api/v1/openapi.json describes
 the routes. SIGTERM or Ctrl-C stops it after the requests in flight are
 answered.
 
-This first slice serves runs (filter, sort by a metric, pages), metric series
-(down to at most max_points), models with their versions and alias history,
-promotion and roll-back (PUT /api/v1/models/NAME/aliases/ALIAS with
-{"version": N, "reason": "..."}), online predictions (POST
-/api/v1/models/NAME@ALIAS/predict with {"rows": [{"feature": value, ...}]} or a
-CSV body; the model stays loaded and follows its alias within a second),
-artifacts (checked against their digest), datasets, jobs (list, detail, why,
-cancel), models' drift checks, /metrics for Prometheus, whoami, /healthz and
-/readyz.`,
+It serves runs (filter, sort by a metric, pages), metric series (down to at
+most max_points), artifacts (checked against their digest), datasets, models
+with their versions and alias history, promotion and roll-back (PUT
+/api/v1/models/NAME/aliases/ALIAS with {"version": N, "reason": "..."}), model
+files, online predictions (POST /api/v1/models/NAME@ALIAS/predict with
+{"rows": [{"feature": value, ...}]} or a CSV body; the model stays loaded and
+follows its alias within a second), drift checks (list and record), jobs
+(submit, list, detail, why, logs, cancel), the queues with each team's use,
+/metrics for Prometheus, whoami, /healthz and /readyz; and the web UI at /ui.
+
+Jobs submitted through the API run in --job-dir (default: the directory the
+server starts in), started by a reckon scheduler on the same store; a
+pipeline is sent as its text and kept there, so its relative paths are read
+from --job-dir. Such a job may run run, predict, data, train, eval, compare,
+monitor, bench, plan or verify, never tokens, server or scheduler.
+
+With --server URL and $RECKON_TOKEN, the CLI's runs, models, jobs, queues,
+monitor, eval and predict (with a registered model) commands ask a server
+instead of opening the store, and print the same.`,
 		Example: `  reckon tokens create --user ana --team oncology --role trainer --expires 30d
   reckon server --addr 127.0.0.1:8080
   curl -H "Authorization: Bearer $RECKON_TOKEN" 'http://127.0.0.1:8080/api/v1/runs?sort=metric:roc_auc:desc&limit=5'
@@ -60,10 +72,23 @@ cancel), models' drift checks, /metrics for Prometheus, whoami, /healthz and
 			if err != nil {
 				return err
 			}
-			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Blobs: ws.Blobs, Jobs: ws.Jobs, Queues: q, Log: a.log}))
+			x, err := a.localExecutor(0)
+			if err != nil {
+				return err
+			}
+			if jobDir == "" {
+				if jobDir, err = os.Getwd(); err != nil {
+					return err
+				}
+			}
+			if jobDir, err = filepath.Abs(jobDir); err != nil {
+				return err
+			}
+			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Blobs: ws.Blobs, Jobs: ws.Jobs, Queues: q, Exec: x, JobDir: jobDir, Log: a.log}))
 		},
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	c.Flags().StringVar(&jobDir, "job-dir", "", "where jobs submitted through the API run and their pipelines are kept: their relative paths are read from it (default: the directory the server starts in)")
 	c.Flags().StringVar(&queues, "queues", "", "the teams' queues file, for why a job waits (default: HOME/queues.yaml when present, else this machine shared equally)")
 	return c
 }

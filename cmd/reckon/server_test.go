@@ -107,7 +107,8 @@ func TestCLIThroughServer(t *testing.T) {
 	addr := "http://" + l.Addr().String()
 	l.Close()
 	var log bytes.Buffer
-	srv := reckonProcess(t, &log, "--home", home, "server", "--addr", strings.TrimPrefix(addr, "http://"))
+	jobDir := t.TempDir()
+	srv := reckonProcess(t, &log, "--home", home, "server", "--addr", strings.TrimPrefix(addr, "http://"), "--job-dir", jobDir)
 	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
 	for range 100 { // until it answers
 		if resp, err := http.Get(addr + "/healthz"); err == nil {
@@ -136,9 +137,11 @@ func TestCLIThroughServer(t *testing.T) {
 	if h := mustReckonHome(t, home, "models", "history", "tumor"); !strings.Contains(h, "stable") || !strings.Contains(h, "through the API") {
 		t.Errorf("history after promoting through the server:\n%s", h)
 	}
-	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "models", "show", "tumor"); code != 1 || !strings.Contains(errs, "does not go through --server yet") {
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "verify"); code != 1 || !strings.Contains(errs, "does not go through --server") {
 		t.Errorf("a command that does not go through the server: exit %d %s", code, errs)
 	}
+	cliThroughServerModels(t, home, elsewhere, addr)
+	cliThroughServerJobs(t, home, elsewhere, addr, jobDir)
 	t.Setenv("RECKON_TOKEN", other)
 	if out := mustReckonHome(t, elsewhere, "--server", addr, "runs", "ls"); strings.Contains(out, id) {
 		t.Errorf("another team's token sees the runs:\n%s", out)
@@ -154,4 +157,97 @@ func TestCLIThroughServer(t *testing.T) {
 	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "runs", "ls"); code != 1 || !strings.Contains(errs, "RECKON_TOKEN") {
 		t.Errorf("no token: exit %d %s", code, errs)
 	}
+}
+
+// cliThroughServerModels: models show (and its model file), predict,
+// eval and monitor with a registered model, and monitor ls, through the
+// server, answer what they answer from the store.
+func cliThroughServerModels(t *testing.T, home, elsewhere, addr string) {
+	for _, args := range [][]string{{"models", "show", "tumor@champion"}, {"--json", "models", "show", "tumor:1"}} {
+		if got, want := mustReckonHome(t, elsewhere, append([]string{"--server", addr}, args...)...), mustReckonHome(t, home, args...); got != want {
+			t.Errorf("%v through the server:\n%s\nfrom the store:\n%s", args, got, want)
+		}
+	}
+	dir := t.TempDir()
+	mustReckonHome(t, home, "models", "show", "tumor:1", "--out", filepath.Join(dir, "local.rkm"))
+	mustReckonHome(t, elsewhere, "--server", addr, "models", "show", "tumor:1", "--out", filepath.Join(dir, "remote.rkm"))
+	if a, b := readFile(t, filepath.Join(dir, "local.rkm")), readFile(t, filepath.Join(dir, "remote.rkm")); a != b || a == "" {
+		t.Error("models show --out through the server wrote another file than from the store")
+	}
+	csv, _ := filepath.Abs("../../examples/tumor/breast_cancer_wisconsin_clean.csv")
+	local, remote := filepath.Join(dir, "local"), filepath.Join(dir, "remote")
+	mustReckonHome(t, home, "predict", "--model", "tumor@champion", "--input", csv, "--out", local)
+	if out := mustReckonHome(t, elsewhere, "--server", addr, "predict", "--model", "tumor@champion", "--input", csv, "--out", remote); !strings.Contains(out, "tumor:1: 569 read, 569 predicted, 0 failed") {
+		t.Errorf("predict through the server:\n%s", out)
+	}
+	for _, name := range []string{"predictions-*.csv"} {
+		l, _ := filepath.Glob(filepath.Join(local, name))
+		r, _ := filepath.Glob(filepath.Join(remote, name))
+		if len(l) != 1 || len(r) != 1 || readFile(t, l[0]) != readFile(t, r[0]) {
+			t.Errorf("%s through the server differs from the store's: %v %v", name, l, r)
+		}
+	}
+	if out := mustReckonHome(t, elsewhere, "--server", addr, "eval", "--model", "tumor:1", "--data", csv, "--plots", "-"); !strings.Contains(out, "ROC AUC") {
+		t.Errorf("eval through the server:\n%s", out)
+	}
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "monitor", "--model", "tumor@champion", "--input", csv); code != 0 || !strings.Contains(errs, "recorded against tumor:1") {
+		t.Errorf("monitor --model through the server: exit %d %s", code, errs)
+	}
+	want := mustReckonHome(t, home, "monitor", "ls", "tumor")
+	if got := mustReckonHome(t, elsewhere, "--server", addr, "monitor", "ls", "tumor"); got != want || strings.Count(want, "\n") != 4 {
+		t.Errorf("monitor ls through the server (want predict's and monitor's checks):\n%s\nfrom the store:\n%s", got, want)
+	}
+}
+
+// cliThroughServerJobs: jobs submitted through the server run in its job
+// directory; jobs ls, show, why, logs and queues print what they print
+// from the store; cancel names the token's user.
+func cliThroughServerJobs(t *testing.T, home, elsewhere, addr, jobDir string) {
+	out := mustReckonHome(t, elsewhere, "--server", addr, "--json", "jobs", "submit", "--team", "oncology", "--", "data", "gen", "reentry", "--count", "2", "--out-dir", "tracks")
+	var j struct{ ID, User string }
+	if err := json.Unmarshal([]byte(out), &j); err != nil || j.User != "u" {
+		t.Fatalf("submit through the server (want the token's user): %v %s", err, out)
+	}
+	pipe := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(pipe, []byte(smallTumor), 0o644)
+	out = mustReckonHome(t, elsewhere, "--server", addr, "--json", "jobs", "submit", "-f", pipe)
+	var pj struct {
+		ID   string
+		Args []string
+	}
+	if err := json.Unmarshal([]byte(out), &pj); err != nil || len(pj.Args) < 3 || filepath.Dir(pj.Args[2]) != jobDir {
+		t.Fatalf("a pipeline through the server (want it kept in the job directory): %v %s", err, out)
+	}
+	if _, errs, code := reckonHome(t, elsewhere, "--server", addr, "jobs", "submit", "--team", "oncology", "--", "tokens", "create", "--role", "admin"); code != 1 || !strings.Contains(errs, "args[0]") {
+		t.Errorf("a tokens job through the server: exit %d %s", code, errs)
+	}
+	if out := mustReckonHome(t, elsewhere, "--server", addr, "jobs", "cancel", pj.ID, "--reason", "not now"); !strings.Contains(out, pj.ID+" cancelled") {
+		t.Errorf("cancel through the server: %s", out)
+	}
+	for _, args := range [][]string{{"jobs", "ls"}, {"--json", "jobs", "ls", "--status", "cancelled"}, {"jobs", "show", j.ID}, {"jobs", "show", pj.ID}, {"jobs", "why", j.ID}, {"--json", "jobs", "why", j.ID}, {"queues"}, {"--json", "queues"}} {
+		if got, want := mustReckonHome(t, elsewhere, append([]string{"--server", addr}, args...)...), mustReckonHome(t, home, args...); got != want {
+			t.Errorf("%v through the server:\n%s\nfrom the store:\n%s", args, got, want)
+		}
+	}
+	if show := mustReckonHome(t, home, "jobs", "show", pj.ID); !strings.Contains(show, "cancelled by u: not now") {
+		t.Errorf("the cancelled job's record does not name the token's user:\n%s", show)
+	}
+	var log bytes.Buffer
+	waitIdle(t, reckonProcess(t, &log, "--home", home, "scheduler", "--exit-when-idle", "--interval", "100ms"), &log, time.Minute)
+	if _, err := os.Stat(filepath.Join(jobDir, "tracks")); err != nil {
+		t.Errorf("the job did not run in the server's job directory: %v", err)
+	}
+	got, want := mustReckonHome(t, elsewhere, "--server", addr, "jobs", "logs", j.ID), mustReckonHome(t, home, "jobs", "logs", j.ID)
+	if got != want || !strings.Contains(want, "track") {
+		t.Errorf("jobs logs through the server:\n%s\nfrom the store:\n%s", got, want)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Error(err)
+	}
+	return string(b)
 }
