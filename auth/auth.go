@@ -65,6 +65,16 @@ type Principal struct {
 	Team    string `json:"team"`
 	Role    Role   `json:"role"`
 	TokenID string `json:"token_id"`
+	// Job: a worker's token, scoped to this job of the team ("" for a
+	// person's): it acts on no other job but the ones it fanned out.
+	Job string `json:"job,omitempty"`
+}
+
+// MayTouchJob says whether p may change job id (whose parent is parent):
+// any of its team's jobs for a person's token, only its own job and its
+// children for a worker's.
+func (p Principal) MayTouchJob(id, parent string) bool {
+	return p.Job == "" || p.Job == id || p.Job == parent
 }
 
 // Allowed says whether p may do a to something of team ("" for things of
@@ -94,11 +104,12 @@ type Token struct {
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires,omitzero"` // zero: never
 	Revoked time.Time `json:"revoked,omitzero"`
+	Job     string    `json:"job,omitempty"` // a worker's token: its job
 }
 
 // Principal is who the token speaks for.
 func (t Token) Principal() Principal {
-	return Principal{User: t.User, Team: t.Team, Role: t.Role, TokenID: t.ID}
+	return Principal{User: t.User, Team: t.Team, Role: t.Role, TokenID: t.ID, Job: t.Job}
 }
 
 // Errors of Check; the server answers all of them with 401, saying which.
@@ -201,6 +212,41 @@ func Issue(ctx context.Context, ts Tokens, user, team string, role Role, ttl tim
 	}
 	t, err = ts.CreateToken(ctx, t)
 	return secret, t, err
+}
+
+// IssueForJob creates the token a scheduler hands an attempt of job: a
+// trainer of the job's team, scoped to the job, named for the user who
+// submitted it, living ttl at most (RevokeJob ends it with the attempt).
+func IssueForJob(ctx context.Context, ts Tokens, job, user, team string, ttl time.Duration, now time.Time) (string, Token, error) {
+	if job == "" {
+		return "", Token{}, errors.New("a worker's token needs its job")
+	}
+	secret, hash, err := NewSecret()
+	if err != nil {
+		return "", Token{}, err
+	}
+	t := Token{User: user + " (job " + job + ")", Team: team, Role: Trainer, Hash: hash, Created: now.UTC(), Job: job}
+	if ttl > 0 {
+		t.Expires = now.Add(ttl).UTC()
+	}
+	t, err = ts.CreateToken(ctx, t)
+	return secret, t, err
+}
+
+// RevokeJob revokes every live token scoped to job.
+func RevokeJob(ctx context.Context, ts Tokens, job string, now time.Time) error {
+	all, err := ts.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range all {
+		if t.Job == job && t.Revoked.IsZero() {
+			if err := ts.RevokeToken(ctx, t.ID, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ParseTTL reads a lifetime: 30d, 12h, 90m (Go durations, plus d for

@@ -52,7 +52,7 @@ func CompareProfiles(ref, cur *Profile, skip []string, o Options) (*Report, erro
 			return nil, fmt.Errorf("--threshold %s: the reference has no column %q", col, col)
 		}
 	}
-	rep := &Report{RefRows: int(ref.Rows), CurRows: int(cur.Rows), profiles: map[string][2]*ColumnProfile{}}
+	rep := &Report{RefRows: int(ref.Rows), CurRows: int(cur.Rows), Histograms: map[string]Hist{}}
 	for _, rc := range ref.Columns {
 		if skipped[rc.Name] {
 			continue
@@ -72,7 +72,7 @@ func CompareProfiles(ref, cur *Profile, skip []string, o Options) (*Report, erro
 		if err != nil {
 			return nil, err
 		}
-		rep.profiles[r.Column] = [2]*ColumnProfile{rc, cc}
+		rep.Histograms[r.Column] = histOf(rc, cc)
 		if r.Drift {
 			rep.Drifted++
 		}

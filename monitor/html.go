@@ -12,8 +12,9 @@ import (
 // equal-width bins over both sides' range for numbers, the most frequent
 // categories (the rest as "other") for categories.
 type Hist struct {
-	Labels   []string
-	Ref, Cur []float64
+	Labels []string  `json:"labels"`
+	Ref    []float64 `json:"ref"`
+	Cur    []float64 `json:"cur"`
 }
 
 // histOf bins a column's two sides for the report.
@@ -112,11 +113,7 @@ func HTML(w io.Writer, title string, rep *Report) error {
 	var plots []plot
 	for _, r := range rep.Columns {
 		p := plot{Result: r}
-		pr := rep.profiles[r.Column]
-		var h Hist
-		if pr[0] != nil {
-			h = histOf(pr[0], pr[1])
-		}
+		h := rep.Histograms[r.Column]
 		top := 0.0
 		for i := range h.Ref {
 			top = math.Max(top, math.Max(h.Ref[i], h.Cur[i]))

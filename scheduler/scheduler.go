@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/blobs"
+	"github.com/reckon-ml/reckon/auth"
 	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/store"
 )
@@ -51,6 +52,10 @@ type Config struct {
 	// policy's order, for a cluster whose own admission (Kueue) decides
 	// when it runs: reckon's quotas and preemption stand aside.
 	AdmitAll bool
+	// Tokens, when set, mint each attempt a token scoped to its team and
+	// job (RECKON_TOKEN in its environment), revoked when it ends: what
+	// a job's own calls to a reckon server (--server) carry.
+	Tokens auth.Tokens
 	// IndexedShards: the executor runs a sharded prediction as one job
 	// of all its shards at once (a Kubernetes Indexed Job) rather than as
 	// child jobs, so the job holds its request once per shard.
@@ -311,8 +316,17 @@ func Why(ctx context.Context, js sched.Store, queues *sched.Queues, id string, n
 // start starts an admitted attempt (again after a restart: the executor
 // refuses a second start) and marks it running.
 func (s *Scheduler) start(ctx context.Context, j *sched.Record) error {
-	err := s.c.Exec.Start(ctx, sched.Launch{Job: j.ID, Attempt: j.Attempt, Team: j.Team, Args: j.Args, Dir: j.Dir, CPU: j.Request.CPU, Devices: j.Devices,
-		Flavor: j.Flavor, Request: j.Request, Shards: j.Shards})
+	l := sched.Launch{Job: j.ID, Attempt: j.Attempt, Team: j.Team, Args: j.Args, Dir: j.Dir, CPU: j.Request.CPU, Devices: j.Devices,
+		Flavor: j.Flavor, Request: j.Request, Shards: j.Shards}
+	if s.c.Tokens != nil {
+		// A week at most, should the scheduler die before revoking it.
+		secret, _, err := auth.IssueForJob(ctx, s.c.Tokens, j.ID, j.User, j.Team, 7*24*time.Hour, s.c.Now())
+		if err != nil {
+			return fmt.Errorf("the token of job %s: %w", j.ID, err)
+		}
+		l.Env = append(l.Env, "RECKON_TOKEN="+secret)
+	}
+	err := s.c.Exec.Start(ctx, l)
 	if err != nil && !errors.Is(err, sched.ErrStarted) {
 		// It never ran: end the attempt so the job is retried or fails
 		// with the reason, instead of holding capacity.
@@ -386,6 +400,11 @@ func (s *Scheduler) reconcile(ctx context.Context, j *sched.Record, rd *Round) e
 	}
 	if err != nil {
 		return err
+	}
+	if s.c.Tokens != nil {
+		if err := auth.RevokeJob(ctx, s.c.Tokens, j.ID, s.c.Now()); err != nil {
+			s.c.Log.Warn("revoking the job's token", "job", j.ID, "err", err)
+		}
 	}
 	s.c.Log.Info("attempt ended", "job", j.ID, "attempt", j.Attempt, "outcome", e.Outcome, "exit", e.Exit, "now", r.State)
 	if r.State == sched.Cancelled {

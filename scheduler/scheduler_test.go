@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reckon-ml/reckon/auth"
 	"github.com/reckon-ml/reckon/blobs"
 	"github.com/reckon-ml/reckon/localexec"
 	"github.com/reckon-ml/reckon/sched"
@@ -363,5 +364,44 @@ func TestIndexedShardsHoldTheirRequestPerShard(t *testing.T) {
 	}
 	if got := (sched.Record{Spec: sched.Spec{Shards: 4, Args: []string{"predict", sched.ShardFlag, "4", sched.IndexesFlag, "1,3"}}}).Pods(); got != 2 {
 		t.Errorf("a retry of shards 1,3 runs %d pods, want 2", got)
+	}
+}
+
+// TestWorkerToken: with Tokens, an attempt finds in RECKON_TOKEN a token
+// of its team scoped to its job, named for its submitter, and revoked once
+// the attempt has ended.
+func TestWorkerToken(t *testing.T) {
+	e := newEnv(t)
+	s, err := scheduler.New(scheduler.Config{Jobs: e.db, Exec: e.exec, Queues: queues(), Holder: "h", Runs: e.db, Blobs: e.b, Tokens: e.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := e.submit(t, "b", 1, h.PrintEnv("RECKON_TOKEN"))
+	untilIdle(t, s)
+	at, err := e.db.Attempts(t.Context(), id)
+	if err != nil || len(at) != 1 || at[0].Log == "" {
+		t.Fatalf("attempts: %+v %v", at, err)
+	}
+	log, err := e.b.Get(t.Context(), at[0].Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimPrefix(strings.TrimSpace(string(log)), "RECKON_TOKEN=")
+	if !strings.HasPrefix(secret, "rk_") {
+		t.Fatalf("the attempt saw no token: %q", log)
+	}
+	tok, err := e.db.TokenByHash(t.Context(), auth.Hash(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tok.Principal()
+	if p.Job != id || p.Team != "b" || p.Role != auth.Trainer || p.User != "u (job "+id+")" {
+		t.Errorf("the worker's principal: %+v", p)
+	}
+	if !p.MayTouchJob(id, "") || p.MayTouchJob("j999", "") || !p.MayTouchJob("j999", id) {
+		t.Error("a worker's token must touch its own job and its children only")
+	}
+	if _, err := auth.Check(t.Context(), e.db, secret, time.Now()); !errors.Is(err, auth.ErrRevoked) {
+		t.Errorf("the token after its attempt ended: %v, want revoked", err)
 	}
 }

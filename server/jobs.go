@@ -130,6 +130,9 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
+	if !p.MayTouchJob(j.ID, j.Parent) {
+		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("%s acts for job %s only: it may not cancel %s", p.User, p.Job, j.ID)}
+	}
 	var body Cancel
 	if err := decode(r, &body); err != nil {
 		return err

@@ -250,6 +250,10 @@ func TestMetrics(t *testing.T) {
 		`reckon_http_requests_total{code="404",route="unknown"} 1`,
 		`reckon_prediction_duration_seconds_count{model="bcw"} 1`,
 		`reckon_prediction_rows_total 5`,
+		// The fixture's jobs: six queued per team, none running.
+		`reckon_jobs{state="queued",team="oncology"} 6`,
+		`reckon_jobs{state="queued",team="reentry"} 6`,
+		`reckon_jobs{state="running",team="reentry"} 0`,
 		`reckon_http_request_duration_seconds_bucket{route="POST /api/v1/models/{ref}/predict"`,
 	} {
 		if !strings.Contains(body, want) {

@@ -88,7 +88,7 @@ func New(c Config) *Server {
 	if c.Queues == nil {
 		c.Queues = sched.DefaultQueues()
 	}
-	s := &Server{c: c, mux: http.NewServeMux(), models: newCacheFor(c), metrics: newMetrics()}
+	s := &Server{c: c, mux: http.NewServeMux(), models: newCacheFor(c), metrics: newMetrics(c.Jobs)}
 	s.routes = s.table()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.authed(rt))

@@ -150,7 +150,8 @@ func TestUI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := &monitor.Report{DatasetDrift: true, Drifted: 1, RefRows: 569, CurRows: 100,
-		Columns: []monitor.Result{{Column: "mean_radius", Type: "num", Test: "ks", Value: 0.001, Threshold: 0.05, Drift: true}}}
+		Columns:    []monitor.Result{{Column: "mean_radius", Type: "num", Test: "ks", Value: 0.001, Threshold: 0.05, Drift: true}},
+		Histograms: map[string]monitor.Hist{"mean_radius": {Labels: []string{"10", "15"}, Ref: []float64{0.7, 0.3}, Cur: []float64{0.2, 0.8}}}}
 	check, err := drift.Record(ctx, f.srv.c.Store, f.srv.c.Blobs.(*blobs.Bucket), v, rep, []string{"new.csv"}, "ana", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +159,7 @@ func TestUI(t *testing.T) {
 	if code, body, _ := b.get("/ui/models/bcw/drift"); code != 200 || !strings.Contains(body, "<b>DRIFT</b>") || !strings.Contains(body, check.ID) {
 		t.Errorf("drift checks: %d\n%.800s", code, body)
 	}
-	if code, body, _ := b.get("/ui/runs/" + check.ID + "/drift"); code != 200 || !strings.Contains(body, "Dataset drift: 1 of 1 columns") || !strings.Contains(body, "mean_radius") {
+	if code, body, _ := b.get("/ui/runs/" + check.ID + "/drift"); code != 200 || !strings.Contains(body, "Dataset drift: 1 of 1 columns") || !strings.Contains(body, "mean_radius") || strings.Count(body, `fill="#3a78c2"`) != 2 {
 		t.Errorf("a check's report: %d\n%.800s", code, body)
 	}
 	if code, _, _ := b.get("/ui/runs/" + f.own + "/drift"); code != 404 {

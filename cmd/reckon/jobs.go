@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reckon-ml/reckon/auth"
 	"github.com/reckon-ml/reckon/localexec"
 	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/scheduler"
@@ -520,12 +521,17 @@ attempt, exit_code, message).`,
 			}
 			defer ws.Close()
 			var x sched.Executor
+			var tokens auth.Tokens
 			devices, admitAll, indexed := localDevices(q), false, false
 			switch executor {
 			case "local":
 				if x, err = a.localExecutor(grace); err != nil {
 					return err
 				}
+				// Each attempt gets a token of its team and job in
+				// RECKON_TOKEN (not on Kubernetes: a pod's environment is
+				// in its Job's spec, readable by whoever lists Jobs).
+				tokens, _ = ws.Store.(auth.Tokens)
 			case "kube":
 				k.grace = grace
 				kx, err := k.executor(cmd.Context())
@@ -542,7 +548,7 @@ attempt, exit_code, message).`,
 			}
 			host, _ := os.Hostname()
 			s, err := scheduler.New(scheduler.Config{Jobs: ws.Jobs, Exec: x, Queues: q, Devices: devices,
-				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: admitAll, IndexedShards: indexed})
+				Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: ttl, Runs: ws.Store, Blobs: ws.Blobs, Log: a.log, AdmitAll: admitAll, IndexedShards: indexed, Tokens: tokens})
 			if err != nil {
 				return err
 			}

@@ -34,20 +34,20 @@ func (s *DB) CreateToken(ctx context.Context, t auth.Token) (auth.Token, error) 
 		t.Created = s.now().UTC()
 	}
 	err := s.tx(ctx, func(x tx) error {
-		_, err := x.exec(`INSERT INTO tokens (id, hash, user_name, team, role, created_ns, expires_ns, revoked_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Hash, t.User, t.Team, string(t.Role), nsOf(t.Created), nsOf(t.Expires), nsOf(t.Revoked))
+		_, err := x.exec(`INSERT INTO tokens (id, hash, user_name, team, role, created_ns, expires_ns, revoked_ns, job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.Hash, t.User, t.Team, string(t.Role), nsOf(t.Created), nsOf(t.Expires), nsOf(t.Revoked), t.Job)
 		return err
 	})
 	return t, err
 }
 
-const tokenCols = `id, hash, user_name, team, role, created_ns, expires_ns, revoked_ns`
+const tokenCols = `id, hash, user_name, team, role, created_ns, expires_ns, revoked_ns, job`
 
 func scanToken(sc interface{ Scan(...any) error }) (auth.Token, error) {
 	var t auth.Token
 	var role string
 	var c, e, r int64
-	if err := sc.Scan(&t.ID, &t.Hash, &t.User, &t.Team, &role, &c, &e, &r); err != nil {
+	if err := sc.Scan(&t.ID, &t.Hash, &t.User, &t.Team, &role, &c, &e, &r, &t.Job); err != nil {
 		return t, err
 	}
 	t.Role, t.Created, t.Expires, t.Revoked = auth.Role(role), timeOf(c), timeOf(e), timeOf(r)

@@ -27,13 +27,16 @@ func tokensKept(t *testing.T, s store.Store, clock *Clock) {
 		t.Fatalf("%+v %v", a, err)
 	}
 	clock.Advance(time.Second)
-	b, err := ts.CreateToken(ctx, auth.Token{User: "bo", Team: "reentry", Role: auth.Viewer, Hash: h2})
+	b, err := ts.CreateToken(ctx, auth.Token{User: "bo", Team: "reentry", Role: auth.Viewer, Hash: h2, Job: "j7"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := ts.TokenByHash(ctx, h1)
 	if err != nil || got.ID != a.ID || got.User != "ana" || got.Team != "oncology" || got.Role != auth.Trainer || !got.Expires.Equal(exp) || !got.Revoked.IsZero() {
 		t.Errorf("by hash: %+v %v", got, err)
+	}
+	if got, err := ts.TokenByHash(ctx, h2); err != nil || got.ID != b.ID || got.Job != "j7" {
+		t.Errorf("a worker's token by hash: %+v %v", got, err)
 	}
 	if _, err := ts.TokenByHash(ctx, "nope"); !errors.Is(err, auth.ErrUnknown) {
 		t.Errorf("unknown hash: %v", err)
