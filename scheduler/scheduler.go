@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reckon-ml/reckon/blobs"
 	"github.com/reckon-ml/reckon/auth"
+	"github.com/reckon-ml/reckon/blobs"
 	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/store"
 )
