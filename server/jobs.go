@@ -344,7 +344,7 @@ func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("run %s has no artifact %q", run.ID, name)}
 	}
 	if s.c.Blobs == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
+		return errNoBlobs
 	}
 	b, err := s.c.Blobs.Get(ctx, arts[i].Key)
 	if err != nil {

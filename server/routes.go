@@ -441,7 +441,7 @@ func (s *Server) describeVersion(w http.ResponseWriter, r *http.Request, p auth.
 		return badRequest("ref", "%v", err)
 	}
 	if s.c.Blobs == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
+		return errNoBlobs
 	}
 	d, err := registry.Describe(r.Context(), s.c.Store, s.c.Blobs, ref)
 	if err != nil {
@@ -451,6 +451,32 @@ func (s *Server) describeVersion(w http.ResponseWriter, r *http.Request, p auth.
 	return nil
 }
 
+// predictable is the version the path's ref names, once p may predict
+// with it (a trainer or predictor of its run's team, or an admin); pinned
+// refuses an alias, for what must name the version it was about.
+func (s *Server) predictable(r *http.Request, p auth.Principal, pinned bool) (store.Version, error) {
+	// The role first, before anything is looked up for the caller.
+	if !auth.Allowed(p, auth.Predict, p.Team) {
+		return store.Version{}, allow(p, auth.Predict, p.Team)
+	}
+	ref, err := registry.ParseRef(r.PathValue("ref"))
+	if err != nil {
+		return store.Version{}, badRequest("ref", "%v", err)
+	}
+	if pinned && ref.Version == 0 {
+		return store.Version{}, badRequest("ref", "%s: record a check against NAME:VERSION, the version that was checked (an alias may have moved since)", ref)
+	}
+	v, err := registry.Resolve(r.Context(), s.c.Store, ref)
+	if err != nil {
+		return v, err
+	}
+	run, err := s.c.Store.GetRun(r.Context(), v.RunID)
+	if err != nil {
+		return v, err
+	}
+	return v, allow(p, auth.Predict, run.Team)
+}
+
 // HeaderVersion names the version a model file is.
 const HeaderVersion = "Reckon-Version"
 
@@ -458,26 +484,12 @@ const HeaderVersion = "Reckon-Version"
 // with it (its run's team): the file is the model itself.
 func (s *Server) versionArtifact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	ctx := r.Context()
-	if !auth.Allowed(p, auth.Predict, p.Team) {
-		return allow(p, auth.Predict, p.Team)
-	}
-	ref, err := registry.ParseRef(r.PathValue("ref"))
+	v, err := s.predictable(r, p, false)
 	if err != nil {
-		return badRequest("ref", "%v", err)
-	}
-	v, err := registry.Resolve(ctx, s.c.Store, ref)
-	if err != nil {
-		return err
-	}
-	run, err := s.c.Store.GetRun(ctx, v.RunID)
-	if err != nil {
-		return err
-	}
-	if err := allow(p, auth.Predict, run.Team); err != nil {
 		return err
 	}
 	if s.c.Blobs == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
+		return errNoBlobs
 	}
 	b, err := s.c.Blobs.Get(ctx, v.Artifact.Key)
 	if err != nil {
@@ -499,25 +511,8 @@ type DriftRecord struct {
 
 func (s *Server) recordDrift(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	ctx := r.Context()
-	if !auth.Allowed(p, auth.Predict, p.Team) {
-		return allow(p, auth.Predict, p.Team)
-	}
-	ref, err := registry.ParseRef(r.PathValue("ref"))
+	v, err := s.predictable(r, p, true)
 	if err != nil {
-		return badRequest("ref", "%v", err)
-	}
-	if ref.Version == 0 {
-		return badRequest("ref", "%s: record a check against NAME:VERSION, the version that was checked (an alias may have moved since)", ref)
-	}
-	v, err := registry.Resolve(ctx, s.c.Store, ref)
-	if err != nil {
-		return err
-	}
-	run, err := s.c.Store.GetRun(ctx, v.RunID)
-	if err != nil {
-		return err
-	}
-	if err := allow(p, auth.Predict, run.Team); err != nil {
 		return err
 	}
 	var body DriftRecord
@@ -528,7 +523,7 @@ func (s *Server) recordDrift(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return badRequest("report", "report: missing (reckon monitor --json writes one)")
 	}
 	if s.c.Blobs == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
+		return errNoBlobs
 	}
 	rec, err := drift.Record(ctx, s.c.Store, s.c.Blobs, v, body.Report, nonNil(body.Inputs), p.User, s.c.Now())
 	if err != nil {
@@ -537,3 +532,6 @@ func (s *Server) recordDrift(w http.ResponseWriter, r *http.Request, p auth.Prin
 	writeJSON(w, http.StatusCreated, rec)
 	return nil
 }
+
+// errNoBlobs answers what needs the blob store on a server without one.
+var errNoBlobs = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this server has no blob store"}
