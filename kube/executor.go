@@ -21,13 +21,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/reckon-ml/reckon/sched"
@@ -46,7 +46,7 @@ import (
 // the attempt's name, the tombstone, which also stops a restarted
 // scheduler from creating the Job again.
 type Executor struct {
-	cs     kubernetes.Interface
+	cs     *client
 	dyn    dynamic.Interface
 	cfg    Config
 	jobs   batchlisters.JobNamespaceLister
@@ -142,7 +142,7 @@ func New(ctx context.Context, rc *rest.Config, cfg Config) (*Executor, error) {
 	if rc.QPS == 0 {
 		rc.QPS, rc.Burst = 100, 200
 	}
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := newClient(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kube: %w", err)
 	}
@@ -150,7 +150,7 @@ func New(ctx context.Context, rc *rest.Config, cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kube: %w", err)
 	}
-	if _, err := cs.CoreV1().Secrets(cfg.Namespace).Get(ctx, cfg.Secret, metav1.GetOptions{}); err != nil {
+	if err := cs.get(ctx, cfg.Namespace, "secrets", cfg.Secret, &corev1.Secret{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("kube: the store Secret %q is missing in namespace %q: create it with the pods' settings, e.g. "+
 				"kubectl -n %s create secret generic %s --from-literal=RECKON_STORE=postgres://USER@HOST/DB --from-literal=RECKON_BLOBS=s3://BUCKET",
@@ -158,19 +158,20 @@ func New(ctx context.Context, rc *rest.Config, cfg Config) (*Executor, error) {
 		}
 		return nil, fmt.Errorf("kube: reading the store Secret %s/%s: %w", cfg.Namespace, cfg.Secret, err)
 	}
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(cfg.Namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelManaged + "=reckon" }))
+	selector := LabelManaged + "=reckon"
+	jobs := cs.informer(cfg.Namespace, "jobs", selector, &batchv1.Job{}, func() runtime.Object { return &batchv1.JobList{} })
+	pods := cs.informer(cfg.Namespace, "pods", selector, &corev1.Pod{}, func() runtime.Object { return &corev1.PodList{} })
+	tombs := cs.informer(cfg.Namespace, "configmaps", selector, &corev1.ConfigMap{}, func() runtime.Object { return &corev1.ConfigMapList{} })
 	e := &Executor{cs: cs, dyn: dyn, cfg: cfg, stop: make(chan struct{}), calls: calls, issued: map[string]bool{}, gone: map[string]bool{},
-		jobs:  f.Batch().V1().Jobs().Lister().Jobs(cfg.Namespace),
-		pods:  f.Core().V1().Pods().Lister().Pods(cfg.Namespace),
-		tombs: f.Core().V1().ConfigMaps().Lister().ConfigMaps(cfg.Namespace)}
-	f.Start(e.stop)
-	synced := f.WaitForCacheSync(ctxDone(ctx, e.stop))
-	for typ, ok := range synced {
-		if !ok {
-			close(e.stop)
-			return nil, fmt.Errorf("kube: watching %v in namespace %s did not start: %w", typ, cfg.Namespace, context.Cause(ctx))
-		}
+		jobs:  batchlisters.NewJobLister(jobs.GetIndexer()).Jobs(cfg.Namespace),
+		pods:  corelisters.NewPodLister(pods.GetIndexer()).Pods(cfg.Namespace),
+		tombs: corelisters.NewConfigMapLister(tombs.GetIndexer()).ConfigMaps(cfg.Namespace)}
+	for _, inf := range []cache.SharedIndexInformer{jobs, pods, tombs} {
+		go inf.Run(e.stop)
+	}
+	if !cache.WaitForCacheSync(ctxDone(ctx, e.stop), jobs.HasSynced, pods.HasSynced, tombs.HasSynced) {
+		e.Close()
+		return nil, fmt.Errorf("kube: watching Jobs, pods and ConfigMaps in namespace %s did not start: %w", cfg.Namespace, context.Cause(ctx))
 	}
 	return e, nil
 }
@@ -215,7 +216,7 @@ func (e *Executor) Start(ctx context.Context, l sched.Launch) error {
 	e.mu.Lock()
 	e.issued[j.Name] = true
 	e.mu.Unlock()
-	_, err = e.cs.BatchV1().Jobs(e.cfg.Namespace).Create(ctx, j, metav1.CreateOptions{})
+	err = e.cs.create(ctx, e.cfg.Namespace, "jobs", j, &batchv1.Job{})
 	if apierrors.IsAlreadyExists(err) {
 		return sched.ErrStarted
 	}
@@ -368,7 +369,8 @@ func (e *Executor) Cancel(ctx context.Context, job string, attempt int) error {
 	j, err := e.jobs.Get(name)
 	if apierrors.IsNotFound(err) {
 		// Just created, the watch may not have brought it yet: ask.
-		j, err = e.cs.BatchV1().Jobs(e.cfg.Namespace).Get(ctx, name, metav1.GetOptions{})
+		j = &batchv1.Job{}
+		err = e.cs.get(ctx, e.cfg.Namespace, "jobs", name, j)
 	}
 	if apierrors.IsNotFound(err) {
 		return nil // never started, or already gone
@@ -391,7 +393,7 @@ func (e *Executor) Cancel(ctx context.Context, job string, attempt int) error {
 				Annotations: map[string]string{annotationCancelled: time.Now().UTC().Format(time.RFC3339)}},
 			Data: map[string]string{keyExit: "143", keyMessage: "cancelled: the Job and its pods were deleted", keyLog: string(b)},
 		}
-		if _, err := e.cs.CoreV1().ConfigMaps(e.cfg.Namespace).Create(ctx, t, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := e.cs.create(ctx, e.cfg.Namespace, "configmaps", t, &corev1.ConfigMap{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("kube: keeping the cancelled attempt's record %s: %w", name, err)
 		}
 	}
@@ -399,7 +401,7 @@ func (e *Executor) Cancel(ctx context.Context, job string, attempt int) error {
 	e.gone[name] = true
 	e.mu.Unlock()
 	fg := metav1.DeletePropagationForeground
-	err = e.cs.BatchV1().Jobs(e.cfg.Namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg})
+	err = e.cs.delete(ctx, e.cfg.Namespace, "jobs", name, metav1.DeleteOptions{PropagationPolicy: &fg})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("kube: deleting Job %s: %w", name, err)
 	}
@@ -446,7 +448,7 @@ func (e *Executor) writeLogs(ctx context.Context, w *bytes.Buffer, j *batchv1.Jo
 		if p.Status.Phase == corev1.PodPending || p.Status.Phase == "" {
 			continue
 		}
-		b, err := e.cs.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "reckon"}).DoRaw(ctx)
+		b, err := e.cs.podLog(ctx, p.Namespace, p.Name, "reckon")
 		if err != nil {
 			fmt.Fprintf(w, "(the log of pod %s could not be read: %v)\n", p.Name, err)
 			continue

@@ -31,7 +31,7 @@ type Config struct {
 	// Store is a SQLite file path (optionally sqlite://PATH) or a
 	// postgres:// URL.
 	Store string
-	// Blobs is a directory or a gocloud.dev URL (s3://bucket?...).
+	// Blobs is a directory or an S3 URL (s3://bucket?...).
 	Blobs string
 	// StaleAfter: a running run without a heartbeat for this long is
 	// marked interrupted when the workspace opens.

@@ -17,7 +17,7 @@ import (
 )
 
 // S3 starts versitygw serving a bucket named "reckon" from a temporary
-// directory and returns the s3:// URL gocloud.dev opens and the bucket's
+// directory and returns the s3:// URL blobs.Open opens and the bucket's
 // directory. Credentials are set in the test's environment.
 func S3(t *testing.T) (url, dir string) {
 	t.Helper()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/pipeline"
+	"github.com/reckon-ml/reckon/release"
 )
 
 // reckon runs the CLI in-process and returns stdout, stderr and the status.
@@ -36,7 +37,7 @@ func mustReckon(t *testing.T, args ...string) string {
 }
 
 func TestVersionJSON(t *testing.T) {
-	var v versionInfo
+	var v release.Info
 	if err := json.Unmarshal([]byte(mustReckon(t, "version", "--json")), &v); err != nil {
 		t.Fatal(err)
 	}
