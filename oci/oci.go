@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/reckon-ml/reckon/release"
 )
@@ -66,8 +68,15 @@ type file struct {
 	data []byte
 }
 
-// Build makes the image.
-func Build(c Config) (*Image, error) {
+// contents are the image's two layers' files, what the binary says of
+// itself, and the time everything is dated (the commit's).
+type contents struct {
+	base, app []file
+	info      release.Info
+	created   time.Time
+}
+
+func gather(c Config) (*contents, error) {
 	bin, err := os.ReadFile(c.Binary)
 	if err != nil {
 		return nil, err
@@ -119,11 +128,21 @@ func Build(c Config) (*Image, error) {
 		{name: "usr/share/doc/reckon/", mode: 0o755},
 		{name: strings.TrimPrefix(SBOMPath, "/"), mode: 0o644, data: sbom},
 	}
+	return &contents{base: base, app: app, info: info, created: created}, nil
+}
+
+// Build makes the image.
+func Build(c Config) (*Image, error) {
+	ct, err := gather(c)
+	if err != nil {
+		return nil, err
+	}
+	info, created := ct.info, ct.created
 	img := empty.Image
 	for _, l := range []struct {
 		files []file
 		by    string
-	}{{base, "reckon root: passwd, group, CA certificates, /tmp, " + Home}, {app, "reckon " + info.Version + " and its SBOM"}} {
+	}{{ct.base, "reckon root: passwd, group, CA certificates, /tmp, " + Home}, {ct.app, "reckon " + info.Version + " and its SBOM"}} {
 		tb, err := layerTar(l.files, created)
 		if err != nil {
 			return nil, err
@@ -245,7 +264,22 @@ func (im *Image) Write(path string) (v1.Hash, error) {
 	if err != nil {
 		return d, err
 	}
-	return d, tarball.WriteToFile(path, im.Ref, im.Image)
+	if err := tarball.WriteToFile(path, im.Ref, im.Image); err != nil {
+		return d, err
+	}
+	// Read it back as docker load and crane would, and check every digest
+	// and size in it (crane validate --tarball does the same).
+	back, err := tarball.ImageFromPath(path, nil)
+	if err != nil {
+		return d, fmt.Errorf("%s: reading the image back: %w", path, err)
+	}
+	if err := validate.Image(back); err != nil {
+		return d, fmt.Errorf("%s: the image written is invalid: %w", path, err)
+	}
+	if bd, err := back.Digest(); err != nil || bd != d {
+		return d, fmt.Errorf("%s: the image written has digest %s, not %s (%v)", path, bd, d, err)
+	}
+	return d, nil
 }
 
 // CompressedSize is what pulling the image moves: its gzip-compressed
@@ -264,4 +298,40 @@ func CompressedSize(img v1.Image) (int64, error) {
 		n += l.Size
 	}
 	return n, nil
+}
+
+// WriteRootfs writes the image's files into dir (which must not exist)
+// with their modes, and their owners when run as root: the Dockerfile's
+// build stage makes the same root this way and copies it into scratch.
+func WriteRootfs(c Config, dir string) error {
+	ct, err := gather(c)
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range append(ct.base, ct.app...) {
+		p := filepath.Join(dir, filepath.FromSlash(f.name))
+		mode := os.FileMode(f.mode & 0o777)
+		if f.mode&0o1000 != 0 {
+			mode |= os.ModeSticky
+		}
+		if strings.HasSuffix(f.name, "/") {
+			if err := os.Mkdir(p, 0o700); err != nil {
+				return err
+			}
+		} else if err := os.WriteFile(p, f.data, 0o600); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			return err
+		}
+		if os.Geteuid() == 0 {
+			if err := os.Lchown(p, f.uid, f.uid); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -136,7 +136,7 @@ type (
 // pkg:golang/NAMESPACE/NAME@VERSION, the path's segments encoded.
 func purl(path, version string) string {
 	p := "pkg:golang/" + strings.ToLower(path)
-	if version != "" {
+	if version != "" && version != "(devel)" {
 		p += "@" + version
 	}
 	return p

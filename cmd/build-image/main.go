@@ -15,18 +15,26 @@ import (
 
 func main() {
 	var c oci.Config
-	out := flag.String("out", "", "the image tarball to write (required)")
+	out := flag.String("out", "", "the image tarball to write")
+	rootfs := flag.String("rootfs", "", "instead of a tarball, write the image's files into this new directory (the Dockerfile does)")
 	flag.StringVar(&c.Binary, "binary", "dist/reckon", "the static reckon binary (scripts/build-release)")
 	flag.StringVar(&c.CACerts, "ca-certs", "/etc/ssl/certs/ca-certificates.crt", "the CA certificate bundle the image trusts")
 	flag.StringVar(&c.Repository, "repository", "reckon", "the image's name in the tarball: REPOSITORY:VERSION")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: build-image --out OUT.tar [--binary dist/reckon] [--ca-certs PEM] [--repository NAME]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: build-image --out OUT.tar | --rootfs DIR [--binary dist/reckon] [--ca-certs PEM] [--repository NAME]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *out == "" || flag.NArg() > 0 {
+	if (*out == "") == (*rootfs == "") || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *rootfs != "" {
+		if err := oci.WriteRootfs(c, *rootfs); err != nil {
+			fmt.Fprintln(os.Stderr, "build-image:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	im, err := oci.Build(c)
 	if err != nil {
