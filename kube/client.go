@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -101,4 +102,28 @@ func (c *client) informer(ns, resource, selector string, obj runtime.Object, lis
 		},
 	}
 	return cache.NewSharedIndexInformer(lw, obj, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+}
+
+// OwnImage is the image of the container named container (else the first)
+// of pod in namespace: reckon scheduler, running in a pod, gives its Jobs
+// the image it runs itself, so an overlay that changes the image changes
+// both.
+func OwnImage(ctx context.Context, rc *rest.Config, namespace, pod, container string) (string, error) {
+	c, err := newClient(rc)
+	if err != nil {
+		return "", err
+	}
+	var p corev1.Pod
+	if err := c.get(ctx, namespace, "pods", pod, &p); err != nil {
+		return "", err
+	}
+	for _, ct := range p.Spec.Containers {
+		if ct.Name == container {
+			return ct.Image, nil
+		}
+	}
+	if len(p.Spec.Containers) == 0 {
+		return "", fmt.Errorf("pod %s/%s has no containers", namespace, pod)
+	}
+	return p.Spec.Containers[0].Image, nil
 }

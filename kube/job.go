@@ -68,11 +68,47 @@ type Config struct {
 	// submitter. Otherwise pods start in the image's directory and paths
 	// must be absolute.
 	SameDirs bool
+	// Volumes are PersistentVolumeClaims mounted into every pod, e.g.
+	// the server's directory of submitted pipelines (reckon server
+	// --job-dir) with SameDirs, so a pipeline's relative paths resolve in
+	// the pod as they did on the server.
+	Volumes []Volume
 	// Kueue leaves admission to the cluster's Kueue: Jobs are created
 	// suspended, labelled with their team's LocalQueue (named after the
 	// team, as reckon queues export --kueue writes it), and Kueue unsuspends
 	// each when its ClusterQueue has the quota.
 	Kueue bool
+}
+
+// Volume is a PersistentVolumeClaim mounted at Path.
+type Volume struct {
+	Claim, Path string
+}
+
+// ParseVolume reads CLAIM:PATH (reckon scheduler --kube-volume).
+func ParseVolume(s string) (Volume, error) {
+	claim, path, ok := strings.Cut(s, ":")
+	if !ok || claim == "" || !strings.HasPrefix(path, "/") || dns.MatchString(claim) {
+		return Volume{}, fmt.Errorf("volume %q: want CLAIM:/ABSOLUTE/PATH, CLAIM a PersistentVolumeClaim's name", s)
+	}
+	return Volume{Claim: claim, Path: path}, nil
+}
+
+// Home is where the image's user (oci.UID) keeps its files; with the root
+// filesystem read-only, it and /tmp are emptyDir volumes.
+const Home = "/home/reckon"
+
+// restricted are the pod and container security settings the "restricted"
+// Pod Security Standard demands
+// (https://kubernetes.io/docs/concepts/security/pod-security-standards/),
+// with the root filesystem read-only: a namespace that enforces it admits
+// reckon's pods.
+func restricted() (*corev1.PodSecurityContext, *corev1.SecurityContext) {
+	yes, no, uid := true, false, int64(65532)
+	seccomp := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	return &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid, SeccompProfile: seccomp},
+		&corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes, RunAsNonRoot: &yes,
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}, SeccompProfile: seccomp}
 }
 
 // LabelQueue is the label naming a Job's Kueue LocalQueue.
@@ -152,22 +188,39 @@ func (c Config) Job(l sched.Launch) (*batchv1.Job, error) {
 	}
 	grace := int64(c.Grace.Seconds())
 	f := c.Flavors[l.Flavor]
+	podSec, sec := restricted()
+	// A job's pod needs no Kubernetes API: no token in it, unless a
+	// service account is asked for.
+	automount := c.ServiceAccount != ""
+	vols := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "home", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	mounts := []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}, {Name: "home", MountPath: Home}}
+	for i, v := range c.Volumes {
+		name := "shared-" + strconv.Itoa(i)
+		vols = append(vols, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.Claim}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: v.Path})
+	}
 	pod := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: labels},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: &grace,
 			ServiceAccountName:            c.ServiceAccount,
+			AutomountServiceAccountToken:  &automount,
+			SecurityContext:               podSec,
 			NodeSelector:                  f.NodeSelector,
 			Tolerations:                   f.Tolerations,
+			Volumes:                       vols,
 			Containers: []corev1.Container{{
-				Name:      "reckon",
-				Image:     c.Image,
-				Command:   c.Command,
-				Args:      args,
-				Env:       env,
-				EnvFrom:   []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: c.Secret}}}},
-				Resources: res,
+				Name:            "reckon",
+				Image:           c.Image,
+				Command:         c.Command,
+				Args:            args,
+				Env:             env,
+				EnvFrom:         []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: c.Secret}}}},
+				Resources:       res,
+				SecurityContext: sec,
+				VolumeMounts:    mounts,
 			}},
 		},
 	}

@@ -115,3 +115,54 @@ func TestKueueJobIsSuspendedInItsTeamsQueue(t *testing.T) {
 		t.Error("a job without a team has no LocalQueue: want an error")
 	}
 }
+
+// TestJobPodsAreRestricted: a namespace enforcing the "restricted" Pod
+// Security Standard admits a Job's pod (the API server's PodSecurity
+// admission judges it; a Job itself would only be warned about).
+func TestJobPodsAreRestricted(t *testing.T) {
+	cs := kubetest.Clientset(t, "reckon-restricted")
+	ctx := context.Background()
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, "reckon-restricted", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Labels = map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}
+	if _, err := cs.CoreV1().Namespaces().Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := cfg
+	c.Namespace, c.SameDirs = "reckon-restricted", true
+	c.Volumes = []kube.Volume{{Claim: "reckon-jobs", Path: "/var/lib/reckon/jobs"}}
+	j, err := c.Job(sched.Launch{Job: "j1", Attempt: 1, Team: "tumor", Args: []string{"run", "-f", "p.yaml"}, Dir: "/var/lib/reckon/jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "restricted-check", Namespace: c.Namespace}, Spec: j.Spec.Template.Spec}
+	if _, err := cs.CoreV1().Pods(c.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("a namespace enforcing the restricted standard refused the pod: %v", err)
+	}
+	ct := j.Spec.Template.Spec.Containers[0]
+	if ct.WorkingDir != "/var/lib/reckon/jobs" || len(ct.VolumeMounts) != 3 || ct.VolumeMounts[2].MountPath != "/var/lib/reckon/jobs" ||
+		j.Spec.Template.Spec.Volumes[2].PersistentVolumeClaim.ClaimName != "reckon-jobs" {
+		t.Errorf("shared volume: %+v %+v", ct.VolumeMounts, j.Spec.Template.Spec.Volumes)
+	}
+}
+
+func TestParseVolume(t *testing.T) {
+	for _, c := range []struct {
+		in  string
+		ok  bool
+		out kube.Volume
+	}{
+		{"reckon-jobs:/var/lib/reckon/jobs", true, kube.Volume{Claim: "reckon-jobs", Path: "/var/lib/reckon/jobs"}},
+		{"reckon-jobs", false, kube.Volume{}},
+		{"reckon-jobs:relative", false, kube.Volume{}},
+		{"Jobs_Claim:/x", false, kube.Volume{}},
+		{":/x", false, kube.Volume{}},
+	} {
+		v, err := kube.ParseVolume(c.in)
+		if (err == nil) != c.ok || v != c.out {
+			t.Errorf("ParseVolume(%q) = %+v, %v", c.in, v, err)
+		}
+	}
+}

@@ -26,28 +26,46 @@ type kubeFlags struct {
 	grace      time.Duration
 	sameDirs   bool
 	kueue      bool
+	volumes    []string
 }
 
 func (k *kubeFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&k.kubeconfig, "kubeconfig", "", "kube: the cluster's kubeconfig (default $KUBECONFIG, ~/.kube/config, or the pod's service account)")
 	f.StringVar(&k.namespace, "namespace", "reckon", "kube: the namespace of the Jobs (teams are labels on them)")
-	f.StringVar(&k.image, "image", os.Getenv("RECKON_IMAGE"), "kube: the reckon image the pods run ($RECKON_IMAGE)")
+	f.StringVar(&k.image, "image", os.Getenv("RECKON_IMAGE"), "kube: the reckon image the pods run ($RECKON_IMAGE; in a pod with $POD_NAME, default the image it runs)")
 	f.StringVar(&k.secret, "kube-secret", "reckon-store", "kube: the Secret holding the pods' store and blob settings (RECKON_STORE, RECKON_BLOBS, AWS_*)")
 	f.Int32Var(&k.retries, "kube-retries", 2, "kube: how often a crashed pod (or shard) runs again; exit status 3 is never retried")
 	f.BoolVar(&k.kueue, "kueue", false, "kube: leave admission to the cluster's Kueue (suspended Jobs in the team's LocalQueue)")
 	f.BoolVar(&k.sameDirs, "kube-same-dirs", false, "kube: start pods in the directory the job was submitted from (its path shared by the nodes)")
+	f.StringArrayVar(&k.volumes, "kube-volume", nil, "kube: mount a PersistentVolumeClaim into every pod, CLAIM:/PATH (repeatable), e.g. the server's --job-dir with --kube-same-dirs")
 }
 
 // executor connects to the cluster and starts watching the namespace.
 func (k *kubeFlags) executor(ctx context.Context) (*kube.Executor, error) {
-	if k.image == "" {
-		return nil, fmt.Errorf("--image: which reckon image do the pods run? (or set $RECKON_IMAGE)")
-	}
 	rc, err := kube.Connect(k.kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	return kube.New(ctx, rc, kube.Config{Namespace: k.namespace, Image: k.image, Secret: k.secret, Retries: k.retries, Grace: k.grace, SameDirs: k.sameDirs, Kueue: k.kueue})
+	if pod := os.Getenv("POD_NAME"); k.image == "" && pod != "" {
+		// In a pod (POD_NAME from the downward API): the image it runs.
+		ns := envOr("POD_NAMESPACE", k.namespace)
+		if k.image, err = kube.OwnImage(ctx, rc, ns, pod, "reckon"); err != nil {
+			return nil, fmt.Errorf("--image not given, and reading this pod's own image (%s/%s) failed: %w", ns, pod, err)
+		}
+	}
+	if k.image == "" {
+		return nil, fmt.Errorf("--image: which reckon image do the pods run? (or set $RECKON_IMAGE)")
+	}
+	var vols []kube.Volume
+	for _, s := range k.volumes {
+		v, err := kube.ParseVolume(s)
+		if err != nil {
+			return nil, fmt.Errorf("--kube-volume: %w", err)
+		}
+		vols = append(vols, v)
+	}
+	return kube.New(ctx, rc, kube.Config{Namespace: k.namespace, Image: k.image, Secret: k.secret, Retries: k.retries, Grace: k.grace,
+		SameDirs: k.sameDirs, Kueue: k.kueue, Volumes: vols})
 }
 
 // onKube submits s as a job and schedules it on the cluster until it has

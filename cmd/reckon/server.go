@@ -87,8 +87,8 @@ instead of opening the store, and print the same.`,
 			return server.Serve(cmd.Context(), l, server.New(server.Config{Store: ws.Store, Tokens: ts, Blobs: ws.Blobs, Jobs: ws.Jobs, Queues: q, Exec: x, JobDir: jobDir, Log: a.log}))
 		},
 	}
-	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
-	c.Flags().StringVar(&jobDir, "job-dir", "", "where jobs submitted through the API run and their pipelines are kept: their relative paths are read from it (default: the directory the server starts in)")
+	c.Flags().StringVar(&addr, "addr", envOr("RECKON_ADDR", "127.0.0.1:8080"), "address to listen on ($RECKON_ADDR)")
+	c.Flags().StringVar(&jobDir, "job-dir", os.Getenv("RECKON_JOB_DIR"), "where jobs submitted through the API run and their pipelines are kept: their relative paths are read from it (default $RECKON_JOB_DIR, else the directory the server starts in)")
 	c.Flags().StringVar(&queues, "queues", "", "the teams' queues file, for why a job waits (default: HOME/queues.yaml when present, else this machine shared equally)")
 	return c
 }
@@ -211,4 +211,12 @@ func (a *app) tokenStore(cmd *cobra.Command) (auth.Tokens, func(), error) {
 		return nil, nil, errors.New("this store keeps no tokens")
 	}
 	return ts, func() { ws.Close() }, nil
+}
+
+// envOr is $name, or def when it is unset or empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
