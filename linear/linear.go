@@ -83,6 +83,9 @@ type LogisticConfig struct {
 	C         float64 `json:"c"`
 	PosWeight float64 `json:"pos_weight"`
 	MaxIter   int     `json:"max_iter"`
+	// ClassWeights, in class order, weigh each class's rows in a
+	// multiclass (softmax) fit; a binary fit takes PosWeight.
+	ClassWeights []float64 `json:"class_weights,omitempty"`
 }
 
 // DefaultLogistic is scikit-learn's LogisticRegression default, C = 1.

@@ -12,8 +12,8 @@ import (
 // learner is one kind's fitted model as Model uses it. Each kind's
 // encoding of labels and inputs lives here: gbdt sees not-positive/positive
 // (or the class index) on the encoded frame, logistic regression the
-// positive class on one-hot inputs, the network the schema's classes on
-// one-hot inputs.
+// positive class (or, multinomial, the schema's classes) on one-hot
+// inputs, the network the schema's classes on one-hot inputs.
 type learner interface {
 	// proba is rows x classes probabilities in Schema.Classes order.
 	proba(m *Model, f *Frame, threads int) ([]float64, error)
@@ -71,6 +71,19 @@ func (l logisticLearner) proba(m *Model, f *Frame, _ int) ([]float64, error) {
 func (l logisticLearner) replica() (learner, error) { return l, nil }
 
 func (l logisticLearner) save(st *state, _ *model.Artifact) { st.Logistic = l.m }
+
+// softmaxLearner is logistic regression on more than two classes; its
+// class k is Schema.Classes[k].
+type softmaxLearner struct{ m *linear.Softmax }
+
+func (l softmaxLearner) proba(m *Model, f *Frame, _ int) ([]float64, error) {
+	x, cols := m.Schema.OneHot(f)
+	return l.m.Proba(x, f.Rows, cols)
+}
+
+func (l softmaxLearner) replica() (learner, error) { return l, nil }
+
+func (l softmaxLearner) save(st *state, _ *model.Artifact) { st.Softmax = l.m }
 
 type fcnLearner struct{ m *fcn.Model }
 

@@ -130,8 +130,16 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		}
 		m.fit = gbdtLearner{gm}
 	case KindLogistic:
-		if K != 2 {
-			return nil, fmt.Errorf("logistic regression here is binary; the target has %d classes (use gbdt or fcn)", K)
+		if K > 2 {
+			// Multinomial: one coefficient vector per class, the classes in
+			// the schema's order.
+			x, cols := schema.OneHot(train)
+			sm, err := linear.FitSoftmax(x, train.Rows, cols, train.Y, K, spec.Logistic)
+			if err != nil {
+				return nil, err
+			}
+			m.fit = softmaxLearner{sm}
+			break
 		}
 		y := make([]float64, train.Rows)
 		for i := range y {
@@ -238,6 +246,7 @@ type state struct {
 	Threshold float64          `json:"threshold"`
 	GBDT      *gbdt.Model      `json:"gbdt,omitempty"`
 	Logistic  *linear.Logistic `json:"logistic,omitempty"`
+	Softmax   *linear.Softmax  `json:"softmax,omitempty"`
 	FCN       *fcn.Model       `json:"fcn,omitempty"`
 }
 
@@ -294,10 +303,14 @@ func load(kind string) model.Loader {
 			m.fit, m.Spec.GBDT = gbdtLearner{st.GBDT}, st.GBDT.Config
 			st.GBDT.Config.Threads = runtime.NumCPU()
 		case KindLogistic:
-			if st.Logistic == nil {
-				return nil, errors.New("no coefficients in the file")
+			switch {
+			case st.Softmax != nil && len(st.Softmax.Coef) == len(m.Schema.Classes):
+				m.fit = softmaxLearner{st.Softmax}
+			case st.Logistic != nil && len(m.Schema.Classes) == 2:
+				m.fit = logisticLearner{st.Logistic}
+			default:
+				return nil, errors.New("no coefficients for its classes in the file")
 			}
-			m.fit = logisticLearner{st.Logistic}
 		case KindFCN:
 			if st.FCN == nil {
 				return nil, errors.New("no network in the file")

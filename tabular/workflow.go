@@ -49,7 +49,8 @@ func ParseClassWeights(s string, classes []string, y []int) ([]float64, error) {
 // SetClassWeights puts per-class weights (in schema.Classes order) into the
 // spec's kind, in that kind's label encoding: gbdt's two-class labels are
 // not-positive/positive, logistic takes the positive class's weight
-// relative to the other's, fcn takes the schema's order.
+// relative to the other's (on more classes, the schema's order), fcn takes
+// the schema's order.
 func (s *Spec) SetClassWeights(w []float64, schema *Schema) error {
 	if len(w) != len(schema.Classes) {
 		return fmt.Errorf("%d class weights for %d classes", len(w), len(schema.Classes))
@@ -61,8 +62,9 @@ func (s *Spec) SetClassWeights(w []float64, schema *Schema) error {
 		}
 		s.GBDT.ClassWeights = w
 	case KindLogistic:
-		if len(w) != 2 {
-			return fmt.Errorf("logistic is binary")
+		if len(w) > 2 {
+			s.Logistic.ClassWeights = w
+			break
 		}
 		s.Logistic.PosWeight = w[schema.Positive] / w[1-schema.Positive]
 	case KindFCN:

@@ -83,8 +83,8 @@ func TestSetClassWeights(t *testing.T) {
 	}
 	three := &Schema{Classes: []string{"a", "b", "c"}}
 	l := DefaultSpec(KindLogistic)
-	if err := l.SetClassWeights([]float64{1, 2, 3}, three); err == nil || !strings.Contains(err.Error(), "binary") {
-		t.Errorf("logistic with three classes: %v", err)
+	if err := l.SetClassWeights([]float64{1, 2, 3}, three); err != nil || !reflect.DeepEqual(l.Logistic.ClassWeights, []float64{1, 2, 3}) {
+		t.Errorf("logistic with three classes: %v %v, want the weights in schema order", err, l.Logistic.ClassWeights)
 	}
 	g := DefaultSpec(KindGBDT)
 	if err := g.SetClassWeights([]float64{1, 2}, three); err == nil {

@@ -178,7 +178,7 @@ func (a *app) newTrainTabularCmd(runF func(context.Context, *trainTabularOptions
 Models:
   gbdt      gradient-boosted trees: oblivious (CatBoost-style, default) or
             depthwise trees, categorical columns by ordered target statistics
-  logistic  L2 logistic regression on standardised features (binary targets)
+  logistic  L2 logistic regression on standardised features (multinomial on more than two classes)
   fcn       FCN blocks (Dense, LayerNorm, ReLU) with a sigmoid/softmax head,
             AdamW and early stopping on 15% of the training rows
 
