@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func openS3(u *url.URL) (*s3Store, error) {
 	}
 	q := u.Query()
 	for k := range q {
-		if !contains(s3Params, k) {
+		if !slices.Contains(s3Params, k) {
 			return nil, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(s3Params, ", "))
 		}
 	}
@@ -103,15 +104,6 @@ func openS3(u *url.URL) (*s3Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func firstEnv(names ...string) string {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/reckon-ml/reckon/blobs/blobstest"
+	"github.com/reckon-ml/reckon/client"
+	"github.com/reckon-ml/reckon/examples"
 	"github.com/reckon-ml/reckon/kube/kubetest"
+	"github.com/reckon-ml/reckon/sched"
 	"github.com/reckon-ml/reckon/store/postgres/pgtest"
 )
 
@@ -132,9 +136,12 @@ func TestDeploySmoke(t *testing.T) {
 		}
 	}()
 
-	api := &apiClient{base: "http://" + addr, token: token}
+	api, err := client.New("http://"+addr, token)
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, ctx, "the server to answer", func() (bool, error) {
-		_, err := api.get(ctx, "/api/v1/whoami")
+		_, err := api.Usage(ctx)
 		return err == nil, nil
 	})
 
@@ -160,39 +167,27 @@ func TestDeploySmoke(t *testing.T) {
 		return j.Status.Succeeded > 0, nil
 	})
 
-	var job struct {
-		ID    string `json:"id"`
-		State string `json:"status"`
-	}
+	var job sched.Record
 	seen := ""
 	waitFor(t, ctx, "the tumor pipeline's job to succeed", func() (bool, error) {
-		b, err := api.get(ctx, "/api/v1/jobs?team=tumor")
-		if err != nil {
+		jobs, err := api.ListJobs(ctx, sched.JobQuery{Team: "tumor"})
+		if err != nil || len(jobs) == 0 {
 			return false, err
 		}
-		var list struct {
-			Jobs []struct {
-				ID    string `json:"id"`
-				State string `json:"status"`
-			} `json:"jobs"`
+		var states []string
+		for _, j := range jobs {
+			states = append(states, j.ID+" "+string(j.State))
 		}
-		if err := json.Unmarshal(b, &list); err != nil {
-			return false, fmt.Errorf("%v: %s", err, b)
-		}
-		jobs := list.Jobs
-		if len(jobs) == 0 {
-			return false, nil
-		}
-		if st := fmt.Sprint(jobs); st != seen {
+		if st := strings.Join(states, ", "); st != seen {
 			t.Logf("jobs: %s", st)
 			seen = st
 		}
 		job = jobs[0]
 		switch job.State {
-		case "failed", "cancelled":
+		case sched.Failed, sched.Cancelled:
 			return false, fmt.Errorf("job %s %s", job.ID, job.State)
 		}
-		return job.State == "succeeded", nil
+		return job.State == sched.Succeeded, nil
 	})
 	// It ran as a Job of this namespace, admitted by Kueue.
 	jobs, err := c.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "reckon.dev/job=" + job.ID})
@@ -205,7 +200,7 @@ func TestDeploySmoke(t *testing.T) {
 
 	// The champion answers online.
 	body := csvRows(t, 3)
-	b, err := api.post(ctx, "/api/v1/models/tumor@champion/predict", "text/csv", body)
+	b, err := predictCSV(ctx, api, "tumor@champion", body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,60 +272,38 @@ func waitFor(t *testing.T, ctx context.Context, what string, done func() (bool, 
 
 // csvRows are the first n rows of the tumor table without its target.
 func csvRows(t *testing.T, n int) []byte {
-	f, err := os.Open("../examples/tumor/breast_cancer_wisconsin_clean.csv")
+	recs, err := csv.NewReader(bytes.NewReader(examples.TumorCSV)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := -1
-	for i, h := range recs[0] {
-		if h == "diagnosis" {
-			target = i
-		}
-	}
+	target := slices.Index(recs[0], "diagnosis")
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	for _, r := range recs[:n+1] {
-		if target >= 0 {
-			r = append(r[:target:target], r[target+1:]...)
-		}
-		w.Write(r)
+		w.Write(slices.Delete(r, target, target+1))
 	}
 	w.Flush()
 	return buf.Bytes()
 }
 
-type apiClient struct{ base, token string }
-
-func (a *apiClient) get(ctx context.Context, path string) ([]byte, error) {
-	return a.do(ctx, http.MethodGet, path, "", nil)
-}
-
-func (a *apiClient) post(ctx context.Context, path, ctype string, body []byte) ([]byte, error) {
-	return a.do(ctx, http.MethodPost, path, ctype, body)
-}
-
-func (a *apiClient) do(ctx context.Context, method, path, ctype string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(body))
+// predictCSV asks the server for predictions of a CSV table, as curl in
+// the README does (the client package predicts through its own model
+// loading, not this route).
+func predictCSV(ctx context.Context, c *client.Client, ref string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Base+"/api/v1/models/"+ref+"/predict", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return b, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, b)
+	if resp.StatusCode != http.StatusOK {
+		return b, fmt.Errorf("predict %s: HTTP %d: %s", ref, resp.StatusCode, b)
 	}
 	return b, nil
 }

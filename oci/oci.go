@@ -81,7 +81,7 @@ func gather(c Config) (*contents, error) {
 	if err != nil {
 		return nil, err
 	}
-	bi, err := buildinfo.ReadFile(c.Binary)
+	bi, err := buildinfo.Read(bytes.NewReader(bin))
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a Go binary with build information: %w", c.Binary, err)
 	}

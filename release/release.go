@@ -40,7 +40,8 @@ type Info struct {
 	BuildTime string `json:"build_time,omitempty"`
 	Modified  bool   `json:"modified"`
 	Go        string `json:"go"`
-	Platform  string `json:"platform"`
+	// Platform is GOOS/GOARCH, "" when the build did not record them.
+	Platform string `json:"platform"`
 	// Build is the flags the binary was built with (CGO_ENABLED,
 	// -trimpath, -ldflags, ...).
 	Build   map[string]string `json:"build,omitempty"`
@@ -70,7 +71,9 @@ func Describe(bi *debug.BuildInfo, version string) Info {
 			in.Build[s.Key] = s.Value
 		}
 	}
-	in.Platform = goos + "/" + goarch
+	if goos != "" && goarch != "" { // go run and go test stamp neither
+		in.Platform = goos + "/" + goarch
+	}
 	if in.Version == "" || in.Version == "dev" {
 		in.Version = "dev"
 		if v := bi.Main.Version; v != "" && v != "(devel)" {

@@ -55,7 +55,7 @@ same modules.`,
 				return err
 			}
 			v := release.Describe(bi, version)
-			if v.Platform == "/" { // go run and go test stamp no GOOS
+			if v.Platform == "" { // this binary runs where it was built for
 				v.Platform = runtime.GOOS + "/" + runtime.GOARCH
 			}
 			return a.report(v, func(w io.Writer) {

@@ -315,7 +315,8 @@ func (a *Agent) command(ctx context.Context, p *corev1.Pod, c corev1.Container, 
 	cmd := exec.Command(bin, argv...)
 	cmd.Dir = a.remap(c.WorkingDir, c.VolumeMounts, mounts)
 	for _, o := range a.opts.Override {
-		if k, _, _ := strings.Cut(o, "="); vars[k] != "" || slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, k+"=") }) {
+		k, _, _ := strings.Cut(o, "=")
+		if _, ok := vars[k]; ok {
 			env = append(env, o)
 		}
 	}
