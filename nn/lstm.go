@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/reckon-ml/reckon/sgemm"
 )
 
 // LSTM is one unidirectional LSTM layer (PyTorch's gate order i, f, g, o):
@@ -22,6 +24,10 @@ type LSTM struct {
 	t, b     int
 	gates    []float32 // T*B*4H activated gates
 	c, tc, h []float32 // T*B*H cell, tanh(cell), output
+
+	// Wh packed once per pass for the T per-step products: as Wh for
+	// Forward, as its transpose for Backward.
+	wh, whT sgemm.PackedB
 }
 
 // NewLSTM initialises every weight from U(-1/sqrt(H), 1/sqrt(H)) as PyTorch does.
@@ -60,10 +66,11 @@ func (l *LSTM) Forward(x []float32, T, B int) []float32 {
 		copy(l.gates[r*G:(r+1)*G], l.B.W)
 	}
 	gemm(false, false, T*B, G, l.In, 1, x, l.Wx.W, 1, l.gates)
+	l.wh.Pack(false, G, H, l.Wh.W)
 	for t := range T {
 		pre := l.gates[t*B*G : (t+1)*B*G]
 		if t > 0 {
-			gemm(false, false, B, G, H, 1, l.h[(t-1)*B*H:t*B*H], l.Wh.W, 1, pre)
+			l.wh.Mul(false, B, 1, l.h[(t-1)*B*H:t*B*H], 1, pre)
 		}
 		for b := range B {
 			g := pre[b*G : (b+1)*G]
@@ -101,6 +108,7 @@ func (l *LSTM) Backward(dh []float32) []float32 {
 	dpre := make([]float32, T*B*G)
 	dhNext := make([]float32, B*H)
 	dcNext := make([]float32, B*H)
+	l.whT.Pack(true, H, G, l.Wh.W)
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
 			off := (t*B + b) * H
@@ -128,7 +136,7 @@ func (l *LSTM) Backward(dh []float32) []float32 {
 			}
 		}
 		if t > 0 {
-			gemm(false, true, B, H, G, 1, dpre[t*B*G:(t+1)*B*G], l.Wh.W, 0, dhNext)
+			l.whT.Mul(false, B, 1, dpre[t*B*G:(t+1)*B*G], 0, dhNext)
 		}
 	}
 	// Weight gradients for all steps at once: h_{t-1} pairs with step t.

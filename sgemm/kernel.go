@@ -1,0 +1,62 @@
+package sgemm
+
+import "math"
+
+// kernelGo is the micro-kernel in Go: for each of the 6×16 entries,
+// acc = fma(a[p], b[p], acc) for p = 0..k-1 from acc = 0, then
+// c = fma(alpha, acc, c). The assembly kernel does exactly this, lane by
+// lane, so the two agree bit for bit.
+func kernelGo(k int, a, b, c []float32, ldc int, alpha float32) {
+	var acc [mr * nr]float32
+	a, b = a[:k*mr], b[:k*nr]
+	for p := range k {
+		bp := b[p*nr : (p+1)*nr]
+		for i := range mr {
+			ai := a[p*mr+i]
+			row := acc[i*nr : (i+1)*nr]
+			for j, bj := range bp {
+				row[j] = fma32(ai, bj, row[j])
+			}
+		}
+	}
+	for i := range mr {
+		crow := c[i*ldc : i*ldc+nr]
+		for j := range crow {
+			crow[j] = fma32(alpha, acc[i*nr+j], crow[j])
+		}
+	}
+}
+
+// fma32 returns x*y+z rounded once to float32, as the FMA instruction does.
+//
+// x*y is exact in float64 (24+24 bits of 53). The sum with z is rounded to
+// float64 in round-to-odd mode, emulated with TwoSum's exact error; a
+// round-to-odd result with at least two bits more than float32 then rounds
+// to the nearest float32 exactly as the exact sum would (Boldo and
+// Melquiond, "Emulation of FMA and correctly rounded sums", 2008). Rounding
+// the float64 sum to nearest instead would round twice and differ in rare
+// ties.
+func fma32(x, y, z float32) float32 {
+	p := float64(x) * float64(y)
+	zz := float64(z)
+	s := p + zz
+	// Rounding twice differs from rounding once only when s lands exactly
+	// on a midpoint between two float32s (rounding to float64 is monotonic
+	// and keeps every midpoint). Among normal float32s that shows in s's
+	// low 29 mantissa bits; subnormals take the slow path.
+	if bits := math.Float64bits(s); bits&(1<<29-1) != 1<<28 && math.Abs(s) >= 0x1p-126 || math.IsInf(s, 0) || s != s {
+		return float32(s)
+	}
+	bv := s - p
+	err := (p - (s - bv)) + (zz - bv)
+	if bits := math.Float64bits(s); err != 0 && bits&1 == 0 {
+		// Step one ulp towards the exact value to make the last bit odd.
+		if (err > 0) == (s > 0) {
+			bits++
+		} else {
+			bits--
+		}
+		s = math.Float64frombits(bits)
+	}
+	return float32(s)
+}
