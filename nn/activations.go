@@ -33,9 +33,7 @@ type Tanh struct{ y []float32 }
 
 func (a *Tanh) Forward(x []float32) []float32 {
 	a.y = make([]float32, len(x))
-	for i, v := range x {
-		a.y[i] = tanh32(v)
-	}
+	tanhSlice(a.y, x)
 	return a.y
 }
 
@@ -52,9 +50,7 @@ type Sigmoid struct{ y []float32 }
 
 func (a *Sigmoid) Forward(x []float32) []float32 {
 	a.y = make([]float32, len(x))
-	for i, v := range x {
-		a.y[i] = sigmoid32(v)
-	}
+	sigmoidSlice(a.y, x)
 	return a.y
 }
 

@@ -74,12 +74,9 @@ func (l *LSTM) Forward(x []float32, T, B int) []float32 {
 		}
 		for b := range B {
 			g := pre[b*G : (b+1)*G]
-			for j := range H {
-				g[j] = sigmoid32(g[j])
-				g[H+j] = sigmoid32(g[H+j])
-				g[2*H+j] = tanh32(g[2*H+j])
-				g[3*H+j] = sigmoid32(g[3*H+j])
-			}
+			sigmoidSlice(g[:2*H], g[:2*H]) // i, f
+			tanhSlice(g[2*H:3*H], g[2*H:3*H])
+			sigmoidSlice(g[3*H:], g[3*H:]) // o
 			off := (t*B + b) * H
 			c, tc, h := l.c[off:off+H], l.tc[off:off+H], l.h[off:off+H]
 			if t == 0 {
@@ -92,8 +89,8 @@ func (l *LSTM) Forward(x []float32, T, B int) []float32 {
 					c[j] = g[H+j]*cp[j] + g[j]*g[2*H+j]
 				}
 			}
+			tanhSlice(tc, c)
 			for j := range H {
-				tc[j] = tanh32(c[j])
 				h[j] = g[3*H+j] * tc[j]
 			}
 		}
