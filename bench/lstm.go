@@ -77,9 +77,10 @@ func (m *lstmNet) step(x, y []float32, T, B int, scale float32) float64 {
 	dlast := m.head.Backward(grad)
 	dh := make([]float32, T*B*H)
 	copy(dh[(T-1)*B*H:], dlast)
-	for i := len(m.layers) - 1; i >= 0; i-- {
+	for i := len(m.layers) - 1; i > 0; i-- {
 		dh = m.layers[i].Backward(dh)
 	}
+	m.layers[0].BackwardParams(dh) // the data needs no gradient
 	return loss * float64(B)
 }
 

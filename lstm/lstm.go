@@ -102,9 +102,10 @@ func (n *net) backward(dreg, dlogits []float32) {
 	for i := range dh {
 		dh[i] += dh2[i]
 	}
-	for i := len(n.layers) - 1; i >= 0; i-- {
+	for i := len(n.layers) - 1; i > 0; i-- {
 		dh = n.layers[i].Backward(dh)
 	}
+	n.layers[0].BackwardParams(dh)
 }
 
 // Model is a trained LSTM.

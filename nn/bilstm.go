@@ -39,13 +39,23 @@ func (l *BiLSTM) Forward(x []float32, T, B int) []float32 {
 }
 
 // Backward takes dL/dout (T*B*2H) and returns dL/dx.
-func (l *BiLSTM) Backward(dout []float32) []float32 {
+func (l *BiLSTM) Backward(dout []float32) []float32 { return l.backward(dout, true) }
+
+// BackwardParams is Backward for a first layer: no dL/dx.
+func (l *BiLSTM) BackwardParams(dout []float32) { l.backward(dout, false) }
+
+func (l *BiLSTM) backward(dout []float32, wantDx bool) []float32 {
 	T, B, H := l.t, l.b, l.Fwd.Hidden
 	df := make([]float32, T*B*H)
 	db := make([]float32, T*B*H)
 	for r := range T * B {
 		copy(df[r*H:(r+1)*H], dout[r*2*H:r*2*H+H])
 		copy(db[r*H:(r+1)*H], dout[r*2*H+H:(r+1)*2*H])
+	}
+	if !wantDx {
+		l.Fwd.BackwardParams(df)
+		l.Bwd.BackwardParams(reverseTime(db, T, B, H))
+		return nil
 	}
 	dx := l.Fwd.Backward(df)
 	dxb := reverseTime(l.Bwd.Backward(reverseTime(db, T, B, H)), T, B, l.Fwd.In)

@@ -201,3 +201,39 @@ func TestLossGradients(t *testing.T) {
 		}, loss)
 	}
 }
+
+// BackwardParams must leave exactly the gradients Backward leaves.
+func TestBackwardParamsMatchesBackward(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const T, B, In, H = 6, 7, 3, 5
+	l := NewLSTM(r, In, H)
+	bi := NewBiLSTM(r, In, H)
+	x := randSlice(r, T*B*In, 1)
+	w := randSlice(r, T*B*H, 1)
+	wb := randSlice(r, T*B*2*H, 1)
+	for _, c := range []struct {
+		name       string
+		params     []*Param
+		full       func()
+		onlyParams func()
+	}{
+		{"lstm", l.Params(), func() { l.Forward(x, T, B); l.Backward(w) }, func() { l.Forward(x, T, B); l.BackwardParams(w) }},
+		{"bilstm", bi.Params(), func() { bi.Forward(x, T, B); bi.Backward(wb) }, func() { bi.Forward(x, T, B); bi.BackwardParams(wb) }},
+	} {
+		ZeroGrad(c.params)
+		c.full()
+		var want [][]float32
+		for _, p := range c.params {
+			want = append(want, append([]float32(nil), p.G...))
+		}
+		ZeroGrad(c.params)
+		c.onlyParams()
+		for i, p := range c.params {
+			for j := range p.G {
+				if math.Float32bits(p.G[j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("%s %s[%d]: %g from BackwardParams, %g from Backward", c.name, p.Name, j, p.G[j], want[i][j])
+				}
+			}
+		}
+	}
+}

@@ -100,7 +100,13 @@ func (l *LSTM) Forward(x []float32, T, B int) []float32 {
 
 // Backward takes dL/dh for every step (T*B*H; zero where the output is not
 // used), accumulates the parameter gradients and returns dL/dx.
-func (l *LSTM) Backward(dh []float32) []float32 {
+func (l *LSTM) Backward(dh []float32) []float32 { return l.backward(dh, true) }
+
+// BackwardParams is Backward for a first layer, whose input needs no
+// gradient: it skips the product that would compute dL/dx.
+func (l *LSTM) BackwardParams(dh []float32) { l.backward(dh, false) }
+
+func (l *LSTM) backward(dh []float32, wantDx bool) []float32 {
 	T, B, H, G := l.t, l.b, l.Hidden, 4*l.Hidden
 	dpre := make([]float32, T*B*G)
 	dhNext := make([]float32, B*H)
@@ -142,6 +148,9 @@ func (l *LSTM) Backward(dh []float32) []float32 {
 	}
 	gemm(true, false, l.In, G, T*B, 1, l.x, dpre, 1, l.Wx.G)
 	addColSums(l.B.G, dpre, T*B, G)
+	if !wantDx {
+		return nil
+	}
 	dx := make([]float32, T*B*l.In)
 	gemm(false, true, T*B, l.In, G, 1, dpre, l.Wx.W, 0, dx)
 	return dx

@@ -3,16 +3,16 @@ package sgemm
 import "math"
 
 // kernelGo is the micro-kernel in Go: for each of the 6×16 entries,
-// acc = fma(a[p], b[p], acc) for p = 0..k-1 from acc = 0, then
-// c = fma(alpha, acc, c). The assembly kernel does exactly this, lane by
-// lane, so the two agree bit for bit.
-func kernelGo(k int, a, b, c []float32, ldc int, alpha float32) {
+// acc = fma(op(A)[i][p], op(B)[p][j], acc) for p = 0..k-1 from acc = 0,
+// then c = fma(alpha, acc, c). op(A)[i][p] is a[i*aRow+p*aStep] and
+// op(B)[p][j] is b[p*bStep+j]. The assembly kernel does exactly this, lane
+// by lane, so the two agree bit for bit.
+func kernelGo(k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc int, alpha float32) {
 	var acc [mr * nr]float32
-	a, b = a[:k*mr], b[:k*nr]
 	for p := range k {
-		bp := b[p*nr : (p+1)*nr]
+		bp := b[p*bStep : p*bStep+nr]
 		for i := range mr {
-			ai := a[p*mr+i]
+			ai := a[i*aRow+p*aStep]
 			row := acc[i*nr : (i+1)*nr]
 			for j, bj := range bp {
 				row[j] = fma32(ai, bj, row[j])

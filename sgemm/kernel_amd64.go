@@ -6,20 +6,20 @@ import "golang.org/x/sys/cpu"
 // run both kernels on one machine.
 var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// kernel6x16 is kernelGo in AVX2/FMA assembly (kernel_amd64.s). a holds
-// k×6 and b k×16 values; c is the tile's first entry, rows ldc apart.
+// kernel6x16 is kernelGo in AVX2/FMA assembly (kernel_amd64.s), with
+// the same arguments as pointers to their first values.
 //
 //go:noescape
-func kernel6x16(k int, a, b, c *float32, ldc int, alpha float32)
+func kernel6x16(k int, a *float32, aRow, aStep int, b *float32, bStep int, c *float32, ldc int, alpha float32)
 
-func kernel(k int, a, b, c []float32, ldc int, alpha float32) {
+func kernel(k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc int, alpha float32) {
 	if !useAsm || k == 0 {
-		kernelGo(k, a, b, c, ldc, alpha)
+		kernelGo(k, a, aRow, aStep, b, bStep, c, ldc, alpha)
 		return
 	}
 	// The bounds the assembly relies on, checked once per tile.
-	_, _, _ = a[k*mr-1], b[k*nr-1], c[(mr-1)*ldc+nr-1]
-	kernel6x16(k, &a[0], &b[0], &c[0], ldc, alpha)
+	_, _, _ = a[(mr-1)*aRow+(k-1)*aStep], b[(k-1)*bStep+nr-1], c[(mr-1)*ldc+nr-1]
+	kernel6x16(k, &a[0], aRow, aStep, &b[0], bStep, &c[0], ldc, alpha)
 }
 
 // Kernel names the micro-kernel in use, for benchmark reports.

@@ -1,19 +1,27 @@
 #include "textflag.h"
 
-// func kernel6x16(k int, a, b, c *float32, ldc int, alpha float32)
+// func kernel6x16(k int, a *float32, aRow, aStep int, b *float32, bStep int, c *float32, ldc int, alpha float32)
 //
 // Y0..Y11 hold the 6×16 accumulators, row i in Y(2i) (columns 0-7) and
-// Y(2i+1) (columns 8-15). Each step loads one row of the B panel and
-// broadcasts the six values of the A panel's column. Written out by hand;
-// every lane does acc = fma(a, b, acc), then c = fma(alpha, acc, c), as
-// kernelGo does.
-TEXT ·kernel6x16(SB), NOSPLIT, $0-44
+// Y(2i+1) (columns 8-15). Step p loads 16 values of B at b + p*bStep and
+// broadcasts op(A)[i][p] from a + i*aRow + p*aStep, rows 0-2 from SI and
+// rows 3-5 from R15 = SI + 3*aRow. Strides arrive in elements. Every lane
+// does acc = fma(a, b, acc), then c = fma(alpha, acc, c), as kernelGo does.
+TEXT ·kernel6x16(SB), NOSPLIT, $0-68
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ aRow+16(FP), R13
+	SHLQ $2, R13
+	MOVQ aStep+24(FP), R11
+	SHLQ $2, R11
+	MOVQ b+32(FP), DI
+	MOVQ bStep+40(FP), R12
+	SHLQ $2, R12
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
 	SHLQ $2, R8
+	LEAQ (R13)(R13*2), R14
+	LEAQ (SI)(R14*1), R15
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -30,30 +38,31 @@ TEXT ·kernel6x16(SB), NOSPLIT, $0-44
 loop:
 	VMOVUPS (DI), Y12
 	VMOVUPS 32(DI), Y13
-	VBROADCASTSS 0(SI), Y14
+	VBROADCASTSS (SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
-	VBROADCASTSS 4(SI), Y15
+	VBROADCASTSS (SI)(R13*1), Y15
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
-	VBROADCASTSS 8(SI), Y14
+	VBROADCASTSS (SI)(R13*2), Y14
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
-	VBROADCASTSS 12(SI), Y15
+	VBROADCASTSS (R15), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
-	VBROADCASTSS 16(SI), Y14
+	VBROADCASTSS (R15)(R13*1), Y14
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
-	VBROADCASTSS 20(SI), Y15
+	VBROADCASTSS (R15)(R13*2), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	ADDQ $24, SI
-	ADDQ $64, DI
+	ADDQ R11, SI
+	ADDQ R11, R15
+	ADDQ R12, DI
 	DECQ CX
 	JNZ loop
 
-	VBROADCASTSS alpha+40(FP), Y14
+	VBROADCASTSS alpha+64(FP), Y14
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
 	VFMADD231PS Y0, Y14, Y12

@@ -1,10 +1,12 @@
 // Package sgemm multiplies float32 matrices: C = alpha·op(A)·op(B) + beta·C
 // on row-major slices, the one product the neural-network layers need.
 //
-// The work is blocked as in BLIS: panels of op(B) (16 columns wide) and of
-// op(A) (6 rows high) are packed into contiguous buffers, and a 6×16
-// micro-kernel accumulates one tile of C over a block of at most kc steps
-// of the inner dimension. On amd64 CPUs with AVX2 and FMA the micro-kernel
+// The work is blocked as in BLIS: a 6×16 micro-kernel accumulates one tile
+// of C over a block of at most kc steps of the inner dimension. It reads
+// op(A) in place through two strides, whichever way A is stored, and op(B)
+// in place when a row of op(B) is contiguous (B not transposed); a
+// transposed B, and the partial tiles at the edges, are packed into
+// contiguous panels first. On amd64 CPUs with AVX2 and FMA the micro-kernel
 // is assembly; elsewhere it is Go.
 //
 // Both kernels perform the same operations in the same order, each a fused
@@ -22,8 +24,8 @@ import (
 const (
 	mr = 6   // micro-tile rows
 	nr = 16  // micro-tile columns (two 8-lane vectors)
-	kc = 256 // inner-dimension block: a packed B panel of kc×nr stays in L1
-	mc = 96  // rows of op(A) packed at once (16 panels, 96 KiB at kc)
+	kc = 256 // inner-dimension block: a B panel of kc×nr stays in L1
+	mc = 96  // rows of op(A) swept per B panel (96 KiB at kc, in L2)
 	nc = 1024
 )
 
@@ -47,8 +49,12 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a, b []float32, beta 
 	}
 	buf := scratch.Get().(*buffers)
 	defer scratch.Put(buf)
-	buf.packed.Pack(transB, n, k, b)
-	gemmPacked(buf, transA, m, alpha, a, &buf.packed, c)
+	if transB {
+		buf.packed.Pack(true, n, k, b)
+		run(buf, transA, m, n, k, alpha, a, &buf.packed, nil, c)
+		return
+	}
+	run(buf, transA, m, n, k, alpha, a, nil, b, c)
 }
 
 // PackedB is op(B) packed for the micro-kernel, for a caller that
@@ -60,7 +66,8 @@ type PackedB struct {
 }
 
 // Pack packs op(B), which is k×n (B stored n×k when trans), reusing p's
-// memory.
+// memory. The layout is one block per (nc, kc) block of op(B), in order,
+// each of panels nr columns wide and kb rows long.
 func (p *PackedB) Pack(trans bool, n, k int, b []float32) {
 	if n < 0 || k < 0 || len(b) < k*n {
 		panic(fmt.Sprintf("sgemm: %d values cannot be packed as a %d×%d matrix", len(b), k, n))
@@ -97,7 +104,7 @@ func (p *PackedB) Mul(transA bool, m int, alpha float32, a []float32, beta float
 	}
 	buf := scratch.Get().(*buffers)
 	defer scratch.Put(buf)
-	gemmPacked(buf, transA, m, alpha, a, p, c)
+	run(buf, transA, m, n, k, alpha, a, p, nil, c)
 }
 
 // scale sets C = beta·C, with beta = 0 clearing C as BLAS does.
@@ -113,51 +120,89 @@ func scale(c []float32, beta float32) {
 	}
 }
 
-func gemmPacked(buf *buffers, transA bool, m int, alpha float32, a []float32, p *PackedB, c []float32) {
-	n, k := p.n, p.k
+// run adds alpha·op(A)·op(B) to C, op(B) from pb when packed, else from the
+// k×n matrix b read in place. The order of the blocks, and so of every
+// entry's additions, depends only on m, n and k.
+func run(buf *buffers, transA bool, m, n, k int, alpha float32, a []float32, pb *PackedB, b []float32, c []float32) {
+	// op(A)[i][p] is a[i*aRow + p*aStep].
+	aRow, aStep := k, 1
+	if transA {
+		aRow, aStep = 1, m
+	}
 	off := 0
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			sz := roundUp(nb, nr) * kb
-			pb := p.data[off : off+sz]
-			off += sz
-			for ic := 0; ic < m; ic += mc {
-				ib := min(mc, m-ic)
-				pa := buf.a(roundUp(ib, mr) * kb)
-				packA(pa, transA, a, m, k, ic, ib, pc, kb)
-				macro(pa, pb, ib, nb, kb, alpha, c[ic*n+jc:], n)
+			var block []float32
+			if pb != nil {
+				sz := roundUp(nb, nr) * kb
+				block = pb.data[off : off+sz]
+				off += sz
+			}
+			// A partial last panel of an unpacked B is packed, zero-padded.
+			lastCols := nb % nr
+			if pb == nil && lastCols != 0 {
+				packB(buf.b(nr*kb), false, b, n, k, pc, kb, jc+nb-lastCols, lastCols)
+			}
+			// So are the last rows of op(A) when they make a partial tile.
+			lastRows := m % mr
+			if lastRows != 0 {
+				packA(buf.a(mr*kb), transA, a, m, k, m-lastRows, lastRows, pc, kb)
+			}
+			for i0 := 0; i0 < m; i0 += mc {
+				for jr := 0; jr < nb; jr += nr {
+					cols := min(nr, nb-jr)
+					// This B panel: kb rows of nr values, bStep apart.
+					var bp []float32
+					bStep := nr
+					switch {
+					case pb != nil:
+						bp = block[jr*kb : (jr+nr)*kb]
+					case cols == nr:
+						bp, bStep = b[pc*n+jc+jr:], n
+					default:
+						bp = buf.pb[:nr*kb]
+					}
+					for ic := i0; ic < min(m, i0+mc); ic += mr {
+						rows := min(mr, m-ic)
+						ct := c[ic*n+jc+jr:]
+						if rows == mr && cols == nr {
+							kernel(kb, a[ic*aRow+pc*aStep:], aRow, aStep, bp, bStep, ct, n, alpha)
+							continue
+						}
+						edge(kb, rows, cols, rowsPacked(buf, a[ic*aRow+pc*aStep:], rows), aRow, aStep, bp, bStep, ct, n, alpha)
+					}
+				}
 			}
 		}
 	}
 }
 
-// macro runs the micro-kernel over every tile of an ib×nb block of C whose
-// op(A) and op(B) parts are packed in pa and pb.
-func macro(pa, pb []float32, ib, nb, kb int, alpha float32, c []float32, ldc int) {
-	var edge [mr * nr]float32
-	for jr := 0; jr < nb; jr += nr {
-		bp := pb[jr*kb : (jr+nr)*kb]
-		cols := min(nr, nb-jr)
-		for ir := 0; ir < ib; ir += mr {
-			ap := pa[ir*kb : (ir+mr)*kb]
-			rows := min(mr, ib-ir)
-			if rows == mr && cols == nr {
-				kernel(kb, ap, bp, c[ir*ldc+jr:], ldc, alpha)
-				continue
-			}
-			// A partial tile runs through a full one: same operations, the
-			// padding's lanes discarded.
-			clear(edge[:])
-			for i := range rows {
-				copy(edge[i*nr:i*nr+cols], c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+cols])
-			}
-			kernel(kb, ap, bp, edge[:], nr, alpha)
-			for i := range rows {
-				copy(c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+cols], edge[i*nr:i*nr+cols])
-			}
-		}
+// rowsPacked is the packed panel of the last rows when the tile is
+// partial in its rows, else nil.
+func rowsPacked(buf *buffers, a []float32, rows int) []float32 {
+	if rows < mr {
+		return buf.pa
+	}
+	return a
+}
+
+// edge runs a partial tile through a full one: missing rows of op(A) come
+// packed as zeros (a, with strides 1 and mr, when rows < mr) and the
+// missing columns of C land in a scratch tile, so every entry that exists
+// sees the same operations as in a full tile.
+func edge(kb, rows, cols int, a []float32, aRow, aStep int, bp []float32, bStep int, c []float32, ldc int, alpha float32) {
+	if rows < mr {
+		aRow, aStep = 1, mr
+	}
+	var tile [mr * nr]float32
+	for i := range rows {
+		copy(tile[i*nr:i*nr+cols], c[i*ldc:i*ldc+cols])
+	}
+	kernel(kb, a, aRow, aStep, bp, bStep, tile[:], nr, alpha)
+	for i := range rows {
+		copy(c[i*ldc:i*ldc+cols], tile[i*nr:i*nr+cols])
 	}
 }
 
@@ -189,29 +234,20 @@ func packB(dst []float32, trans bool, b []float32, n, k, pc, kb, jc, nb int) {
 	}
 }
 
-// packA copies op(A)[ic:ic+ib, pc:pc+kb] into panels of mr rows, each kb
-// columns of mr values, zero-padding the last panel.
-func packA(dst []float32, trans bool, a []float32, m, k, ic, ib, pc, kb int) {
-	for ir := 0; ir < ib; ir += mr {
-		panel := dst[ir*kb : (ir+mr)*kb]
-		rows := min(mr, ib-ir)
-		if trans { // A is k×m: a column of the panel is contiguous
+// packA copies rows ic..ic+rows-1 (rows < mr) of op(A)[:, pc:pc+kb] into
+// one panel of kb columns of mr values, the missing rows zero.
+func packA(dst []float32, trans bool, a []float32, m, k, ic, rows, pc, kb int) {
+	clear(dst)
+	for i := range rows {
+		if trans {
 			for p := range kb {
-				col := a[(pc+p)*m+ic+ir:]
-				d := panel[p*mr : (p+1)*mr]
-				copy(d, col[:rows])
-				clear(d[rows:])
+				dst[p*mr+i] = a[(pc+p)*m+ic+i]
 			}
 			continue
 		}
-		if rows < mr {
-			clear(panel)
-		}
-		for i := range rows {
-			row := a[(ic+ir+i)*k+pc:]
-			for p := range kb {
-				panel[p*mr+i] = row[p]
-			}
+		row := a[(ic+i)*k+pc : (ic+i)*k+pc+kb]
+		for p, v := range row {
+			dst[p*mr+i] = v
 		}
 	}
 }
@@ -219,7 +255,7 @@ func packA(dst []float32, trans bool, a []float32, m, k, ic, ib, pc, kb int) {
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 type buffers struct {
-	pa     []float32
+	pa, pb []float32
 	packed PackedB
 }
 
@@ -230,6 +266,13 @@ func (s *buffers) a(n int) []float32 {
 	return s.pa[:n]
 }
 
+func (s *buffers) b(n int) []float32 {
+	if cap(s.pb) < n {
+		s.pb = make([]float32, n)
+	}
+	return s.pb[:n]
+}
+
 // scratch holds packing buffers: the LSTM calls Gemm once per time step,
-// and allocating 100 KiB each time would dominate the small products.
+// and allocating them each time would dominate the small products.
 var scratch = sync.Pool{New: func() any { return new(buffers) }}
