@@ -3,6 +3,8 @@ package kinematics
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -11,11 +13,32 @@ import (
 // the given order, the least-squares weights that evaluate the fitted
 // polynomial at every position of the window: w[s][i] weighs sample i for
 // the value at position s (s = m is the centre, the classic coefficients).
-func SavGolWeights(window, order int) [][]float64 { return savGolWeights(window, order, 0) }
+func SavGolWeights(window, order int) [][]float64 {
+	w := savGolWeights(window, order, 0)
+	out := make([][]float64, len(w)) // the cached rows stay unshared
+	for i, r := range w {
+		out[i] = slices.Clone(r)
+	}
+	return out
+}
 
 // savGolWeights is SavGolWeights for the deriv-th derivative of the fitted
-// polynomial, per unit of sample spacing.
+// polynomial, per unit of sample spacing, computed once per shape: the
+// result is shared and must not be changed.
 func savGolWeights(window, order, deriv int) [][]float64 {
+	key := [3]int{window, order, deriv}
+	if w, ok := weightCache.Load(key); ok {
+		return w.([][]float64)
+	}
+	w := computeSavGolWeights(window, order, deriv)
+	weightCache.Store(key, w)
+	return w
+}
+
+// weightCache holds savGolWeights by shape; a handful of shapes are used.
+var weightCache sync.Map
+
+func computeSavGolWeights(window, order, deriv int) [][]float64 {
 	if window < 1 || window%2 == 0 || order < 0 || order >= window || deriv < 0 {
 		panic(fmt.Sprintf("feature: SavGol needs an odd window > order >= 0, got window %d order %d", window, order))
 	}

@@ -3,6 +3,8 @@ package kinematics
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/reckon-ml/reckon/dataset"
@@ -87,5 +89,35 @@ func TestSmoothGapsOutliersSigma(t *testing.T) {
 		if rms := math.Sqrt(ss / float64(n)); rms > 20 {
 			t.Errorf("track %s: smoothed z RMS error %.1f m", tr.ID, rms)
 		}
+	}
+}
+
+// median by selection must be the sort's middle element, duplicates and
+// all.
+func TestMedianMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 200 {
+		for _, levels := range []int{3, 1000000} { // many ties, few ties
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = float64(r.IntN(levels)) * 0.25
+			}
+			s := slices.Clone(v)
+			slices.Sort(s)
+			want := 0.0
+			if n > 0 {
+				want = s[n/2]
+			}
+			orig := slices.Clone(v)
+			if got := median(v); got != want {
+				t.Fatalf("n=%d levels=%d: median %g, sorted middle %g", n, levels, got, want)
+			}
+			if !slices.Equal(v, orig) {
+				t.Fatalf("median reordered its argument")
+			}
+		}
+	}
+	if got := median([]float64{3, math.NaN(), 1}); got != 1 {
+		t.Errorf("with a NaN: %g, want the sort's middle, 1", got)
 	}
 }

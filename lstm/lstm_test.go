@@ -10,6 +10,7 @@ import (
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/nn"
 	"github.com/reckon-ml/reckon/sim/reentry"
 )
 
@@ -61,7 +62,7 @@ func TestOneCycle(t *testing.T) {
 // artifact, and the same seed and worker count give the same bytes.
 func TestTrainDeterministicAndArtifact(t *testing.T) {
 	tracks, labels := trainingSet(t, 9)
-	cfg := Config{Window: 64, Hidden: 4, Layers: 1, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 1, Workers: 2}
+	cfg := Config{Window: 64, Hidden: 12, Layers: 2, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 1, Workers: 2}
 	encode := func() []byte {
 		m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
 		if err != nil {
@@ -81,6 +82,13 @@ func TestTrainDeterministicAndArtifact(t *testing.T) {
 	b1, b2 := encode(), encode()
 	if !bytes.Equal(b1, b2) {
 		t.Error("same data, config, seed and workers gave different model files")
+	}
+	// The Go kernels, as on a CPU without AVX2 and FMA, give the same file.
+	nn.UsePortable(true)
+	b3 := encode()
+	nn.UsePortable(false)
+	if !bytes.Equal(b1, b3) {
+		t.Error("the portable kernels gave a different model file from the vector kernels")
 	}
 	a, err := model.Read("m", bytes.NewReader(b1))
 	if err != nil {

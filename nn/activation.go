@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/reckon-ml/reckon/sgemm"
+)
 
 // exp32 is e^x in float32 arithmetic with a relative error under 2e-7 over
 // the whole float32 range, about 4x faster than math.Exp. LSTM gates spend
@@ -35,7 +39,7 @@ func exp32(x float32) float32 {
 func expPoly(r float32) float32 {
 	q := float32(r * expC[0])
 	for _, c := range expC[1:] {
-		q = float32(r*float32(c+q))
+		q = float32(r * float32(c+q))
 	}
 	return 1 + q
 }
@@ -105,4 +109,13 @@ func actKernelConsts() [actKLen]float32 {
 	k[kNine], k[kMinusNine], k[kMinusOne] = tanhSat, -tanhSat, -1
 	k[kSmall], k[kMinusSmall] = tanhSmall, -tanhSmall
 	return k
+}
+
+// UsePortable runs every matrix product and activation on the Go code
+// paths (on) or on the fastest the CPU has (off). Both give the same bits,
+// so a model trained with a seed is the same file on any CPU; tests use
+// this to check it on one machine. Not safe to call while a net trains.
+func UsePortable(on bool) {
+	sgemm.UsePortable(on)
+	useAVX2 = !on && hasAVX2
 }

@@ -4,7 +4,10 @@ import "golang.org/x/sys/cpu"
 
 // useAVX2 is whether the vector activations run; a variable so that tests
 // compare both paths on one machine.
-var useAVX2 = cpu.X86.HasAVX2
+var (
+	hasAVX2 = cpu.X86.HasAVX2
+	useAVX2 = hasAVX2
+)
 
 // actK are the constants the assembly broadcasts, as float32s rounded
 // exactly as exp32, sigmoid32 and tanh32 round them (actKernelConsts).

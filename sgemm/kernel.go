@@ -2,16 +2,16 @@ package sgemm
 
 import "math"
 
-// kernelGo is the micro-kernel in Go: for each of the 6×16 entries,
+// kernelGo is the micro-kernel in Go: for each of the rows×16 entries,
 // acc = fma(op(A)[i][p], op(B)[p][j], acc) for p = 0..k-1 from acc = 0,
 // then c = fma(alpha, acc, c). op(A)[i][p] is a[i*aRow+p*aStep] and
 // op(B)[p][j] is b[p*bStep+j]. The assembly kernel does exactly this, lane
 // by lane, so the two agree bit for bit.
-func kernelGo(k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc int, alpha float32) {
+func kernelGo(rows, k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc int, alpha float32) {
 	var acc [mr * nr]float32
 	for p := range k {
 		bp := b[p*bStep : p*bStep+nr]
-		for i := range mr {
+		for i := range rows {
 			ai := a[i*aRow+p*aStep]
 			row := acc[i*nr : (i+1)*nr]
 			for j, bj := range bp {
@@ -19,7 +19,7 @@ func kernelGo(k int, a []float32, aRow, aStep int, b []float32, bStep int, c []f
 			}
 		}
 	}
-	for i := range mr {
+	for i := range rows {
 		crow := c[i*ldc : i*ldc+nr]
 		for j := range crow {
 			crow[j] = fma32(alpha, acc[i*nr+j], crow[j])

@@ -2,10 +2,10 @@
 
 package sgemm
 
-var useAsm = false
+var hasAsm, useAsm = false, false
 
-func kernel(k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc int, alpha float32) {
-	kernelGo(k, a, aRow, aStep, b, bStep, c, ldc, alpha)
+func kernel(rows, k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc int, alpha float32) {
+	kernelGo(rows, k, a, aRow, aStep, b, bStep, c, ldc, alpha)
 }
 
 // Kernel names the micro-kernel in use, for benchmark reports.

@@ -5,8 +5,8 @@
 // of C over a block of at most kc steps of the inner dimension. It reads
 // op(A) in place through two strides, whichever way A is stored, and op(B)
 // in place when a row of op(B) is contiguous (B not transposed); a
-// transposed B, and the partial tiles at the edges, are packed into
-// contiguous panels first. On amd64 CPUs with AVX2 and FMA the micro-kernel
+// transposed B, and the last panel of B when it is narrower than a tile,
+// are packed into contiguous panels first. On amd64 CPUs with AVX2 and FMA the micro-kernel
 // is assembly; elsewhere it is Go.
 //
 // Both kernels perform the same operations in the same order, each a fused
@@ -145,11 +145,6 @@ func run(buf *buffers, transA bool, m, n, k int, alpha float32, a []float32, pb 
 			if pb == nil && lastCols != 0 {
 				packB(buf.b(nr*kb), false, b, n, k, pc, kb, jc+nb-lastCols, lastCols)
 			}
-			// So are the last rows of op(A) when they make a partial tile.
-			lastRows := m % mr
-			if lastRows != 0 {
-				packA(buf.a(mr*kb), transA, a, m, k, m-lastRows, lastRows, pc, kb)
-			}
 			for i0 := 0; i0 < m; i0 += mc {
 				for jr := 0; jr < nb; jr += nr {
 					cols := min(nr, nb-jr)
@@ -166,12 +161,12 @@ func run(buf *buffers, transA bool, m, n, k int, alpha float32, a []float32, pb 
 					}
 					for ic := i0; ic < min(m, i0+mc); ic += mr {
 						rows := min(mr, m-ic)
-						ct := c[ic*n+jc+jr:]
-						if rows == mr && cols == nr {
-							kernel(kb, a[ic*aRow+pc*aStep:], aRow, aStep, bp, bStep, ct, n, alpha)
+						at, ct := a[ic*aRow+pc*aStep:], c[ic*n+jc+jr:]
+						if cols == nr {
+							kernel(rows, kb, at, aRow, aStep, bp, bStep, ct, n, alpha)
 							continue
 						}
-						edge(kb, rows, cols, rowsPacked(buf, a[ic*aRow+pc*aStep:], rows), aRow, aStep, bp, bStep, ct, n, alpha)
+						edge(kb, rows, cols, at, aRow, aStep, bp, bStep, ct, n, alpha)
 					}
 				}
 			}
@@ -179,28 +174,15 @@ func run(buf *buffers, transA bool, m, n, k int, alpha float32, a []float32, pb 
 	}
 }
 
-// rowsPacked is the packed panel of the last rows when the tile is
-// partial in its rows, else nil.
-func rowsPacked(buf *buffers, a []float32, rows int) []float32 {
-	if rows < mr {
-		return buf.pa
-	}
-	return a
-}
-
-// edge runs a partial tile through a full one: missing rows of op(A) come
-// packed as zeros (a, with strides 1 and mr, when rows < mr) and the
-// missing columns of C land in a scratch tile, so every entry that exists
-// sees the same operations as in a full tile.
+// edge runs a tile with fewer than nr columns through a full one: C's
+// columns land in a scratch tile whose missing columns are discarded, so
+// every entry that exists sees the same operations as in a full tile.
 func edge(kb, rows, cols int, a []float32, aRow, aStep int, bp []float32, bStep int, c []float32, ldc int, alpha float32) {
-	if rows < mr {
-		aRow, aStep = 1, mr
-	}
 	var tile [mr * nr]float32
 	for i := range rows {
 		copy(tile[i*nr:i*nr+cols], c[i*ldc:i*ldc+cols])
 	}
-	kernel(kb, a, aRow, aStep, bp, bStep, tile[:], nr, alpha)
+	kernel(rows, kb, a, aRow, aStep, bp, bStep, tile[:], nr, alpha)
 	for i := range rows {
 		copy(c[i*ldc:i*ldc+cols], tile[i*nr:i*nr+cols])
 	}
@@ -234,36 +216,11 @@ func packB(dst []float32, trans bool, b []float32, n, k, pc, kb, jc, nb int) {
 	}
 }
 
-// packA copies rows ic..ic+rows-1 (rows < mr) of op(A)[:, pc:pc+kb] into
-// one panel of kb columns of mr values, the missing rows zero.
-func packA(dst []float32, trans bool, a []float32, m, k, ic, rows, pc, kb int) {
-	clear(dst)
-	for i := range rows {
-		if trans {
-			for p := range kb {
-				dst[p*mr+i] = a[(pc+p)*m+ic+i]
-			}
-			continue
-		}
-		row := a[(ic+i)*k+pc : (ic+i)*k+pc+kb]
-		for p, v := range row {
-			dst[p*mr+i] = v
-		}
-	}
-}
-
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 type buffers struct {
-	pa, pb []float32
+	pb     []float32
 	packed PackedB
-}
-
-func (s *buffers) a(n int) []float32 {
-	if cap(s.pa) < n {
-		s.pa = make([]float32, n)
-	}
-	return s.pa[:n]
 }
 
 func (s *buffers) b(n int) []float32 {
@@ -276,3 +233,14 @@ func (s *buffers) b(n int) []float32 {
 // scratch holds packing buffers: the LSTM calls Gemm once per time step,
 // and allocating them each time would dominate the small products.
 var scratch = sync.Pool{New: func() any { return new(buffers) }}
+
+// UsePortable makes every product run the Go kernel (on) or the fastest
+// kernel the CPU has (off), and reports whether the Go kernel was in use.
+// The results are the same bits either way; this exists so tests, and a
+// user doubting it, can check that on one machine. Not safe to call while
+// products run.
+func UsePortable(on bool) (was bool) {
+	was = !useAsm
+	useAsm = !on && hasAsm
+	return was
+}
