@@ -42,3 +42,32 @@ func tanhVec(dst, src []float32) int {
 	tanhAVX2(&dst[0], &src[0], n, &actK, &expC)
 	return n
 }
+
+//go:noescape
+func lstmBackAVX2(gates, dp, tc, dh, dhn, dcn, cp *float32, h, n int)
+
+//go:noescape
+func addAVX2(dst, src *float32, n int)
+
+// lstmBackVec runs the first multiple of 8 of the H units of an LSTM
+// backward step (see LSTM.backward) and returns how many it did.
+func lstmBackVec(g, dp, tc, dh, dhn, dcn, cp []float32, H int) int {
+	n := H &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	_, _, _, _, _, _, _ = g[4*H-1], dp[4*H-1], tc[n-1], dh[n-1], dhn[n-1], dcn[n-1], cp[n-1]
+	lstmBackAVX2(&g[0], &dp[0], &tc[0], &dh[0], &dhn[0], &dcn[0], &cp[0], H, n)
+	return n
+}
+
+// addVec adds the first multiple of 8 of src to dst and returns how many.
+func addVec(dst, src []float32) int {
+	n := len(src) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	addAVX2(&dst[0], &src[0], n)
+	return n
+}

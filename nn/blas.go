@@ -14,8 +14,8 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, b []floa
 func addColSums(dst, a []float32, r, c int) {
 	for i := range r {
 		row := a[i*c : (i+1)*c]
-		for j, v := range row {
-			dst[j] += v
+		for j := addVec(dst[:c], row); j < c; j++ {
+			dst[j] += row[j]
 		}
 	}
 }

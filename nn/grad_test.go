@@ -237,3 +237,38 @@ func TestBackwardParamsMatchesBackward(t *testing.T) {
 		}
 	}
 }
+
+// The vector kernels (products, activations, the backward step) must give
+// the portable Go code's bits: same outputs, same gradients.
+func TestLSTMVectorKernelsMatchPortable(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const T, B, In, H = 7, 5, 11, 21 // H: two vectors of 8 and a tail of 5
+	l := NewLSTM(r, In, H)
+	x := randSlice(r, T*B*In, 1)
+	w := randSlice(r, T*B*H, 1)
+	run := func(portable bool) (out, dx []float32, grads [][]float32) {
+		UsePortable(portable)
+		defer UsePortable(false)
+		ZeroGrad(l.Params())
+		out = append([]float32(nil), l.Forward(x, T, B)...)
+		dx = l.Backward(w)
+		for _, p := range l.Params() {
+			grads = append(grads, append([]float32(nil), p.G...))
+		}
+		return out, dx, grads
+	}
+	o1, d1, g1 := run(false)
+	o2, d2, g2 := run(true)
+	same := func(what string, a, b []float32) {
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s[%d]: %g with vector kernels, %g portable", what, i, a[i], b[i])
+			}
+		}
+	}
+	same("output", o1, o2)
+	same("dx", d1, d2)
+	for i := range g1 {
+		same(l.Params()[i].Name, g1[i], g2[i])
+	}
+}

@@ -28,6 +28,7 @@ type LSTM struct {
 	// Wh packed once per pass for the T per-step products: as Wh for
 	// Forward, as its transpose for Backward.
 	wh, whT sgemm.PackedB
+	zero    []float32 // H zeros: the cell state before the first step
 }
 
 // NewLSTM initialises every weight from U(-1/sqrt(H), 1/sqrt(H)) as PyTorch does.
@@ -111,6 +112,8 @@ func (l *LSTM) backward(dh []float32, wantDx bool) []float32 {
 	dpre := make([]float32, T*B*G)
 	dhNext := make([]float32, B*H)
 	dcNext := make([]float32, B*H)
+	l.zero = grow(l.zero, H)
+	clear(l.zero)
 	l.whT.Pack(true, H, G, l.Wh.W)
 	for t := T - 1; t >= 0; t-- {
 		for b := range B {
@@ -119,20 +122,16 @@ func (l *LSTM) backward(dh []float32, wantDx bool) []float32 {
 			dp := dpre[(t*B+b)*G : (t*B+b+1)*G]
 			tc := l.tc[off : off+H]
 			dhb, dhn, dcn := dh[off:off+H], dhNext[b*H:(b+1)*H], dcNext[b*H:(b+1)*H]
-			var cp []float32
+			cp := l.zero // c_{-1} = 0
 			if t > 0 {
 				cp = l.c[off-B*H : off-B*H+H]
 			}
-			for j := range H {
+			for j := lstmBackVec(g, dp, tc, dhb, dhn, dcn, cp, H); j < H; j++ {
 				i, f, gg, o := g[j], g[H+j], g[2*H+j], g[3*H+j]
 				d := dhb[j] + dhn[j]
 				dc := dcn[j] + d*o*(1-tc[j]*tc[j])
-				var c0 float32
-				if cp != nil {
-					c0 = cp[j]
-				}
 				dp[j] = dc * gg * i * (1 - i)
-				dp[H+j] = dc * c0 * f * (1 - f)
+				dp[H+j] = dc * cp[j] * f * (1 - f)
 				dp[2*H+j] = dc * i * (1 - gg*gg)
 				dp[3*H+j] = d * tc[j] * o * (1 - o)
 				dcn[j] = dc * f
