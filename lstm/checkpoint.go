@@ -3,8 +3,10 @@ package lstm
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/reckon-ml/reckon/model"
+	"github.com/reckon-ml/reckon/nn"
 )
 
 // CheckpointKind marks a training checkpoint file: not a model, so `eval`
@@ -17,12 +19,19 @@ type checkpointState struct {
 	RNG      []byte    `json:"rng"`
 	AdamStep int       `json:"adam_step"`
 	History  []float64 `json:"history"`
+	// Early stopping's state; its best weights are the "best" tensors.
+	Holdout       []float64 `json:"holdout,omitempty"`
+	StopBest      float64   `json:"stop_best,omitempty"`
+	StopBestEpoch int       `json:"stop_best_epoch,omitempty"`
+	StopSince     int       `json:"stop_since,omitempty"`
+	StopSeen      bool      `json:"stop_seen,omitempty"`
 }
 
 // Artifact stores the checkpoint in the model file format (checksummed,
 // refused when damaged).
 func (c *Checkpoint) Artifact() (*model.Artifact, error) {
-	st, err := json.Marshal(checkpointState{Config: c.Config, Epoch: c.Epoch, RNG: c.RNG, AdamStep: c.Adam.Step, History: c.History})
+	st, err := json.Marshal(checkpointState{Config: c.Config, Epoch: c.Epoch, RNG: c.RNG, AdamStep: c.Adam.Step, History: c.History,
+		Holdout: c.Holdout, StopBest: c.Stop.Best, StopBestEpoch: c.Stop.BestEpoch, StopSince: c.Stop.Since, StopSeen: c.Stop.Seen})
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +53,7 @@ func (c *Checkpoint) Artifact() (*model.Artifact, error) {
 	}
 	add("adam_m", m)
 	add("adam_v", v)
+	add("best", c.Stop.Saved)
 	return a, nil
 }
 
@@ -56,21 +66,26 @@ func CheckpointFromArtifact(a *model.Artifact) (*Checkpoint, error) {
 	if err := json.Unmarshal(a.Header.State, &st); err != nil {
 		return nil, err
 	}
-	c := &Checkpoint{Config: st.Config, Epoch: st.Epoch, RNG: st.RNG, History: st.History}
+	c := &Checkpoint{Config: st.Config, Epoch: st.Epoch, RNG: st.RNG, History: st.History, Holdout: st.Holdout}
+	c.Stop = nn.EarlyStopping{Best: st.StopBest, BestEpoch: st.StopBestEpoch, Since: st.StopSince, Seen: st.StopSeen}
 	c.Adam.Step = st.AdamStep
-	if len(a.Tensors)%3 != 0 {
-		return nil, fmt.Errorf("checkpoint has %d tensors, want parameters, Adam m and v", len(a.Tensors))
-	}
-	n := len(a.Tensors) / 3
-	for i, t := range a.Tensors {
-		switch i / n {
-		case 0:
+	for _, t := range a.Tensors {
+		prefix, _, _ := strings.Cut(t.Name, ".")
+		switch prefix {
+		case "param":
 			c.Params = append(c.Params, t.Data)
-		case 1:
+		case "adam_m":
 			c.Adam.M = append(c.Adam.M, t.Data)
-		default:
+		case "adam_v":
 			c.Adam.V = append(c.Adam.V, t.Data)
+		case "best":
+			c.Stop.Saved = append(c.Stop.Saved, t.Data)
+		default:
+			return nil, fmt.Errorf("checkpoint tensor %q: not a parameter, Adam moment or best weight", t.Name)
 		}
+	}
+	if len(c.Adam.M) != len(c.Params) || len(c.Adam.V) != len(c.Params) || (len(c.Stop.Saved) != 0 && len(c.Stop.Saved) != len(c.Params)) {
+		return nil, fmt.Errorf("checkpoint has %d parameters, %d and %d Adam moments and %d best weights: they must match", len(c.Params), len(c.Adam.M), len(c.Adam.V), len(c.Stop.Saved))
 	}
 	return c, nil
 }

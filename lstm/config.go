@@ -33,6 +33,16 @@ func (c *Config) Validate() error {
 		return bad("tta", c.TTA, "at least 1 (1: no test-time averaging)")
 	case c.Workers < 1:
 		return bad("workers", c.Workers, "at least 1")
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return bad("dropout", c.Dropout, "0 (off) up to but not including 1")
+	case c.Dropout > 0 && c.Layers < 2:
+		return bad("dropout", c.Dropout, "0 with one layer: it acts between stacked layers")
+	case c.Patience < 0:
+		return bad("early_stop_patience", c.Patience, "0 (off) or a number of epochs")
+	case !(c.HoldoutFrac >= 0 && c.HoldoutFrac <= 0.5):
+		return bad("early_stop_frac", c.HoldoutFrac, "a share of the training flights from 0 (the default, 0.15) to 0.5")
+	case c.HoldoutFrac > 0 && c.Patience == 0:
+		return bad("early_stop_frac", c.HoldoutFrac, "0 unless early_stop_patience turns early stopping on")
 	}
 	return nil
 }

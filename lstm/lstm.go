@@ -38,7 +38,16 @@ type Config struct {
 	Readout      string  `json:"readout"` // mean, regression or softmax
 	TTA          int     `json:"tta"`     // test-time average over this many end trims (1: none)
 	Workers      int     `json:"workers"` // data-parallel workers: part of what fixes the bytes
+
+	// Options off by default (the original work found they hurt here):
+	Dropout     float64 `json:"dropout,omitempty"`             // between stacked layers, in training
+	Patience    int     `json:"early_stop_patience,omitempty"` // epochs without a better holdout RMSE before stopping
+	HoldoutFrac float64 `json:"early_stop_frac,omitempty"`     // training flights held out for early stopping (0: 0.15)
 }
+
+// DefaultHoldoutFrac is the share of training flights early stopping
+// holds out when the config names none.
+const DefaultHoldoutFrac = 0.15
 
 // DefaultConfig is what `reckon train reentry --model lstm` uses.
 func DefaultConfig() Config {
@@ -54,8 +63,9 @@ const (
 
 type net struct {
 	layers []*nn.BiLSTM
-	reg    *nn.Dense // per step -> time offset
-	cls    *nn.Dense // per step -> logit
+	drops  []*nn.Dropout // after every layer but the last, in training replicas only
+	reg    *nn.Dense     // per step -> time offset
+	cls    *nn.Dense     // per step -> logit
 }
 
 func newNet(r *rand.Rand, cfg Config) *net {
@@ -90,8 +100,11 @@ func (n *net) replicate() *net {
 // forward returns per-step regression outputs and logits (time-major).
 func (n *net) forward(x []float32, T, B int) (reg, logits []float32) {
 	h := x
-	for _, l := range n.layers {
+	for i, l := range n.layers {
 		h = l.Forward(h, T, B)
+		if i < len(n.drops) {
+			h = n.drops[i].Forward(h)
+		}
 	}
 	return n.reg.Forward(h, T*B), n.cls.Forward(h, T*B)
 }
@@ -104,6 +117,9 @@ func (n *net) backward(dreg, dlogits []float32) {
 	}
 	for i := len(n.layers) - 1; i > 0; i-- {
 		dh = n.layers[i].Backward(dh)
+		if i-1 < len(n.drops) {
+			dh = n.drops[i-1].Backward(dh)
+		}
 	}
 	n.layers[0].BackwardParams(dh)
 }
@@ -113,13 +129,19 @@ type Model struct {
 	Config  Config
 	Scaler  Scaler
 	History []float64 // training loss per epoch
-	net     *net
+	// With early stopping: the holdout flights' reentry-time RMSE (s) per
+	// epoch, and the epoch (1-based) whose weights the model has.
+	Holdout       []float64
+	BestEpoch     int
+	HoldoutTracks int
+	net           *net
 }
 
 // Progress reports one finished epoch.
 type Progress struct {
 	Epoch, Epochs int
 	Loss          float64
+	Holdout       float64 // the holdout RMSE (s) with early stopping, else NaN
 	// Checkpoint returns the state after this epoch: what a periodic
 	// checkpoint stores (built only when called, it copies the weights).
 	Checkpoint func() (*Checkpoint, error)
@@ -140,6 +162,8 @@ type Checkpoint struct {
 	Params  [][]float32
 	Adam    nn.AdamState
 	History []float64 // loss of the completed epochs
+	Holdout []float64 // holdout RMSE of the completed epochs (early stopping)
+	Stop    nn.EarlyStopping
 }
 
 // trainingWindows are the reentering tracks training uses and their
@@ -197,6 +221,12 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 	if err != nil {
 		return nil, nil, err
 	}
+	var hold []sample
+	if cfg.Patience > 0 {
+		if data, base, hold, err = holdOut(data, base, cfg); err != nil {
+			return nil, nil, err
+		}
+	}
 	pcg := rand.NewPCG(cfg.Seed, 0x157e)
 	r := rand.New(pcg)
 	m := &Model{Config: cfg, Scaler: fitScaler(base), net: newNet(r, cfg)}
@@ -211,7 +241,13 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 	for w := range reps {
 		reps[w] = m.net.replicate()
 		repParams[w] = reps[w].params()
+		if cfg.Dropout > 0 {
+			for range cfg.Layers - 1 {
+				reps[w].drops = append(reps[w].drops, &nn.Dropout{P: cfg.Dropout, Training: true})
+			}
+		}
 	}
+	stop := nn.EarlyStopping{Patience: cfg.Patience}
 	opt := nn.NewAdam(cfg.LR)
 	nb := (len(data) + cfg.Batch - 1) / cfg.Batch
 	total := cfg.Epochs * nb
@@ -233,6 +269,9 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		}
 		start = resume.Epoch
 		m.History = append([]float64(nil), resume.History...)
+		m.Holdout = append([]float64(nil), resume.Holdout...)
+		stop = resume.Stop
+		stop.Patience = cfg.Patience
 	}
 	step := start * nb
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
@@ -240,7 +279,8 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		if err != nil {
 			return nil, nil, err
 		}
-		snap := &Checkpoint{Config: cfg, Epoch: epoch, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...)}
+		snap := &Checkpoint{Config: cfg, Epoch: epoch, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...),
+			Holdout: append([]float64(nil), m.Holdout...), Stop: stop}
 		for _, p := range params {
 			snap.Params = append(snap.Params, append([]float32(nil), p.W...))
 		}
@@ -263,8 +303,14 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 			}
 			idx := perm[b*cfg.Batch : min((b+1)*cfg.Batch, len(data))]
 			opt.LR = oneCycle(step, total, cfg.LR)
+			thisStep := uint64(step)
 			step++
 			losses := nn.ParallelStep(params, repParams, idx, func(w int, rows []int) float64 {
+				// Dropout masks come from the seed, the step, the worker and
+				// the layer: no generator state to checkpoint.
+				for i, d := range reps[w].drops {
+					d.R = rand.New(rand.NewPCG(cfg.Seed^0xd509, thisStep<<16|uint64(w)<<8|uint64(i)))
+				}
 				return m.trainChunk(reps[w], windows, data, rows, T, float32(len(rows))/float32(len(idx)))
 			})
 			if cfg.Clip > 0 {
@@ -276,22 +322,85 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 			}
 		}
 		m.History = append(m.History, epochLoss/float64(nb))
+		holdRMSE, halt := math.NaN(), false
+		if hold != nil {
+			holdRMSE = m.holdoutRMSE(hold)
+			m.Holdout = append(m.Holdout, holdRMSE)
+			halt = stop.Observe(epoch, holdRMSE, params)
+		}
 		if progress != nil {
 			done := epoch + 1
-			progress(Progress{Epoch: done, Epochs: cfg.Epochs, Loss: epochLoss / float64(nb), Checkpoint: func() (*Checkpoint, error) {
+			stopNow := stop
+			progress(Progress{Epoch: done, Epochs: cfg.Epochs, Loss: epochLoss / float64(nb), Holdout: holdRMSE, Checkpoint: func() (*Checkpoint, error) {
 				rng, err := pcg.MarshalBinary()
 				if err != nil {
 					return nil, err
 				}
-				ck := &Checkpoint{Config: cfg, Epoch: done, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...)}
+				ck := &Checkpoint{Config: cfg, Epoch: done, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...),
+					Holdout: append([]float64(nil), m.Holdout...), Stop: stopNow}
 				for _, p := range params {
 					ck.Params = append(ck.Params, append([]float32(nil), p.W...))
 				}
 				return ck, nil
 			}})
 		}
+		if halt {
+			break
+		}
+	}
+	if hold != nil && stop.Seen {
+		stop.Restore(params)
+		m.BestEpoch, m.HoldoutTracks = stop.BestEpoch+1, len(hold)
 	}
 	return m, nil, nil
+}
+
+// holdOut sets aside cfg.HoldoutFrac of the training flights (drawn with
+// the training seed) for early stopping.
+func holdOut(data []sample, base []window, cfg Config) ([]sample, []window, []sample, error) {
+	frac := cfg.HoldoutFrac
+	if frac == 0 {
+		frac = DefaultHoldoutFrac
+	}
+	nh := max(1, int(math.Round(frac*float64(len(data)))))
+	if len(data)-nh < 2 {
+		return nil, nil, nil, fmt.Errorf("lstm: early stopping holds out %d of %d training flights and leaves fewer than 2 to train on; lower early_stop_frac or train without early stopping", nh, len(data))
+	}
+	held := make([]bool, len(data))
+	for _, i := range rand.New(rand.NewPCG(cfg.Seed, 0xe570)).Perm(len(data))[:nh] {
+		held[i] = true
+	}
+	var train, hold []sample
+	var tbase []window
+	for i, s := range data {
+		if held[i] {
+			hold = append(hold, s)
+			continue
+		}
+		train = append(train, s)
+		tbase = append(tbase, base[i])
+	}
+	return train, tbase, hold, nil
+}
+
+// holdoutRMSE is the RMSE (s) of the predicted reentry time on the held-out
+// flights, with the current weights. A flight the model cannot score
+// counts as an error of the window's length.
+func (m *Model) holdoutRMSE(hold []sample) float64 {
+	trs := make([]*dataset.Track, len(hold))
+	for i, s := range hold {
+		trs[i] = s.tr
+	}
+	preds, errs := m.PredictBatch(trs)
+	var ss float64
+	for i, s := range hold {
+		e := float64(m.Config.Window) * s.tr.DT
+		if errs[i] == nil && !math.IsNaN(preds[i]) {
+			e = preds[i] - s.tre
+		}
+		ss += e * e
+	}
+	return math.Sqrt(ss / float64(len(hold)))
 }
 
 // trainChunk runs forward and backward for the listed windows and returns
@@ -569,6 +678,9 @@ func (m *Model) Artifact() (*model.Artifact, error) {
 	}
 	if len(m.History) > 0 {
 		a.Header.Curves = map[string][]float64{"train_loss": m.History}
+		if len(m.Holdout) > 0 {
+			a.Header.Curves["holdout_rmse_s"] = m.Holdout
+		}
 	}
 	for i, p := range m.net.params() {
 		a.Tensors = append(a.Tensors, model.Tensor{Name: fmt.Sprintf("%02d.%s", i, p.Name), Shape: p.Shape, Data: p.W})

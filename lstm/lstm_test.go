@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/reckon-ml/reckon/dataset"
@@ -108,31 +109,112 @@ func TestTrainDeterministicAndArtifact(t *testing.T) {
 // file format) gives the bytes of an uninterrupted run.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	tracks, labels := trainingSet(t, 13)
-	cfg := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
-	full, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
+	base := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
+	for name, edit := range map[string]func(*Config){
+		"defaults":       func(*Config) {},
+		"dropout":        func(c *Config) { c.Layers, c.Dropout = 2, 0.3 },
+		"early stopping": func(c *Config) { c.Patience, c.HoldoutFrac, c.Epochs = 2, 0.25, 6 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := base
+			edit(&cfg)
+			full, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			_, ck, err := Train(ctx, tracks, labels, cfg, nil, func(p Progress) {
+				if p.Epoch == 2 {
+					cancel()
+				}
+			})
+			if !errors.Is(err, context.Canceled) || ck == nil || ck.Epoch != 2 {
+				t.Fatalf("interrupted: %v, checkpoint at %v", err, ck)
+			}
+			ck2, err := checkpointRoundTrip(ck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resumed, _, err := Train(context.Background(), tracks, labels, cfg, ck2, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(modelBytes(full), modelBytes(resumed)) {
+				t.Error("resumed model differs from the uninterrupted one")
+			}
+		})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	_, ck, err := Train(ctx, tracks, labels, cfg, nil, func(p Progress) {
-		if p.Epoch == 2 {
-			cancel()
+}
+
+// Dropout changes the model, repeatably; without it the file is what it
+// was before the option existed (no new header fields).
+func TestDropoutIsSeededAndOptional(t *testing.T) {
+	tracks, labels := trainingSet(t, 9)
+	cfg := Config{Window: 48, Hidden: 4, Layers: 2, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, Seed: 3, Workers: 2, TTA: 1}
+	train := func(c Config) []byte {
+		m, _, err := Train(context.Background(), tracks, labels, c, nil, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	if !errors.Is(err, context.Canceled) || ck == nil || ck.Epoch != 2 {
-		t.Fatalf("interrupted: %v, checkpoint at %v", err, ck)
+		return modelBytes(m)
 	}
-	ck2, err := checkpointRoundTrip(ck)
+	plain := train(cfg)
+	cfg.Dropout = 0.5
+	d1, d2 := train(cfg), train(cfg)
+	if !bytes.Equal(d1, d2) {
+		t.Error("dropout with one seed gave two models")
+	}
+	if bytes.Equal(d1, plain) {
+		t.Error("dropout 0.5 left the model unchanged")
+	}
+	if bytes.Contains(plain, []byte("dropout")) || bytes.Contains(plain, []byte("early_stop")) {
+		t.Error("a model trained without the options names them")
+	}
+}
+
+// Early stopping halts after Patience epochs without a better holdout
+// RMSE and keeps the best epoch's weights.
+func TestEarlyStoppingKeepsBestEpoch(t *testing.T) {
+	tracks, labels := trainingSet(t, 13)
+	cfg := Config{Window: 48, Hidden: 4, Layers: 1, Epochs: 40, Batch: 2, LR: 3e-2, Clip: 1, Seed: 4, Workers: 2, TTA: 1, Patience: 2, HoldoutFrac: 0.25}
+	var seen []float64
+	m, _, err := Train(context.Background(), tracks, labels, cfg, nil, func(p Progress) { seen = append(seen, p.Holdout) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	resumed, _, err := Train(context.Background(), tracks, labels, cfg, ck2, nil)
+	if len(m.Holdout) != len(m.History) || len(seen) != len(m.History) {
+		t.Fatalf("%d holdout scores, %d losses, %d progress reports", len(m.Holdout), len(m.History), len(seen))
+	}
+	t.Logf("stopped after %d of %d epochs, best %d, holdout %v", len(m.History), cfg.Epochs, m.BestEpoch, m.Holdout)
+	best := slices.Min(m.Holdout)
+	if m.BestEpoch < 1 || m.Holdout[m.BestEpoch-1] != best {
+		t.Fatalf("best epoch %d of holdout %v", m.BestEpoch, m.Holdout)
+	}
+	if len(m.History) < cfg.Epochs && len(m.History)-m.BestEpoch != cfg.Patience {
+		t.Errorf("stopped after %d epochs with the best at %d, patience %d", len(m.History), m.BestEpoch, cfg.Patience)
+	}
+	// The model has the best epoch's weights: scoring the holdout again
+	// gives the best score.
+	_, _, hold, err := holdOut(mustWindows(t, tracks, labels, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(modelBytes(full), modelBytes(resumed)) {
-		t.Error("resumed model differs from the uninterrupted one")
+	if got := m.holdoutRMSE(hold); got != best {
+		t.Errorf("the returned model scores %g on the holdout, the best epoch %g", got, best)
 	}
+	cfg.HoldoutFrac = 0.5
+	if _, _, err := Train(context.Background(), tracks[:3], labels[:3], cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "early_stop_frac") {
+		t.Errorf("3 flights, half held out: %v", err)
+	}
+}
+
+func mustWindows(t *testing.T, tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config) ([]sample, []window, Config) {
+	t.Helper()
+	data, base, err := trainingWindows(tracks, labels, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, base, cfg
 }
 
 // TestPeriodicCheckpointResumes: the checkpoint a running training hands

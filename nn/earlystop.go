@@ -9,30 +9,33 @@ type EarlyStopping struct {
 
 	Best      float64
 	BestEpoch int
-	since     int
-	saved     [][]float32
-	seen      bool
+	// The rest is exported so a training checkpoint can store it: Since
+	// checks without an improvement, the best weights, whether any score
+	// was seen.
+	Since int
+	Saved [][]float32
+	Seen  bool
 }
 
 // Observe records the score of epoch and reports whether to stop.
 func (e *EarlyStopping) Observe(epoch int, score float64, params []*Param) (stop bool) {
-	if !e.seen || score < e.Best-e.MinDelta {
-		e.Best, e.BestEpoch, e.since, e.seen = score, epoch, 0, true
-		e.saved = e.saved[:0]
+	if !e.Seen || score < e.Best-e.MinDelta {
+		e.Best, e.BestEpoch, e.Since, e.Seen = score, epoch, 0, true
+		e.Saved = nil // a checkpoint may share the old copies
 		for _, p := range params {
-			e.saved = append(e.saved, append([]float32(nil), p.W...))
+			e.Saved = append(e.Saved, append([]float32(nil), p.W...))
 		}
 		return false
 	}
-	e.since++
-	return e.since >= e.Patience
+	e.Since++
+	return e.Since >= e.Patience
 }
 
 // Restore puts the best weights back.
 func (e *EarlyStopping) Restore(params []*Param) {
 	for i, p := range params {
-		if i < len(e.saved) {
-			copy(p.W, e.saved[i])
+		if i < len(e.Saved) {
+			copy(p.W, e.Saved[i])
 		}
 	}
 }

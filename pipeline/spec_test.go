@@ -132,3 +132,29 @@ func TestDataPathsAreConfined(t *testing.T) {
 		}
 	}
 }
+
+// The LSTM's options are pipeline params under their file names, checked
+// when the pipeline is read.
+func TestLSTMOptionParams(t *testing.T) {
+	for _, c := range []struct {
+		params map[string]any
+		bad    string
+	}{
+		{params: map[string]any{"layers": 2, "dropout": 0.2, "early_stop_patience": 10, "early_stop_frac": 0.2}},
+		{params: map[string]any{"dropout": 1.0}, bad: "dropout"},
+		{params: map[string]any{"layers": 1, "dropout": 0.2}, bad: "dropout"},
+		{params: map[string]any{"early_stop_frac": 0.2}, bad: "early_stop_frac"},
+		{params: map[string]any{"early_stop_patience": -1}, bad: "early_stop_patience"},
+	} {
+		cfg, err := trackConfig(Model{Name: "lstm", Kind: "lstm", Params: c.params}, Features{}, Split{TestFrac: 0.2})
+		if c.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), c.bad) {
+				t.Errorf("%v: error %v, want one naming %s", c.params, err, c.bad)
+			}
+			continue
+		}
+		if err != nil || cfg.LSTM.Dropout != 0.2 || cfg.LSTM.Patience != 10 || cfg.LSTM.HoldoutFrac != 0.2 {
+			t.Errorf("%v: %+v %v", c.params, cfg.LSTM, err)
+		}
+	}
+}

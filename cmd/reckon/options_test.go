@@ -65,11 +65,19 @@ func TestTrainReentryOptions(t *testing.T) {
 	if got.cfg.LSTM == nil || got.cfg.LSTM.Epochs != 7 || got.cfg.LSTM.Window != 64 || got.cfg.LSTM.LR != 0.01 || got.cfg.Variant != "A" {
 		t.Errorf("config %+v lstm %+v", got.cfg, got.cfg.LSTM)
 	}
+	if err := parse(t, testApp().newTrainReentryCmd(stop), "--data", "d", "--out", "m", "--model", "lstm", "--dropout", "0.2", "--early-stop-patience", "8"); err != nil {
+		t.Fatal(err)
+	}
+	if l := got.cfg.LSTM; l.Dropout != 0.2 || l.Patience != 8 || l.HoldoutFrac != 0 {
+		t.Errorf("options: %+v", l)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--window", "8"}, "window_steps"},
+		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--layers", "1", "--dropout", "0.3"}, "dropout"},
+		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--early-stop-frac", "0.2"}, "early_stop_frac"},
 		{[]string{"--data", "d", "--out", "m", "--variant", "C"}, "--variant"},
 		{[]string{"--data", "d", "--out", "m", "--model", "gbdt"}, "available:"},
 		{[]string{"--out", "m"}, "--data"},

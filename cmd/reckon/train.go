@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,15 @@ type trainResult struct {
 	DataHash   string                `json:"data_hash"`
 	Train      int                   `json:"train_tracks"`
 	Validation trackmodel.Evaluation `json:"validation"`
+	EarlyStop  *earlyStopResult      `json:"early_stopping,omitempty"`
+}
+
+// earlyStopResult says which epoch an early-stopped lstm kept.
+type earlyStopResult struct {
+	BestEpoch     int     `json:"best_epoch"`
+	Epochs        int     `json:"epochs_run"`
+	HoldoutRMSE   float64 `json:"holdout_rmse_s"`
+	HoldoutTracks int     `json:"holdout_tracks"`
 }
 
 // trainReentryOptions are train reentry's flags.
@@ -111,6 +121,9 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.Float64Var(&lc.LR, "max-lr", lc.LR, "lstm: peak learning rate of the one-cycle schedule")
 	f.Float64Var(&lc.AugmentSigma, "augment-sigma-m", lc.AugmentSigma, "lstm: extra position noise (m) drawn afresh every epoch; 0 turns it off")
 	f.IntVar(&lc.Workers, "workers", lc.Workers, "lstm: data-parallel workers (the model file depends on it)")
+	f.Float64Var(&lc.Dropout, "dropout", 0, "lstm: dropout between stacked layers in training, 0 to <1 (0: off; needs --layers 2 or more)")
+	f.IntVar(&lc.Patience, "early-stop-patience", 0, "lstm: stop after this many epochs without a better reentry-time RMSE on flights held out of training, and keep the best epoch's weights (0: off)")
+	f.Float64Var(&lc.HoldoutFrac, "early-stop-frac", 0, "lstm: share of the training flights early stopping holds out (default 0.15 when --early-stop-patience is set)")
 	return c
 }
 
@@ -161,8 +174,15 @@ func (a *app) runTrainReentry(ctx context.Context, o *trainReentryOptions) error
 		return err
 	}
 	r := trainResult{Model: out, Kind: art.Header.Kind, DataHash: art.Header.DataHash, Train: len(res.Train), Validation: res.Validation}
+	if lm, ok := res.Model.(*lstm.Model); ok && lm.BestEpoch > 0 {
+		r.EarlyStop = &earlyStopResult{BestEpoch: lm.BestEpoch, Epochs: len(lm.History), HoldoutRMSE: lm.Holdout[lm.BestEpoch-1],
+			HoldoutTracks: lm.HoldoutTracks}
+	}
 	return a.report(r, func(w io.Writer) {
 		fmt.Fprintf(w, "trained %s on %d tracks; wrote %s\n", r.Kind, r.Train, out)
+		if e := r.EarlyStop; e != nil {
+			fmt.Fprintf(w, "early stopping: kept epoch %d of %d run (reentry-time RMSE %.3f s on %d flights held out of training)\n", e.BestEpoch, e.Epochs, e.HoldoutRMSE, e.HoldoutTracks)
+		}
 		fmt.Fprintf(w, "validation on %d held-out tracks:\n", r.Validation.N)
 		printEval(w, &r.Validation)
 	})
@@ -171,7 +191,13 @@ func (a *app) runTrainReentry(ctx context.Context, o *trainReentryOptions) error
 // epochBar is the progress bar of a training run: epoch, loss, ETA.
 func (a *app) epochBar(label string, epochs int) (func(lstm.Progress), func()) {
 	bar := progress.New(a.progressOut(), label, epochs)
-	return func(p lstm.Progress) { bar.SetNote(p.Epoch, fmt.Sprintf("loss %.5f", p.Loss)) }, bar.Finish
+	return func(p lstm.Progress) {
+		note := fmt.Sprintf("loss %.5f", p.Loss)
+		if !math.IsNaN(p.Holdout) {
+			note += fmt.Sprintf(", holdout RMSE %.3f s", p.Holdout)
+		}
+		bar.SetNote(p.Epoch, note)
+	}, bar.Finish
 }
 
 // loadTracks loads a track set and logs what the loader changed.
