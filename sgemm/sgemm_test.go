@@ -33,7 +33,7 @@ func TestFMA32MatchesExactRounding(t *testing.T) {
 		{3e38, 3e38, 0},                            // overflow
 		{float32(math.Inf(1)), 1, 1},               // infinity
 		{float32(math.Inf(1)), 0, 1},               // NaN
-		{-0.0, 1, 0},                               // signed zero
+		{float32(math.Copysign(0, -1)), 1, 0},      // signed zero
 		{1 + 0x1p-23, -(1 - 0x1p-24), 1 - 0x1p-23}, // cancellation
 	}
 	for range 200000 {
