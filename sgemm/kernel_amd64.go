@@ -35,7 +35,7 @@ func kernel6x16(k int, a *float32, aRow, aStep int, b *float32, bStep int, c *fl
 // nr columns of op(B), over k steps, to C.
 func kernel(rows, k int, a []float32, aRow, aStep int, b []float32, bStep int, c []float32, ldc int, alpha float32) {
 	if !useAsm || k == 0 {
-		kernelGo(rows, k, a, aRow, aStep, b, bStep, c, ldc, alpha)
+		portable(rows, k, a, aRow, aStep, b, bStep, c, ldc, alpha)
 		return
 	}
 	// The bounds the assembly relies on, checked once per tile.
@@ -64,5 +64,5 @@ func Kernel() string {
 	if useAsm {
 		return "avx2-fma"
 	}
-	return "go"
+	return portableName()
 }

@@ -222,3 +222,34 @@ func TestPackedMatchesGemm(t *testing.T) {
 		}
 	}
 }
+
+// The Go kernel writes x*y+z only when the compiler fuses it; where it
+// does not, the expression must round differently on the probe cases, or
+// the probe could not tell.
+func TestFusionProbe(t *testing.T) {
+	t.Logf("compiler fuses kernelFused's multiply-adds: %v; kernel %s", goFuses, Kernel())
+	x, y, z := float32(2-3*0x1p-22), float32((1+3*0x1p-23)*0x1p-25), float32(1+0x1p-23)
+	unfused := float32(x*y) + z
+	if unfused == fma32(x, y, z) {
+		t.Fatal("the probe case rounds the same fused and unfused")
+	}
+	// Whichever Go kernel runs, it is kernelGo bit for bit.
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, sh := range shapes {
+		m, n, k := sh[0], sh[1], sh[2]
+		a, b, c0 := randSlice(r, m*k), randSlice(r, k*n), randSlice(r, m*n)
+		c1 := append([]float32(nil), c0...)
+		was := UsePortable(true)
+		Gemm(false, false, m, n, k, 0.3, a, b, 1, c0)
+		saved := goFuses
+		goFuses = false
+		Gemm(false, false, m, n, k, 0.3, a, b, 1, c1)
+		goFuses = saved
+		UsePortable(was)
+		for i := range c0 {
+			if math.Float32bits(c0[i]) != math.Float32bits(c1[i]) {
+				t.Fatalf("m=%d n=%d k=%d: entry %d is %g from %s, %g from kernelGo", m, n, k, i, c0[i], portableName(), c1[i])
+			}
+		}
+	}
+}
