@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reckon-ml/reckon/nn"
+	"github.com/reckon-ml/reckon/sgemm"
 )
 
 // LSTMConfig is the anchor's `train` shape (lstm_anchor.py defaults).
@@ -139,7 +140,7 @@ func TrainLSTM(ctx context.Context, s *Seqbin, cfg LSTMConfig, progress func(epo
 		return total / float64(nb), nil
 	}
 
-	res := LSTMResult{Engine: "reckon nn (Go " + runtime.Version() + ")", Threads: workers, N: s.N, T: s.T, F: s.F,
+	res := LSTMResult{Engine: "reckon nn (Go " + runtime.Version() + ", " + sgemm.Kernel() + " kernel)", Threads: workers, N: s.N, T: s.T, F: s.F,
 		Hidden: cfg.Hidden, Layers: cfg.Layers, Batch: cfg.Batch}
 	if _, err := epoch(); err != nil { // warm-up, not timed
 		return res, err
