@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/metrics"
 	"github.com/reckon-ml/reckon/physics"
 )
 
@@ -144,40 +145,5 @@ func median(v []float64) float64 {
 		slices.Sort(s)
 		return s[len(s)/2]
 	}
-	return selectKth(s, len(s)/2)
-}
-
-// selectKth returns the value sorting s would put at index k, reordering s
-// (Hoare's selection, Wirth's form): linear expected time, where a sort is
-// n log n. Smooth runs every epoch of an augmented LSTM training, and the
-// sort was a tenth of its time.
-func selectKth(s []float64, k int) float64 {
-	lo, hi := 0, len(s)-1
-	for lo < hi {
-		a, b, c := s[lo], s[lo+(hi-lo)/2], s[hi]
-		pivot := max(min(a, b), min(max(a, b), c)) // median of three
-		i, j := lo, hi
-		for i <= j {
-			for s[i] < pivot {
-				i++
-			}
-			for s[j] > pivot {
-				j--
-			}
-			if i <= j {
-				s[i], s[j] = s[j], s[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return s[k]
-		}
-	}
-	return s[k]
+	return metrics.Nth(s, len(s)/2)
 }

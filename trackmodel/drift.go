@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/reckon-ml/reckon/dataset"
+	"github.com/reckon-ml/reckon/metrics"
 	"github.com/reckon-ml/reckon/monitor"
 	"github.com/reckon-ml/reckon/physfit"
 	"github.com/reckon-ml/reckon/physics"
@@ -51,39 +52,7 @@ func noiseOf(t *dataset.Track) float64 {
 	if len(d) == 0 {
 		return math.NaN()
 	}
-	return nth(d, len(d)/2) / 0.6744897501960817 / math.Sqrt(20)
-}
-
-// nth is the k-th smallest of v (from 0), which it reorders: Hoare's
-// selection, linear on average where sorting is not.
-func nth(v []float64, k int) float64 {
-	lo, hi := 0, len(v)-1
-	for lo < hi {
-		p := v[lo+(hi-lo)/2]
-		i, j := lo, hi
-		for i <= j {
-			for v[i] < p {
-				i++
-			}
-			for v[j] > p {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return v[k]
-		}
-	}
-	return v[k]
+	return metrics.Nth(d, len(d)/2) / 0.6744897501960817 / math.Sqrt(20)
 }
 
 // FeatureColumns are FeatureValues of every track, as columns.

@@ -2,8 +2,6 @@ package trackmodel
 
 import (
 	"context"
-	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/reckon-ml/reckon/dataset"
@@ -43,21 +41,4 @@ func BenchmarkFeatureValues(b *testing.B) {
 			noiseOf(&ts.Tracks[i%len(ts.Tracks)])
 		}
 	})
-}
-
-// TestNth: the selection agrees with sorting, ties and all.
-func TestNth(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for n := 1; n < 60; n++ {
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = float64(rng.IntN(7))
-		}
-		sorted := slices.Sorted(slices.Values(v))
-		for k := range n {
-			if got := nth(slices.Clone(v), k); got != sorted[k] {
-				t.Fatalf("n %d, k %d: %v, sorted %v", n, k, got, sorted[k])
-			}
-		}
-	}
 }
