@@ -43,8 +43,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a, b []float32, beta 
 		panic(fmt.Sprintf("sgemm: slices of %d, %d, %d values are too short for m=%d n=%d k=%d", len(a), len(b), len(c), m, n, k))
 	}
 	c = c[:m*n]
-	scale(c, beta)
-	if m == 0 || n == 0 || k == 0 || alpha == 0 {
+	if !begin(c, m, n, k, alpha, beta) {
 		return
 	}
 	buf := scratch.Get().(*buffers)
@@ -98,13 +97,18 @@ func (p *PackedB) Mul(transA bool, m int, alpha float32, a []float32, beta float
 		panic(fmt.Sprintf("sgemm: slices of %d and %d values are too short for m=%d n=%d k=%d", len(a), len(c), m, n, k))
 	}
 	c = c[:m*n]
-	scale(c, beta)
-	if m == 0 || n == 0 || k == 0 || alpha == 0 {
+	if !begin(c, m, n, k, alpha, beta) {
 		return
 	}
 	buf := scratch.Get().(*buffers)
 	defer scratch.Put(buf)
 	run(buf, transA, m, n, k, alpha, a, p, nil, c)
+}
+
+// begin sets C = beta·C and reports whether a product is left to add.
+func begin(c []float32, m, n, k int, alpha, beta float32) bool {
+	scale(c, beta)
+	return m > 0 && n > 0 && k > 0 && alpha != 0
 }
 
 // scale sets C = beta·C, with beta = 0 clearing C as BLAS does.
