@@ -6,9 +6,7 @@ import (
 	"github.com/reckon-ml/reckon/sgemm"
 )
 
-// exp32 is e^x in float32 arithmetic with a relative error under 2e-7 over
-// the whole float32 range, about 4x faster than math.Exp. LSTM gates spend
-// most of their non-matmul time here.
+// The activations' constants, shared with the vector kernels (actK).
 const (
 	log2e     = 1.4426950408889634
 	ln2hi     = 0.693145751953125
@@ -18,6 +16,9 @@ const (
 	tanhSmall = 0.01  // within ±0.01, tanh by its series
 )
 
+// exp32 is e^x in float32 arithmetic with a relative error under 2e-7 over
+// the whole float32 range, about 4x faster than math.Exp. LSTM gates spend
+// most of their non-matmul time here.
 func exp32(x float32) float32 {
 	if x > 88 { // near overflow: rare, let math do the edge
 		return float32(math.Exp(float64(x)))
