@@ -42,9 +42,9 @@ var TumorPipeline []byte
 var ReentryPipeline []byte
 
 // Files are all the examples as shipped: tumor/ (pipeline, table, folds,
-// the table's licence) and reentry/ (pipeline).
+// the table's licence), reentry/ and forecast/ (pipelines).
 //
-//go:embed tumor/README.md tumor/pipeline.yaml tumor/breast_cancer_wisconsin_clean.csv tumor/breast_cancer_folds.json reentry/pipeline.yaml
+//go:embed tumor/README.md tumor/pipeline.yaml tumor/breast_cancer_wisconsin_clean.csv tumor/breast_cancer_folds.json reentry/pipeline.yaml forecast/pipeline.yaml
 var Files embed.FS
 
 // Extract writes the examples under dir (dir/tumor/..., dir/reentry/...),

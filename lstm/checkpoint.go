@@ -42,6 +42,7 @@ func (c *Checkpoint) Artifact() (*model.Artifact, error) {
 		}
 	}
 	add("param", c.Params)
+	add("stats", c.Stats)
 	m, v := c.Adam.M, c.Adam.V
 	if len(m) == 0 {
 		// Interrupted before the optimizer's first step: its moments do
@@ -74,6 +75,8 @@ func CheckpointFromArtifact(a *model.Artifact) (*Checkpoint, error) {
 		switch prefix {
 		case "param":
 			c.Params = append(c.Params, t.Data)
+		case "stats":
+			c.Stats = append(c.Stats, t.Data)
 		case "adam_m":
 			c.Adam.M = append(c.Adam.M, t.Data)
 		case "adam_v":
@@ -81,11 +84,12 @@ func CheckpointFromArtifact(a *model.Artifact) (*Checkpoint, error) {
 		case "best":
 			c.Stop.Saved = append(c.Stop.Saved, t.Data)
 		default:
-			return nil, fmt.Errorf("checkpoint tensor %q: not a parameter, Adam moment or best weight", t.Name)
+			return nil, fmt.Errorf("checkpoint tensor %q: not a parameter, batch-norm statistic, Adam moment or best weight", t.Name)
 		}
 	}
-	if len(c.Adam.M) != len(c.Params) || len(c.Adam.V) != len(c.Params) || (len(c.Stop.Saved) != 0 && len(c.Stop.Saved) != len(c.Params)) {
-		return nil, fmt.Errorf("checkpoint has %d parameters, %d and %d Adam moments and %d best weights: they must match", len(c.Params), len(c.Adam.M), len(c.Adam.V), len(c.Stop.Saved))
+	if len(c.Adam.M) != len(c.Params) || len(c.Adam.V) != len(c.Params) || (len(c.Stop.Saved) != 0 && len(c.Stop.Saved) != len(c.Params)+len(c.Stats)) {
+		return nil, fmt.Errorf("checkpoint has %d parameters, %d batch-norm statistics, %d and %d Adam moments and %d best weights and statistics: they must match",
+			len(c.Params), len(c.Stats), len(c.Adam.M), len(c.Adam.V), len(c.Stop.Saved))
 	}
 	return c, nil
 }

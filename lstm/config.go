@@ -29,6 +29,8 @@ func (c *Config) Validate() error {
 		return bad("max_shift_steps", c.Shift, "0 (off) or more")
 	case c.Readout != "mean" && c.Readout != "regression" && c.Readout != "softmax":
 		return bad("readout", fmt.Sprintf("%q", c.Readout), "mean, regression or softmax")
+	case c.Forecast && c.Readout == "softmax":
+		return bad("readout", `"softmax"`, "mean or regression for a forecast (variant B): the reentry is not in the window")
 	case c.TTA < 1:
 		return bad("tta", c.TTA, "at least 1 (1: no test-time averaging)")
 	case c.Workers < 1:
@@ -37,6 +39,8 @@ func (c *Config) Validate() error {
 		return bad("dropout", c.Dropout, "0 (off) up to but not including 1")
 	case c.Dropout > 0 && c.Layers < 2:
 		return bad("dropout", c.Dropout, "0 with one layer: it acts between stacked layers")
+	case c.BatchNorm && c.Layers < 2:
+		return bad("batch_norm", true, "false with one layer: it acts between stacked layers")
 	case c.Patience < 0:
 		return bad("early_stop_patience", c.Patience, "0 (off) or a number of epochs")
 	case !(c.HoldoutFrac >= 0 && c.HoldoutFrac <= 0.5):

@@ -41,8 +41,15 @@ type Config struct {
 
 	// Options off by default (the original work found they hurt here):
 	Dropout     float64 `json:"dropout,omitempty"`             // between stacked layers, in training
+	BatchNorm   bool    `json:"batch_norm,omitempty"`          // between stacked layers: statistics over the whole mini-batch and every step
 	Patience    int     `json:"early_stop_patience,omitempty"` // epochs without a better holdout RMSE before stopping
 	HoldoutFrac float64 `json:"early_stop_frac,omitempty"`     // training flights held out for early stopping (0: 0.15)
+
+	// Forecast trains for variant B: tracks cut H seconds before reentry,
+	// H unknown. The regression head learns the unclipped time to reentry
+	// of every step and the prediction is read from the last steps; the
+	// softmax head, which needs the reentry inside the window, is unused.
+	Forecast bool `json:"forecast,omitempty"`
 }
 
 // DefaultHoldoutFrac is the share of training flights early stopping
@@ -57,15 +64,21 @@ func DefaultConfig() Config {
 
 const (
 	regScale = 30.0 // s: regression target is clip((t - t_re)/regScale, -1, 1)
+	// fcScale (s) scales the forecast target (t - t_re)/fcScale: the
+	// horizons run to minutes, so the target stays of order one.
+	fcScale = 60.0
+	// fcVotes is how many of the last observed steps vote on a forecast.
+	fcVotes  = 16
 	huberD   = 0.05
 	ceWeight = 0.05
 )
 
 type net struct {
 	layers []*nn.BiLSTM
-	drops  []*nn.Dropout // after every layer but the last, in training replicas only
-	reg    *nn.Dense     // per step -> time offset
-	cls    *nn.Dense     // per step -> logit
+	norms  []*nn.BatchNorm // with BatchNorm: after every layer but the last (evaluation mode but in training replicas)
+	drops  []*nn.Dropout   // after every layer but the last (and its norm), in training replicas only
+	reg    *nn.Dense       // per step -> time offset
+	cls    *nn.Dense       // per step -> logit
 }
 
 func newNet(r *rand.Rand, cfg Config) *net {
@@ -78,6 +91,13 @@ func newNet(r *rand.Rand, cfg Config) *net {
 	}
 	n.reg = nn.NewDense(r, in, 1)
 	n.cls = nn.NewDense(r, in, 1)
+	if cfg.BatchNorm {
+		for _, l := range n.layers[:cfg.Layers-1] {
+			b := nn.NewBatchNorm(l.Out())
+			b.Training = false
+			n.norms = append(n.norms, b)
+		}
+	}
 	return n
 }
 
@@ -86,13 +106,33 @@ func (n *net) params() []*nn.Param {
 	for _, l := range n.layers {
 		ps = append(ps, l.Params()...)
 	}
-	return append(append(ps, n.reg.Params()...), n.cls.Params()...)
+	ps = append(append(ps, n.reg.Params()...), n.cls.Params()...)
+	// Last, so a model without norms has the tensors it always had.
+	for _, b := range n.norms {
+		ps = append(ps, b.Params()...)
+	}
+	return ps
 }
 
+// stats are the norms' running statistics: saved and restored with the
+// weights, never trained.
+func (n *net) stats() []*nn.Param {
+	var ps []*nn.Param
+	for _, b := range n.norms {
+		ps = append(ps, b.Stats()...)
+	}
+	return ps
+}
+
+// replicate shares n's weights with buffers of its own; its norms are in
+// evaluation mode (training replaces them with a synchronised group).
 func (n *net) replicate() *net {
 	r := &net{reg: n.reg.Replicate(), cls: n.cls.Replicate()}
 	for _, l := range n.layers {
 		r.layers = append(r.layers, l.Replicate())
+	}
+	for _, b := range n.norms {
+		r.norms = append(r.norms, b.Replicate())
 	}
 	return r
 }
@@ -102,6 +142,9 @@ func (n *net) forward(x []float32, T, B int) (reg, logits []float32) {
 	h := x
 	for i, l := range n.layers {
 		h = l.Forward(h, T, B)
+		if i < len(n.norms) {
+			h = n.norms[i].Forward(h, T*B)
+		}
 		if i < len(n.drops) {
 			h = n.drops[i].Forward(h)
 		}
@@ -119,6 +162,9 @@ func (n *net) backward(dreg, dlogits []float32) {
 		dh = n.layers[i].Backward(dh)
 		if i-1 < len(n.drops) {
 			dh = n.drops[i-1].Backward(dh)
+		}
+		if i-1 < len(n.norms) {
+			dh = n.norms[i-1].Backward(dh)
 		}
 	}
 	n.layers[0].BackwardParams(dh)
@@ -160,6 +206,7 @@ type Checkpoint struct {
 	Epoch   int    // epochs completed
 	RNG     []byte // the training generator's state
 	Params  [][]float32
+	Stats   [][]float32 // batch norms' running statistics
 	Adam    nn.AdamState
 	History []float64 // loss of the completed epochs
 	Holdout []float64 // holdout RMSE of the completed epochs (early stopping)
@@ -200,23 +247,50 @@ func FromCheckpoint(ck *Checkpoint, tracks []*dataset.Track, labels []dataset.Tr
 	}
 	m := &Model{Config: ck.Config, Scaler: fitScaler(base), net: newNet(rand.New(rand.NewPCG(ck.Config.Seed, 0x157e)), ck.Config),
 		History: append([]float64(nil), ck.History...)}
-	params := m.net.params()
-	if len(ck.Params) != len(params) {
-		return nil, fmt.Errorf("lstm: checkpoint has %d parameters, the model %d", len(ck.Params), len(params))
-	}
-	for i, p := range params {
-		if len(ck.Params[i]) != len(p.W) {
-			return nil, fmt.Errorf("lstm: checkpoint parameter %d has %d values, want %d", i, len(ck.Params[i]), len(p.W))
-		}
-		copy(p.W, ck.Params[i])
+	if err := ck.restore(m.net); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// restore copies the checkpoint's weights and statistics into n.
+func (ck *Checkpoint) restore(n *net) error {
+	if err := load(n.params(), ck.Params, "parameter"); err != nil {
+		return err
+	}
+	return load(n.stats(), ck.Stats, "batch-norm statistic")
+}
+
+// load copies vs into ps, refusing a count or a length that differs.
+func load(ps []*nn.Param, vs [][]float32, what string) error {
+	if len(vs) != len(ps) {
+		return fmt.Errorf("lstm: checkpoint has %d %ss, the model %d", len(vs), what, len(ps))
+	}
+	for i, p := range ps {
+		if len(vs[i]) != len(p.W) {
+			return fmt.Errorf("lstm: checkpoint %s %d has %d values, want %d", what, i, len(vs[i]), len(p.W))
+		}
+		copy(p.W, vs[i])
+	}
+	return nil
+}
+
+// snapshot copies the values of ps.
+func snapshot(ps []*nn.Param) [][]float32 {
+	out := make([][]float32, len(ps))
+	for i, p := range ps {
+		out[i] = append([]float32(nil), p.W...)
+	}
+	return out
 }
 
 // Train fits an LSTM on the labelled, reentering tracks, starting from
 // resume when it is not nil. When ctx is cancelled it returns the
 // checkpoint of the last completed epoch with ctx's error.
 func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackLabel, cfg Config, resume *Checkpoint, progress func(Progress)) (*Model, *Checkpoint, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
 	data, base, err := trainingWindows(tracks, labels, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -230,7 +304,9 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 	pcg := rand.NewPCG(cfg.Seed, 0x157e)
 	r := rand.New(pcg)
 	m := &Model{Config: cfg, Scaler: fitScaler(base), net: newNet(r, cfg)}
-	params := m.net.params()
+	params, stats := m.net.params(), m.net.stats()
+	// Early stopping keeps and restores the statistics with the weights.
+	kept := append(slices.Clip(params), stats...)
 	workers := cfg.Workers
 	if workers <= 0 { // not stored in files: a loaded config means the default
 		workers = DefaultConfig().Workers
@@ -238,8 +314,17 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 	workers = min(workers, cfg.Batch)
 	reps := make([]*net, workers)
 	repParams := make([][]*nn.Param, workers)
+	// Each norm's training replicas form one group: its statistics are
+	// those of the whole mini-batch, whatever the split.
+	normGroups := make([][]*nn.BatchNorm, len(m.net.norms))
+	for i, b := range m.net.norms {
+		normGroups[i] = b.Replicas(workers)
+	}
 	for w := range reps {
 		reps[w] = m.net.replicate()
+		for i := range reps[w].norms {
+			reps[w].norms[i] = normGroups[i][w]
+		}
 		repParams[w] = reps[w].params()
 		if cfg.Dropout > 0 {
 			for range cfg.Layers - 1 {
@@ -254,14 +339,8 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 	T := cfg.Window
 	start := 0
 	if resume != nil {
-		if len(resume.Params) != len(params) {
-			return nil, nil, fmt.Errorf("lstm: checkpoint has %d parameters, the model %d", len(resume.Params), len(params))
-		}
-		for i, p := range params {
-			if len(resume.Params[i]) != len(p.W) {
-				return nil, nil, fmt.Errorf("lstm: checkpoint parameter %d has %d values, want %d", i, len(resume.Params[i]), len(p.W))
-			}
-			copy(p.W, resume.Params[i])
+		if err := resume.restore(m.net); err != nil {
+			return nil, nil, err
 		}
 		opt.SetState(resume.Adam)
 		if err := pcg.UnmarshalBinary(resume.RNG); err != nil {
@@ -279,11 +358,8 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		if err != nil {
 			return nil, nil, err
 		}
-		snap := &Checkpoint{Config: cfg, Epoch: epoch, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...),
-			Holdout: append([]float64(nil), m.Holdout...), Stop: stop}
-		for _, p := range params {
-			snap.Params = append(snap.Params, append([]float32(nil), p.W...))
-		}
+		snap := &Checkpoint{Config: cfg, Epoch: epoch, RNG: rng, Params: snapshot(params), Stats: snapshot(stats), Adam: opt.State(),
+			History: append([]float64(nil), m.History...), Holdout: append([]float64(nil), m.Holdout...), Stop: stop}
 		// Fresh augmentation every epoch: re-noised positions and a trimmed
 		// end, features recomputed, so the network never sees a track twice.
 		windows := make([]window, len(data))
@@ -303,6 +379,9 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 			}
 			idx := perm[b*cfg.Batch : min((b+1)*cfg.Batch, len(data))]
 			opt.LR = oneCycle(step, total, cfg.LR)
+			for _, g := range normGroups {
+				g[0].SetActive(min(workers, len(idx)))
+			}
 			thisStep := uint64(step)
 			step++
 			losses := nn.ParallelStep(params, repParams, idx, func(w int, rows []int) float64 {
@@ -326,7 +405,7 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		if hold != nil {
 			holdRMSE = m.holdoutRMSE(hold)
 			m.Holdout = append(m.Holdout, holdRMSE)
-			halt = stop.Observe(epoch, holdRMSE, params)
+			halt = stop.Observe(epoch, holdRMSE, kept)
 		}
 		if progress != nil {
 			done := epoch + 1
@@ -336,12 +415,8 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 				if err != nil {
 					return nil, err
 				}
-				ck := &Checkpoint{Config: cfg, Epoch: done, RNG: rng, Adam: opt.State(), History: append([]float64(nil), m.History...),
-					Holdout: append([]float64(nil), m.Holdout...), Stop: stopNow}
-				for _, p := range params {
-					ck.Params = append(ck.Params, append([]float32(nil), p.W...))
-				}
-				return ck, nil
+				return &Checkpoint{Config: cfg, Epoch: done, RNG: rng, Params: snapshot(params), Stats: snapshot(stats), Adam: opt.State(),
+					History: append([]float64(nil), m.History...), Holdout: append([]float64(nil), m.Holdout...), Stop: stopNow}, nil
 			}})
 		}
 		if halt {
@@ -349,7 +424,7 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 		}
 	}
 	if hold != nil && stop.Seen {
-		stop.Restore(params)
+		stop.Restore(kept)
 		m.BestEpoch, m.HoldoutTracks = stop.BestEpoch+1, len(hold)
 	}
 	return m, nil, nil
@@ -413,16 +488,46 @@ func (m *Model) trainChunk(n *net, windows []window, data []sample, rows []int, 
 	for j, i := range rows {
 		w := windows[i]
 		m.Scaler.put(x, w, j, B)
-		targets(w.times, data[i].tre, yr, yc, j, B)
+		if m.Config.Forecast {
+			forecastTargets(w.times, data[i].tre, yr, j, B)
+		} else {
+			targets(w.times, data[i].tre, yr, yc, j, B)
+		}
 	}
 	reg, logits := n.forward(x, T, B)
 	dreg := make([]float32, T*B)
 	dlog := make([]float32, T*B)
+	if m.Config.Forecast {
+		// The padding before a short track's first step has no time to
+		// reentry: its target is the output itself, so it adds neither
+		// loss nor gradient.
+		for j, i := range rows {
+			for t, tt := range windows[i].times {
+				if math.IsNaN(tt) {
+					yr[t*B+j] = reg[t*B+j]
+				}
+			}
+		}
+		l1 := nn.Huber(reg, yr, dreg, huberD, share*10)
+		n.backward(dreg, dlog)
+		return float64(share) * 10 * l1
+	}
 	probs := make([]float32, T*B)
 	l1 := nn.Huber(reg, yr, dreg, huberD, share*10)
 	l2 := nn.SoftmaxOverTime(logits, yc, dlog, probs, T, B, share*ceWeight)
 	n.backward(dreg, dlog)
 	return float64(share) * (10*l1 + ceWeight*l2)
+}
+
+// forecastTargets fills the forecast regression target of sequence b:
+// (t - t_re)/fcScale at every step, unclipped, since every step of a cut
+// track is before reentry by at least the unknown horizon.
+func forecastTargets(times []float64, tre float64, yr []float32, b, B int) {
+	for t, tt := range times {
+		if !math.IsNaN(tt) {
+			yr[t*B+b] = float32((tt - tre) / fcScale)
+		}
+	}
 }
 
 // targets fills the regression target (clipped, scaled time to reentry)
@@ -551,6 +656,12 @@ func (m *Model) predictOnce(tr *dataset.Track) (float64, error) {
 
 // readout turns one track's per-step outputs into its reentry time.
 func (m *Model) readout(reg, logits []float32, times []float64, id string) (float64, error) {
+	if m.Config.Forecast {
+		if v, ok := readForecast(reg, times); ok {
+			return v, nil
+		}
+		return 0, fmt.Errorf("track %q: no observed step in the network's window", id)
+	}
 	a, okA := readRegression(reg, times)
 	b, okB := readSoftmax(logits, times)
 	switch m.Config.Readout {
@@ -632,6 +743,28 @@ func readRegression(reg []float32, times []float64) (float64, bool) {
 	return (votes[n/2-1] + votes[n/2]) / 2, true
 }
 
+// readForecast: the last fcVotes steps each vote t - offset; the median
+// wins. Only the last steps: they are the ones a forecast is made from
+// (with a bidirectional network every step has seen the whole window, but
+// the nearest steps extrapolate least).
+func readForecast(reg []float32, times []float64) (float64, bool) {
+	var votes []float64
+	for t := len(reg) - 1; t >= 0 && len(votes) < fcVotes; t-- {
+		if !math.IsNaN(times[t]) {
+			votes = append(votes, times[t]-float64(reg[t])*fcScale)
+		}
+	}
+	if len(votes) == 0 {
+		return 0, false
+	}
+	slices.Sort(votes)
+	n := len(votes)
+	if n%2 == 1 {
+		return votes[n/2], true
+	}
+	return (votes[n/2-1] + votes[n/2]) / 2, true
+}
+
 // readSoftmax: the probability-weighted time over the peak and its two
 // neighbours on each side.
 func readSoftmax(logits []float32, times []float64) (float64, bool) {
@@ -682,7 +815,7 @@ func (m *Model) Artifact() (*model.Artifact, error) {
 			a.Header.Curves["holdout_rmse_s"] = m.Holdout
 		}
 	}
-	for i, p := range m.net.params() {
+	for i, p := range append(m.net.params(), m.net.stats()...) {
 		a.Tensors = append(a.Tensors, model.Tensor{Name: fmt.Sprintf("%02d.%s", i, p.Name), Shape: p.Shape, Data: p.W})
 	}
 	return a, nil
@@ -705,9 +838,9 @@ func init() {
 			return nil, errors.New("implausible architecture")
 		}
 		m.net = newNet(rand.New(rand.NewPCG(0, 0)), m.Config)
-		ps := m.net.params()
+		ps := append(m.net.params(), m.net.stats()...)
 		if len(ps) != len(a.Tensors) {
-			return nil, fmt.Errorf("%d tensors for %d parameters", len(a.Tensors), len(ps))
+			return nil, fmt.Errorf("%d tensors for %d parameters and statistics", len(a.Tensors), len(ps))
 		}
 		for i, p := range ps {
 			if len(a.Tensors[i].Data) != len(p.W) {

@@ -47,6 +47,83 @@ func TestReadouts(t *testing.T) {
 	}
 }
 
+// TestForecastTargetsReadBack: the forecast target of every step, read
+// out from the last steps, is the reentry time itself; the padding before
+// a short track gets no target and casts no vote.
+func TestForecastTargetsReadBack(t *testing.T) {
+	nan := math.NaN()
+	times := []float64{nan, nan, 100, 100.5, 101, 101.5, 102}
+	yr := make([]float32, len(times))
+	forecastTargets(times, 187.3, yr, 0, 1)
+	if yr[0] != 0 || yr[1] != 0 {
+		t.Errorf("padding targets %v", yr[:2])
+	}
+	if want := float32((100 - 187.3) / fcScale); yr[2] != want {
+		t.Errorf("first step's target %g, want %g", yr[2], want)
+	}
+	if got, ok := readForecast(yr, times); !ok || math.Abs(got-187.3) > 1e-4 {
+		t.Errorf("read back %g %v", got, ok)
+	}
+	if _, ok := readForecast(yr[:2], times[:2]); ok {
+		t.Error("a window of padding gave a forecast")
+	}
+	// Only the last fcVotes steps vote: a wild early step does not move it.
+	long := make([]float64, 40)
+	reg := make([]float32, 40)
+	for i := range long {
+		long[i] = float64(i) / 2
+		reg[i] = float32((long[i] - 50) / fcScale)
+	}
+	reg[0] = 100
+	if got, _ := readForecast(reg, long); math.Abs(got-50) > 1e-4 {
+		t.Errorf("forecast %g, want 50", got)
+	}
+}
+
+// TestForecastTrains: on tracks cut before reentry the forecast head
+// trains (the loss falls), deterministically, and every forecast lies
+// after the track's last observation; the softmax readout is refused.
+func TestForecastTrains(t *testing.T) {
+	c := reentry.DefaultConfig()
+	c.Count, c.Seed, c.Variant, c.Replicates = 4, 3, "B", 2
+	dir := t.TempDir()
+	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tracks []*dataset.Track
+	var labels []dataset.TrackLabel
+	for i := range ts.Tracks {
+		tracks = append(tracks, &ts.Tracks[i])
+		labels = append(labels, ts.Labels[ts.Tracks[i].ID])
+	}
+	cfg := Config{Window: 48, Hidden: 6, Layers: 2, Epochs: 12, Batch: 4, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1, Readout: "mean", Forecast: true}
+	m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, last := m.History[0], m.History[len(m.History)-1]; !(last < first/2) {
+		t.Errorf("loss %g -> %g over %d epochs", first, last, len(m.History))
+	}
+	again, _, _ := Train(context.Background(), tracks, labels, cfg, nil, nil)
+	if !bytes.Equal(modelBytes(m), modelBytes(again)) {
+		t.Error("two forecast trainings differ")
+	}
+	preds, errs := m.PredictBatch(tracks)
+	for i, tr := range tracks {
+		if errs[i] != nil || !(preds[i] > tr.T[tr.Len()-1]) {
+			t.Errorf("track %s ends at %g s: forecast %g, %v", tr.ID, tr.T[tr.Len()-1], preds[i], errs[i])
+		}
+	}
+	cfg.Readout = "softmax"
+	if _, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "readout") {
+		t.Errorf("softmax forecast: %v", err)
+	}
+}
+
 func TestOneCycle(t *testing.T) {
 	if lr := oneCycle(0, 100, 1); math.Abs(lr-0.04) > 1e-12 {
 		t.Errorf("start %g", lr)
@@ -63,7 +140,7 @@ func TestOneCycle(t *testing.T) {
 // artifact, and the same seed and worker count give the same bytes.
 func TestTrainDeterministicAndArtifact(t *testing.T) {
 	tracks, labels := trainingSet(t, 9)
-	cfg := Config{Window: 64, Hidden: 12, Layers: 2, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 1, Workers: 2}
+	cfg := Config{Readout: "mean", Window: 64, Hidden: 12, Layers: 2, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 1, Workers: 2, TTA: 1}
 	encode := func() []byte {
 		m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
 		if err != nil {
@@ -109,11 +186,15 @@ func TestTrainDeterministicAndArtifact(t *testing.T) {
 // file format) gives the bytes of an uninterrupted run.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	tracks, labels := trainingSet(t, 13)
-	base := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
+	base := Config{Readout: "mean", Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
 	for name, edit := range map[string]func(*Config){
 		"defaults":       func(*Config) {},
 		"dropout":        func(c *Config) { c.Layers, c.Dropout = 2, 0.3 },
 		"early stopping": func(c *Config) { c.Patience, c.HoldoutFrac, c.Epochs = 2, 0.25, 6 },
+		// Batches of 3 and 1 on two workers: the one-row step leaves a
+		// worker idle, which the norms' statistics must not wait for.
+		"batch norm":                 func(c *Config) { c.Layers, c.BatchNorm, c.Batch = 2, true, 3 },
+		"batch norm, early stopping": func(c *Config) { c.Layers, c.BatchNorm, c.Patience, c.HoldoutFrac, c.Epochs = 2, true, 2, 0.25, 6 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := base
@@ -150,7 +231,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 // was before the option existed (no new header fields).
 func TestDropoutIsSeededAndOptional(t *testing.T) {
 	tracks, labels := trainingSet(t, 9)
-	cfg := Config{Window: 48, Hidden: 4, Layers: 2, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, Seed: 3, Workers: 2, TTA: 1}
+	cfg := Config{Readout: "mean", Window: 48, Hidden: 4, Layers: 2, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, Seed: 3, Workers: 2, TTA: 1}
 	train := func(c Config) []byte {
 		m, _, err := Train(context.Background(), tracks, labels, c, nil, nil)
 		if err != nil {
@@ -172,11 +253,66 @@ func TestDropoutIsSeededAndOptional(t *testing.T) {
 	}
 }
 
+// TestBatchNormModel: batch norm trains repeatably, its running
+// statistics move off their start and travel in the model file, and the
+// file read back predicts what the trained model predicts.
+func TestBatchNormModel(t *testing.T) {
+	tracks, labels := trainingSet(t, 9)
+	cfg := Config{Readout: "mean", Window: 48, Hidden: 4, Layers: 2, Epochs: 2, Batch: 3, LR: 1e-2, Clip: 1, Seed: 3, Workers: 2, TTA: 1, BatchNorm: true}
+	m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, _ := Train(context.Background(), tracks, labels, cfg, nil, nil)
+	if !bytes.Equal(modelBytes(m), modelBytes(again)) {
+		t.Error("batch norm with one seed gave two models")
+	}
+	st := m.net.stats()
+	if len(st) != 2 || st[0].W[0] == 0 || st[1].W[0] == 1 {
+		t.Fatalf("running statistics %v", st)
+	}
+	a, err := m.Artifact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Header.Kind = Kind
+	var b bytes.Buffer
+	if err := model.Write(&b, a); err != nil {
+		t.Fatal(err)
+	}
+	a2, err := model.Read("m", &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm, err := model.FromArtifact("m", a2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range tracks {
+		p1, err1 := m.Predict(tr)
+		p2, err2 := mm.(*Model).Predict(tr)
+		if err1 != nil || err2 != nil || p1 != p2 {
+			t.Errorf("track %s: trained model %g (%v), read back %g (%v)", tr.ID, p1, err1, p2, err2)
+		}
+	}
+	// Evaluation uses the running statistics, not the batch's: one track
+	// alone predicts what it predicts in a batch.
+	one, _ := m.PredictBatch(tracks[:1])
+	all, _ := m.PredictBatch(tracks)
+	if math.Abs(one[0]-all[0]) > 1e-3 {
+		t.Errorf("track 0 alone %g, in a batch %g", one[0], all[0])
+	}
+	cfg.Layers = 1
+	if _, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil); err == nil || !strings.Contains(err.Error(), "batch_norm") {
+		t.Errorf("batch norm with one layer: %v", err)
+	}
+}
+
 // Early stopping halts after Patience epochs without a better holdout
 // RMSE and keeps the best epoch's weights.
 func TestEarlyStoppingKeepsBestEpoch(t *testing.T) {
 	tracks, labels := trainingSet(t, 13)
-	cfg := Config{Window: 48, Hidden: 4, Layers: 1, Epochs: 40, Batch: 2, LR: 3e-2, Clip: 1, Seed: 4, Workers: 2, TTA: 1, Patience: 2, HoldoutFrac: 0.25}
+	cfg := Config{Readout: "mean", Window: 48, Hidden: 4, Layers: 1, Epochs: 40, Batch: 2, LR: 3e-2, Clip: 1, Seed: 4, Workers: 2, TTA: 1, Patience: 2, HoldoutFrac: 0.25}
 	var seen []float64
 	m, _, err := Train(context.Background(), tracks, labels, cfg, nil, func(p Progress) { seen = append(seen, p.Holdout) })
 	if err != nil {
@@ -222,7 +358,7 @@ func mustWindows(t *testing.T, tracks []*dataset.Track, labels []dataset.TrackLa
 // the uninterrupted model too.
 func TestPeriodicCheckpointResumes(t *testing.T) {
 	tracks, labels := trainingSet(t, 13)
-	cfg := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 3, Workers: 2, TTA: 1}
+	cfg := Config{Readout: "mean", Window: 48, Hidden: 3, Layers: 1, Epochs: 4, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 3, Workers: 2, TTA: 1}
 	var ck *Checkpoint
 	full, _, err := Train(context.Background(), tracks, labels, cfg, nil, func(p Progress) {
 		if p.Epoch == 1 {
@@ -321,7 +457,7 @@ func trainingSet(t *testing.T, seed uint64) ([]*dataset.Track, []dataset.TrackLa
 // tensors, want parameters, Adam m and v").
 func TestInterruptBeforeFirstEpochResumes(t *testing.T) {
 	tracks, labels := trainingSet(t, 13)
-	cfg := Config{Window: 48, Hidden: 3, Layers: 1, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
+	cfg := Config{Readout: "mean", Window: 48, Hidden: 3, Layers: 1, Epochs: 2, Batch: 2, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1}
 	full, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestLayerNormGradients(t *testing.T) {
@@ -74,7 +75,7 @@ func TestBatchNormSyncMatchesWholeBatch(t *testing.T) {
 		}
 	}
 	for j := range n {
-		if math.Abs(float64(master.G.G[j]-whole.G.G[j])) > 1e-5 || math.Abs(master.RunMean[j]-whole.RunMean[j]) > 1e-9 {
+		if math.Abs(float64(master.G.G[j]-whole.G.G[j])) > 1e-5 || master.RunMean[j] != whole.RunMean[j] {
 			t.Fatalf("feature %d: gain grad %g vs %g, running mean %g vs %g", j, master.G.G[j], whole.G.G[j], master.RunMean[j], whole.RunMean[j])
 		}
 	}
@@ -83,6 +84,49 @@ func TestBatchNormSyncMatchesWholeBatch(t *testing.T) {
 	if got := whole.Forward(x, rows); got[0] == y[0] {
 		t.Error("evaluation mode used batch statistics")
 	}
+}
+
+// TestBatchNormFewerRowsThanReplicas: a step with one row for two
+// replicas runs on the first alone (ParallelStep) and the statistics do
+// not wait for the idle one; the running mean is the one-row batch's.
+func TestBatchNormFewerRowsThanReplicas(t *testing.T) {
+	const n = 3
+	master := NewBatchNorm(n)
+	reps := master.Replicas(2)
+	x := []float32{1, 2, 3}
+	ps := [][]*Param{reps[0].Params(), reps[1].Params()}
+	ran := make([]bool, 2)
+	for range 2 { // twice: the barrier is reusable after a short step
+		reps[0].SetActive(1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ParallelStep(master.Params(), ps, []int{0}, func(w int, rows []int) float64 {
+				ran[w] = true
+				reps[w].Forward(x, len(rows))
+				reps[w].Backward([]float32{1, 1, 1})
+				return 0
+			})
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a one-row step on two replicas deadlocked")
+		}
+	}
+	if !ran[0] || ran[1] {
+		t.Errorf("replicas that ran: %v, want the first only", ran)
+	}
+	if want := float32(0.9*(0.9*0+0.1*1) + 0.1*1); math.Abs(float64(master.RunMean[0]-want)) > 1e-7 {
+		t.Errorf("running mean %g after two steps of 1, want %g", master.RunMean[0], want)
+	}
+	reps[0].SetActive(2)
+	defer func() {
+		if recover() == nil {
+			t.Error("SetActive(3) on two replicas accepted")
+		}
+	}()
+	reps[0].SetActive(3)
 }
 
 func TestActivationAndDropoutGradients(t *testing.T) {

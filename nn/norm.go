@@ -89,12 +89,15 @@ func (l *LayerNorm) Backward(dy []float32) []float32 {
 // training share a sync group, so the statistics are those of the whole
 // mini-batch however it is split (what PyTorch's SyncBatchNorm does across
 // GPUs), summed in replica order so results repeat.
+//
+// The running statistics are float32, updated in float64 and rounded once
+// a step, so a model file or a training checkpoint stores them exactly.
 type BatchNorm struct {
 	N             int
 	G, B          *Param
 	Eps, Momentum float64
-	RunMean       []float64
-	RunVar        []float64
+	RunMean       []float32
+	RunVar        []float32
 	Training      bool
 
 	sync *bnSync
@@ -107,7 +110,7 @@ type BatchNorm struct {
 // NewBatchNorm makes a layer for n features in training mode.
 func NewBatchNorm(n int) *BatchNorm {
 	b := &BatchNorm{N: n, G: newParam("batchnorm.g", n), B: newParam("batchnorm.b", n), Eps: 1e-5, Momentum: 0.1,
-		RunMean: make([]float64, n), RunVar: make([]float64, n), Training: true}
+		RunMean: make([]float32, n), RunVar: make([]float32, n), Training: true}
 	for i := range b.G.W {
 		b.G.W[i] = 1
 	}
@@ -119,6 +122,29 @@ func NewBatchNorm(n int) *BatchNorm {
 }
 
 func (b *BatchNorm) Params() []*Param { return []*Param{b.G, b.B} }
+
+// Stats are the running mean and variance as tensors that share b's
+// storage: not trained, but saved and restored with the weights.
+func (b *BatchNorm) Stats() []*Param {
+	return []*Param{{Name: "batchnorm.mean", Shape: []int{b.N}, W: b.RunMean}, {Name: "batchnorm.var", Shape: []int{b.N}, W: b.RunVar}}
+}
+
+// Replicate is an evaluation-mode layer sharing b's weights and running
+// statistics, with buffers of its own (one per goroutine predicting).
+func (b *BatchNorm) Replicate() *BatchNorm {
+	return &BatchNorm{N: b.N, G: b.G.replica(), B: b.B.replica(), Eps: b.Eps, Momentum: b.Momentum,
+		RunMean: b.RunMean, RunVar: b.RunVar, sync: newBNSync(1, b.N)}
+}
+
+// SetActive says how many of the replicas (the first k) take part in the
+// next step: a mini-batch smaller than the worker count leaves the rest
+// idle, and the statistics must not wait for them. Call it between steps.
+func (b *BatchNorm) SetActive(k int) {
+	if k < 1 || k > b.sync.k {
+		panic(fmt.Sprintf("nn: BatchNorm.SetActive(%d) with %d replicas", k, b.sync.k))
+	}
+	b.sync.active = k
+}
 
 // Replicas returns k layers for k data-parallel workers: shared weights,
 // separate gradients, one statistics group. Replica 0 updates the running
@@ -141,7 +167,7 @@ func (b *BatchNorm) Forward(x []float32, rows int) []float32 {
 		for r := range rows {
 			for j := range n {
 				i := r*n + j
-				h := (float64(x[i]) - b.RunMean[j]) / math.Sqrt(b.RunVar[j]+b.Eps)
+				h := (float64(x[i]) - float64(b.RunMean[j])) / math.Sqrt(float64(b.RunVar[j])+b.Eps)
 				y[i] = b.G.W[j]*float32(h) + b.B.W[j]
 			}
 		}
@@ -175,8 +201,8 @@ func (b *BatchNorm) Forward(x []float32, rows int) []float32 {
 		}
 		if b.slot == 0 {
 			unbiased := v * total / math.Max(total-1, 1)
-			b.RunMean[j] = (1-b.Momentum)*b.RunMean[j] + b.Momentum*mean
-			b.RunVar[j] = (1-b.Momentum)*b.RunVar[j] + b.Momentum*unbiased
+			b.RunMean[j] = float32((1-b.Momentum)*float64(b.RunMean[j]) + b.Momentum*mean)
+			b.RunVar[j] = float32((1-b.Momentum)*float64(b.RunVar[j]) + b.Momentum*unbiased)
 		}
 	}
 	return y
@@ -210,25 +236,27 @@ func (b *BatchNorm) Backward(dy []float32) []float32 {
 }
 
 // bnSync is a reusable barrier that sums the workers' partial vectors in
-// slot order and hands every worker the same total.
+// slot order and hands every worker the same total. Only the first active
+// slots take part (all k unless SetActive said fewer).
 type bnSync struct {
-	k     int
-	mu    sync.Mutex
-	cond  *sync.Cond
-	parts [][]float64
-	got   int
-	gen   int
-	total []float64
+	k      int
+	active int
+	mu     sync.Mutex
+	cond   *sync.Cond
+	parts  [][]float64
+	got    int
+	gen    int
+	total  []float64
 }
 
 func newBNSync(k, n int) *bnSync {
-	s := &bnSync{k: k, parts: make([][]float64, k)}
+	s := &bnSync{k: k, active: k, parts: make([][]float64, k)}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
 
 func (s *bnSync) reduce(slot int, part []float64) []float64 {
-	if s.k == 1 {
+	if s.active == 1 {
 		return part
 	}
 	s.mu.Lock()
@@ -236,9 +264,9 @@ func (s *bnSync) reduce(slot int, part []float64) []float64 {
 	gen := s.gen
 	s.parts[slot] = part
 	s.got++
-	if s.got == s.k {
+	if s.got == s.active {
 		tot := make([]float64, len(part))
-		for _, p := range s.parts {
+		for _, p := range s.parts[:s.active] {
 			for i, v := range p {
 				tot[i] += v
 			}

@@ -93,21 +93,22 @@ func ClipGradNorm(params []*Param, max float64) float64 {
 }
 
 // ParallelStep is one data-parallel training step: rows are split into
-// len(replicas) contiguous chunks, step runs on every non-empty chunk
+// min(len(replicas), len(rows)) contiguous chunks, step runs on each
 // concurrently with that replica's gradients cleared, and the replicas'
 // gradients are summed into master in replica order, so the result repeats
 // bit for bit for a given number of replicas. It returns what each step
-// returned (0 for an empty chunk).
+// returned (0 for a replica left idle).
 func ParallelStep(master []*Param, replicas [][]*Param, rows []int, step func(w int, chunk []int) float64) []float64 {
-	k := len(replicas)
-	out := make([]float64, k)
+	out := make([]float64, len(replicas))
+	for _, r := range replicas {
+		ZeroGrad(r)
+	}
+	// Fewer rows than workers: the first len(rows) work, one row each
+	// (what BatchNorm.SetActive is told).
+	k := min(len(replicas), len(rows))
 	var wg sync.WaitGroup
 	for w := range k {
-		ZeroGrad(replicas[w])
 		lo, hi := w*len(rows)/k, (w+1)*len(rows)/k
-		if lo == hi {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

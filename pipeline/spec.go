@@ -56,6 +56,11 @@ type Data struct {
 type Generate struct {
 	Count int    `yaml:"count"`
 	Seed  uint64 `yaml:"seed"`
+	// Variant B cuts each track before reentry, at Replicates drawn
+	// horizons per flight or at the fixed Horizons (s).
+	Variant    string    `yaml:"variant"`
+	Replicates int       `yaml:"replicates"`
+	Horizons   []float64 `yaml:"horizons"`
 }
 
 // Split: folds (a fold file, or cv KxR) for tables; a held-out share of
@@ -239,8 +244,22 @@ func (s *Spec) check() error {
 		if d.Target != "" || d.Positive != "" || s.Split.Folds != "" || s.Split.CV != "" || len(s.Features.Exclude) > 0 {
 			return s.errorf(at("data"), "target, positive, split.folds, split.cv and features.exclude are for tables, not track sets")
 		}
-		if d.Generate != nil && (d.Generate.Count < 2) {
-			return s.errorf(at("data", "generate", "count"), "data.generate.count: want at least 2 tracks")
+		if g := d.Generate; g != nil {
+			switch {
+			case g.Count < 2:
+				return s.errorf(at("data", "generate", "count"), "data.generate.count: want at least 2 tracks")
+			case g.Variant != "" && g.Variant != "A" && g.Variant != "B":
+				return s.errorf(at("data", "generate", "variant"), "data.generate.variant %q: want A (whole tracks) or B (forecast cuts)", g.Variant)
+			case g.Variant != "B" && (g.Replicates != 0 || len(g.Horizons) > 0):
+				return s.errorf(at("data", "generate"), "data.generate: replicates and horizons are for variant: B")
+			case g.Replicates < 0 || (g.Replicates > 0 && len(g.Horizons) > 0):
+				return s.errorf(at("data", "generate", "replicates"), "data.generate.replicates: want a positive count of drawn horizons per flight, and not beside fixed horizons")
+			}
+			for i, h := range g.Horizons {
+				if !(h > 0) {
+					return s.errorf(at("data", "generate", "horizons"), "data.generate.horizons[%d]: want a positive horizon in seconds, got %v", i, h)
+				}
+			}
 		}
 		if s.Split.TestFrac == 0 {
 			s.Split.TestFrac = 0.2

@@ -26,6 +26,9 @@ func TestDecodeRejects(t *testing.T) {
 		// Values are checked by the kind itself when the file is read.
 		{"bad_gbdt_value.yaml", []string{"bad_gbdt_value.yaml:10:", "models[1] (gbdt)", "depth must be in [1, 12], got 0"}},
 		{"bad_lstm_value.yaml", []string{"bad_lstm_value.yaml:9:", "models[1] (lstm)", `readout "max"`, "mean, regression or softmax"}},
+		{"bad_variant.yaml", []string{"bad_variant.yaml:5:", `data.generate.variant "C"`}},
+		{"replicates_on_a.yaml", []string{"replicates_on_a.yaml:4:", "replicates and horizons are for variant: B"}},
+		{"bad_horizon.yaml", []string{"bad_horizon.yaml:5:", "data.generate.horizons[1]", "got -5"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -65,6 +68,13 @@ func TestExamplesDecode(t *testing.T) {
 	}
 	if re.Tabular() || re.Data.Generate == nil || re.Select.Metric != "rmse_s" || re.CheckpointEvery == nil || re.CheckpointEvery.Seconds() != 30 {
 		t.Errorf("reentry: %+v", re)
+	}
+	fc, err := Load("../examples/forecast/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := fc.Data.Generate; g == nil || g.Variant != "B" || g.Replicates != 3 || len(fc.Models) != 3 {
+		t.Errorf("forecast: %+v", fc)
 	}
 	cfg, err := trackConfig(re.Models[2], re.Features, re.Split)
 	if err != nil || cfg.LSTM == nil || cfg.LSTM.Epochs != 40 || cfg.LSTM.Window != 256 || cfg.Split.TestFrac != 0.2 {
@@ -140,7 +150,8 @@ func TestLSTMOptionParams(t *testing.T) {
 		params map[string]any
 		bad    string
 	}{
-		{params: map[string]any{"layers": 2, "dropout": 0.2, "early_stop_patience": 10, "early_stop_frac": 0.2}},
+		{params: map[string]any{"layers": 2, "dropout": 0.2, "batch_norm": true, "early_stop_patience": 10, "early_stop_frac": 0.2}},
+		{params: map[string]any{"layers": 1, "batch_norm": true}, bad: "batch_norm"},
 		{params: map[string]any{"dropout": 1.0}, bad: "dropout"},
 		{params: map[string]any{"layers": 1, "dropout": 0.2}, bad: "dropout"},
 		{params: map[string]any{"early_stop_frac": 0.2}, bad: "early_stop_frac"},
@@ -153,7 +164,7 @@ func TestLSTMOptionParams(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || cfg.LSTM.Dropout != 0.2 || cfg.LSTM.Patience != 10 || cfg.LSTM.HoldoutFrac != 0.2 {
+		if err != nil || cfg.LSTM.Dropout != 0.2 || !cfg.LSTM.BatchNorm || cfg.LSTM.Patience != 10 || cfg.LSTM.HoldoutFrac != 0.2 {
 			t.Errorf("%v: %+v %v", c.params, cfg.LSTM, err)
 		}
 	}

@@ -25,7 +25,7 @@ import (
 // takes params (those of its model file: epochs, hidden, max_lr, ...);
 // features.window sets its window.
 func trackConfig(m Model, f Features, sp Split) (trackmodel.Config, error) {
-	cfg := trackmodel.Config{Kind: m.Kind, Variant: "A", Split: trackmodel.Split{TestFrac: sp.TestFrac, Seed: sp.Seed}}
+	cfg := trackmodel.Config{Kind: m.Kind, Split: trackmodel.Split{TestFrac: sp.TestFrac, Seed: sp.Seed}}
 	if !slices.Contains(trackmodel.Kinds, m.Kind) {
 		return cfg, fmt.Errorf("kind %q: a track set's candidates are %s", m.Kind, strings.Join(trackmodel.Kinds, ", "))
 	}
@@ -69,6 +69,15 @@ func (x *exec) tracks(ctx context.Context) error {
 	if g := sp.Data.Generate; g != nil {
 		gcfg := reentry.DefaultConfig()
 		gcfg.Count, gcfg.Seed = g.Count, g.Seed
+		if g.Variant != "" {
+			gcfg.Variant = g.Variant
+		}
+		if g.Replicates > 0 {
+			gcfg.Replicates = g.Replicates
+		}
+		if len(g.Horizons) > 0 {
+			gcfg.Horizons = g.Horizons
+		}
 		var do dataOut
 		if _, err := x.step(ctx, "data", gcfg, nil, &do, func(ctx context.Context, s *stepRun) error {
 			// A directory per cache key: another configuration or build
@@ -173,8 +182,15 @@ func (x *exec) tracks(ctx context.Context) error {
 	outs := map[string]trainOut{}
 	runs := map[string]string{}
 	var pending []candidate
+	cfgs := map[string]trackmodel.Config{}
 	for _, m := range sp.Models {
-		cfg, _ := trackConfig(m, sp.Features, sp.Split)
+		cfg, _ := trackConfig(m, sp.Features, sp.Split) // checked when the file was read
+		// The variant is the data's (cut tracks are B), settled before
+		// the configuration keys the step's cache.
+		if err := cfg.ForData(ts); err != nil {
+			return err
+		}
+		cfgs[m.Name] = cfg
 		pending = append(pending, candidate{m.Name, cfg, map[string]string{"data": hash, "split": splitKey}})
 	}
 	if err := x.fanOut(ctx, pending); err != nil {
@@ -184,7 +200,7 @@ func (x *exec) tracks(ctx context.Context) error {
 		if x.skip(m.Name) {
 			continue
 		}
-		cfg, _ := trackConfig(m, sp.Features, sp.Split) // checked when the file was read
+		cfg := cfgs[m.Name]
 		var to trackTrainOut
 		in := map[string]string{"data": hash, "split": splitKey}
 		st, err := x.step(ctx, "train/"+m.Name, cfg, in, &to, func(ctx context.Context, s *stepRun) error {
@@ -237,7 +253,7 @@ func (x *exec) tracks(ctx context.Context) error {
 		}
 		out.Ranking = rankLower(names, scores)
 		out.Winner = out.Ranking[0]
-		out.Reason = fmt.Sprintf("%s has the lowest %s on the %d held-out flights (%.3f", out.Winner, sp.Select.Metric, len(split.Test), scores[out.Winner])
+		out.Reason = fmt.Sprintf("%s has the lowest %s on the %d held-out tracks (%.3f", out.Winner, sp.Select.Metric, len(split.Test), scores[out.Winner])
 		if len(out.Ranking) > 1 {
 			second := out.Ranking[1]
 			out.Reason += fmt.Sprintf(" against %s's %.3f", second, scores[second])

@@ -8,10 +8,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/reckon-ml/reckon/baseline"
@@ -41,7 +41,7 @@ type Split struct {
 // Config is what `reckon train reentry` takes.
 type Config struct {
 	Kind    string `json:"kind"`
-	Variant string `json:"variant,omitempty"` // "A" (default) or "B" (forecast)
+	Variant string `json:"variant,omitempty"` // "A" or "B" (forecast); empty: the data's (ForData)
 	Split   Split  `json:"split"`
 	// Seed is the training seed of every kind: the one owner of the lstm's
 	// seed (LSTM.Seed is overwritten with it for training and in the
@@ -71,6 +71,7 @@ func (e *Interrupted) Unwrap() error { return e.Err }
 // Result is a trained model with its validation scores.
 type Result struct {
 	Model      Predictor
+	Variant    string     // the task trained for: "A" or "B" (Config.ForData)
 	Train      []string   // track ids fitted on
 	Validation Evaluation // on the held-out tracks
 }
@@ -81,6 +82,9 @@ type Result struct {
 func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, error) {
 	if ts.Labels == nil {
 		return nil, fmt.Errorf("%s: training needs labels.csv beside the tracks", ts.TracksPath)
+	}
+	if err := cfg.ForData(ts); err != nil {
+		return nil, err
 	}
 	trainIDs, testIDs := dataset.SplitTracks(ts, cfg.Split.TestFrac, cfg.Split.Seed)
 	if len(trainIDs) == 0 {
@@ -99,14 +103,7 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 		}
 		p = &m
 	case lstm.Kind:
-		if cfg.Variant == "B" {
-			return nil, errors.New("lstm: variant B (forecast) training is not in this build; physics-fit and baseline-mean-altitude forecast")
-		}
-		lc := lstm.DefaultConfig()
-		if cfg.LSTM != nil {
-			lc = *cfg.LSTM
-		}
-		lc.Seed = cfg.Seed
+		lc := cfg.lstmConfig()
 		tracks, labels := ts.Subset(trainIDs)
 		if cfg.Resume != nil {
 			lc = cfg.Resume.Config
@@ -139,7 +136,7 @@ func Train(ctx context.Context, ts *dataset.TrackSet, cfg Config) (*Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("validation: %w", err)
 	}
-	return &Result{Model: p, Train: trainIDs, Validation: val}, nil
+	return &Result{Model: p, Variant: cfg.Variant, Train: trainIDs, Validation: val}, nil
 }
 
 // Artifact stores r's model with its provenance and validation metrics.
@@ -152,6 +149,9 @@ func (r *Result) Artifact(ts *dataset.TrackSet, cfg Config, reckonVersion string
 	a.Header.Reckon = reckonVersion
 	a.Header.DataHash = ts.Hash()
 	a.Header.Seed = cfg.Seed
+	if r.Variant != "" {
+		cfg.Variant = r.Variant
+	}
 	if cfg.LSTM != nil {
 		l := *cfg.LSTM
 		l.Seed = cfg.Seed
@@ -209,13 +209,31 @@ type Evaluation struct {
 	Skipped        int                    `json:"skipped_nonreentering"`
 }
 
-// Metrics flattens the headline numbers for the model file.
+// Metrics flattens the headline numbers for the model file; a forecast
+// adds its RMSE per horizon as rmse_s[h=H] (HorizonKey).
 func (e *Evaluation) Metrics() map[string]float64 {
-	return map[string]float64{
+	m := map[string]float64{
 		"rmse_s": e.RMSE, "mae_s": e.MAE, "bias_s": e.Bias, "max_abs_error_s": e.MaxAbs,
 		"exact_index_rate": e.ExactIndexRate, "index_rmse_s": e.IndexRMSE, "within_0_5_s": e.Within05,
 		"rmse_ci95_lo_s": e.RMSECI95[0], "rmse_ci95_hi_s": e.RMSECI95[1], "n": float64(e.N),
 	}
+	for _, h := range e.ByHorizon {
+		m[HorizonKey(h.Horizon)] = h.RMSE
+	}
+	return m
+}
+
+// HorizonKey is the metric name of the RMSE of forecasts h seconds ahead.
+func HorizonKey(h float64) string { return "rmse_s[h=" + strconv.FormatFloat(h, 'g', -1, 64) + "]" }
+
+// ParseHorizonKey is HorizonKey's inverse; ok is false for other names.
+func ParseHorizonKey(k string) (h float64, ok bool) {
+	v, found := strings.CutPrefix(k, "rmse_s[h=")
+	if v, found = strings.CutSuffix(v, "]"); !found {
+		return 0, false
+	}
+	h, err := strconv.ParseFloat(v, 64)
+	return h, err == nil
 }
 
 const dt = 0.5

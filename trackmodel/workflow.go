@@ -3,6 +3,7 @@ package trackmodel
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -21,9 +22,50 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("variant %q: want A (labelling) or B (forecast)", c.Variant)
 	}
 	if c.Kind == lstm.Kind && c.LSTM != nil {
-		return c.LSTM.Validate()
+		lc := c.lstmConfig()
+		return lc.Validate()
 	}
 	return nil
+}
+
+// ForData settles the variant against the labels of ts: a set whose
+// labels carry forecast horizons (labels.csv's horizon column) is variant
+// B, one without is A. An empty Variant takes the data's; one that
+// contradicts the data is refused, since a labelling model trained on cut
+// tracks (or a forecaster on whole ones) would learn the wrong task
+// without a sign of it.
+func (c *Config) ForData(ts *dataset.TrackSet) error {
+	v, withH := "A", 0
+	for _, l := range ts.Labels {
+		if !math.IsNaN(l.Horizon) {
+			withH++
+		}
+	}
+	if withH > 0 {
+		v = "B"
+	}
+	switch {
+	case c.Variant == "":
+		c.Variant = v
+	case c.Variant != v && v == "B":
+		return fmt.Errorf("%s: %d labels carry a forecast horizon, so these are variant B cuts (tracks end before reentry); train with variant B, or on whole tracks for variant A", ts.LabelsPath, withH)
+	case c.Variant != v:
+		return fmt.Errorf("%s: no label carries a forecast horizon, so these are whole tracks (variant A); variant B trains on cuts made before reentry (reckon data gen reentry --variant B)", ts.LabelsPath)
+	}
+	return nil
+}
+
+// lstmConfig is the lstm configuration training uses: the stored one or
+// the defaults, with the training seed and, for variant B, the forecast
+// head.
+func (c *Config) lstmConfig() lstm.Config {
+	lc := lstm.DefaultConfig()
+	if c.LSTM != nil {
+		lc = *c.LSTM
+	}
+	lc.Seed = c.Seed
+	lc.Forecast = c.Variant == "B"
+	return lc
 }
 
 // CheckpointArtifact is the file an interrupted training run leaves: the

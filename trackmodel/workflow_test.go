@@ -3,6 +3,7 @@ package trackmodel
 import (
 	"context"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -43,6 +44,60 @@ func TestConfigValidate(t *testing.T) {
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
 		}
+	}
+}
+
+// TestForDataSettlesTheVariant: the variant comes from the labels'
+// horizons, and a variant that contradicts them is refused by name.
+func TestForDataSettlesTheVariant(t *testing.T) {
+	whole := &dataset.TrackSet{LabelsPath: "a/labels.csv", Labels: map[string]dataset.TrackLabel{
+		"t1": {TrackID: "t1", Horizon: math.NaN()}, "t2": {TrackID: "t2", Horizon: math.NaN()}}}
+	cuts := &dataset.TrackSet{LabelsPath: "b/labels.csv", Labels: map[string]dataset.TrackLabel{
+		"t1": {TrackID: "t1", Horizon: 30}, "t2": {TrackID: "t2", Horizon: 2.5}}}
+	for _, c := range []struct {
+		ts           *dataset.TrackSet
+		variant, got string
+		err          string
+	}{
+		{whole, "", "A", ""},
+		{whole, "A", "A", ""},
+		{whole, "B", "", "a/labels.csv: no label carries a forecast horizon"},
+		{cuts, "", "B", ""},
+		{cuts, "B", "B", ""},
+		{cuts, "A", "", "b/labels.csv: 2 labels carry a forecast horizon"},
+	} {
+		cfg := Config{Kind: lstm.Kind, Variant: c.variant}
+		err := cfg.ForData(c.ts)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s, variant %q: %v, want %q", c.ts.LabelsPath, c.variant, err, c.err)
+		case c.err == "" && (err != nil || cfg.Variant != c.got):
+			t.Errorf("%s, variant %q: %q %v, want %q", c.ts.LabelsPath, c.variant, cfg.Variant, err, c.got)
+		}
+		if c.err == "" {
+			if lc := cfg.lstmConfig(); lc.Forecast != (c.got == "B") {
+				t.Errorf("%s: variant %s trains forecast=%v", c.ts.LabelsPath, c.got, lc.Forecast)
+			}
+		}
+	}
+}
+
+// TestHorizonKeys: per-horizon metric names read back to their horizon.
+func TestHorizonKeys(t *testing.T) {
+	for _, h := range []float64{2, 5, 10, 120, 2.5} {
+		k := HorizonKey(h)
+		if got, ok := ParseHorizonKey(k); !ok || got != h {
+			t.Errorf("%s: %v %v", k, got, ok)
+		}
+	}
+	for _, k := range []string{"rmse_s", "rmse_s[h=x]", "mae_s[h=2]", "rmse_s[h=2"} {
+		if _, ok := ParseHorizonKey(k); ok {
+			t.Errorf("%q parsed as a horizon", k)
+		}
+	}
+	ev := Evaluation{ByHorizon: []HorizonScore{{Horizon: 2, RMSE: 0.5}, {Horizon: 60, RMSE: 2}}}
+	if m := ev.Metrics(); m["rmse_s[h=2]"] != 0.5 || m["rmse_s[h=60]"] != 2 {
+		t.Errorf("metrics %v", m)
 	}
 }
 

@@ -24,6 +24,7 @@ from anywhere without a checkout of the repository:
   DIR/tumor/breast_cancer_wisconsin_clean.csv  its table (CC BY 4.0, see README.md)
   DIR/tumor/breast_cancer_folds.json           the 15 shared folds
   DIR/reentry/pipeline.yaml                    the reentry reference pipeline
+  DIR/forecast/pipeline.yaml                   its forecast variant (B): tracks cut before reentry
 
 Existing files are not replaced unless --force.`,
 		Example: `  reckon examples extract reckon-examples

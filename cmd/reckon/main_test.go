@@ -15,6 +15,7 @@ import (
 	"github.com/reckon-ml/reckon/sched"
 
 	"github.com/reckon-ml/reckon/examples"
+	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/release"
 )
@@ -362,8 +363,25 @@ func TestVariantBPerHorizon(t *testing.T) {
 	if len(tr.Validation.ByHorizon) != 2 || tr.Validation.ByHorizon[0].Horizon != 2 || tr.Validation.N != 2 {
 		t.Errorf("per-horizon scores %+v (n %d)", tr.Validation.ByHorizon, tr.Validation.N)
 	}
-	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--variant", "B", "--model", "lstm", "--out", m+"2"); code != 1 || !strings.Contains(errs, "variant B") {
-		t.Errorf("lstm variant B: exit %d, %q", code, errs)
+	// The lstm forecasts too, and the variant is the data's when not
+	// given; the wrong one is refused before anything trains.
+	var lr trainResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "train", "reentry", "--data", data, "--model", "lstm", "--epochs", "2", "--window-steps", "32", "--hidden", "4",
+		"--out", m+"2", "--json")), &lr); err != nil {
+		t.Fatal(err)
+	}
+	if len(lr.Validation.ByHorizon) != 2 || lr.Validation.N != 2 {
+		t.Errorf("lstm per-horizon scores %+v", lr.Validation.ByHorizon)
+	}
+	a, err := model.ReadFile(m + "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(a.Header.Hyper), `"variant":"B"`) || !strings.Contains(string(a.Header.State), `"forecast":true`) || a.Header.Metrics["rmse_s[h=60]"] == 0 {
+		t.Errorf("lstm forecast file: hyper %s state %s metrics %v", a.Header.Hyper, a.Header.State, a.Header.Metrics)
+	}
+	if _, errs, code := reckon(t, "train", "reentry", "--data", data, "--variant", "A", "--model", "lstm", "--out", m+"3"); code != 1 || !strings.Contains(errs, "forecast horizon") {
+		t.Errorf("variant A on cut tracks: exit %d, %q", code, errs)
 	}
 }
 
@@ -406,7 +424,7 @@ func TestDefaultHomeIsPerUser(t *testing.T) {
 func TestExamplesExtract(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ex")
 	mustReckon(t, "examples", "extract", dir)
-	for _, p := range []string{"tumor/pipeline.yaml", "reentry/pipeline.yaml"} {
+	for _, p := range []string{"tumor/pipeline.yaml", "reentry/pipeline.yaml", "forecast/pipeline.yaml"} {
 		s, err := pipeline.Load(filepath.Join(dir, p))
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)

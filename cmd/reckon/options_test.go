@@ -62,13 +62,13 @@ func TestTrainReentryOptions(t *testing.T) {
 	if err := parse(t, testApp().newTrainReentryCmd(stop), "--data", "d", "--out", "m", "--model", "lstm", "--epochs", "7", "--window", "64", "--lr", "0.01"); err != nil {
 		t.Fatal(err)
 	}
-	if got.cfg.LSTM == nil || got.cfg.LSTM.Epochs != 7 || got.cfg.LSTM.Window != 64 || got.cfg.LSTM.LR != 0.01 || got.cfg.Variant != "A" {
+	if got.cfg.LSTM == nil || got.cfg.LSTM.Epochs != 7 || got.cfg.LSTM.Window != 64 || got.cfg.LSTM.LR != 0.01 || got.cfg.Variant != "" {
 		t.Errorf("config %+v lstm %+v", got.cfg, got.cfg.LSTM)
 	}
-	if err := parse(t, testApp().newTrainReentryCmd(stop), "--data", "d", "--out", "m", "--model", "lstm", "--dropout", "0.2", "--early-stop-patience", "8"); err != nil {
+	if err := parse(t, testApp().newTrainReentryCmd(stop), "--data", "d", "--out", "m", "--model", "lstm", "--dropout", "0.2", "--batch-norm", "--early-stop-patience", "8"); err != nil {
 		t.Fatal(err)
 	}
-	if l := got.cfg.LSTM; l.Dropout != 0.2 || l.Patience != 8 || l.HoldoutFrac != 0 {
+	if l := got.cfg.LSTM; l.Dropout != 0.2 || !l.BatchNorm || l.Patience != 8 || l.HoldoutFrac != 0 {
 		t.Errorf("options: %+v", l)
 	}
 	for _, c := range []struct {
@@ -78,6 +78,7 @@ func TestTrainReentryOptions(t *testing.T) {
 		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--window", "8"}, "window_steps"},
 		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--layers", "1", "--dropout", "0.3"}, "dropout"},
 		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--early-stop-frac", "0.2"}, "early_stop_frac"},
+		{[]string{"--data", "d", "--out", "m", "--model", "lstm", "--layers", "1", "--batch-norm"}, "batch_norm"},
 		{[]string{"--data", "d", "--out", "m", "--variant", "C"}, "--variant"},
 		{[]string{"--data", "d", "--out", "m", "--model", "gbdt"}, "available:"},
 		{[]string{"--out", "m"}, "--data"},

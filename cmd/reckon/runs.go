@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/scheduler"
 	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/trackmodel"
 	"github.com/reckon-ml/reckon/workspace"
 )
 
@@ -199,14 +201,23 @@ func headlineMetrics(cs []pipeline.Candidate) []string {
 	for _, set := range [][]string{{"rmse_s", "mae_s", "max_abs_error_s"}, {"roc_auc", "accuracy", "log_loss"}} {
 		if len(cs) > 0 {
 			if _, ok := cs[0].Metrics[set[0]]; ok {
-				var extra []string
+				var extra, horizons []string
 				for k := range cs[0].Metrics {
 					if strings.HasPrefix(k, "recall[") || strings.HasPrefix(k, "precision[") {
 						extra = append(extra, k)
 					}
+					if _, ok := trackmodel.ParseHorizonKey(k); ok {
+						horizons = append(horizons, k)
+					}
 				}
 				slices.Sort(extra)
-				return append(set, extra...)
+				// A forecast's RMSE per horizon, nearest horizon first.
+				slices.SortFunc(horizons, func(a, b string) int {
+					ha, _ := trackmodel.ParseHorizonKey(a)
+					hb, _ := trackmodel.ParseHorizonKey(b)
+					return cmp.Compare(ha, hb)
+				})
+				return append(append(set, horizons...), extra...)
 			}
 		}
 	}

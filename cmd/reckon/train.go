@@ -77,17 +77,29 @@ the drag onset (robust least squares) and propagates to the 1 g point. lstm
 is a bidirectional LSTM over the last 256 steps of per-step features (smoothed
 altitude, radial rate, speed, drag estimates at two smoothing windows, their
 logs, the observed flag, ln dynamic pressure) with two heads trained jointly;
-it trains with fresh position noise and a trimmed end every epoch.`,
+it trains with fresh position noise and a trimmed end every epoch.
+
+The variant is the data's: a set whose labels.csv has forecast horizons
+(reckon data gen reentry --variant B) is variant B, where every kind
+forecasts the reentry from a track cut H seconds before it, H unknown to
+the model; the lstm then learns the time to reentry of every step and reads
+its forecast from the last steps. Validation reports the RMSE per horizon.`,
 		Example: `  reckon data gen reentry --count 90 --seed 7 --out-dir tracks
   reckon train reentry --data tracks --out baseline.rkm
-  reckon eval --model baseline.rkm --data tracks`,
+  reckon eval --model baseline.rkm --data tracks
+
+  # variant B: train on drawn horizons, score at fixed ones
+  reckon data gen reentry --count 200 --variant B --replicates 3 --out-dir cuts
+  reckon data gen reentry --count 60 --seed 2 --variant B --horizons 2,5,10,30,60,120 --out-dir cuts-test
+  reckon train reentry --data cuts --kind lstm --out forecast.rkm
+  reckon eval --model forecast.rkm --data cuts-test`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.data == "" || o.out == "" {
 				return fmt.Errorf("--data (a track set directory) and --out (the model file to write) are required")
 			}
-			if o.variant != "A" && o.variant != "B" {
-				return fmt.Errorf("--variant %q: want A (labelling) or B (forecast)", o.variant)
+			if o.variant != "" && o.variant != "A" && o.variant != "B" {
+				return fmt.Errorf("--variant %q: want A (labelling) or B (forecast), or leave it out to take the data's", o.variant)
 			}
 			o.cfg.Variant = o.variant
 			if o.epochs > 0 {
@@ -108,7 +120,7 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.StringVar(&o.out, "out", "", "model file to write")
 	f.BoolVar(&o.force, "force", false, "replace an existing model file")
 	f.StringVar(&o.cfg.Kind, "kind", o.cfg.Kind, "model kind: "+strings.Join(trackmodel.Kinds, ", "))
-	f.StringVar(&o.variant, "variant", "A", "task variant: A (labelling, whole tracks) or B (forecast from tracks cut before reentry; physics-fit, baseline)")
+	f.StringVar(&o.variant, "variant", "", "task variant: A (labelling, whole tracks) or B (forecast from tracks cut before reentry) (default: B when labels.csv has horizons, else A)")
 	f.Float64Var(&o.cfg.Split.TestFrac, "test-frac", o.cfg.Split.TestFrac, "share of flights held out for validation")
 	f.Uint64Var(&o.cfg.Split.Seed, "split-seed", 0, "seed of the train/validation split")
 	f.Uint64Var(&o.cfg.Seed, "seed", 0, "training seed")
@@ -122,6 +134,7 @@ it trains with fresh position noise and a trimmed end every epoch.`,
 	f.Float64Var(&lc.AugmentSigma, "augment-sigma-m", lc.AugmentSigma, "lstm: extra position noise (m) drawn afresh every epoch; 0 turns it off")
 	f.IntVar(&lc.Workers, "workers", lc.Workers, "lstm: data-parallel workers (the model file depends on it)")
 	f.Float64Var(&lc.Dropout, "dropout", 0, "lstm: dropout between stacked layers in training, 0 to <1 (0: off; needs --layers 2 or more)")
+	f.BoolVar(&lc.BatchNorm, "batch-norm", false, "lstm: batch normalisation between stacked layers, statistics over the whole mini-batch and every step (needs --layers 2 or more)")
 	f.IntVar(&lc.Patience, "early-stop-patience", 0, "lstm: stop after this many epochs without a better reentry-time RMSE on flights held out of training, and keep the best epoch's weights (0: off)")
 	f.Float64Var(&lc.HoldoutFrac, "early-stop-frac", 0, "lstm: share of the training flights early stopping holds out (default 0.15 when --early-stop-patience is set)")
 	return c
