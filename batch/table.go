@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -391,7 +392,10 @@ type tableScorer struct {
 }
 
 func (s *tableScorer) Columns() []string {
-	cols := []string{"prediction"}
+	cols := []string{"prediction"} // a regression's predicted value
+	if s.m.Schema.Regression() {
+		return cols
+	}
 	for _, c := range s.m.Schema.Classes {
 		cols = append(cols, "p_"+c)
 	}
@@ -434,6 +438,9 @@ func (s *tableScorer) Worker() (func([]Record) []Outcome, error) {
 			}
 		}
 		out := make([]Outcome, len(recs))
+		if m.Schema.Regression() {
+			return predictValues(m, f, out)
+		}
 		p, err := m.ProbaThreads(f, 1)
 		if err != nil {
 			for i := range out {
@@ -466,6 +473,26 @@ func (s *tableScorer) Worker() (func([]Record) []Outcome, error) {
 		}
 		return out
 	}, nil
+}
+
+// predictValues fills out with a regression's predicted values, one field
+// each (full precision: a value read back is the value predicted).
+func predictValues(m *tabular.Model, f *tabular.Frame, out []Outcome) []Outcome {
+	v, err := m.PredictThreads(f, 1)
+	if err != nil {
+		for i := range out {
+			out[i] = Outcome{Stage: "predict", Reason: err.Error()}
+		}
+		return out
+	}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			out[i] = Outcome{Stage: "predict", Reason: fmt.Sprintf("non-finite prediction %g", x)}
+			continue
+		}
+		out[i] = Outcome{Fields: []string{strconv.FormatFloat(x, 'g', -1, 64)}}
+	}
+	return out
 }
 
 // FrameRecords are the rows of an encoded frame as records (ids 0, 1, ...),

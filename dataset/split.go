@@ -216,6 +216,9 @@ type FoldPlan struct {
 	// Field names CV in its errors as the user wrote it ("--cv",
 	// "p.yaml: split.cv:"); "" for none.
 	Field string
+	// Plain folds ignore the labels: shuffled K-fold for a numeric target
+	// (y, all one stratum, then only gives the row count).
+	Plain bool
 }
 
 // Build returns the plan's folds over the class labels y and a one-line
@@ -237,6 +240,14 @@ func (p FoldPlan) Build(y []int) ([]Fold, string, error) {
 			err = fmt.Errorf("%s %w", p.Field, err)
 		}
 		return nil, "", err
+	}
+	if p.Plain {
+		// One stratum: a shuffled K-fold of the rows.
+		folds, err := StratifiedKFold(make([]int, len(y)), k, r, p.Seed)
+		if err != nil {
+			return nil, "", err
+		}
+		return folds, fmt.Sprintf("%d-fold x %d (seed %d)", k, r, p.Seed), nil
 	}
 	folds, err := StratifiedKFold(y, k, r, p.Seed)
 	if err != nil {

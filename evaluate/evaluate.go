@@ -39,6 +39,11 @@ type Table struct {
 	*tabular.TableEvaluation
 	Classes  []string
 	Positive string
+	// Target and Task (tabular.TaskClassification or TaskRegression) say
+	// what was predicted.
+	Target, Task string
+	// Importance is what the model says of its inputs.
+	Importance tabular.Importance
 }
 
 // Tracks is a reentry model's evaluation.
@@ -70,7 +75,11 @@ func Run(ctx context.Context, r Request) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Table = &Table{TableEvaluation: te, Classes: m.Schema.Classes, Positive: m.Schema.PositiveLabel()}
+		res.Table = &Table{TableEvaluation: te, Classes: m.Schema.Classes, Positive: m.Schema.PositiveLabel(), Target: m.Schema.Target, Task: tabular.TaskClassification,
+			Importance: m.Importance()}
+		if m.Schema.Regression() {
+			res.Table.Task = tabular.TaskRegression
+		}
 		if r.Plots != "" {
 			if res.Plots, err = tabular.Plots(r.Plots, l.Artifact, m, te.Evaluation); err != nil {
 				return nil, err

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/reckon-ml/reckon/metrics"
 )
 
 // Loss is the objective the trees descend.
@@ -18,8 +20,18 @@ type Loss string
 const (
 	LogLoss    Loss = "logloss"    // binary classification, y in {0, 1}
 	Multiclass Loss = "multiclass" // softmax over Classes, y in {0..Classes-1}
-	RMSE       Loss = "rmse"       // regression
+	RMSE       Loss = "rmse"       // regression, squared error
+	// Huber is regression robust to outliers: squared error for residuals
+	// up to the 90th percentile of |residual| this round, linear beyond
+	// (scikit-learn's GradientBoostingRegressor(loss="huber", alpha=0.9)).
+	Huber Loss = "huber"
 )
+
+// Regression says whether the loss fits a quantity, not classes.
+func (l Loss) Regression() bool { return l == RMSE || l == Huber }
+
+// huberAlpha is the residual quantile where Huber turns linear.
+const huberAlpha = 0.9
 
 // Growth is the tree shape.
 type Growth string
@@ -89,8 +101,8 @@ func DefaultConfig() Config {
 // Validate reports the first unusable setting.
 func (c *Config) Validate() error {
 	switch {
-	case c.Loss != LogLoss && c.Loss != Multiclass && c.Loss != RMSE:
-		return fmt.Errorf("gbdt: unknown loss %q (logloss, multiclass, rmse)", c.Loss)
+	case c.Loss != LogLoss && c.Loss != Multiclass && !c.Loss.Regression():
+		return fmt.Errorf("gbdt: unknown loss %q (logloss, multiclass, rmse, huber)", c.Loss)
 	case c.Loss == Multiclass && c.Classes < 2:
 		return fmt.Errorf("gbdt: multiclass needs at least 2 classes, got %d", c.Classes)
 	case c.Growth != Oblivious && c.Growth != Depthwise:
@@ -115,7 +127,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("gbdt: early stop must be >= 0, got %d", c.EarlyStop)
 	case !(c.CTRPrior > 0):
 		return fmt.Errorf("gbdt: ctr prior must be > 0, got %v", c.CTRPrior)
-	case c.ClassWeights != nil && c.Loss == RMSE:
+	case c.ClassWeights != nil && c.Loss.Regression():
 		return errors.New("gbdt: class weights need a classification loss")
 	case c.ClassWeights != nil && len(c.ClassWeights) != max(2, c.Classes):
 		return fmt.Errorf("gbdt: %d class weights for %d classes", len(c.ClassWeights), max(2, c.Classes))
@@ -284,8 +296,12 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		delta := 0.0
+		if cfg.Loss == Huber {
+			delta = huberDelta(y, margin, t.gh)
+		}
 		parallel(cfg.Threads, n, func(lo, hi int) {
-			gradients(cfg, y[lo:hi], margin[lo*K:hi*K], t.gh[lo*K*2:hi*K*2], K)
+			gradients(cfg, y[lo:hi], margin[lo*K:hi*K], t.gh[lo*K*2:hi*K*2], K, delta)
 		})
 		rows := t.sampleRows(rng)
 		feats := t.sampleFeatures(rng)
@@ -379,9 +395,22 @@ func baseScore(cfg Config, y []float64) []float64 {
 			b[k] = math.Log((b[k] + 0.5) / (all + 0.5*float64(cfg.Classes)))
 		}
 		return b
+	case Huber:
+		// The median: what a robust loss starts from.
+		return []float64{metrics.Nth(slices.Clone(y), (len(y)-1)/2)}
 	default:
 		return []float64{sum(y) / float64(len(y))}
 	}
+}
+
+// huberDelta is this round's Huber threshold: the huberAlpha quantile of
+// the absolute residuals (scratch, at least len(y) long, is overwritten).
+func huberDelta(y, margin, scratch []float64) float64 {
+	r := scratch[:len(y)]
+	for i, v := range y {
+		r[i] = math.Abs(margin[i] - v)
+	}
+	return metrics.Nth(r, int(math.Floor(huberAlpha*float64(len(r)-1))))
 }
 
 func sum(v []float64) float64 {
@@ -394,7 +423,7 @@ func sum(v []float64) float64 {
 
 // gradients writes the first and second derivatives of the loss per row and
 // output into gh ([n][K][2]).
-func gradients(cfg Config, y, margin, gh []float64, K int) {
+func gradients(cfg Config, y, margin, gh []float64, K int, delta float64) {
 	n := len(y)
 	switch cfg.Loss {
 	case LogLoss:
@@ -420,6 +449,11 @@ func gradients(cfg Config, y, margin, gh []float64, K int) {
 				gh[(i*K+k)*2] = p[k] - t
 				gh[(i*K+k)*2+1] = math.Max(p[k]*(1-p[k]), 1e-16)
 			}
+		}
+	case Huber:
+		for i := 0; i < n; i++ {
+			gh[2*i] = math.Max(-delta, math.Min(delta, margin[i]-y[i]))
+			gh[2*i+1] = 1
 		}
 	default:
 		for i := 0; i < n; i++ {
@@ -453,7 +487,8 @@ func softmax(z, p []float64) {
 	}
 }
 
-// lossOf is the mean loss: log loss, softmax cross-entropy, or RMSE.
+// lossOf is the mean loss: log loss, softmax cross-entropy, RMSE, or for
+// Huber the mean absolute error.
 func lossOf(cfg Config, y, margin []float64, K int) float64 {
 	var s, all float64
 	w := func(v float64) float64 {
@@ -481,6 +516,13 @@ func lossOf(cfg Config, y, margin []float64, K int) float64 {
 			s += w(v) * (mx + math.Log(e) - z[int(v)])
 			all += w(v)
 		}
+	case Huber:
+		// Mean absolute error: the threshold moves every round, so the
+		// Huber loss itself is no fixed yardstick for early stopping.
+		for i, v := range y {
+			s += math.Abs(margin[i] - v)
+		}
+		return s / float64(len(y))
 	default:
 		for i, v := range y {
 			d := margin[i] - v

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -338,5 +340,57 @@ func TestRefusesTooWide(t *testing.T) {
 	// The budget admits the reference workloads many times over.
 	if need := HistogramBytes(30, 6, 8); need > MaxHistogramBytes/100 {
 		t.Errorf("30 columns would need %d bytes", need)
+	}
+}
+
+// TestHuberResistsOutliers: with 5% of the targets thrown far off, the
+// Huber loss fits the clean function more closely than squared error; it
+// starts from the median and its threshold is the 90th percentile of the
+// absolute residuals (checked against a sort).
+func TestHuberResistsOutliers(t *testing.T) {
+	d, _ := synthetic(3000, 5, 8)
+	clean := make([]float64, d.Rows)
+	y := make([]float64, d.Rows)
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := 0; i < d.Rows; i++ {
+		x := d.X[i*d.Cols : (i+1)*d.Cols]
+		clean[i] = 2*x[0] + x[1]*x[1]
+		y[i] = clean[i] + 0.1*r.NormFloat64()
+		if r.Float64() < 0.05 {
+			y[i] += 40 + 20*r.Float64()
+		}
+	}
+	errTo := func(loss Loss) float64 {
+		cfg := DefaultConfig()
+		cfg.Loss, cfg.Trees = loss, 200
+		m := fit(t, d, y, nil, nil, cfg)
+		p, err := m.Proba(d, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i, v := range p {
+			s += (v - clean[i]) * (v - clean[i])
+		}
+		return math.Sqrt(s / float64(len(p)))
+	}
+	sq, hu := errTo(RMSE), errTo(Huber)
+	t.Logf("RMSE to the clean function: squared error %.3f, Huber %.3f", sq, hu)
+	if !(hu < sq/2) {
+		t.Errorf("Huber %.3f is not well below squared error's %.3f on outliers", hu, sq)
+	}
+	cfg := DefaultConfig()
+	cfg.Loss = Huber
+	if b := baseScore(cfg, []float64{5, 1, 100, 2, 3}); b[0] != 3 {
+		t.Errorf("Huber base score %v, want the median 3", b)
+	}
+	margin := make([]float64, len(y))
+	res := make([]float64, len(y))
+	for i, v := range y {
+		res[i] = math.Abs(v)
+	}
+	slices.Sort(res)
+	if got, want := huberDelta(y, margin, make([]float64, len(y))), res[int(math.Floor(0.9*float64(len(y)-1)))]; got != want {
+		t.Errorf("Huber threshold %g, want %g", got, want)
 	}
 }

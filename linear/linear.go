@@ -295,6 +295,24 @@ func affine(sc Scaler, coef []float64, intercept float64, x []float64, rows, col
 	return out, nil
 }
 
+// RidgeConfig is ridge regression's setting: the L2 penalty on the
+// standardised coefficients (scikit-learn's Ridge alpha after a
+// StandardScaler).
+type RidgeConfig struct {
+	Alpha float64 `json:"alpha"`
+}
+
+// DefaultRidge is scikit-learn's default, alpha 1.
+func DefaultRidge() RidgeConfig { return RidgeConfig{Alpha: 1} }
+
+// Validate checks the setting before a fit.
+func (c *RidgeConfig) Validate() error {
+	if !(c.Alpha >= 0) || math.IsInf(c.Alpha, 0) {
+		return fmt.Errorf("linear: alpha must be >= 0 (0: least squares), got %v", c.Alpha)
+	}
+	return nil
+}
+
 // Regression is ridge-penalised least squares on standardised features
 // (Alpha 0: ordinary least squares).
 type Regression struct {

@@ -92,3 +92,44 @@ func MeanSD(v []float64) (mean, sd float64) {
 	}
 	return mean, math.Sqrt(ss / float64(len(v)-1))
 }
+
+// RegressionScores are a regression's figures under scikit-learn's names
+// and definitions: rmse, mae, r2 (1 − SS_res/SS_tot; 1 for a perfect fit
+// of a constant target, else 0 there, sklearn's force_finite), mape (mean
+// |y − ŷ| / max(|y|, machine epsilon), a fraction, not percent) and
+// max_error.
+func RegressionScores(truth, pred []float64) (map[string]float64, error) {
+	if len(truth) == 0 || len(truth) != len(pred) {
+		return nil, fmt.Errorf("metrics: %d truths for %d predictions", len(truth), len(pred))
+	}
+	n := float64(len(truth))
+	var mean float64
+	for i, y := range truth {
+		if math.IsNaN(y) || math.IsInf(y, 0) || math.IsNaN(pred[i]) || math.IsInf(pred[i], 0) {
+			return nil, fmt.Errorf("metrics: row %d: non-finite truth %g or prediction %g", i, y, pred[i])
+		}
+		mean += y
+	}
+	mean /= n
+	var ss, st, ae, ape, mx float64
+	const eps = 2.220446049250313e-16 // numpy.finfo(float64).eps
+	for i, y := range truth {
+		d := y - pred[i]
+		ss += d * d
+		st += (y - mean) * (y - mean)
+		ae += math.Abs(d)
+		ape += math.Abs(d) / math.Max(math.Abs(y), eps)
+		mx = math.Max(mx, math.Abs(d))
+	}
+	r2 := 1 - ss/st
+	if st == 0 {
+		r2 = 0
+		if ss == 0 {
+			r2 = 1
+		}
+	}
+	return map[string]float64{"rmse": math.Sqrt(ss / n), "mae": ae / n, "r2": r2, "mape": ape / n, "max_error": mx}, nil
+}
+
+// RegressionNames are the names RegressionScores reports, sorted.
+var RegressionNames = []string{"mae", "mape", "max_error", "r2", "rmse"}

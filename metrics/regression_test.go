@@ -1,7 +1,12 @@
 package metrics
 
 import (
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -54,5 +59,58 @@ func TestBootstrapInterval(t *testing.T) {
 	wa, wc := a.RMSECI95[1]-a.RMSECI95[0], c.RMSECI95[1]-c.RMSECI95[0]
 	if ratio := wc / wa; ratio < 0.35 || ratio > 0.7 {
 		t.Errorf("interval width ratio %.2f for 4x the data, want about 0.5", ratio)
+	}
+}
+
+// TestRegressionScoresMatchScikitLearn compares every recorded fixture in
+// testdata/regression (scikit-learn's metrics on truth,pred pairs).
+func TestRegressionScoresMatchScikitLearn(t *testing.T) {
+	files, _ := filepath.Glob("testdata/regression/*.csv")
+	if len(files) < 4 {
+		t.Fatalf("only %d fixtures", len(files))
+	}
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var truth, pred []float64
+			for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+				a, c, _ := strings.Cut(line, ",")
+				x, err1 := strconv.ParseFloat(a, 64)
+				y, err2 := strconv.ParseFloat(c, 64)
+				if err1 != nil || err2 != nil {
+					t.Fatalf("line %d: %q", i+2, line)
+				}
+				truth, pred = append(truth, x), append(pred, y)
+			}
+			var want map[string]float64
+			jb, err := os.ReadFile(strings.TrimSuffix(name, ".csv") + ".json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(jb, &want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := RegressionScores(truth, pred)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(RegressionNames) || len(want) != len(got) {
+				t.Fatalf("names %v, want %v", got, want)
+			}
+			for k, w := range want {
+				if g := got[k]; math.Abs(g-w) > 1e-12*math.Max(1, math.Abs(w)) {
+					t.Errorf("%s = %.17g, scikit-learn %.17g", k, g, w)
+				}
+			}
+		})
+	}
+	if _, err := RegressionScores([]float64{1}, []float64{math.NaN()}); err == nil {
+		t.Error("a NaN prediction was scored")
+	}
+	if _, err := RegressionScores(nil, nil); err == nil {
+		t.Error("no rows were scored")
 	}
 }

@@ -321,6 +321,38 @@ register: {model: tumor}
 	}
 }
 
+// TestKindThatCannotFitTheTargetStopsBeforeTraining: a ridge regression
+// among a classification pipeline's candidates stops the run before the
+// first candidate trains, naming the file and the candidate.
+func TestKindThatCannotFitTheTargetStopsBeforeTraining(t *testing.T) {
+	y := `name: tumor
+team: t
+data: {name: bcw, table: "embedded:tumor", target: diagnosis, positive: malignant}
+split: {cv: 3x1, seed: 1}
+models:
+  - {name: logistic, kind: logistic}
+  - {name: ridge, kind: linear, params: {alpha: 2}}
+select: {policy: primary, metric: roc_auc}
+register: {model: tumor}
+`
+	s, err := Decode("ridge.yaml", strings.NewReader(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(t)
+	env.Log = &bytes.Buffer{}
+	_, err = Run(context.Background(), env, s)
+	if err == nil || !strings.Contains(err.Error(), "ridge.yaml: models[1] (ridge)") || !strings.Contains(err.Error(), "ridge regression") {
+		t.Fatalf("run with a ridge candidate on classes: %v", err)
+	}
+	runs, _ := env.Store.ListRuns(context.Background(), store.Query{})
+	for _, r := range runs {
+		if strings.Contains(r.Name, "train/") {
+			t.Errorf("a candidate trained: %s", r.Name)
+		}
+	}
+}
+
 // TestCVMetricIsTheMean: a training step's cv/<metric> is the mean over
 // the folds, not the last fold's (issue 12), and the per-fold series lie
 // under fold/ where summaries leave them out.

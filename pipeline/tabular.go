@@ -88,6 +88,8 @@ func tabularSpec(m Model) (tabular.Spec, error) {
 		into = &sp.Logistic
 	case tabular.KindFCN:
 		into = &sp.FCN
+	case tabular.KindLinear:
+		into = &sp.Linear
 	}
 	if err := decodeParams(params, into); err != nil {
 		return sp, err
@@ -205,6 +207,9 @@ func (x *exec) tabular(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if schema.Regression() {
+			return fmt.Errorf("%s: data.target %q is numeric (regression); pipelines select among classifiers in this build: train regression models with reckon train tabular --target %s --kind linear|gbdt --cv KxR", sp.file, sp.Data.Target, sp.Data.Target)
+		}
 		b, err := json.Marshal(schema)
 		if err != nil {
 			return err
@@ -228,6 +233,12 @@ func (x *exec) tabular(ctx context.Context) error {
 		return err
 	} else if err := tabular.CheckPolicy(pol, d.schema.Classes); err != nil {
 		return fmt.Errorf("%s: select: %w", sp.file, err)
+	}
+	// And a candidate whose kind cannot fit this target stops it too.
+	for i, m := range sp.Models {
+		if err := tabular.CheckTask(m.Kind, d.schema); err != nil {
+			return fmt.Errorf("%s: models[%d] (%s): %w", sp.file, i, m.Name, err)
+		}
 	}
 	if d.fr, err = d.schema.Encode(t); err != nil {
 		return err

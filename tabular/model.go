@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/fcn"
@@ -21,10 +22,36 @@ const (
 	KindGBDT     = "gbdt"
 	KindLogistic = "logistic"
 	KindFCN      = "fcn"
+	KindLinear   = "linear" // ridge regression
 )
 
 // Kinds are the tabular model kinds, in the order reports list them.
-var Kinds = []string{KindLogistic, KindGBDT, KindFCN}
+var Kinds = []string{KindLogistic, KindGBDT, KindFCN, KindLinear}
+
+// ClassificationKinds and RegressionKinds are the kinds that serve each
+// task, in report order.
+var (
+	ClassificationKinds = []string{KindLogistic, KindGBDT, KindFCN}
+	RegressionKinds     = []string{KindLinear, KindGBDT}
+)
+
+// CheckTask refuses a kind that cannot serve the schema's task, before
+// anything trains, and says which kinds can.
+func CheckTask(kind string, s *Schema) error {
+	if s.Regression() {
+		switch {
+		case kind == KindLogistic:
+			return fmt.Errorf("%s is a classifier and target %q is numeric (regression); use linear (ridge) or gbdt, or --task classification if the numbers are classes", kind, s.Target)
+		case kind == KindFCN:
+			return fmt.Errorf("fcn does not fit regression targets yet; target %q is numeric: use linear (ridge) or gbdt", s.Target)
+		}
+		return nil
+	}
+	if kind == KindLinear {
+		return fmt.Errorf("linear is ridge regression and target %q has classes (%s); use logistic, gbdt or fcn, or --task regression if it is a quantity", s.Target, strings.Join(s.Classes, ", "))
+	}
+	return nil
+}
 
 // Spec says which model to train and how.
 type Spec struct {
@@ -32,20 +59,21 @@ type Spec struct {
 	GBDT     gbdt.Config           `json:"gbdt"`
 	Logistic linear.LogisticConfig `json:"logistic"`
 	FCN      fcn.Config            `json:"fcn"`
+	Linear   linear.RidgeConfig    `json:"linear"`
 	// Threshold on P(positive) for a binary decision.
 	Threshold float64 `json:"threshold"`
 }
 
 // DefaultSpec returns the defaults of a kind.
 func DefaultSpec(kind string) Spec {
-	return Spec{Model: kind, GBDT: gbdt.DefaultConfig(), Logistic: linear.DefaultLogistic(), FCN: fcn.DefaultConfig(), Threshold: 0.5}
+	return Spec{Model: kind, GBDT: gbdt.DefaultConfig(), Logistic: linear.DefaultLogistic(), FCN: fcn.DefaultConfig(), Linear: linear.DefaultRidge(), Threshold: 0.5}
 }
 
 // Validate checks the spec's kind, its threshold and the chosen kind's
 // settings (the other kinds' settings are not used and not checked).
 func (s *Spec) Validate() error {
 	if !slices.Contains(Kinds, s.Model) {
-		return fmt.Errorf("unknown model %q (gbdt, logistic, fcn)", s.Model)
+		return fmt.Errorf("unknown model %q (gbdt, logistic, fcn, linear)", s.Model)
 	}
 	if !(s.Threshold > 0 && s.Threshold < 1) {
 		return fmt.Errorf("threshold must be in (0, 1), got %v", s.Threshold)
@@ -55,6 +83,8 @@ func (s *Spec) Validate() error {
 		return s.GBDT.Validate()
 	case KindLogistic:
 		return s.Logistic.Validate()
+	case KindLinear:
+		return s.Linear.Validate()
 	}
 	return s.FCN.Validate()
 }
@@ -81,11 +111,22 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if train.Y == nil {
+	if err := CheckTask(spec.Model, schema); err != nil {
+		return nil, err
+	}
+	if !train.HasTarget() {
 		return nil, ErrNoTarget
 	}
-	K := len(schema.Classes)
 	m := &Model{Spec: spec, Schema: schema}
+	if schema.Regression() {
+		fit, err := trainRegressor(ctx, spec, schema, train, progress)
+		if err != nil {
+			return nil, err
+		}
+		m.fit = fit
+		return m, nil
+	}
+	K := len(schema.Classes)
 	switch spec.Model {
 	case KindGBDT:
 		cfg := spec.GBDT
@@ -167,6 +208,47 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 	return m, nil
 }
 
+// trainRegressor fits a regression kind on train's target values.
+func trainRegressor(ctx context.Context, spec Spec, schema *Schema, train *Frame, progress Progress) (learner, error) {
+	switch spec.Model {
+	case KindLinear:
+		x, cols := schema.OneHot(train)
+		r, err := linear.FitRegression(x, train.Rows, cols, train.T, spec.Linear.Alpha)
+		if err != nil {
+			return nil, err
+		}
+		return ridgeLearner{r}, nil
+	case KindGBDT:
+		cfg := spec.GBDT
+		if !cfg.Loss.Regression() {
+			cfg.Loss = gbdt.RMSE
+		}
+		cfg.Classes = 0
+		var p gbdt.Progress
+		if progress != nil {
+			p = func(round int, _, _ float64) { progress(round, cfg.Trees) }
+		}
+		d := &gbdt.Data{X: train.X, Rows: train.Rows, Cols: train.Cols, Categorical: train.Categorical}
+		y := train.T
+		var valid *gbdt.Data
+		var yv []float64
+		if cfg.EarlyStop > 0 {
+			// A random 15% of the rows (one stratum: there are no classes).
+			f := dataset.StratifiedSplit(make([]int, train.Rows), 0.15, cfg.Seed)
+			tr, va := train.Subset(f.Train), train.Subset(f.Test)
+			d = &gbdt.Data{X: tr.X, Rows: tr.Rows, Cols: tr.Cols, Categorical: tr.Categorical}
+			valid = &gbdt.Data{X: va.X, Rows: va.Rows, Cols: va.Cols, Categorical: va.Categorical}
+			y, yv = tr.T, va.T
+		}
+		gm, err := gbdt.Fit(ctx, d, y, valid, yv, cfg, p)
+		if err != nil {
+			return nil, err
+		}
+		return gbdtRegressor{gm}, nil
+	}
+	return nil, CheckTask(spec.Model, schema)
+}
+
 func boolf(b bool) float64 {
 	if b {
 		return 1
@@ -177,6 +259,21 @@ func boolf(b bool) float64 {
 // Proba returns rows × classes probabilities, in Schema.Classes order.
 func (m *Model) Proba(f *Frame) ([]float64, error) { return m.ProbaThreads(f, 0) }
 
+// Predict returns a regression model's predicted values, row by row.
+func (m *Model) Predict(f *Frame) ([]float64, error) { return m.PredictThreads(f, 0) }
+
+// PredictThreads is Predict with the trees on at most threads goroutines.
+func (m *Model) PredictThreads(f *Frame, threads int) ([]float64, error) {
+	if f.Cols != len(m.Schema.Features) {
+		return nil, fmt.Errorf("model has %d features, data %d", len(m.Schema.Features), f.Cols)
+	}
+	r, ok := m.fit.(regressor)
+	if !ok {
+		return nil, fmt.Errorf("a %s classifier predicts classes, not values", m.Spec.Model)
+	}
+	return r.values(m, f, threads)
+}
+
 // ProbaThreads is Proba with the trees' prediction on at most threads
 // goroutines (0: one per core), for callers that parallelise themselves.
 func (m *Model) ProbaThreads(f *Frame, threads int) ([]float64, error) {
@@ -185,6 +282,9 @@ func (m *Model) ProbaThreads(f *Frame, threads int) ([]float64, error) {
 	}
 	if m.fit == nil {
 		return nil, errors.New("tabular: empty model")
+	}
+	if m.Schema.Regression() {
+		return nil, fmt.Errorf("a %s regression model predicts values of %q, not class probabilities", m.Spec.Model, m.Schema.Target)
 	}
 	return m.fit.proba(m, f, threads)
 }
@@ -239,15 +339,26 @@ func (m *Model) Decide(p []float64, rows int) []int {
 	return out
 }
 
+// Importance is what the model says of its inputs: the trees' gain
+// shares or a linear model's standardised coefficients, largest first
+// (empty for a network).
+func (m *Model) Importance() Importance {
+	if m.fit == nil {
+		return Importance{}
+	}
+	return m.fit.importance(m)
+}
+
 // Kind implements model.Model.
 func (m *Model) Kind() string { return m.Spec.Model }
 
 type state struct {
-	Threshold float64          `json:"threshold"`
-	GBDT      *gbdt.Model      `json:"gbdt,omitempty"`
-	Logistic  *linear.Logistic `json:"logistic,omitempty"`
-	Softmax   *linear.Softmax  `json:"softmax,omitempty"`
-	FCN       *fcn.Model       `json:"fcn,omitempty"`
+	Threshold float64            `json:"threshold"`
+	GBDT      *gbdt.Model        `json:"gbdt,omitempty"`
+	Logistic  *linear.Logistic   `json:"logistic,omitempty"`
+	Softmax   *linear.Softmax    `json:"softmax,omitempty"`
+	FCN       *fcn.Model         `json:"fcn,omitempty"`
+	Ridge     *linear.Regression `json:"ridge,omitempty"`
 }
 
 // Artifact implements model.Model: the schema, the hyperparameters, the
@@ -282,7 +393,7 @@ func (m *Model) Artifact() (*model.Artifact, error) {
 func load(kind string) model.Loader {
 	return func(a *model.Artifact) (model.Model, error) {
 		m := &Model{Spec: DefaultSpec(kind), Metrics: a.Header.Metrics}
-		if err := json.Unmarshal(a.Header.Schema, &m.Schema); err != nil || m.Schema == nil || len(m.Schema.Classes) < 2 {
+		if err := json.Unmarshal(a.Header.Schema, &m.Schema); err != nil || m.Schema == nil || (len(m.Schema.Classes) < 2 && !m.Schema.Regression()) {
 			return nil, fmt.Errorf("bad schema: %v", err)
 		}
 		var st state
@@ -301,7 +412,15 @@ func load(kind string) model.Loader {
 				return nil, errors.New("no trees in the file")
 			}
 			m.fit, m.Spec.GBDT = gbdtLearner{st.GBDT}, st.GBDT.Config
+			if m.Schema.Regression() {
+				m.fit = gbdtRegressor{st.GBDT}
+			}
 			st.GBDT.Config.Threads = runtime.NumCPU()
+		case KindLinear:
+			if st.Ridge == nil || !m.Schema.Regression() {
+				return nil, errors.New("no ridge coefficients for a numeric target in the file")
+			}
+			m.fit, m.Spec.Linear = ridgeLearner{st.Ridge}, linear.RidgeConfig{Alpha: st.Ridge.Alpha}
 		case KindLogistic:
 			switch {
 			case st.Softmax != nil && len(st.Softmax.Coef) == len(m.Schema.Classes):

@@ -42,7 +42,7 @@ func TestEveryKindOnFourClasses(t *testing.T) {
 	s, f := fourClasses(t)
 	split := dataset.StratifiedSplit(f.Y, 0.3, 1)
 	train, test := f.Subset(split.Train), f.Subset(split.Test)
-	for _, kind := range Kinds {
+	for _, kind := range ClassificationKinds {
 		spec := DefaultSpec(kind)
 		spec.GBDT.Trees, spec.FCN.Epochs = 50, 30
 		m, err := Train(context.Background(), spec, s, train, nil)

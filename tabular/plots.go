@@ -13,6 +13,9 @@ import (
 func Plots(dir string, art *model.Artifact, m *Model, e *Evaluation) ([]string, error) {
 	kind := art.Header.Kind
 	figs := &chart.Figures{Dir: dir}
+	if m.Schema.Regression() {
+		return regressionPlots(figs, art, m, e)
+	}
 	labels := make([]string, len(e.Report.Classes))
 	for i, c := range e.Report.Classes {
 		labels[i] = c.Label
@@ -36,6 +39,11 @@ func Plots(dir string, art *model.Artifact, m *Model, e *Evaluation) ([]string, 
 			return nil, err
 		}
 	}
+	return trainingCurves(figs, art)
+}
+
+func trainingCurves(figs *chart.Figures, art *model.Artifact) ([]string, error) {
+	kind := art.Header.Kind
 	if len(art.Header.Curves) > 0 {
 		if err := figs.Draw("training_curves.png", func(p string) error {
 			return chart.Curves(p, kind+": training", map[string]string{KindGBDT: "tree", KindFCN: "epoch"}[kind], "loss", art.Header.Curves)
@@ -44,4 +52,28 @@ func Plots(dir string, art *model.Artifact, m *Model, e *Evaluation) ([]string, 
 		}
 	}
 	return figs.Paths, nil
+}
+
+// regressionPlots: predicted against true values (the diagonal is a
+// perfect model) and residuals against the prediction (a trend or a
+// funnel shows what the model misses).
+func regressionPlots(figs *chart.Figures, art *model.Artifact, m *Model, e *Evaluation) ([]string, error) {
+	kind, target := art.Header.Kind, m.Schema.Target
+	pvt := make([]chart.Point, len(e.Values))
+	res := make([]chart.Point, len(e.Values))
+	for i, v := range e.Values {
+		pvt[i] = chart.Point{X: e.Truth[i], Y: v}
+		res[i] = chart.Point{X: v, Y: e.Truth[i] - v}
+	}
+	if err := figs.Draw("predicted_vs_true.png", func(p string) error {
+		return chart.Scatter(p, fmt.Sprintf("%s: predicted against true %s (R² %.4f)", kind, target, e.Scores["r2"]), "true "+target, "predicted "+target, pvt)
+	}); err != nil {
+		return nil, err
+	}
+	if err := figs.Draw("residuals.png", func(p string) error {
+		return chart.Scatter(p, fmt.Sprintf("%s: residuals (RMSE %.4g)", kind, e.Scores["rmse"]), "predicted "+target, "true − predicted", res)
+	}); err != nil {
+		return nil, err
+	}
+	return trainingCurves(figs, art)
 }

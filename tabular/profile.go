@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"math"
+	"strconv"
 
 	"github.com/reckon-ml/reckon/dataset"
 	"github.com/reckon-ml/reckon/monitor"
@@ -24,14 +25,25 @@ func (s *Schema) PredictionColumn() string {
 
 // ProfileFrame is the drift reference of f, the training rows: every
 // feature as the model reads it (numbers; categories by name) and the
-// class the model predicts for each row, so that new data's predictions
+// class (or, for a regression, the value) the model predicts for each row,
+// so that new data's predictions
 // can be compared with the training predictions.
 func (m *Model) ProfileFrame(f *Frame) (*monitor.Profile, error) {
-	p, err := m.Proba(f)
-	if err != nil {
-		return nil, err
+	var cls []int
+	var values []float64
+	var err error
+	if m.Schema.Regression() {
+		// A regression's predictions are a numeric column.
+		if values, err = m.Predict(f); err != nil {
+			return nil, err
+		}
+	} else {
+		p, err := m.Proba(f)
+		if err != nil {
+			return nil, err
+		}
+		cls = m.Decide(p, f.Rows)
 	}
-	cls := m.Decide(p, f.Rows)
 	cols := make([]monitor.Column, len(m.Schema.Features)+1)
 	for j, ft := range m.Schema.Features {
 		c := monitor.Column{Name: ft.Name, Numeric: ft.Type != dataset.Categorical}
@@ -45,7 +57,7 @@ func (m *Model) ProfileFrame(f *Frame) (*monitor.Profile, error) {
 		}
 		cols[j] = c
 	}
-	pred := monitor.Column{Name: m.Schema.PredictionColumn()}
+	pred := monitor.Column{Name: m.Schema.PredictionColumn(), Numeric: values != nil, Num: values}
 	for _, k := range cls {
 		pred.Cat = append(pred.Cat, m.Schema.Classes[k])
 	}
@@ -68,8 +80,8 @@ func (s *Schema) Level(j int, v float64) string {
 	return Unseen
 }
 
-// Observe adds a frame row and its predicted class to a sketch of the
-// model's Reference.
+// Observe adds a frame row and its predicted class (a regression: its
+// predicted value, as text) to a sketch of the model's Reference.
 func (m *Model) Observe(sk *monitor.Sketch, row []float64, class string) {
 	sk.Row()
 	for j, ft := range m.Schema.Features {
@@ -82,6 +94,16 @@ func (m *Model) Observe(sk *monitor.Sketch, row []float64, class string) {
 		} else {
 			sk.Number(j, row[j])
 		}
+	}
+	if m.Schema.Regression() {
+		// The prediction is a number: the field as batch output wrote it.
+		v, err := strconv.ParseFloat(class, 64)
+		if err != nil {
+			sk.Missing(len(m.Schema.Features))
+			return
+		}
+		sk.Number(len(m.Schema.Features), v)
+		return
 	}
 	sk.Category(len(m.Schema.Features), class)
 }

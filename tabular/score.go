@@ -19,8 +19,14 @@ import (
 // per class "precision[c]", "recall[c]", "f1[c]", "specificity[c]".
 type Scores map[string]float64
 
-// LowerIsBetter says which scores are losses.
-func LowerIsBetter(name string) bool { return name == "log_loss" || name == "brier" }
+// LowerIsBetter says which scores are losses or errors.
+func LowerIsBetter(name string) bool {
+	switch name {
+	case "log_loss", "brier", "rmse", "mae", "mape", "max_error":
+		return true
+	}
+	return false
+}
 
 // Evaluation is a model scored on labelled rows.
 type Evaluation struct {
@@ -29,13 +35,26 @@ type Evaluation struct {
 	ROC    *metrics.Curve  `json:"roc,omitempty"`
 	PR     *metrics.Curve  `json:"pr,omitempty"`
 	// Proba are the positive-class probabilities (two classes) and Pred the
-	// decided classes, row by row.
-	Proba []float64 `json:"-"`
-	Pred  []int     `json:"-"`
+	// decided classes, row by row; a regression has Values, the predicted
+	// values, and Truth, the target's, instead.
+	Proba  []float64 `json:"-"`
+	Pred   []int     `json:"-"`
+	Values []float64 `json:"-"`
+	Truth  []float64 `json:"-"`
 }
 
 // Evaluate scores m on f (which must have targets).
 func Evaluate(m *Model, f *Frame) (*Evaluation, error) {
+	if m.Schema.Regression() {
+		if f.T == nil {
+			return nil, ErrNoTarget
+		}
+		v, err := m.Predict(f)
+		if err != nil {
+			return nil, err
+		}
+		return ScoreRegression(f.T, v)
+	}
 	if f.Y == nil {
 		return nil, ErrNoTarget
 	}
@@ -112,6 +131,16 @@ func Score(s *Schema, p []float64, pred, truth []int) (*Evaluation, error) {
 	return e, nil
 }
 
+// ScoreRegression scores predicted values against the truth
+// (metrics.RegressionScores: rmse, mae, r2, mape, max_error).
+func ScoreRegression(truth, pred []float64) (*Evaluation, error) {
+	sc, err := metrics.RegressionScores(truth, pred)
+	if err != nil {
+		return nil, err
+	}
+	return &Evaluation{Scores: sc, Values: pred, Truth: truth}, nil
+}
+
 // perClass are the metrics Score reports for each class, as NAME[class].
 var perClass = []string{"precision", "recall", "f1", "specificity"}
 
@@ -172,9 +201,11 @@ type FoldResult struct {
 	Fold   int    `json:"fold"`
 	Test   []int  `json:"-"`
 	Scores Scores `json:"scores"`
-	// Proba and Pred are for the fold's test rows, in Test order.
-	Proba []float64 `json:"-"`
-	Pred  []int     `json:"-"`
+	// Proba and Pred (Values for regression) are for the fold's test
+	// rows, in Test order.
+	Proba  []float64 `json:"-"`
+	Pred   []int     `json:"-"`
+	Values []float64 `json:"-"`
 }
 
 // CV is a cross-validation of one spec.
@@ -206,7 +237,7 @@ func CrossValidate(ctx context.Context, spec Spec, s *Schema, f *Frame, folds []
 		if err != nil {
 			return nil, fmt.Errorf("fold %d: %w", i+1, err)
 		}
-		cv.Folds = append(cv.Folds, FoldResult{Fold: i + 1, Test: fold.Test, Scores: e.Scores, Proba: e.Proba, Pred: e.Pred})
+		cv.Folds = append(cv.Folds, FoldResult{Fold: i + 1, Test: fold.Test, Scores: e.Scores, Proba: e.Proba, Pred: e.Pred, Values: e.Values})
 		if progress != nil {
 			progress(i+1, len(folds))
 		}

@@ -25,6 +25,8 @@ func Space(kind string) search.Space {
 		}
 	case KindLogistic:
 		return search.Space{{Name: "c", Kind: search.LogUniform, Min: 1e-3, Max: 100}}
+	case KindLinear:
+		return search.Space{{Name: "alpha", Kind: search.LogUniform, Min: 1e-3, Max: 1e3}}
 	case KindFCN:
 		return search.Space{
 			{Name: "lr", Kind: search.LogUniform, Min: 3e-4, Max: 3e-3},
@@ -57,6 +59,8 @@ func Apply(spec Spec, p search.Point) (Spec, error) {
 			spec.GBDT.Trees = i
 		case "logistic.c":
 			spec.Logistic.C = f
+		case "linear.alpha":
+			spec.Linear.Alpha = f
 		case "fcn.lr":
 			spec.FCN.LR = f
 		case "fcn.weight_decay":

@@ -68,7 +68,7 @@ func TestSchemaEncode(t *testing.T) {
 func TestArtifactRoundTrip(t *testing.T) {
 	s, f, folds := tumor(t)
 	train, test := f.Subset(folds[0].Train), f.Subset(folds[0].Test)
-	for _, kind := range Kinds {
+	for _, kind := range ClassificationKinds {
 		spec := DefaultSpec(kind)
 		spec.GBDT.Trees, spec.FCN.Epochs = 30, 10
 		m, err := Train(context.Background(), spec, s, train, nil)

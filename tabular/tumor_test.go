@@ -48,7 +48,7 @@ func TestCalibrationTumorTargets(t *testing.T) {
 		KindGBDT:     {"roc_auc": 0.994, "accuracy": 0.965},
 		KindFCN:      {"roc_auc": 0.994},
 	}
-	for _, kind := range Kinds {
+	for _, kind := range ClassificationKinds {
 		cv, err := CrossValidate(context.Background(), DefaultSpec(kind), s, f, folds, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -230,7 +230,7 @@ func Fit(ctx context.Context, f Fitting) (*Fitted, error) {
 	if f.Tuning.N > 0 {
 		if folds == nil {
 			var err error
-			if folds, desc, err = (dataset.FoldPlan{CV: "5x1", Seed: f.FoldSeed}).Build(f.Frame.Y); err != nil {
+			if folds, desc, err = f.Schema.FoldPlan(dataset.FoldPlan{CV: "5x1", Seed: f.FoldSeed}).Build(f.Frame.Strata()); err != nil {
 				return nil, err
 			}
 		}
@@ -341,6 +341,9 @@ func Compare(ctx context.Context, c Comparison) (*Compared, error) {
 	if len(c.Policies) == 0 {
 		return nil, fmt.Errorf("compare needs at least one policy")
 	}
+	if c.Schema.Regression() {
+		return nil, fmt.Errorf("compare ranks classifiers; target %q is numeric (regression), which compare does not rank yet: train each kind with reckon train tabular --cv KxR (same --seed, same folds) and compare their cv rmse", c.Schema.Target)
+	}
 	for _, p := range c.Policies {
 		if err := CheckPolicy(p, c.Schema.Classes); err != nil {
 			return nil, err
@@ -385,7 +388,12 @@ func (s *Spec) steps() (unit string, total int) {
 // Prepare fits a schema on t for the target column (positive: the positive
 // class, "" for the minority class of two) and encodes t with it.
 func Prepare(t *dataset.Table, target, positive string) (*Schema, *Frame, error) {
-	s, err := NewSchema(t, target, positive)
+	return PrepareTask(t, target, positive, "")
+}
+
+// PrepareTask is Prepare for a task (NewSchemaTask; "": the target's).
+func PrepareTask(t *dataset.Table, target, positive, task string) (*Schema, *Frame, error) {
+	s, err := NewSchemaTask(t, target, positive, task)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -416,6 +424,9 @@ func EvaluateTable(m *Model, t *dataset.Table, threshold float64, dataHash strin
 		return nil, err
 	}
 	multi := len(m.Schema.Classes) > 2
+	if m.Schema.Regression() && threshold != 0 {
+		return nil, fmt.Errorf("a threshold applies to a classifier's probabilities; this model predicts values of %q: leave --threshold out", m.Schema.Target)
+	}
 	if threshold != 0 {
 		if multi {
 			return nil, fmt.Errorf("a threshold applies to two classes; this model has %d (%s) and predicts the most probable: leave --threshold out", len(m.Schema.Classes), strings.Join(m.Schema.Classes, ", "))
@@ -427,8 +438,8 @@ func EvaluateTable(m *Model, t *dataset.Table, threshold float64, dataHash strin
 		return nil, fmt.Errorf("%s: %w", t.Source, err)
 	}
 	te := &TableEvaluation{Evaluation: e, Rows: fr.Rows, Threshold: m.Spec.Threshold, SeenInTraining: dataHash != "" && dataHash == t.Hash()}
-	if multi {
-		te.Threshold = 0 // not used: the most probable class is predicted
+	if multi || m.Schema.Regression() {
+		te.Threshold = 0 // not used: the most probable class, or a value, is predicted
 	}
 	return te, nil
 }

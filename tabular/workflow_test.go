@@ -296,6 +296,8 @@ func TestSearchSpaceNamesAreParams(t *testing.T) {
 		switch kind {
 		case KindGBDT:
 			cfg = sp.GBDT
+		case KindLinear:
+			cfg = sp.Linear
 		case KindLogistic:
 			cfg = sp.Logistic
 		case KindFCN:

@@ -228,8 +228,9 @@ func HorizonKey(h float64) string { return "rmse_s[h=" + strconv.FormatFloat(h, 
 
 // ParseHorizonKey is HorizonKey's inverse; ok is false for other names.
 func ParseHorizonKey(k string) (h float64, ok bool) {
-	v, found := strings.CutPrefix(k, "rmse_s[h=")
-	if v, found = strings.CutSuffix(v, "]"); !found {
+	v, pre := strings.CutPrefix(k, "rmse_s[h=")
+	v, post := strings.CutSuffix(v, "]")
+	if !pre || !post {
 		return 0, false
 	}
 	h, err := strconv.ParseFloat(v, 64)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,9 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reckon-ml/reckon/atomicfile"
+	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/pipeline"
 	"github.com/reckon-ml/reckon/registry"
 	"github.com/reckon-ml/reckon/store"
+	"github.com/reckon-ml/reckon/tabular"
 	"github.com/reckon-ml/reckon/workspace"
 )
 
@@ -103,8 +106,14 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 			}
 			res := struct {
 				registry.Described
-				Out string `json:"written_to,omitempty"`
-			}{d, out}
+				Out        string              `json:"written_to,omitempty"`
+				Importance *tabular.Importance `json:"importance,omitempty"`
+			}{d, out, nil}
+			if d.Intact {
+				if res.Importance, err = tabularImportance(registry.Label(v), file); err != nil {
+					return err
+				}
+			}
 			if !d.Intact {
 				res.Out = ""
 			}
@@ -124,6 +133,7 @@ Refer to a version as NAME (the latest), NAME:VERSION or NAME@ALIAS.`,
 						fmt.Fprintf(w, "  %s = %.6g\n", k, v.Metrics[k])
 					}
 				}
+				printImportance(w, res.Importance, 10)
 				if res.Out != "" {
 					fmt.Fprintf(w, "wrote the model file to %s\n", out)
 				}
@@ -352,4 +362,29 @@ func (a *app) describe(ctx context.Context, ref registry.Ref) (registry.Describe
 		return d, nil, nil, err
 	}
 	return d, func() ([]byte, error) { return ws.Blobs.Get(ctx, d.Version.Artifact.Key) }, func() { ws.Close() }, nil
+}
+
+// tabularImportance is a tabular model's feature importance from its file
+// (nil for other kinds and for a network).
+func tabularImportance(name string, file func() ([]byte, error)) (*tabular.Importance, error) {
+	b, err := file()
+	if err != nil {
+		return nil, err
+	}
+	a, err := model.Read(name, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.FromArtifact(name, a)
+	if err != nil {
+		return nil, err
+	}
+	tm, ok := m.(*tabular.Model)
+	if !ok {
+		return nil, nil
+	}
+	if imp := tm.Importance(); len(imp.Weights) > 0 {
+		return &imp, nil
+	}
+	return nil, nil
 }

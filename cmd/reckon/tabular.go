@@ -25,7 +25,8 @@ type specFlags struct {
 	earlyStop                                   int
 	lr, learningRate, l2, subsample, colsample  float64
 	c, dropout, weightDecay, threshold          float64
-	growth, classWeight                         string
+	growth, classWeight, loss                   string
+	alpha                                       float64
 	hidden                                      []int
 	seed                                        uint64
 }
@@ -49,6 +50,8 @@ func (s *specFlags) register(c *cobra.Command) {
 	f.Float64Var(&s.subsample, "subsample", g.Subsample, "gbdt: share of rows per tree")
 	f.Float64Var(&s.colsample, "colsample", g.ColSample, "gbdt: share of features per tree")
 	f.StringVar(&s.growth, "growth", string(g.Growth), "gbdt: oblivious (symmetric, CatBoost) or depthwise (XGBoost)")
+	f.StringVar(&s.loss, "loss", "", "gbdt on a numeric target: rmse (squared error, the default) or huber (robust to outliers); classes take logloss/multiclass")
+	f.Float64Var(&s.alpha, "alpha", tabular.DefaultSpec(tabular.KindLinear).Linear.Alpha, "linear: ridge penalty on the standardised coefficients (scikit-learn's Ridge alpha; 0: least squares)")
 	f.Float64Var(&s.c, "c", l.C, "logistic: inverse L2 strength (scikit-learn's C; --C also works)")
 	f.IntSliceVar(&s.hidden, "hidden", n.Hidden, "fcn: width of each FCN block (Dense, LayerNorm, ReLU)")
 	f.Float64Var(&s.dropout, "dropout", n.Dropout, "fcn: dropout after each block")
@@ -73,6 +76,14 @@ func (s *specFlags) spec(changed func(string) bool, kind string, schema *tabular
 	sp.GBDT.Subsample, sp.GBDT.ColSample, sp.GBDT.Growth, sp.GBDT.Seed = s.subsample, s.colsample, gbdt.Growth(s.growth), s.seed
 	sp.GBDT.EarlyStop = s.earlyStop
 	sp.Logistic.C = s.c
+	sp.Linear.Alpha = s.alpha
+	if s.loss != "" {
+		l := gbdt.Loss(s.loss)
+		if !l.Regression() || (schema != nil && !schema.Regression()) {
+			return sp, fmt.Errorf("--loss %q: rmse or huber, for gbdt on a numeric target (classes take logloss, or multiclass, by themselves)", s.loss)
+		}
+		sp.GBDT.Loss = l
+	}
 	sp.FCN.Hidden, sp.FCN.Dropout, sp.FCN.WeightDecay = s.hidden, s.dropout, s.weightDecay
 	sp.FCN.Epochs, sp.FCN.Batch, sp.FCN.Patience, sp.FCN.Seed = s.epochs, s.batch, s.patience, s.seed
 	sp.FCN.LR = s.lr
@@ -83,12 +94,20 @@ func (s *specFlags) spec(changed func(string) bool, kind string, schema *tabular
 		sp.GBDT.LearningRate = s.lr
 	}
 	if s.classWeight != "" {
+		if schema != nil && schema.Regression() {
+			return sp, fmt.Errorf("--class-weight: target %q is numeric (regression); class weights are for classes", schema.Target)
+		}
 		w, err := tabular.ParseClassWeights(s.classWeight, schema.Classes, y)
 		if err != nil {
 			return sp, fmt.Errorf("--class-weight %w", err)
 		}
 		if err := sp.SetClassWeights(w, schema); err != nil {
 			return sp, fmt.Errorf("--class-weight: %w", err)
+		}
+	}
+	if schema != nil {
+		if err := tabular.CheckTask(kind, schema); err != nil {
+			return sp, err
 		}
 	}
 	return sp, sp.Validate()
@@ -102,14 +121,14 @@ type foldFlags struct {
 }
 
 func (f *foldFlags) register(c *cobra.Command, defaultCV string) {
-	c.Flags().StringVar(&f.cv, "cv", defaultCV, "repeated stratified k-fold as KxR, e.g. 5x3 (\"\" for none)")
+	c.Flags().StringVar(&f.cv, "cv", defaultCV, "repeated k-fold as KxR, e.g. 5x3, stratified by class for classifiers (\"\" for none)")
 	c.Flags().StringVar(&f.folds, "folds", "", "fold file (e.g. examples/tumor/breast_cancer_folds.json); overrides --cv")
 	c.Flags().Uint64Var(&f.seed, "cv-seed", 0, "seed of the --cv folds")
 }
 
 // make returns the folds for a frame, or nil when none were asked for.
-func (f *foldFlags) make(fr *tabular.Frame) ([]dataset.Fold, string, error) {
-	p := dataset.FoldPlan{CV: f.cv, Seed: f.seed, File: f.folds, Field: "--cv"}
+func (f *foldFlags) make(schema *tabular.Schema, fr *tabular.Frame) ([]dataset.Fold, string, error) {
+	p := schema.FoldPlan(dataset.FoldPlan{CV: f.cv, Seed: f.seed, File: f.folds, Field: "--cv"})
 	if f.folds != "" {
 		b, err := os.ReadFile(f.folds)
 		if err != nil {
@@ -117,19 +136,19 @@ func (f *foldFlags) make(fr *tabular.Frame) ([]dataset.Fold, string, error) {
 		}
 		p.Body = b
 	}
-	return p.Build(fr.Y)
+	return p.Build(fr.Strata())
 }
 
 // loadTabular reads a CSV and encodes it with a schema fitted on it.
-func (a *app) loadTabular(path, target, positive string, tf tableFlags) (*dataset.Table, *tabular.Schema, *tabular.Frame, error) {
+func (a *app) loadTabular(path, target, positive, task string, tf tableFlags) (*dataset.Table, *tabular.Schema, *tabular.Frame, error) {
 	if path == "" || target == "" {
-		return nil, nil, nil, fmt.Errorf("--data (a CSV file) and --target (its class column) are required")
+		return nil, nil, nil, fmt.Errorf("--data (a CSV file) and --target (its class or value column) are required")
 	}
 	t, _, _, err := a.readTable(path, tf)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s, f, err := tabular.Prepare(t, target, positive)
+	s, f, err := tabular.PrepareTask(t, target, positive, task)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -139,6 +158,7 @@ func (a *app) loadTabular(path, target, positive string, tf tableFlags) (*datase
 type trainTabularResult struct {
 	Out       string             `json:"model"`
 	Kind      string             `json:"kind"`
+	Task      string             `json:"task"`
 	Rows      int                `json:"rows"`
 	Features  int                `json:"features"`
 	Classes   []string           `json:"classes"`
@@ -158,6 +178,7 @@ type trainTabularOptions struct {
 	folds    foldFlags
 	kind     string
 	positive string
+	task     string
 	out      string
 	force    bool
 	nSearch  int
@@ -171,16 +192,24 @@ func (a *app) trainTabularCmd() *cobra.Command { return a.newTrainTabularCmd(a.r
 func (a *app) newTrainTabularCmd(runF func(context.Context, *trainTabularOptions) error) *cobra.Command {
 	o := &trainTabularOptions{}
 	c := &cobra.Command{
-		Use:   "tabular --data CSV --target COL --kind gbdt|logistic|fcn",
-		Short: "Train a classifier on a CSV table (optionally cross-validated and tuned)",
-		Long: `Train a classifier on a CSV table and save it, with its schema, to one file.
+		Use:   "tabular --data CSV --target COL --kind gbdt|logistic|fcn|linear",
+		Short: "Train a classifier or a regression on a CSV table (optionally cross-validated and tuned)",
+		Long: `Train a classifier (a target of classes) or a regression (a numeric target)
+on a CSV table and save it, with its schema, to one file.
 
 Models:
   gbdt      gradient-boosted trees: oblivious (CatBoost-style, default) or
-            depthwise trees, categorical columns by ordered target statistics
+            depthwise trees, categorical columns by ordered target statistics;
+            on a numeric target squared error, or --loss huber for outliers
   logistic  L2 logistic regression on standardised features (multinomial on more than two classes)
   fcn       FCN blocks (Dense, LayerNorm, ReLU) with a sigmoid/softmax head,
             AdamW and early stopping on 15% of the training rows
+  linear    ridge regression on standardised features (numeric targets; --alpha)
+
+The task is the target's: regression when it is numeric with fractions or
+more than 50 distinct values, else classification; --task says otherwise.
+A regression reports rmse, mae, r2, mape and max_error (scikit-learn's
+definitions) and cross-validates on plain, unstratified K-fold.
 
 --cv KxR or --folds FILE first cross-validates with the same settings and
 reports mean and standard deviation of every metric; the saved model is then
@@ -195,7 +224,9 @@ reports.`,
 		Example: `  reckon train tabular --data examples/tumor/breast_cancer_wisconsin_clean.csv \
       --target diagnosis --positive malignant --kind gbdt \
       --folds examples/tumor/breast_cancer_folds.json --out tumor-gbdt.rkm
-  reckon train tabular --data t.csv --target y --kind fcn --search 20 --cv 5x1`,
+  reckon train tabular --data t.csv --target y --kind fcn --search 20 --cv 5x1
+  reckon train tabular --data examples/regression/friedman_region.csv --target y \
+      --kind gbdt --folds examples/regression/friedman_region_folds.json --out reg.rkm`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.changed = cmd.Flags().Changed
@@ -206,7 +237,8 @@ reports.`,
 	f.StringVar(&o.table.path, "data", "", "CSV table")
 	f.StringVar(&o.table.column, "target", "", "class column")
 	f.StringVar(&o.positive, "positive", "", "positive class label (default: the minority class of two)")
-	f.StringVar(&o.kind, "kind", tabular.KindGBDT, "gbdt, logistic or fcn")
+	f.StringVar(&o.task, "task", "", "classification or regression (default: regression for a numeric target with fractions or more than 50 distinct values)")
+	f.StringVar(&o.kind, "kind", tabular.KindGBDT, "gbdt, logistic or fcn for classes; linear (ridge) or gbdt for a numeric target")
 	f.StringVar(&o.out, "out", "", "model file (default HOME/models/tabular-KIND.rkm)")
 	f.BoolVar(&o.force, "force", false, "replace an existing model file")
 	f.IntVar(&o.nSearch, "search", 0, "tune: number of settings to draw from the model's search space")
@@ -227,7 +259,7 @@ func (a *app) runTrainTabular(ctx context.Context, o *trainTabularOptions) error
 	if _, err := os.Stat(out); err == nil && !o.force {
 		return fmt.Errorf("%s already exists; choose another --out or pass --force to replace it", out)
 	}
-	t, schema, fr, err := a.loadTabular(o.table.path, o.table.column, o.positive, o.table.tableFlags)
+	t, schema, fr, err := a.loadTabular(o.table.path, o.table.column, o.positive, o.task, o.table.tableFlags)
 	if err != nil {
 		return err
 	}
@@ -235,12 +267,16 @@ func (a *app) runTrainTabular(ctx context.Context, o *trainTabularOptions) error
 	if err != nil {
 		return err
 	}
-	folds, desc, err := o.folds.make(fr)
+	folds, desc, err := o.folds.make(schema, fr)
 	if err != nil {
 		return err
 	}
+	metric := o.metric
+	if schema.Regression() && !o.changed("search-metric") {
+		metric = "rmse"
+	}
 	fit, err := tabular.Fit(ctx, tabular.Fitting{Spec: spec, Schema: schema, Frame: fr, Folds: folds, FoldDesc: desc, FoldSeed: o.folds.seed,
-		Tuning:   tabular.Tuning{N: o.nSearch, Method: o.method, Metric: o.metric, Seed: o.specs.seed, Progress: a.bars},
+		Tuning:   tabular.Tuning{N: o.nSearch, Method: o.method, Metric: metric, Seed: o.specs.seed, Progress: a.bars},
 		Progress: a.bars})
 	if err != nil {
 		return err
@@ -255,18 +291,29 @@ func (a *app) runTrainTabular(ctx context.Context, o *trainTabularOptions) error
 	if err := model.WriteFile(out, art); err != nil {
 		return err
 	}
-	res := trainTabularResult{Out: out, Kind: o.kind, Rows: fr.Rows, Features: fr.Cols, Classes: schema.Classes, Positive: schema.PositiveLabel(),
+	res := trainTabularResult{Out: out, Kind: o.kind, Task: tabular.TaskClassification, Rows: fr.Rows, Features: fr.Cols, Classes: schema.Classes, Positive: schema.PositiveLabel(),
 		Spec: art.Header.Hyper, CV: fit.CV, Search: fit.Search, TrainSecs: fit.TrainSecs, Train: fit.Train, DataHash: t.Hash()}
+	if schema.Regression() {
+		res.Task = tabular.TaskRegression
+	}
 	return a.report(res, func(w io.Writer) {
-		fmt.Fprintf(w, "%s on %s: %d rows, %d features, classes %s (positive: %s)\n", res.Kind, o.table.path, res.Rows, res.Features, strings.Join(res.Classes, "/"), res.Positive)
+		if schema.Regression() {
+			fmt.Fprintf(w, "%s on %s: %d rows, %d features, regression of %s\n", res.Kind, o.table.path, res.Rows, res.Features, schema.Target)
+		} else {
+			fmt.Fprintf(w, "%s on %s: %d rows, %d features, classes %s (positive: %s)\n", res.Kind, o.table.path, res.Rows, res.Features, strings.Join(res.Classes, "/"), res.Positive)
+		}
 		if len(res.Search) > 0 {
-			printSearch(w, res.Search, o.metric)
+			printSearch(w, res.Search, metric)
 		}
 		if res.CV != nil {
 			fmt.Fprintf(w, "cross-validation, %s (%.1f s):\n", res.CV.Folds, res.CV.Seconds)
-			printScores(w, []string{res.Kind}, []*tabular.CVSummary{res.CV}, res.Positive)
+			printScores(w, []string{res.Kind}, []*tabular.CVSummary{res.CV}, headlineFor(schema))
 		}
-		fmt.Fprintf(w, "trained on all rows in %.2f s; training accuracy %.4f (optimistic: seen rows)\n", res.TrainSecs, res.Train["accuracy"])
+		if schema.Regression() {
+			fmt.Fprintf(w, "trained on all rows in %.2f s; training RMSE %.4g, R² %.4f (optimistic: seen rows)\n", res.TrainSecs, res.Train["rmse"], res.Train["r2"])
+		} else {
+			fmt.Fprintf(w, "trained on all rows in %.2f s; training accuracy %.4f (optimistic: seen rows)\n", res.TrainSecs, res.Train["accuracy"])
+		}
 		fmt.Fprintf(w, "saved %s\nnext: reckon eval --model %s --data NEW.csv\n", out, out)
 	})
 }
@@ -305,16 +352,27 @@ func headline(positive string) []string {
 	return []string{"roc_auc", "accuracy", "recall[" + positive + "]", "precision[" + positive + "]", "f1[" + positive + "]", "specificity[" + positive + "]", "log_loss"}
 }
 
-func printScores(w io.Writer, names []string, cvs []*tabular.CVSummary, positive string) {
+// regressionHeadline are a regression's report columns.
+var regressionHeadline = []string{"rmse", "mae", "r2", "mape", "max_error"}
+
+// headlineFor is the report's columns for the schema's task.
+func headlineFor(s *tabular.Schema) []string {
+	if s.Regression() {
+		return regressionHeadline
+	}
+	return headline(s.PositiveLabel())
+}
+
+func printScores(w io.Writer, names []string, cvs []*tabular.CVSummary, cols []string) {
 	tw := newTabWriter(w)
 	fmt.Fprint(tw, "model")
-	for _, m := range headline(positive) {
+	for _, m := range cols {
 		fmt.Fprintf(tw, "\t%s", m)
 	}
 	fmt.Fprintln(tw)
 	for i, cv := range cvs {
 		fmt.Fprint(tw, names[i])
-		for _, m := range headline(positive) {
+		for _, m := range cols {
 			fmt.Fprintf(tw, "\t%.4f ± %.4f", cv.Mean[m], cv.SD[m])
 		}
 		fmt.Fprintln(tw)
@@ -331,10 +389,36 @@ type evalTabularResult struct {
 	Scores    tabular.Scores `json:"scores"`
 	Report    any            `json:"report"`
 	Plots     []string       `json:"plots,omitempty"`
-	Classes   []string       `json:"classes"`
-	Positive  string         `json:"positive"`
+	Classes   []string       `json:"classes,omitempty"`
+	Positive  string         `json:"positive,omitempty"`
+	Task      string         `json:"task,omitempty"`   // regression, or "" for classes
+	Target    string         `json:"target,omitempty"` // regression: the predicted column
+	// Importance: the trees' gain shares or the standardised coefficients.
+	Importance *tabular.Importance `json:"importance,omitempty"`
 	// SeenInTraining: the data's content hash is the training data's.
 	SeenInTraining bool `json:"seen_in_training"`
+}
+
+// printImportance prints the inputs that weigh most, at most top of them.
+func printImportance(w io.Writer, imp *tabular.Importance, top int) {
+	if imp == nil || len(imp.Weights) == 0 {
+		return
+	}
+	what := map[string]string{"gain": "share of the trees' split gain", "standardized_coefficient": "coefficient per standard deviation of the input"}[imp.Measure]
+	fmt.Fprintf(w, "feature importance (%s", what)
+	if len(imp.Weights) > top {
+		fmt.Fprintf(w, "; top %d of %d, all in --json", top, len(imp.Weights))
+	}
+	fmt.Fprintln(w, "):")
+	tw := newTabWriter(w)
+	for _, x := range imp.Weights[:min(top, len(imp.Weights))] {
+		if imp.Measure == "gain" {
+			fmt.Fprintf(tw, "  %s\t%.4f\n", x.Feature, x.Value)
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%+.4g\n", x.Feature, x.Value)
+	}
+	tw.Flush()
 }
 
 // printReport prints scikit-learn's classification report layout, the
@@ -468,11 +552,11 @@ func (a *app) runCompare(ctx context.Context, o *compareOptions) error {
 		}
 		names, specs = append(names, n), append(specs, sp)
 	}
-	_, schema, fr, err := a.loadTabular(o.table.path, target, positive, o.table.tableFlags)
+	_, schema, fr, err := a.loadTabular(o.table.path, target, positive, "", o.table.tableFlags)
 	if err != nil {
 		return err
 	}
-	folds, desc, err := o.folds.make(fr)
+	folds, desc, err := o.folds.make(schema, fr)
 	if err != nil {
 		return err
 	}
@@ -490,7 +574,7 @@ func printCompare(w io.Writer, res *compareResult) {
 	for i, n := range res.Models {
 		cvs[i] = res.CV[n]
 	}
-	printScores(w, res.Models, cvs, res.Positive)
+	printScores(w, res.Models, cvs, headline(res.Positive))
 	for _, d := range res.Decisions {
 		fmt.Fprintf(w, "\n-- policy %s: champion %s (ranking %s)\n", d.Policy, d.Winner, strings.Join(d.Ranking, " > "))
 		if d.Wins != nil {

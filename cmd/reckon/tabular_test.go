@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -267,5 +268,76 @@ func TestTrainTabularRefusesOverwrite(t *testing.T) {
 	// The old spelling --model of the kind still parses; --force replaces.
 	if _, stderr, code := reckon(t, "train", "tabular", "--data", csv, "--target", "y", "--model", "logistic", "--out", out, "--force"); code != 0 {
 		t.Errorf("--force: exit %d: %s", code, stderr)
+	}
+}
+
+// TestRegressionEndToEnd: a numeric target trains ridge and trees with
+// plain K-fold cross-validation, evaluates with residual figures, and
+// predicts values in bulk; a classifier kind is refused before any work.
+func TestRegressionEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	data := "../../examples/regression/friedman_region.csv"
+	var res trainTabularResult
+	out := filepath.Join(dir, "ridge.rkm")
+	if err := json.Unmarshal([]byte(mustReckon(t, "train", "tabular", "--data", data, "--target", "y", "--kind", "linear", "--cv", "3x1",
+		"--out", out, "--json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Task != "regression" || res.CV == nil || len(res.CV.PerFold) != 3 || !strings.HasPrefix(res.CV.Folds, "3-fold") || !(res.CV.Mean["r2"] > 0.6) {
+		t.Fatalf("ridge: task %q, cv %+v", res.Task, res.CV)
+	}
+	var ev evalTabularResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "eval", "--model", out, "--data", data, "--plots", dir, "--json")), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Task != "regression" || ev.Target != "y" || !(ev.Scores["rmse"] > 0) || len(ev.Plots) != 2 || !ev.SeenInTraining {
+		t.Errorf("eval: %+v", ev)
+	}
+	// The coefficients lead with x4 (10·x4 in Friedman's function), as in
+	// eval's report and models show's.
+	if ev.Importance == nil || ev.Importance.Measure != "standardized_coefficient" || ev.Importance.Weights[0].Feature != "x4" {
+		t.Errorf("eval importance %+v", ev.Importance)
+	}
+	imp, err := tabularImportance("ridge", func() ([]byte, error) { return os.ReadFile(out) })
+	if err != nil || imp == nil || len(imp.Weights) != 13 || imp.Weights[0].Feature != "x4" {
+		t.Errorf("models show importance %+v %v", imp, err)
+	}
+	for _, p := range ev.Plots {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
+	}
+	gb := filepath.Join(dir, "gbdt.rkm")
+	mustReckon(t, "train", "tabular", "--data", data, "--target", "y", "--kind", "gbdt", "--loss", "huber", "--trees", "50", "--out", gb)
+	pred := filepath.Join(dir, "pred")
+	mustReckon(t, "predict", "--model", gb, "--data", data, "--out-dir", pred)
+	files, _ := filepath.Glob(filepath.Join(pred, "predictions-*.csv"))
+	if len(files) != 1 {
+		t.Fatalf("prediction files %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2001 || lines[0] != "record_id,prediction,model" {
+		t.Fatalf("%d lines, header %q", len(lines), lines[0])
+	}
+	if _, err := strconv.ParseFloat(strings.Split(lines[1], ",")[1], 64); err != nil {
+		t.Errorf("prediction %q: %v", lines[1], err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data", data, "--target", "y", "--kind", "logistic"}, "classifier"},
+		{[]string{"--data", data, "--target", "y", "--kind", "linear", "--class-weight", "balanced"}, "class weights are for classes"},
+		{[]string{"--data", tumorCSV, "--target", "diagnosis", "--kind", "gbdt", "--loss", "huber"}, "--loss"},
+		{[]string{"--data", tumorCSV, "--target", "diagnosis", "--kind", "linear"}, "ridge regression"},
+	} {
+		args := append([]string{"train", "tabular", "--out", filepath.Join(dir, "x.rkm")}, c.args...)
+		if _, errs, code := reckon(t, args...); code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %q, want %q", c.args, code, errs, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.rkm")); err == nil {
+		t.Error("a refused training wrote a model file")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/reckon-ml/reckon/lstm"
 	"github.com/reckon-ml/reckon/model"
 	"github.com/reckon-ml/reckon/progress"
+	"github.com/reckon-ml/reckon/tabular"
 	"github.com/reckon-ml/reckon/trackmodel"
 	"github.com/spf13/cobra"
 )
@@ -307,6 +308,21 @@ func (a *app) runEval(ctx context.Context, o *evalOptions) error {
 	if t := res.Table; t != nil {
 		r := evalTabularResult{Model: o.model, Kind: res.Kind, Data: o.data, Rows: t.Rows, Threshold: t.Threshold, Scores: t.Scores, Report: t.Report,
 			Classes: t.Classes, Positive: t.Positive, SeenInTraining: t.SeenInTraining, Plots: res.Plots}
+		if len(t.Importance.Weights) > 0 {
+			r.Importance = &t.Importance
+		}
+		if t.Task == tabular.TaskRegression {
+			r.Task, r.Target, r.Classes, r.Report = t.Task, t.Target, nil, nil
+			return a.report(r, func(w io.Writer) {
+				fmt.Fprintf(w, "%s (%s) on %s: %d rows, predicting %s\n", o.model, r.Kind, o.data, r.Rows, r.Target)
+				if r.SeenInTraining {
+					fmt.Fprintln(w, "note: this is the data the model was trained on, so these scores are optimistic; use reckon train tabular --cv or --folds for honest estimates")
+				}
+				fmt.Fprintf(w, "RMSE %.6g, MAE %.6g, R² %.4f, MAPE %.4f, max error %.6g\n", r.Scores["rmse"], r.Scores["mae"], r.Scores["r2"], r.Scores["mape"], r.Scores["max_error"])
+				printImportance(w, r.Importance, 10)
+				printFigures(w, r.Plots)
+			})
+		}
 		return a.report(r, func(w io.Writer) {
 			if len(r.Classes) > 2 {
 				fmt.Fprintf(w, "%s (%s) on %s: %d rows, predicting the most probable of %d classes\n", o.model, r.Kind, o.data, r.Rows, len(r.Classes))
@@ -317,6 +333,7 @@ func (a *app) runEval(ctx context.Context, o *evalOptions) error {
 				fmt.Fprintln(w, "note: this is the data the model was trained on, so these scores are optimistic; use reckon train tabular --cv or --folds for honest estimates")
 			}
 			printReport(w, t.Evaluation)
+			printImportance(w, r.Importance, 10)
 			printFigures(w, r.Plots)
 		})
 	}
