@@ -37,8 +37,29 @@ type Candidate struct {
 	Folds []Fold
 }
 
-// LowerIsBetter reports the metrics where smaller wins.
-func LowerIsBetter(metric string) bool { return metric == "log_loss" || metric == "brier" }
+// LowerIsBetter reports the metrics where smaller wins: a classifier's
+// losses and a regression's errors.
+func LowerIsBetter(metric string) bool {
+	switch metric {
+	case "log_loss", "brier", "rmse", "mae", "mape", "max_error":
+		return true
+	}
+	return false
+}
+
+// reported keeps the metrics every candidate reports on every fold.
+func reported(cands []Candidate, ms ...string) []string {
+	return slices.DeleteFunc(ms, func(m string) bool {
+		for _, c := range cands {
+			for _, f := range c.Folds {
+				if _, ok := f.Scores[m]; !ok {
+					return true
+				}
+			}
+		}
+		return false
+	})
+}
 
 // Pair is the evidence for one difference between two candidates.
 type Pair struct {
@@ -56,6 +77,9 @@ type Pair struct {
 	OnlyBetter int     `json:"only_better_correct"`
 	OnlyWorse  int     `json:"only_worse_correct"`
 	McNemarP   float64 `json:"mcnemar_p"`
+	// NoMcNemar: the candidates make no right-or-wrong decisions (a
+	// regression), so McNemar's test does not apply and its fields are 0.
+	NoMcNemar bool `json:"no_mcnemar,omitempty"`
 }
 
 // Decision is a policy's verdict.
@@ -226,7 +250,7 @@ func (p Wins) Decide(cands []Candidate) (*Decision, error) {
 		}
 	}
 	var err error
-	d.Pairs, err = pairs(cands, d.Winner, []string{tb, "accuracy"})
+	d.Pairs, err = pairs(cands, d.Winner, reported(cands, tb, "accuracy"))
 	if err != nil {
 		return nil, err
 	}
@@ -519,7 +543,7 @@ func pairs(cands []Candidate, winner string, ms []string) ([]Pair, error) {
 			}
 			lo, hi := bootstrapCI(diff, 2000, 1)
 			out = append(out, Pair{Better: winner, Worse: c.Name, Metric: m, Diff: mean(diff), CI: [2]float64{lo, hi},
-				Significant: lo > 0 || hi < 0, OnlyBetter: ob, OnlyWorse: ow, McNemarP: p})
+				Significant: lo > 0 || hi < 0, OnlyBetter: ob, OnlyWorse: ow, McNemarP: p, NoMcNemar: w.Folds[0].Correct == nil})
 		}
 	}
 	return out, nil
@@ -591,18 +615,44 @@ func evidence(ps []Pair, second, metric string) string {
 		if p.Significant {
 			verdict = "is significant"
 		}
-		if p.Diff < 0 {
-			return fmt.Sprintf("On %s itself %s is behind %s by %.4f (95%% CI %+.4f..%+.4f); McNemar on the shared holdout: %d vs %d rows only one model got right, p = %.2f.",
-				metric, p.Better, second, -p.Diff, p.CI[0], p.CI[1], p.OnlyBetter, p.OnlyWorse, p.McNemarP)
+		mc := fmt.Sprintf("; McNemar on the shared holdout: %d vs %d rows only one model got right, p = %.2f.", p.OnlyBetter, p.OnlyWorse, p.McNemarP)
+		if p.NoMcNemar {
+			mc = "."
 		}
-		return fmt.Sprintf("Its %s lead over %s (%+.4f, 95%% CI %+.4f..%+.4f) %s; McNemar on the shared holdout: %d vs %d rows only one model got right, p = %.2f.",
-			metric, second, p.Diff, p.CI[0], p.CI[1], verdict, p.OnlyBetter, p.OnlyWorse, p.McNemarP)
+		if p.Diff < 0 {
+			return fmt.Sprintf("On %s itself %s is behind %s by %.4f (95%% CI %+.4f..%+.4f)%s",
+				metric, p.Better, second, -p.Diff, p.CI[0], p.CI[1], mc)
+		}
+		return fmt.Sprintf("Its %s lead over %s (%+.4f, 95%% CI %+.4f..%+.4f) %s%s",
+			metric, second, p.Diff, p.CI[0], p.CI[1], verdict, mc)
 	}
 	return ""
 }
 
 // Parse builds a policy from its CLI form.
 func Parse(name, metric, constraint, maximize string) (Policy, error) {
+	return ParseTask(name, metric, constraint, maximize, false)
+}
+
+// ParseTask is Parse for a classification or, with regression, for
+// models of a numeric target: rmse is then the default metric and the
+// tie-breaker, and the constraint policy, which tunes a classifier's
+// threshold, is refused.
+func ParseTask(name, metric, constraint, maximize string, regression bool) (Policy, error) {
+	if regression {
+		if metric == "" {
+			metric = "rmse"
+		}
+		switch name {
+		case "wins":
+			return Wins{TieBreak: metric}, nil
+		case "primary":
+			return Primary{Metric: metric, TieBreaker: slices.DeleteFunc([]string{"rmse", "mae"}, func(m string) bool { return m == metric })}, nil
+		case "constraint":
+			return nil, errors.New("the constraint policy tunes a classifier's decision threshold; rank regression models with wins or primary (e.g. --policy primary --metric rmse)")
+		}
+		return nil, fmt.Errorf("unknown policy %q (wins, primary)", name)
+	}
 	switch name {
 	case "wins":
 		return Wins{TieBreak: metric}, nil

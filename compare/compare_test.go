@@ -148,3 +148,48 @@ func TestRejectsMismatchedFolds(t *testing.T) {
 		t.Error("constraint without >= accepted")
 	}
 }
+
+// TestParseTaskRegression: on a numeric target the policies default to
+// rmse (lower wins), primary breaks ties on mae, constraint is refused,
+// and a primary ranking puts the smaller error first without McNemar.
+func TestParseTaskRegression(t *testing.T) {
+	for _, m := range []string{"rmse", "mae", "mape", "max_error", "log_loss", "brier"} {
+		if !LowerIsBetter(m) {
+			t.Errorf("%s: lower is not better", m)
+		}
+	}
+	if LowerIsBetter("r2") || LowerIsBetter("roc_auc") {
+		t.Error("r2 or roc_auc: lower is better")
+	}
+	p, err := ParseTask("primary", "", "", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := p.(Primary); pr.Metric != "rmse" || len(pr.TieBreaker) != 1 || pr.TieBreaker[0] != "mae" {
+		t.Errorf("primary %+v", pr)
+	}
+	if w, _ := ParseTask("wins", "", "", "", true); w.(Wins).TieBreak != "rmse" {
+		t.Errorf("wins %+v", w)
+	}
+	if _, err := ParseTask("constraint", "", "r2>=0.5", "rmse", true); err == nil {
+		t.Error("constraint accepted for a regression")
+	}
+	fold := func(rmse, mae float64) Fold {
+		return Fold{Scores: map[string]float64{"rmse": rmse, "mae": mae, "r2": 1 - rmse}, Rows: []int{0, 1}}
+	}
+	cands := []Candidate{
+		{Name: "ridge", Folds: []Fold{fold(3.2, 2.2), fold(3.3, 2.1)}},
+		{Name: "trees", Folds: []Fold{fold(2.2, 1.2), fold(2.4, 1.3)}},
+	}
+	d, err := p.Decide(cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Winner != "trees" || len(d.Pairs) != 1 || !d.Pairs[0].NoMcNemar || strings.Contains(d.Reason, "McNemar") {
+		t.Errorf("decision %+v", d)
+	}
+	w, _ := ParseTask("wins", "", "", "", true)
+	if d, err := w.Decide(cands); err != nil || d.Winner != "trees" || d.Wins["trees"] != 3 {
+		t.Errorf("wins: %+v %v", d, err)
+	}
+}

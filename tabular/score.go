@@ -20,13 +20,7 @@ import (
 type Scores map[string]float64
 
 // LowerIsBetter says which scores are losses or errors.
-func LowerIsBetter(name string) bool {
-	switch name {
-	case "log_loss", "brier", "rmse", "mae", "mape", "max_error":
-		return true
-	}
-	return false
-}
+func LowerIsBetter(name string) bool { return compare.LowerIsBetter(name) }
 
 // Evaluation is a model scored on labelled rows.
 type Evaluation struct {
@@ -175,7 +169,7 @@ func CheckMetric(name string, classes []string) error {
 // CheckMetricForm checks a metric name before the classes are known: a
 // whole-table metric, or a per-class one with some class.
 func CheckMetricForm(name string) error {
-	if slices.Contains(MetricNames(nil), name) || name == "brier" {
+	if slices.Contains(MetricNames(nil), name) || name == "brier" || slices.Contains(metrics.RegressionNames, name) {
 		return nil
 	}
 	if base, class, ok := splitClass(name); ok && slices.Contains(perClass, base) && class != "" {
@@ -185,7 +179,7 @@ func CheckMetricForm(name string) error {
 	for _, m := range perClass {
 		forms = append(forms, m+"[CLASS]")
 	}
-	return fmt.Errorf("metric %q: not one reckon reports (metrics: %s, %s)", name, strings.Join(MetricNames(nil), ", "), strings.Join(forms, ", "))
+	return fmt.Errorf("metric %q: not one reckon reports (metrics: %s, %s; regression: %s)", name, strings.Join(MetricNames(nil), ", "), strings.Join(forms, ", "), strings.Join(metrics.RegressionNames, ", "))
 }
 
 func splitClass(name string) (base, class string, ok bool) {
@@ -258,12 +252,29 @@ func CrossValidate(ctx context.Context, spec Spec, s *Schema, f *Frame, folds []
 // Names lists the score names, sorted.
 func (s Scores) Names() []string { return slices.Sorted(maps.Keys(s)) }
 
+// CheckPolicy refuses a policy that reads a metric the schema's task
+// does not report: a regression's (RegressionNames) or the classes'.
+func (s *Schema) CheckPolicy(p compare.Policy) error {
+	if !s.Regression() {
+		return CheckPolicy(p, s.Classes)
+	}
+	for _, m := range p.Uses() {
+		if m != "" && !slices.Contains(metrics.RegressionNames, m) {
+			return fmt.Errorf("%s policy: metric %q is not a regression's (%s)", p.Name(), m, strings.Join(metrics.RegressionNames, ", "))
+		}
+	}
+	return nil
+}
+
 // CheckPolicy refuses a selection policy that reads a metric Score does
 // not report for these classes (nil classes: the form only).
 func CheckPolicy(p compare.Policy, classes []string) error {
 	for _, m := range p.Uses() {
 		if m == "" {
 			continue
+		}
+		if classes != nil && slices.Contains(metrics.RegressionNames, m) {
+			return fmt.Errorf("%s policy: metric %q is a regression's; these models predict classes (%s)", p.Name(), m, strings.Join(classes, ", "))
 		}
 		var err error
 		if classes == nil {

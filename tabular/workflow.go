@@ -165,6 +165,12 @@ func Candidate(name string, cv *CV, fr *Frame, schema *Schema) compare.Candidate
 	c := compare.Candidate{Name: name}
 	for _, f := range cv.Folds {
 		cf := compare.Fold{Scores: f.Scores, Rows: f.Test, Proba: f.Proba}
+		if schema.Regression() {
+			// Scores only: no decision is right or wrong row by row, so
+			// McNemar's test has nothing to count.
+			c.Folds = append(c.Folds, cf)
+			continue
+		}
 		for j, r := range f.Test {
 			cf.Truth = append(cf.Truth, fr.Y[r] == schema.Positive)
 			cf.Correct = append(cf.Correct, f.Pred[j] == fr.Y[r])
@@ -330,7 +336,8 @@ type Compared struct {
 	CV        map[string]*CVSummary `json:"cv"`
 	Decisions []*compare.Decision   `json:"decisions"`
 	Champion  string                `json:"champion"`
-	Positive  string                `json:"positive"`
+	Positive  string                `json:"positive,omitempty"`
+	Task      string                `json:"task"`
 }
 
 // Compare runs a Comparison.
@@ -341,15 +348,20 @@ func Compare(ctx context.Context, c Comparison) (*Compared, error) {
 	if len(c.Policies) == 0 {
 		return nil, fmt.Errorf("compare needs at least one policy")
 	}
-	if c.Schema.Regression() {
-		return nil, fmt.Errorf("compare ranks classifiers; target %q is numeric (regression), which compare does not rank yet: train each kind with reckon train tabular --cv KxR (same --seed, same folds) and compare their cv rmse", c.Schema.Target)
-	}
 	for _, p := range c.Policies {
-		if err := CheckPolicy(p, c.Schema.Classes); err != nil {
+		if err := c.Schema.CheckPolicy(p); err != nil {
 			return nil, err
 		}
 	}
-	res := &Compared{Models: c.Names, CV: map[string]*CVSummary{}, Positive: c.Schema.PositiveLabel()}
+	for i, sp := range c.Specs {
+		if err := CheckTask(sp.Model, c.Schema); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Names[i], err)
+		}
+	}
+	res := &Compared{Models: c.Names, CV: map[string]*CVSummary{}, Positive: c.Schema.PositiveLabel(), Task: TaskClassification}
+	if c.Schema.Regression() {
+		res.Task = TaskRegression
+	}
 	var cands []compare.Candidate
 	for i, sp := range c.Specs {
 		prog, done := c.Progress.folds(fmt.Sprintf("cross-validating %s (folds)", c.Names[i]), len(c.Folds))

@@ -465,6 +465,7 @@ type compareOptions struct {
 	folds                                                    foldFlags
 	models, policies, metric, constraint, maximize, positive string
 	pols                                                     []compare.Policy
+	changed                                                  func(string) bool
 }
 
 func (a *app) compareCmd() *cobra.Command { return a.newCompareCmd(a.runCompare) }
@@ -507,6 +508,7 @@ once by each model.`,
 			}
 			// Policies and their metric names are checked before any data
 			// is read; the classes in recall[CLASS] once the target is.
+			o.changed = cmd.Flags().Changed
 			o.pols = nil
 			for _, p := range strings.Split(o.policies, ",") {
 				pol, err := compare.Parse(strings.TrimSpace(p), o.metric, o.constraint, o.maximize)
@@ -522,12 +524,12 @@ once by each model.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.models, "models", "logistic,gbdt,fcn", "model files or kinds, comma-separated")
+	f.StringVar(&o.models, "models", "logistic,gbdt,fcn", "model files or kinds, comma-separated (default on a numeric target: linear,gbdt)")
 	f.StringVar(&o.table.path, "data", "", "CSV table")
 	f.StringVar(&o.table.column, "target", "", "class column (default: the first model file's)")
 	f.StringVar(&o.positive, "positive", "", "positive class label (default: the first model file's, else the minority class)")
 	f.StringVar(&o.policies, "policy", "wins", "wins, primary or constraint; several comma-separated")
-	f.StringVar(&o.metric, "metric", "", "primary metric (primary) or tie-breaker (wins); default roc_auc")
+	f.StringVar(&o.metric, "metric", "", "primary metric (primary) or tie-breaker (wins); default roc_auc, or rmse on a numeric target")
 	f.StringVar(&o.constraint, "constraint", "", "constraint policy: METRIC>=VALUE, e.g. 'recall[malignant]>=0.97'")
 	f.StringVar(&o.maximize, "maximize", "", "constraint policy: metric to maximise among models meeting it")
 	o.folds.register(c, "5x3")
@@ -556,6 +558,23 @@ func (a *app) runCompare(ctx context.Context, o *compareOptions) error {
 	if err != nil {
 		return err
 	}
+	if schema.Regression() {
+		// A numeric target: regression kinds and policies by default.
+		if !o.changed("models") {
+			names, specs = nil, nil
+			for _, k := range tabular.RegressionKinds {
+				names, specs = append(names, k), append(specs, tabular.DefaultSpec(k))
+			}
+		}
+		o.pols = nil
+		for _, p := range strings.Split(o.policies, ",") {
+			pol, err := compare.ParseTask(strings.TrimSpace(p), o.metric, o.constraint, o.maximize, true)
+			if err != nil {
+				return err
+			}
+			o.pols = append(o.pols, pol)
+		}
+	}
 	folds, desc, err := o.folds.make(schema, fr)
 	if err != nil {
 		return err
@@ -569,12 +588,17 @@ func (a *app) runCompare(ctx context.Context, o *compareOptions) error {
 }
 
 func printCompare(w io.Writer, res *compareResult) {
-	fmt.Fprintf(w, "== %d models on %s, %s (threshold 0.5 unless a policy tunes it)\n", len(res.Models), res.Data, res.Folds)
 	cvs := make([]*tabular.CVSummary, len(res.Models))
 	for i, n := range res.Models {
 		cvs[i] = res.CV[n]
 	}
-	printScores(w, res.Models, cvs, headline(res.Positive))
+	if res.Task == tabular.TaskRegression {
+		fmt.Fprintf(w, "== %d regression models on %s, %s\n", len(res.Models), res.Data, res.Folds)
+		printScores(w, res.Models, cvs, regressionHeadline)
+	} else {
+		fmt.Fprintf(w, "== %d models on %s, %s (threshold 0.5 unless a policy tunes it)\n", len(res.Models), res.Data, res.Folds)
+		printScores(w, res.Models, cvs, headline(res.Positive))
+	}
 	for _, d := range res.Decisions {
 		fmt.Fprintf(w, "\n-- policy %s: champion %s (ranking %s)\n", d.Policy, d.Winner, strings.Join(d.Ranking, " > "))
 		if d.Wins != nil {
@@ -601,7 +625,11 @@ func printCompare(w io.Writer, res *compareResult) {
 		tw := newTabWriter(w)
 		fmt.Fprintln(tw, "champion vs\tmetric\tdifference\t95% CI\tsignificant\tMcNemar p")
 		for _, p := range d.Pairs {
-			fmt.Fprintf(tw, "%s\t%s\t%+.4f\t%+.4f..%+.4f\t%v\t%.2f\n", p.Worse, p.Metric, p.Diff, p.CI[0], p.CI[1], p.Significant, p.McNemarP)
+			mc := fmt.Sprintf("%.2f", p.McNemarP)
+			if p.NoMcNemar {
+				mc = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%+.4f\t%+.4f..%+.4f\t%v\t%s\n", p.Worse, p.Metric, p.Diff, p.CI[0], p.CI[1], p.Significant, mc)
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "why: %s\n", d.Reason)

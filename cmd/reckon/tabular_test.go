@@ -341,3 +341,27 @@ func TestRegressionEndToEnd(t *testing.T) {
 		t.Error("a refused training wrote a model file")
 	}
 }
+
+// TestCompareRegression: on a numeric target compare cross-validates the
+// regression kinds by default and ranks them by rmse, lowest first; the
+// constraint policy is refused there, and a regression metric on classes.
+func TestCompareRegression(t *testing.T) {
+	data := "../../examples/regression/friedman_region.csv"
+	var res compareResult
+	if err := json.Unmarshal([]byte(mustReckon(t, "compare", "--data", data, "--target", "y", "--cv", "3x1", "--policy", "primary,wins", "--json")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Task != "regression" || len(res.Models) != 2 || res.Champion != "gbdt" || len(res.Decisions) != 2 {
+		t.Fatalf("%+v", res.Compared)
+	}
+	d := res.Decisions[0]
+	if d.Ranking[0] != "gbdt" || !(d.Means["gbdt"]["rmse"] < d.Means["linear"]["rmse"]) || !strings.Contains(d.Reason, "rmse") || strings.Contains(d.Reason, "McNemar") || !d.Pairs[0].NoMcNemar {
+		t.Errorf("primary: %+v", d)
+	}
+	if _, errs, code := reckon(t, "compare", "--data", data, "--target", "y", "--policy", "constraint", "--constraint", "r2>=0.5", "--maximize", "rmse"); code != 1 || !strings.Contains(errs, "constraint policy") {
+		t.Errorf("constraint on a regression: exit %d, %q", code, errs)
+	}
+	if _, errs, code := reckon(t, "compare", "--data", tumorCSV, "--target", "diagnosis", "--policy", "primary", "--metric", "rmse", "--cv", "2x1"); code != 1 || !strings.Contains(errs, "regression's") {
+		t.Errorf("rmse on classes: exit %d, %q", code, errs)
+	}
+}
