@@ -1,8 +1,9 @@
-// Package fcn is the fully connected classifier of the tumor workload: a
+// Package fcn is the fully connected network of the tumor workload: a
 // stack of FCN blocks (Dense → LayerNorm → ReLU, optional dropout) and a
-// sigmoid (two classes) or softmax head, trained with Adam on standardised
-// inputs, class weights, and early stopping on a held-out share of the
-// training rows.
+// sigmoid (two classes) or softmax head, or for a numeric target one
+// linear output on the standardised target, trained with Adam on
+// standardised inputs, class weights, and early stopping on a held-out
+// share of the training rows.
 package fcn
 
 import (
@@ -78,7 +79,12 @@ type Model struct {
 	Config  Config        `json:"config"`
 	Scaler  linear.Scaler `json:"scaler"`
 	Inputs  int           `json:"inputs"`
-	Classes int           `json:"classes"`
+	Classes int           `json:"classes"` // 0 for a regression
+	// A regression's head is one linear output on the standardised
+	// target: the prediction is YMean + YSD·output.
+	Regression bool    `json:"regression,omitempty"`
+	YMean      float64 `json:"y_mean,omitempty"`
+	YSD        float64 `json:"y_sd,omitempty"`
 	// Epochs actually run, the best epoch kept, and the loss curves.
 	Epochs    int       `json:"epochs_run"`
 	BestEpoch int       `json:"best_epoch"`
@@ -97,7 +103,7 @@ func (m *Model) build(r *rand.Rand) {
 		in = h
 	}
 	out := m.Classes
-	if out == 2 {
+	if out == 2 || m.Regression {
 		out = 1
 	}
 	m.head = nn.NewDense(r, in, out)
@@ -159,15 +165,67 @@ func Fit(ctx context.Context, x []float64, rows, cols int, y []int, classes int,
 			return nil, fmt.Errorf("fcn: label of row %d is %d, not in [0, %d)", i, c, classes)
 		}
 	}
-	r := rand.New(rand.NewPCG(cfg.Seed, 0xfc))
 	m := &Model{Config: cfg, Inputs: cols, Classes: classes}
+	loss := func(logits []float32, rows []int, grad []float32) float64 { return m.loss(logits, y, rows, grad) }
+	return m, m.train(ctx, x, rows, cols, y, loss, progress)
+}
+
+// FitRegression trains a network with a linear head on the numeric
+// target t (row-major x as in Fit): mean squared error on the target
+// standardised with the training rows' mean and standard deviation.
+func FitRegression(ctx context.Context, x []float64, rows, cols int, t []float64, cfg Config, progress Progress) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if rows < 4 || len(x) != rows*cols || len(t) != rows {
+		return nil, fmt.Errorf("fcn: %d values and %d targets for %d rows x %d columns", len(x), len(t), rows, cols)
+	}
+	if cfg.ClassWeights != nil {
+		return nil, fmt.Errorf("fcn: class weights need classes; this is a regression")
+	}
+	m := &Model{Config: cfg, Inputs: cols, Regression: true}
+	var mean, ss float64
+	for i, v := range t {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("fcn: target of row %d is %v", i, v)
+		}
+		mean += v
+	}
+	mean /= float64(rows)
+	for _, v := range t {
+		ss += (v - mean) * (v - mean)
+	}
+	m.YMean, m.YSD = mean, math.Sqrt(ss/float64(rows))
+	if m.YSD == 0 {
+		m.YSD = 1 // a constant target: the head learns 0
+	}
+	zt := make([]float32, rows)
+	for i, v := range t {
+		zt[i] = float32((v - m.YMean) / m.YSD)
+	}
+	loss := func(out []float32, rows []int, grad []float32) float64 {
+		tb := make([]float32, len(rows))
+		for i, r := range rows {
+			tb[i] = zt[r]
+		}
+		return nn.MSE(out, tb, grad, 1)
+	}
+	// The early-stopping rows are a random share: one stratum.
+	return m, m.train(ctx, x, rows, cols, make([]int, rows), loss, progress)
+}
+
+// train runs the epochs with loss on rows of x; strata split off the
+// early-stopping rows.
+func (m *Model) train(ctx context.Context, x []float64, rows, cols int, strata []int, lossOf func(out []float32, rows []int, grad []float32) float64, progress Progress) error {
+	cfg := m.Config
+	r := rand.New(rand.NewPCG(cfg.Seed, 0xfc))
 	trainRows := make([]int, rows)
 	for i := range trainRows {
 		trainRows[i] = i
 	}
 	var validRows []int
 	if cfg.ValidFrac > 0 {
-		f := dataset.StratifiedSplit(y, cfg.ValidFrac, cfg.Seed)
+		f := dataset.StratifiedSplit(strata, cfg.ValidFrac, cfg.Seed)
 		trainRows, validRows = f.Train, f.Test
 	}
 	sub := make([]float64, 0, len(trainRows)*cols)
@@ -185,7 +243,7 @@ func Fit(ctx context.Context, x []float64, rows, cols int, y []int, classes int,
 	order := append([]int(nil), trainRows...)
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		var sum float64
@@ -198,7 +256,7 @@ func Fit(ctx context.Context, x []float64, rows, cols int, y []int, classes int,
 			nn.ZeroGrad(params)
 			logits := m.forward(xb, len(batch), true)
 			grad := make([]float32, len(logits))
-			loss := m.loss(logits, y, batch, grad)
+			loss := lossOf(logits, batch, grad)
 			m.backward(grad)
 			opt.Step(params)
 			sum += loss * float64(len(batch))
@@ -208,7 +266,7 @@ func Fit(ctx context.Context, x []float64, rows, cols int, y []int, classes int,
 		vl := math.NaN()
 		if len(validRows) > 0 {
 			logits := m.forward(gather(z, cols, validRows), len(validRows), false)
-			vl = m.loss(logits, y, validRows, make([]float32, len(logits)))
+			vl = lossOf(logits, validRows, make([]float32, len(logits)))
 			m.ValidLoss = append(m.ValidLoss, vl)
 		}
 		if progress != nil {
@@ -223,7 +281,7 @@ func Fit(ctx context.Context, x []float64, rows, cols int, y []int, classes int,
 		stop.Restore(params)
 		m.BestEpoch = stop.BestEpoch
 	}
-	return m, nil
+	return nil
 }
 
 func (m *Model) loss(logits []float32, y []int, rows []int, grad []float32) float64 {
@@ -247,8 +305,27 @@ func (m *Model) loss(logits []float32, y []int, rows []int, grad []float32) floa
 	return nn.SoftmaxCE(logits, len(rows), m.Classes, cls, w, grad, 1)
 }
 
+// Predict returns a regression network's predicted values.
+func (m *Model) Predict(x []float64, rows, cols int) ([]float64, error) {
+	if !m.Regression {
+		return nil, fmt.Errorf("fcn: a classifier predicts probabilities, not values")
+	}
+	if cols != m.Inputs || len(x) != rows*cols {
+		return nil, fmt.Errorf("fcn: model has %d inputs, data %d columns", m.Inputs, cols)
+	}
+	out := m.forward(toFloat32(m.Scaler.Transform(x, rows, cols)), rows, false)
+	v := make([]float64, rows)
+	for i, o := range out {
+		v[i] = m.YMean + m.YSD*float64(o)
+	}
+	return v, nil
+}
+
 // Proba returns rows × classes probabilities.
 func (m *Model) Proba(x []float64, rows, cols int) ([]float64, error) {
+	if m.Regression {
+		return nil, fmt.Errorf("fcn: a regression predicts values, not probabilities")
+	}
 	if cols != m.Inputs || len(x) != rows*cols {
 		return nil, fmt.Errorf("fcn: model has %d inputs, data %d columns", m.Inputs, cols)
 	}

@@ -96,3 +96,57 @@ func TestDeterministicAndRestorable(t *testing.T) {
 		t.Error("short weight list accepted")
 	}
 }
+
+// TestFitRegression: a linear head on the standardised target learns a
+// smooth function far from zero and in its own units (the prediction is
+// mapped back through the target's mean and standard deviation); a
+// regression refuses probabilities and a classifier refuses values.
+func TestFitRegression(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const rows, cols = 600, 3
+	x := make([]float64, rows*cols)
+	y := make([]float64, rows)
+	var ss float64
+	for i := range rows {
+		for j := range cols {
+			x[i*cols+j] = r.NormFloat64()
+		}
+		y[i] = 1000 + 30*x[i*cols] - 20*x[i*cols+1] + 10*math.Sin(x[i*cols+2])
+	}
+	for _, v := range y {
+		ss += (v - 1000) * (v - 1000)
+	}
+	sd := math.Sqrt(ss / rows)
+	cfg := DefaultConfig()
+	cfg.Epochs = 60
+	m, err := FitRegression(context.Background(), x, rows, cols, y, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Predict(x, rows, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se float64
+	for i := range y {
+		se += (p[i] - y[i]) * (p[i] - y[i])
+	}
+	if rmse := math.Sqrt(se / rows); !(rmse < 0.15*sd) {
+		t.Errorf("training RMSE %.2f against a target sd of %.2f", rmse, sd)
+	}
+	if math.Abs(m.YMean-1000) > 5 || !m.Regression {
+		t.Errorf("target mean %g, regression %v", m.YMean, m.Regression)
+	}
+	if _, err := m.Proba(x, rows, cols); err == nil {
+		t.Error("a regression gave probabilities")
+	}
+	c, err := Fit(context.Background(), x, rows, cols, make([]int, rows), 2, cfg, nil)
+	if err == nil {
+		if _, err := c.Predict(x, rows, cols); err == nil {
+			t.Error("a classifier gave values")
+		}
+	}
+	if _, err := FitRegression(context.Background(), x, rows, cols, append(y[:rows-1:rows-1], math.NaN()), cfg, nil); err == nil {
+		t.Error("a NaN target was fitted")
+	}
+}

@@ -226,3 +226,21 @@ func (l softmaxLearner) importance(m *Model) Importance {
 
 // A network has no one number per input worth printing.
 func (n fcnLearner) importance(*Model) Importance { return Importance{} }
+
+// fcnRegressor is the network with a linear head on a numeric target.
+type fcnRegressor struct{ fcnLearner }
+
+func (n fcnRegressor) proba(*Model, *Frame, int) ([]float64, error) { return nil, errRegressor }
+
+func (n fcnRegressor) values(m *Model, f *Frame, _ int) ([]float64, error) {
+	x, cols := m.Schema.OneHot(f)
+	return n.m.Predict(x, f.Rows, cols)
+}
+
+func (n fcnRegressor) replica() (learner, error) {
+	r, err := n.fcnLearner.replica()
+	if err != nil {
+		return nil, err
+	}
+	return fcnRegressor{r.(fcnLearner)}, nil
+}

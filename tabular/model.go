@@ -32,18 +32,15 @@ var Kinds = []string{KindLogistic, KindGBDT, KindFCN, KindLinear}
 // task, in report order.
 var (
 	ClassificationKinds = []string{KindLogistic, KindGBDT, KindFCN}
-	RegressionKinds     = []string{KindLinear, KindGBDT}
+	RegressionKinds     = []string{KindLinear, KindGBDT, KindFCN}
 )
 
 // CheckTask refuses a kind that cannot serve the schema's task, before
 // anything trains, and says which kinds can.
 func CheckTask(kind string, s *Schema) error {
 	if s.Regression() {
-		switch {
-		case kind == KindLogistic:
-			return fmt.Errorf("%s is a classifier and target %q is numeric (regression); use linear (ridge) or gbdt, or --task classification if the numbers are classes", kind, s.Target)
-		case kind == KindFCN:
-			return fmt.Errorf("fcn does not fit regression targets yet; target %q is numeric: use linear (ridge) or gbdt", s.Target)
+		if kind == KindLogistic {
+			return fmt.Errorf("%s is a classifier and target %q is numeric (regression); use linear (ridge), gbdt or fcn, or --task classification if the numbers are classes", kind, s.Target)
 		}
 		return nil
 	}
@@ -245,6 +242,18 @@ func trainRegressor(ctx context.Context, spec Spec, schema *Schema, train *Frame
 			return nil, err
 		}
 		return gbdtRegressor{gm}, nil
+	case KindFCN:
+		cfg := spec.FCN
+		var p fcn.Progress
+		if progress != nil {
+			p = func(epoch int, _, _ float64) { progress(epoch, cfg.Epochs) }
+		}
+		x, cols := schema.OneHot(train)
+		nm, err := fcn.FitRegression(ctx, x, train.Rows, cols, train.T, cfg, p)
+		if err != nil {
+			return nil, err
+		}
+		return fcnRegressor{fcnLearner{nm}}, nil
 	}
 	return nil, CheckTask(spec.Model, schema)
 }
@@ -443,6 +452,12 @@ func load(kind string) model.Loader {
 				return nil, err
 			}
 			m.fit = fcnLearner{st.FCN}
+			if st.FCN.Regression != m.Schema.Regression() {
+				return nil, errors.New("the network's head does not match the schema's task")
+			}
+			if m.Schema.Regression() {
+				m.fit = fcnRegressor{fcnLearner{st.FCN}}
+			}
 		}
 		return m, nil
 	}

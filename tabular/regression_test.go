@@ -68,7 +68,7 @@ func TestRegressionSchemaRefusals(t *testing.T) {
 		schema *Schema
 		want   string
 	}{
-		{KindLinear, s, ""}, {KindGBDT, s, ""}, {KindLogistic, s, "classifier"}, {KindFCN, s, "not fit regression"},
+		{KindLinear, s, ""}, {KindGBDT, s, ""}, {KindLogistic, s, "classifier"}, {KindFCN, s, ""},
 		{KindLinear, cls, "ridge regression"}, {KindLogistic, cls, ""},
 	} {
 		err := CheckTask(c.kind, c.schema)

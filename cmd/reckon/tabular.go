@@ -202,8 +202,9 @@ Models:
             depthwise trees, categorical columns by ordered target statistics;
             on a numeric target squared error, or --loss huber for outliers
   logistic  L2 logistic regression on standardised features (multinomial on more than two classes)
-  fcn       FCN blocks (Dense, LayerNorm, ReLU) with a sigmoid/softmax head,
-            AdamW and early stopping on 15% of the training rows
+  fcn       FCN blocks (Dense, LayerNorm, ReLU) with a sigmoid/softmax head (a
+            linear head on the standardised target for a numeric one), AdamW
+            and early stopping on 15% of the training rows
   linear    ridge regression on standardised features (numeric targets; --alpha)
 
 The task is the target's: regression when it is numeric with fractions or
@@ -238,7 +239,7 @@ reports.`,
 	f.StringVar(&o.table.column, "target", "", "class column")
 	f.StringVar(&o.positive, "positive", "", "positive class label (default: the minority class of two)")
 	f.StringVar(&o.task, "task", "", "classification or regression (default: regression for a numeric target with fractions or more than 50 distinct values)")
-	f.StringVar(&o.kind, "kind", tabular.KindGBDT, "gbdt, logistic or fcn for classes; linear (ridge) or gbdt for a numeric target")
+	f.StringVar(&o.kind, "kind", tabular.KindGBDT, "gbdt, logistic or fcn for classes; linear (ridge), gbdt or fcn for a numeric target")
 	f.StringVar(&o.out, "out", "", "model file (default HOME/models/tabular-KIND.rkm)")
 	f.BoolVar(&o.force, "force", false, "replace an existing model file")
 	f.IntVar(&o.nSearch, "search", 0, "tune: number of settings to draw from the model's search space")
@@ -524,7 +525,7 @@ once by each model.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.models, "models", "logistic,gbdt,fcn", "model files or kinds, comma-separated (default on a numeric target: linear,gbdt)")
+	f.StringVar(&o.models, "models", "logistic,gbdt,fcn", "model files or kinds, comma-separated (default on a numeric target: linear,gbdt,fcn)")
 	f.StringVar(&o.table.path, "data", "", "CSV table")
 	f.StringVar(&o.table.column, "target", "", "class column (default: the first model file's)")
 	f.StringVar(&o.positive, "positive", "", "positive class label (default: the first model file's, else the minority class)")

@@ -351,7 +351,7 @@ func TestCompareRegression(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustReckon(t, "compare", "--data", data, "--target", "y", "--cv", "3x1", "--policy", "primary,wins", "--json")), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Task != "regression" || len(res.Models) != 2 || res.Champion != "gbdt" || len(res.Decisions) != 2 {
+	if res.Task != "regression" || len(res.Models) != 3 || res.Champion != "gbdt" || len(res.Decisions) != 2 {
 		t.Fatalf("%+v", res.Compared)
 	}
 	d := res.Decisions[0]
