@@ -42,9 +42,10 @@ var TumorPipeline []byte
 var ReentryPipeline []byte
 
 // Files are all the examples as shipped: tumor/ (pipeline, table, folds,
-// the table's licence), reentry/ and forecast/ (pipelines).
+// the table's licence), reentry/ and forecast/ (pipelines), regression/
+// (pipeline, a generated table and its folds).
 //
-//go:embed tumor/README.md tumor/pipeline.yaml tumor/breast_cancer_wisconsin_clean.csv tumor/breast_cancer_folds.json reentry/pipeline.yaml forecast/pipeline.yaml
+//go:embed tumor/README.md tumor/pipeline.yaml tumor/breast_cancer_wisconsin_clean.csv tumor/breast_cancer_folds.json reentry/pipeline.yaml forecast/pipeline.yaml regression/README.md regression/pipeline.yaml regression/friedman_region.csv regression/friedman_region_folds.json
 var Files embed.FS
 
 // Extract writes the examples under dir (dir/tumor/..., dir/reentry/...),

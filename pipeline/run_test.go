@@ -390,3 +390,38 @@ func TestCVMetricIsTheMean(t *testing.T) {
 		}
 	}
 }
+
+// TestRegressionPipeline: the shipped regression pipeline cross-validates
+// ridge, the trees and the network on its folds, ranks them by rmse
+// (lowest first) and registers the winner; a second run reuses every step.
+// A regression refuses the constraint policy when the target is known.
+func TestRegressionPipeline(t *testing.T) {
+	s, err := Load("../examples/regression/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Lighter than shipped, for the race detector's sake.
+	s.Models[1].Params = map[string]any{"trees": 80}
+	s.Models[2].Params = map[string]any{"epochs": 8}
+	env := testEnv(t)
+	r := mustRun(t, env, s)
+	if r.Winner != "gbdt" || len(r.Candidates) != 3 || r.Registered.Version != 1 {
+		t.Fatalf("winner %s, candidates %+v, registered %+v", r.Winner, r.Candidates, r.Registered)
+	}
+	for _, c := range r.Candidates {
+		if !(c.Metrics["rmse"] > 0) || c.Metrics["r2"] == 0 {
+			t.Errorf("%s: metrics %v", c.Name, c.Metrics)
+		}
+	}
+	again := mustRun(t, env, s)
+	for _, st := range again.Steps {
+		if !st.Cached {
+			t.Errorf("step %s ran again", st.Name)
+		}
+	}
+	s.Select = Select{Policy: "constraint", Constraint: "r2>=0.5", Maximize: "rmse"}
+	env.Log = &bytes.Buffer{}
+	if _, err := Run(context.Background(), env, s); err == nil || !strings.Contains(err.Error(), "constraint policy") {
+		t.Errorf("constraint on a regression: %v", err)
+	}
+}

@@ -44,10 +44,13 @@ type Spec struct {
 // Data is the source: a CSV table (tabular workloads) or a track set,
 // read from a directory or generated.
 type Data struct {
-	Name     string    `yaml:"name"`
-	Table    string    `yaml:"table"`
-	Target   string    `yaml:"target"`
-	Positive string    `yaml:"positive"`
+	Name     string `yaml:"name"`
+	Table    string `yaml:"table"`
+	Target   string `yaml:"target"`
+	Positive string `yaml:"positive"`
+	// Task is classification or regression; empty: the target's
+	// (tabular.DetectTask).
+	Task     string    `yaml:"task"`
 	Tracks   string    `yaml:"tracks"`
 	Generate *Generate `yaml:"generate"`
 }
@@ -239,6 +242,9 @@ func (s *Spec) check() error {
 		}
 		if s.Split.TestFrac != 0 || s.Features.Window != 0 {
 			return s.errorf(at("split"), "split.test_frac and features.window are for track sets, not tables")
+		}
+		if t := d.Task; t != "" && t != "classification" && t != "regression" {
+			return s.errorf(at("data", "task"), "data.task %q: classification or regression (or none: the target's)", t)
 		}
 	} else {
 		if d.Target != "" || d.Positive != "" || s.Split.Folds != "" || s.Split.CV != "" || len(s.Features.Exclude) > 0 {

@@ -29,6 +29,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"bad_variant.yaml", []string{"bad_variant.yaml:5:", `data.generate.variant "C"`}},
 		{"replicates_on_a.yaml", []string{"replicates_on_a.yaml:4:", "replicates and horizons are for variant: B"}},
 		{"bad_horizon.yaml", []string{"bad_horizon.yaml:5:", "data.generate.horizons[1]", "got -5"}},
+		{"bad_task.yaml", []string{"bad_task.yaml:5:", `data.task "ranking"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -68,6 +69,13 @@ func TestExamplesDecode(t *testing.T) {
 	}
 	if re.Tabular() || re.Data.Generate == nil || re.Select.Metric != "rmse_s" || re.CheckpointEvery == nil || re.CheckpointEvery.Seconds() != 30 {
 		t.Errorf("reentry: %+v", re)
+	}
+	rg, err := Load("../examples/regression/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rg.Tabular() || len(rg.Models) != 3 || rg.Select.Metric != "rmse" || rg.Models[0].Kind != "linear" {
+		t.Errorf("regression: %+v", rg)
 	}
 	fc, err := Load("../examples/forecast/pipeline.yaml")
 	if err != nil {

@@ -63,6 +63,12 @@ func (s *Spec) checkSelect() error {
 	return nil
 }
 
+// selectPolicy is the pipeline's policy for the schema's task: rmse by
+// default for a numeric target, and no constraint policy there.
+func selectPolicy(sp *Spec, s *tabular.Schema) (compare.Policy, error) {
+	return compare.ParseTask(sp.Select.Policy, sp.Select.Metric, sp.Select.Constraint, sp.Select.Maximize, s.Regression())
+}
+
 // tabularSpec is a candidate's hyperparameters: the kind's defaults with
 // params laid over them (names as in the model file, e.g. trees, depth,
 // learning_rate for gbdt; threshold for any kind).
@@ -201,14 +207,11 @@ func (x *exec) tabular(ctx context.Context) error {
 
 	// features: the schema fitted on the table (types, classes, levels).
 	var fo featuresOut
-	fcfg := map[string]any{"target": sp.Data.Target, "positive": sp.Data.Positive, "exclude": sp.Features.Exclude}
+	fcfg := map[string]any{"target": sp.Data.Target, "positive": sp.Data.Positive, "task": sp.Data.Task, "exclude": sp.Features.Exclude}
 	if _, err := x.step(ctx, "features", fcfg, map[string]string{"data": hash}, &fo, func(ctx context.Context, s *stepRun) error {
-		schema, err := tabular.NewSchema(t, sp.Data.Target, sp.Data.Positive)
+		schema, err := tabular.NewSchemaTask(t, sp.Data.Target, sp.Data.Positive, sp.Data.Task)
 		if err != nil {
 			return err
-		}
-		if schema.Regression() {
-			return fmt.Errorf("%s: data.target %q is numeric (regression); pipelines select among classifiers in this build: train regression models with reckon train tabular --target %s --kind linear|gbdt --cv KxR", sp.file, sp.Data.Target, sp.Data.Target)
 		}
 		b, err := json.Marshal(schema)
 		if err != nil {
@@ -229,9 +232,9 @@ func (x *exec) tabular(ctx context.Context) error {
 	}
 	// The classes are known now: a misspelt one in the policy stops the
 	// run here, before any candidate trains.
-	if pol, err := compare.Parse(sp.Select.Policy, sp.Select.Metric, sp.Select.Constraint, sp.Select.Maximize); err != nil {
-		return err
-	} else if err := tabular.CheckPolicy(pol, d.schema.Classes); err != nil {
+	if pol, err := selectPolicy(sp, d.schema); err != nil {
+		return fmt.Errorf("%s: select: %w", sp.file, err)
+	} else if err := d.schema.CheckPolicy(pol); err != nil {
 		return fmt.Errorf("%s: select: %w", sp.file, err)
 	}
 	// And a candidate whose kind cannot fit this target stops it too.
@@ -268,7 +271,7 @@ func (x *exec) tabular(ctx context.Context) error {
 		if foldBody != nil {
 			plan.File, plan.Body = sp.path(sp.Split.Folds), foldBody
 		}
-		folds, desc, err := plan.Build(d.fr.Y)
+		folds, desc, err := d.schema.FoldPlan(plan).Build(d.fr.Strata())
 		if err != nil {
 			return err
 		}
@@ -358,7 +361,7 @@ func (x *exec) tabular(ctx context.Context) error {
 			}
 			all = append(all, c)
 		}
-		pol, err := compare.Parse(sp.Select.Policy, sp.Select.Metric, sp.Select.Constraint, sp.Select.Maximize)
+		pol, err := selectPolicy(sp, d.schema)
 		if err != nil {
 			return err
 		}
@@ -551,7 +554,7 @@ func (x *exec) cvChampion(ctx context.Context, s *stepRun, v *store.Version, d *
 	}
 	tm, ok := l.Model.(*tabular.Model)
 	if !ok {
-		return compare.Candidate{}, fmt.Errorf("champion %s is a %s model, not a tabular classifier", championName(v), l.Model.Kind())
+		return compare.Candidate{}, fmt.Errorf("champion %s is a %s model, not a tabular model", championName(v), l.Model.Kind())
 	}
 	set, finish := x.progress("cross-validating the champion (folds)", len(d.folds))
 	cv, err := tabular.CrossValidate(ctx, tm.Spec, d.schema, d.fr, d.folds, func(done, _ int) { set(done, "") })

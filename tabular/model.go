@@ -127,6 +127,9 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 	switch spec.Model {
 	case KindGBDT:
 		cfg := spec.GBDT
+		if cfg.Loss.Regression() {
+			return nil, fmt.Errorf("gbdt loss %q is for a numeric target; target %q has classes (the trees take logloss or multiclass by themselves)", cfg.Loss, schema.Target)
+		}
 		y := make([]float64, train.Rows)
 		for i, c := range train.Y {
 			y[i] = float64(c)

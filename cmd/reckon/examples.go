@@ -25,6 +25,7 @@ from anywhere without a checkout of the repository:
   DIR/tumor/breast_cancer_folds.json           the 15 shared folds
   DIR/reentry/pipeline.yaml                    the reentry reference pipeline
   DIR/forecast/pipeline.yaml                   its forecast variant (B): tracks cut before reentry
+  DIR/regression/pipeline.yaml                 a regression: ridge, trees and network on a generated table
 
 Existing files are not replaced unless --force.`,
 		Example: `  reckon examples extract reckon-examples

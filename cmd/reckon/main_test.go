@@ -424,7 +424,7 @@ func TestDefaultHomeIsPerUser(t *testing.T) {
 func TestExamplesExtract(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ex")
 	mustReckon(t, "examples", "extract", dir)
-	for _, p := range []string{"tumor/pipeline.yaml", "reentry/pipeline.yaml", "forecast/pipeline.yaml"} {
+	for _, p := range []string{"tumor/pipeline.yaml", "reentry/pipeline.yaml", "forecast/pipeline.yaml", "regression/pipeline.yaml"} {
 		s, err := pipeline.Load(filepath.Join(dir, p))
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)

@@ -198,7 +198,7 @@ func printPipeline(w io.Writer, r *pipeline.Result) {
 // headlineMetrics picks the columns worth a table: the reentry or the
 // classification headline, whichever the candidates have.
 func headlineMetrics(cs []pipeline.Candidate) []string {
-	for _, set := range [][]string{{"rmse_s", "mae_s", "max_abs_error_s"}, {"roc_auc", "accuracy", "log_loss"}} {
+	for _, set := range [][]string{{"rmse_s", "mae_s", "max_abs_error_s"}, {"roc_auc", "accuracy", "log_loss"}, {"rmse", "mae", "r2", "max_error"}} {
 		if len(cs) > 0 {
 			if _, ok := cs[0].Metrics[set[0]]; ok {
 				var extra, horizons []string
