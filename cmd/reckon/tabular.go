@@ -525,7 +525,7 @@ once by each model.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.models, "models", "logistic,gbdt,fcn", "model files or kinds, comma-separated (default on a numeric target: linear,gbdt,fcn)")
+	f.StringVar(&o.models, "models", "logistic,gbdt,fcn", "model files or kinds, comma-separated; on a numeric target linear,gbdt,fcn unless given")
 	f.StringVar(&o.table.path, "data", "", "CSV table")
 	f.StringVar(&o.table.column, "target", "", "class column (default: the first model file's)")
 	f.StringVar(&o.positive, "positive", "", "positive class label (default: the first model file's, else the minority class)")
