@@ -151,7 +151,9 @@ func (e *RowError) Error() string {
 type Prediction struct {
 	Class         string             `json:"class,omitempty"`
 	Probabilities map[string]float64 `json:"probabilities,omitempty"`
-	Error         *RowError          `json:"error,omitempty"`
+	// Value is a regression model's predicted value.
+	Value *float64  `json:"value,omitempty"`
+	Error *RowError `json:"error,omitempty"`
 }
 
 // Row is one input row: feature name to a JSON value (a number, a string,
@@ -190,6 +192,16 @@ func (s *Served) Predict(rows []Row, partial bool) ([]Prediction, error) {
 		return nil, errors.New("the model cannot be copied for this request")
 	}
 	defer s.pool.Put(m)
+	if schema.Regression() {
+		v, err := m.PredictThreads(&tabular.Frame{X: x, Rows: len(good), Cols: cols, Categorical: cat}, 1)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range good {
+			out[i] = Prediction{Value: &v[k]}
+		}
+		return out, nil
+	}
 	p, err := m.ProbaThreads(&tabular.Frame{X: x, Rows: len(good), Cols: cols, Categorical: cat}, 1)
 	if err != nil {
 		return nil, err
