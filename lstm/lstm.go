@@ -195,8 +195,9 @@ type Progress struct {
 
 // sample is one training window with its targets.
 type sample struct {
-	tr  *dataset.Track
-	tre float64
+	tr    *dataset.Track
+	tre   float64
+	group string // the flight: variant B's cuts of one flight share it
 }
 
 // Checkpoint is a training run at an epoch boundary: enough to continue to
@@ -219,7 +220,7 @@ func trainingWindows(tracks []*dataset.Track, labels []dataset.TrackLabel, cfg C
 	var data []sample
 	for i, tr := range tracks {
 		if labels[i].Reenters && !math.IsNaN(labels[i].ReentryTime) {
-			data = append(data, sample{tr: tr, tre: labels[i].ReentryTime})
+			data = append(data, sample{tr: tr, tre: labels[i].ReentryTime, group: labels[i].Group()})
 		}
 	}
 	if len(data) < 2 {
@@ -431,24 +432,40 @@ func Train(ctx context.Context, tracks []*dataset.Track, labels []dataset.TrackL
 }
 
 // holdOut sets aside cfg.HoldoutFrac of the training flights (drawn with
-// the training seed) for early stopping.
+// the training seed) for early stopping: whole flights, so no cut of a
+// held-out flight is trained on (with one track per flight, as in variant
+// A, the draw is the one made track by track).
 func holdOut(data []sample, base []window, cfg Config) ([]sample, []window, []sample, error) {
 	frac := cfg.HoldoutFrac
 	if frac == 0 {
 		frac = DefaultHoldoutFrac
 	}
-	nh := max(1, int(math.Round(frac*float64(len(data)))))
-	if len(data)-nh < 2 {
-		return nil, nil, nil, fmt.Errorf("lstm: early stopping holds out %d of %d training flights and leaves fewer than 2 to train on; lower early_stop_frac or train without early stopping", nh, len(data))
+	var groups []string
+	index := map[string]int{}
+	for _, s := range data {
+		if _, ok := index[s.group]; !ok {
+			index[s.group] = len(groups)
+			groups = append(groups, s.group)
+		}
 	}
-	held := make([]bool, len(data))
-	for _, i := range rand.New(rand.NewPCG(cfg.Seed, 0xe570)).Perm(len(data))[:nh] {
-		held[i] = true
+	nh := max(1, int(math.Round(frac*float64(len(groups)))))
+	heldGroup := make([]bool, len(groups))
+	for _, g := range rand.New(rand.NewPCG(cfg.Seed, 0xe570)).Perm(len(groups))[:min(nh, len(groups))] {
+		heldGroup[g] = true
+	}
+	nTrain := 0
+	for _, s := range data {
+		if !heldGroup[index[s.group]] {
+			nTrain++
+		}
+	}
+	if nTrain < 2 {
+		return nil, nil, nil, fmt.Errorf("lstm: early stopping holds out %d of %d training flights and leaves fewer than 2 tracks to train on; lower early_stop_frac or train without early stopping", nh, len(groups))
 	}
 	var train, hold []sample
 	var tbase []window
 	for i, s := range data {
-		if held[i] {
+		if heldGroup[index[s.group]] {
 			hold = append(hold, s)
 			continue
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -505,4 +507,50 @@ func modelBytes(m *Model) []byte {
 	var b bytes.Buffer
 	model.Write(&b, a)
 	return b.Bytes()
+}
+
+// TestHoldOutKeepsFlightsWhole: early stopping holds out whole flights,
+// so no cut of a held-out flight is trained on; with one track per flight
+// the draw is the one made track by track.
+func TestHoldOutKeepsFlightsWhole(t *testing.T) {
+	var data []sample
+	var base []window
+	for f := range 10 {
+		for c := range 3 {
+			data = append(data, sample{tre: float64(10*f + c), group: fmt.Sprintf("flight%d", f)})
+			base = append(base, window{})
+		}
+	}
+	cfg := Config{Seed: 5, Patience: 3, HoldoutFrac: 0.2}
+	train, _, hold, err := holdOut(data, base, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heldFlights := map[string]int{}
+	for _, s := range hold {
+		heldFlights[s.group]++
+	}
+	if len(heldFlights) != 2 || len(hold) != 6 || len(train) != 24 {
+		t.Fatalf("held %v (%d tracks), %d trained on", heldFlights, len(hold), len(train))
+	}
+	for _, s := range train {
+		if heldFlights[s.group] > 0 {
+			t.Errorf("a cut of held-out %s is trained on", s.group)
+		}
+	}
+	// One track per flight: the same draw as track by track.
+	single := make([]sample, 20)
+	for i := range single {
+		single[i] = sample{tre: float64(i), group: fmt.Sprintf("t%d", i)}
+	}
+	_, _, h1, _ := holdOut(single, make([]window, 20), cfg)
+	want := rand.New(rand.NewPCG(cfg.Seed, 0xe570)).Perm(20)[:4]
+	slices.Sort(want)
+	var got []int
+	for _, s := range h1 {
+		got = append(got, int(s.tre))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("held %v, the per-track draw %v", got, want)
+	}
 }
