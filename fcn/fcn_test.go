@@ -141,10 +141,11 @@ func TestFitRegression(t *testing.T) {
 		t.Error("a regression gave probabilities")
 	}
 	c, err := Fit(context.Background(), x, rows, cols, make([]int, rows), 2, cfg, nil)
-	if err == nil {
-		if _, err := c.Predict(x, rows, cols); err == nil {
-			t.Error("a classifier gave values")
-		}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Predict(x, rows, cols); err == nil {
+		t.Error("a classifier gave values")
 	}
 	if _, err := FitRegression(context.Background(), x, rows, cols, append(y[:rows-1:rows-1], math.NaN()), cfg, nil); err == nil {
 		t.Error("a NaN target was fitted")

@@ -651,12 +651,17 @@ func (m *Model) Predict(tr *dataset.Track) (float64, error) {
 	if len(preds) == 0 {
 		return 0, firstErr
 	}
-	slices.Sort(preds)
-	n := len(preds)
+	return median(preds), nil
+}
+
+// median of v (reordered): the middle value, or the mean of the middle two.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
 	if n%2 == 1 {
-		return preds[n/2], nil
+		return v[n/2]
 	}
-	return (preds[n/2-1] + preds[n/2]) / 2, nil
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func (m *Model) predictOnce(tr *dataset.Track) (float64, error) {
@@ -752,12 +757,7 @@ func readRegression(reg []float32, times []float64) (float64, bool) {
 	if len(votes) == 0 {
 		return 0, false
 	}
-	slices.Sort(votes)
-	n := len(votes)
-	if n%2 == 1 {
-		return votes[n/2], true
-	}
-	return (votes[n/2-1] + votes[n/2]) / 2, true
+	return median(votes), true
 }
 
 // readForecast: the last fcVotes steps each vote t - offset; the median
@@ -774,12 +774,7 @@ func readForecast(reg []float32, times []float64) (float64, bool) {
 	if len(votes) == 0 {
 		return 0, false
 	}
-	slices.Sort(votes)
-	n := len(votes)
-	if n%2 == 1 {
-		return votes[n/2], true
-	}
-	return (votes[n/2-1] + votes[n/2]) / 2, true
+	return median(votes), true
 }
 
 // readSoftmax: the probability-weighted time over the peak and its two

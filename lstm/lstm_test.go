@@ -88,20 +88,7 @@ func TestForecastTargetsReadBack(t *testing.T) {
 func TestForecastTrains(t *testing.T) {
 	c := reentry.DefaultConfig()
 	c.Count, c.Seed, c.Variant, c.Replicates = 4, 3, "B", 2
-	dir := t.TempDir()
-	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := dataset.LoadTracks(dir, dataset.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tracks []*dataset.Track
-	var labels []dataset.TrackLabel
-	for i := range ts.Tracks {
-		tracks = append(tracks, &ts.Tracks[i])
-		labels = append(labels, ts.Labels[ts.Tracks[i].ID])
-	}
+	tracks, labels := generated(t, c)
 	cfg := Config{Window: 48, Hidden: 6, Layers: 2, Epochs: 12, Batch: 4, LR: 1e-2, Clip: 1, AugmentSigma: 5, Shift: 2, Seed: 2, Workers: 2, TTA: 1, Readout: "mean", Forecast: true}
 	m, _, err := Train(context.Background(), tracks, labels, cfg, nil, nil)
 	if err != nil {
@@ -436,6 +423,12 @@ func trainingSet(t *testing.T, seed uint64) ([]*dataset.Track, []dataset.TrackLa
 	t.Helper()
 	c := reentry.DefaultConfig()
 	c.Count, c.Seed = 4, seed
+	return generated(t, c)
+}
+
+// generated writes the generator's tracks for c and reads them back.
+func generated(t *testing.T, c reentry.Config) ([]*dataset.Track, []dataset.TrackLabel) {
+	t.Helper()
 	dir := t.TempDir()
 	if _, err := reentry.WriteDir(context.Background(), dir, c, reentry.WriteOptions{}); err != nil {
 		t.Fatal(err)

@@ -305,12 +305,7 @@ register: {model: tumor}
 	if err == nil || !strings.Contains(err.Error(), `no class "malignent"`) || !strings.Contains(err.Error(), "typo.yaml") {
 		t.Fatalf("run with a misspelt class: %v", err)
 	}
-	runs, _ := env.Store.ListRuns(context.Background(), store.Query{})
-	for _, r := range runs {
-		if strings.Contains(r.Name, "train/") {
-			t.Errorf("a candidate trained: %s", r.Name)
-		}
-	}
+	noCandidateTrained(t, env)
 	if ms, _ := env.Store.ListModels(context.Background()); len(ms) != 0 {
 		t.Errorf("registered %+v", ms)
 	}
@@ -318,6 +313,17 @@ register: {model: tumor}
 	bad := strings.Replace(y, `maximize: "precision[malignant]"`, `maximize: "precison[malignant]"`, 1)
 	if _, err := Decode("typo.yaml", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "precison") {
 		t.Errorf("misspelt metric at load: %v", err)
+	}
+}
+
+// noCandidateTrained fails t when env's store holds a train/ run.
+func noCandidateTrained(t *testing.T, env Env) {
+	t.Helper()
+	runs, _ := env.Store.ListRuns(context.Background(), store.Query{})
+	for _, r := range runs {
+		if strings.Contains(r.Name, "train/") {
+			t.Errorf("a candidate trained: %s", r.Name)
+		}
 	}
 }
 
@@ -345,12 +351,7 @@ register: {model: tumor}
 	if err == nil || !strings.Contains(err.Error(), "ridge.yaml: models[1] (ridge)") || !strings.Contains(err.Error(), "ridge regression") {
 		t.Fatalf("run with a ridge candidate on classes: %v", err)
 	}
-	runs, _ := env.Store.ListRuns(context.Background(), store.Query{})
-	for _, r := range runs {
-		if strings.Contains(r.Name, "train/") {
-			t.Errorf("a candidate trained: %s", r.Name)
-		}
-	}
+	noCandidateTrained(t, env)
 }
 
 // TestCVMetricIsTheMean: a training step's cv/<metric> is the mean over

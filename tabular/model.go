@@ -142,30 +142,7 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		} else {
 			cfg.Loss, cfg.Classes = gbdt.Multiclass, K
 		}
-		var p gbdt.Progress
-		if progress != nil {
-			p = func(round int, _, _ float64) { progress(round, cfg.Trees) }
-		}
-		d := &gbdt.Data{X: train.X, Rows: train.Rows, Cols: train.Cols, Categorical: train.Categorical}
-		var valid *gbdt.Data
-		var yv []float64
-		if cfg.EarlyStop > 0 {
-			// Early stopping watches a stratified 15% of the training rows,
-			// which the trees then never see.
-			f := dataset.StratifiedSplit(train.Y, 0.15, cfg.Seed)
-			tr, va := train.Subset(f.Train), train.Subset(f.Test)
-			d = &gbdt.Data{X: tr.X, Rows: tr.Rows, Cols: tr.Cols, Categorical: tr.Categorical}
-			valid = &gbdt.Data{X: va.X, Rows: va.Rows, Cols: va.Cols, Categorical: va.Categorical}
-			pick := func(idx []int) []float64 {
-				out := make([]float64, len(idx))
-				for i, r := range idx {
-					out[i] = y[r]
-				}
-				return out
-			}
-			y, yv = pick(f.Train), pick(f.Test)
-		}
-		gm, err := gbdt.Fit(ctx, d, y, valid, yv, cfg, p)
+		gm, err := fitGBDT(ctx, cfg, train, y, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -193,13 +170,8 @@ func Train(ctx context.Context, spec Spec, schema *Schema, train *Frame, progres
 		}
 		m.fit = logisticLearner{lm}
 	case KindFCN:
-		cfg := spec.FCN
-		var p fcn.Progress
-		if progress != nil {
-			p = func(epoch int, _, _ float64) { progress(epoch, cfg.Epochs) }
-		}
 		x, cols := schema.OneHot(train)
-		nm, err := fcn.Fit(ctx, x, train.Rows, cols, train.Y, K, cfg, p)
+		nm, err := fcn.Fit(ctx, x, train.Rows, cols, train.Y, K, spec.FCN, fcnProgress(progress, spec.FCN.Epochs))
 		if err != nil {
 			return nil, err
 		}
@@ -224,41 +196,56 @@ func trainRegressor(ctx context.Context, spec Spec, schema *Schema, train *Frame
 			cfg.Loss = gbdt.RMSE
 		}
 		cfg.Classes = 0
-		var p gbdt.Progress
-		if progress != nil {
-			p = func(round int, _, _ float64) { progress(round, cfg.Trees) }
-		}
-		d := &gbdt.Data{X: train.X, Rows: train.Rows, Cols: train.Cols, Categorical: train.Categorical}
-		y := train.T
-		var valid *gbdt.Data
-		var yv []float64
-		if cfg.EarlyStop > 0 {
-			// A random 15% of the rows (one stratum: there are no classes).
-			f := dataset.StratifiedSplit(make([]int, train.Rows), 0.15, cfg.Seed)
-			tr, va := train.Subset(f.Train), train.Subset(f.Test)
-			d = &gbdt.Data{X: tr.X, Rows: tr.Rows, Cols: tr.Cols, Categorical: tr.Categorical}
-			valid = &gbdt.Data{X: va.X, Rows: va.Rows, Cols: va.Cols, Categorical: va.Categorical}
-			y, yv = tr.T, va.T
-		}
-		gm, err := gbdt.Fit(ctx, d, y, valid, yv, cfg, p)
+		gm, err := fitGBDT(ctx, cfg, train, train.T, progress)
 		if err != nil {
 			return nil, err
 		}
 		return gbdtRegressor{gm}, nil
 	case KindFCN:
-		cfg := spec.FCN
-		var p fcn.Progress
-		if progress != nil {
-			p = func(epoch int, _, _ float64) { progress(epoch, cfg.Epochs) }
-		}
 		x, cols := schema.OneHot(train)
-		nm, err := fcn.FitRegression(ctx, x, train.Rows, cols, train.T, cfg, p)
+		nm, err := fcn.FitRegression(ctx, x, train.Rows, cols, train.T, spec.FCN, fcnProgress(progress, spec.FCN.Epochs))
 		if err != nil {
 			return nil, err
 		}
 		return fcnRegressor{fcnLearner{nm}}, nil
 	}
 	return nil, CheckTask(spec.Model, schema)
+}
+
+// fitGBDT fits the trees on train's rows with targets y. Early stopping
+// watches 15% of the rows, stratified by class (one stratum for a
+// regression), which the trees then never see.
+func fitGBDT(ctx context.Context, cfg gbdt.Config, train *Frame, y []float64, progress Progress) (*gbdt.Model, error) {
+	var p gbdt.Progress
+	if progress != nil {
+		p = func(round int, _, _ float64) { progress(round, cfg.Trees) }
+	}
+	d := &gbdt.Data{X: train.X, Rows: train.Rows, Cols: train.Cols, Categorical: train.Categorical}
+	var valid *gbdt.Data
+	var yv []float64
+	if cfg.EarlyStop > 0 {
+		f := dataset.StratifiedSplit(train.Strata(), 0.15, cfg.Seed)
+		tr, va := train.Subset(f.Train), train.Subset(f.Test)
+		d = &gbdt.Data{X: tr.X, Rows: tr.Rows, Cols: tr.Cols, Categorical: tr.Categorical}
+		valid = &gbdt.Data{X: va.X, Rows: va.Rows, Cols: va.Cols, Categorical: va.Categorical}
+		pick := func(idx []int) []float64 {
+			out := make([]float64, len(idx))
+			for i, r := range idx {
+				out[i] = y[r]
+			}
+			return out
+		}
+		y, yv = pick(f.Train), pick(f.Test)
+	}
+	return gbdt.Fit(ctx, d, y, valid, yv, cfg, p)
+}
+
+// fcnProgress adapts a Progress to the network's epochs.
+func fcnProgress(progress Progress, epochs int) fcn.Progress {
+	if progress == nil {
+		return nil
+	}
+	return func(epoch int, _, _ float64) { progress(epoch, epochs) }
 }
 
 func boolf(b bool) float64 {

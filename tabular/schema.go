@@ -131,10 +131,9 @@ func DetectTask(tc *dataset.Column) string {
 		if v != math.Trunc(v) {
 			return TaskRegression
 		}
-		seen[v] = true
-	}
-	if len(seen) > MaxIntegerClasses {
-		return TaskRegression
+		if seen[v] = true; len(seen) > MaxIntegerClasses {
+			return TaskRegression
+		}
 	}
 	return TaskClassification
 }

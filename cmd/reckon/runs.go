@@ -195,10 +195,10 @@ func printPipeline(w io.Writer, r *pipeline.Result) {
 	fmt.Fprintf(w, "%s %s:%d (%s); %s\n", r.Action, r.Registered.Model, r.Registered.Version, r.Registered.Kind, moved)
 }
 
-// headlineMetrics picks the columns worth a table: the reentry or the
-// classification headline, whichever the candidates have.
+// headlineMetrics picks the columns worth a table: the reentry, the
+// classification or the regression headline, whichever the candidates have.
 func headlineMetrics(cs []pipeline.Candidate) []string {
-	for _, set := range [][]string{{"rmse_s", "mae_s", "max_abs_error_s"}, {"roc_auc", "accuracy", "log_loss"}, {"rmse", "mae", "r2", "max_error"}} {
+	for _, set := range [][]string{{"rmse_s", "mae_s", "max_abs_error_s"}, {"roc_auc", "accuracy", "log_loss"}, regressionHeadline} {
 		if len(cs) > 0 {
 			if _, ok := cs[0].Metrics[set[0]]; ok {
 				var extra, horizons []string
@@ -217,7 +217,7 @@ func headlineMetrics(cs []pipeline.Candidate) []string {
 					hb, _ := trackmodel.ParseHorizonKey(b)
 					return cmp.Compare(ha, hb)
 				})
-				return append(append(set, horizons...), extra...)
+				return append(append(slices.Clone(set), horizons...), extra...)
 			}
 		}
 	}
