@@ -265,13 +265,15 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 	}
 	sample := sampleRows(all, cfg.Seed)
 	bd := make([]borders, F)
-	for f := 0; f < F; f++ {
-		bd[f] = fitBorders(x, n, F, f, cfg.Bins, sample)
-	}
-	t := newTrainer(cfg, binMatrix(x, n, F, bd), n, F, bd)
+	parallelN(cfg.Threads, F, func(_, lo, hi int) {
+		for f := lo; f < hi; f++ {
+			bd[f] = fitBorders(x, n, F, f, cfg.Bins, sample)
+		}
+	})
+	t := newTrainer(cfg, binMatrix(x, n, F, bd, cfg.Threads), n, F, bd)
 	var vb []uint8
 	if valid != nil {
-		vb = binMatrix(xv, valid.Rows, F, bd)
+		vb = binMatrix(xv, valid.Rows, F, bd, cfg.Threads)
 	}
 
 	m.Base = baseScore(cfg, y)
@@ -308,9 +310,11 @@ func Fit(ctx context.Context, train *Data, y []float64, valid *Data, yv []float6
 		for k := 0; k < K; k++ {
 			t.loadOutput(k, K)
 			tr := t.grow(rows, feats, gain)
-			for i, p := range tr.leafOf {
-				margin[i*K+k] += tr.leaf[p]
-			}
+			parallel(cfg.Threads, n, func(lo, hi int) {
+				for i, p := range tr.leafOf[lo:hi] {
+					margin[(lo+i)*K+k] += tr.leaf[p]
+				}
+			})
 			if valid != nil {
 				t.route(&tr, vb, valid.Rows, vleaf)
 				for i := range vleaf {
@@ -534,15 +538,21 @@ func lossOf(cfg Config, y, margin []float64, K int) float64 {
 	return s / all
 }
 
-// binMatrix bins row-major x into a column-major byte matrix.
-func binMatrix(x []float64, n, F int, bd []borders) []uint8 {
+// binMatrix bins row-major x into a column-major byte matrix, columns
+// split between threads.
+func binMatrix(x []float64, n, F int, bd []borders, threads int) []uint8 {
 	out := make([]uint8, n*F)
-	for f := 0; f < F; f++ {
-		col := out[f*n : (f+1)*n]
-		for i := range col {
-			col[i] = bd[f].bin(x[i*F+f])
-		}
+	if n < 1<<14 {
+		threads = 1
 	}
+	parallelN(threads, F, func(_, lo, hi int) {
+		for f := lo; f < hi; f++ {
+			col := out[f*n : (f+1)*n]
+			for i := range col {
+				col[i] = bd[f].bin(x[i*F+f])
+			}
+		}
+	})
 	return out
 }
 
@@ -569,13 +579,24 @@ func parallel(threads, n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
+	parallelN(threads, n, func(_, lo, hi int) { fn(lo, hi) })
+}
+
+// parallelN runs fn(w, lo, hi) for chunk w of [0, n), one per thread,
+// whatever n (fewer chunks when n < threads).
+func parallelN(threads, n int, fn func(w, lo, hi int)) {
+	threads = max(1, min(threads, n))
+	if threads == 1 {
+		fn(0, 0, n)
+		return
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < threads; w++ {
 		lo, hi := w*n/threads, (w+1)*n/threads
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fn(lo, hi)
+			fn(w, lo, hi)
 		}()
 	}
 	wg.Wait()

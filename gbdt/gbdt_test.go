@@ -136,6 +136,41 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 	}
 }
 
+// TestLargeFitPaths grows trees on enough rows that the histograms, the
+// partitions and the leaf sums take their multi-threaded paths, and the
+// leaves of the rows come from the partition (all rows) or from routing
+// (subsampled). Every thread count must grow the same trees, and the
+// training loss Fit reports must be the loss of the model's own
+// predictions, which a row sent to the wrong leaf would break.
+func TestLargeFitPaths(t *testing.T) {
+	d, y := synthetic(70_000, 9, 4)
+	for _, c := range []struct {
+		growth    Growth
+		subsample float64
+	}{{Oblivious, 1}, {Oblivious, 0.7}, {Depthwise, 1}, {Depthwise, 0.7}} {
+		cfg := DefaultConfig()
+		cfg.Trees, cfg.Growth, cfg.Subsample, cfg.ColSample = 8, c.growth, c.subsample, 1
+		var first *Model
+		for _, threads := range []int{1, 2, 3} {
+			cfg.Threads = threads
+			m := fit(t, d, y, nil, nil, cfg)
+			mg, err := m.Margins(d, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := m.TrainLoss[len(m.TrainLoss)-1], lossOf(cfg, y, mg, 1)
+			if math.Abs(got-want) > 1e-12 {
+				t.Fatalf("%s, subsample %v, %d threads: training loss %v, loss of the model's predictions %v", c.growth, c.subsample, threads, got, want)
+			}
+			if first == nil {
+				first = m
+			} else if !reflect.DeepEqual(first.Trees, m.Trees) {
+				t.Fatalf("%s, subsample %v: 1 and %d threads grew different trees", c.growth, c.subsample, threads)
+			}
+		}
+	}
+}
+
 func TestEarlyStoppingKeepsBestPrefix(t *testing.T) {
 	d, y := synthetic(600, 6, 1)
 	v, yv := synthetic(600, 6, 2)

@@ -3,6 +3,7 @@ package gbdt
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 )
 
@@ -42,13 +43,19 @@ type trainer struct {
 	gUnit, hUnit float64
 	k, K         int
 	part         []int32 // rows, grouped by node
-	leafOf       []int32
-	active       []int // features of the tree being grown, sorted
-	scratch      [][]cell
-	all          []int32 // 0..n-1, the rows of every round without subsampling
-	tmp          []int32
-	right        []int32
-	free         [][]cell
+	// qp holds q of part's rows, in part's order, so histogram passes over
+	// a node's rows read their derivatives in sequence instead of
+	// gathering them (the gather was half of training at a million rows).
+	qp      []cell
+	leafOf  []int32
+	active  []int // features of the tree being grown, sorted
+	scratch [][]cell
+	all     []int32 // 0..n-1, the rows of every round without subsampling
+	tmp     []int32
+	tmpq    []cell
+	right   []int32
+	rightq  []cell
+	free    [][]cell
 }
 
 func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
@@ -64,6 +71,9 @@ func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
 	t.part = make([]int32, n)
 	t.tmp = make([]int32, n)
 	t.right = make([]int32, n)
+	t.qp = make([]cell, n)
+	t.tmpq = make([]cell, n)
+	t.rightq = make([]cell, n)
 	t.leafOf = make([]int32, n)
 	return t
 }
@@ -75,17 +85,28 @@ func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
 // the 2-4 bits LightGBM's quantised training shows to be enough.
 func (t *trainer) loadOutput(k, K int) {
 	t.k, t.K = k, K
-	var mg, mh float64
-	for i := 0; i < t.n; i++ {
-		if g := t.gh[(i*K+k)*2]; g > mg {
-			mg = g
-		} else if -g > mg {
-			mg = -g
-		}
-		if h := t.gh[(i*K+k)*2+1]; h > mh {
-			mh = h
-		}
+	// The largest |g| and h, per chunk and then overall: a maximum does not
+	// depend on how the rows were split.
+	T := 1
+	if t.n >= 1<<14 {
+		T = max(t.cfg.Threads, 1)
 	}
+	mgs, mhs := make([]float64, T), make([]float64, T)
+	parallelN(T, t.n, func(w, lo, hi int) {
+		var mg, mh float64
+		for i := lo; i < hi; i++ {
+			if g := t.gh[(i*K+k)*2]; g > mg {
+				mg = g
+			} else if -g > mg {
+				mg = -g
+			}
+			if h := t.gh[(i*K+k)*2+1]; h > mh {
+				mh = h
+			}
+		}
+		mgs[w], mhs[w] = mg, mh
+	})
+	mg, mh := slices.Max(mgs), slices.Max(mhs)
 	sg := float64((1<<31 - 1) / t.n)
 	sh := float64((1<<32 - 1) / t.n)
 	if mg == 0 {
@@ -166,17 +187,18 @@ func (t *trainer) hist() []cell {
 
 func (t *trainer) release(h []cell) { t.free = append(t.free, h) }
 
-// build sums the derivatives of rows into h, features split between
-// threads so each cell is summed in row order whatever the thread count.
-func (t *trainer) build(rows []int32, h []cell) {
+// build sums the derivatives qs of rows into h. With several threads the
+// rows are split between them; cells are integers, so the sum is exact and
+// the model does not depend on the thread count.
+func (t *trainer) build(rows []int32, qs []cell, h []cell) {
 	fs := t.active
 	T := t.cfg.Threads
 	identity := len(rows) == t.n // every row, in order
 	if T <= 1 || len(rows) < 4096 {
 		if identity {
-			t.buildRange(nil, 0, t.n, h, fs)
+			t.buildRange(nil, t.q, 0, h, fs)
 		} else {
-			t.buildRange(rows, 0, 0, h, fs)
+			t.buildRange(rows, qs, 0, h, fs)
 		}
 		return
 	}
@@ -200,9 +222,9 @@ func (t *trainer) build(rows []int32, h []cell) {
 		go func() {
 			defer wg.Done()
 			if identity {
-				t.buildRange(nil, lo, hi, dst, fs)
+				t.buildRange(nil, t.q[lo:hi], lo, dst, fs)
 			} else {
-				t.buildRange(rows[lo:hi], 0, 0, dst, fs)
+				t.buildRange(rows[lo:hi], qs[lo:hi], 0, dst, fs)
 			}
 		}()
 	}
@@ -219,13 +241,16 @@ func (t *trainer) build(rows []int32, h []cell) {
 
 const stride = 256
 
-// buildRange sums rows (nil: the rows lo..hi in order) into the
-// histograms of features fs (only the features a tree may split on are
-// built).
-func (t *trainer) buildRange(rows []int32, lo, hi int, h []cell, fs []int) {
-	n, q := t.n, t.q
+// buildRange sums qs into the histograms of features fs (only the
+// features a tree may split on are built): qs[j] belongs to row rows[j],
+// or with rows nil to row lo+j.
+func (t *trainer) buildRange(rows []int32, qs []cell, lo int, h []cell, fs []int) {
+	n := t.n
 	col := func(f int) []uint8 { return t.bins[f*n : (f+1)*n] }
 	hist := func(f int) *[stride]cell { return (*[stride]cell)(h[f*stride:]) }
+	if rows != nil {
+		qs = qs[:len(rows)]
+	}
 	i := 0
 	// Six columns per pass over the rows: the row index and its
 	// derivatives are loaded once for six histogram updates, and the six
@@ -236,9 +261,9 @@ func (t *trainer) buildRange(rows []int32, lo, hi int, h []cell, fs []int) {
 		if rows == nil {
 			// A range of rows in order (the root without subsampling): no
 			// index gathers, and bounds checks hoisted.
-			m := hi - lo
-			c0, c1, c2, c3, c4, c5, q := c0[lo:hi], c1[lo:hi][:m], c2[lo:hi][:m], c3[lo:hi][:m], c4[lo:hi][:m], c5[lo:hi][:m], q[lo:hi][:m]
-			for r, v := range q {
+			m := len(qs)
+			c0, c1, c2, c3, c4, c5 := c0[lo:lo+m], c1[lo : lo+m][:m], c2[lo : lo+m][:m], c3[lo : lo+m][:m], c4[lo : lo+m][:m], c5[lo : lo+m][:m]
+			for r, v := range qs {
 				h0[c0[r]] += v
 				h1[c1[r]] += v
 				h2[c2[r]] += v
@@ -248,8 +273,8 @@ func (t *trainer) buildRange(rows []int32, lo, hi int, h []cell, fs []int) {
 			}
 			continue
 		}
-		for _, r := range rows {
-			v := q[r]
+		for j, r := range rows {
+			v := qs[j]
 			h0[c0[r]] += v
 			h1[c1[r]] += v
 			h2[c2[r]] += v
@@ -259,7 +284,7 @@ func (t *trainer) buildRange(rows []int32, lo, hi int, h []cell, fs []int) {
 		}
 	}
 	if rows == nil && i < len(fs) {
-		all := make([]int32, hi-lo)
+		all := make([]int32, len(qs))
 		for j := range all {
 			all[j] = int32(lo + j)
 		}
@@ -268,16 +293,16 @@ func (t *trainer) buildRange(rows []int32, lo, hi int, h []cell, fs []int) {
 	for ; i+2 <= len(fs); i += 2 {
 		c0, c1 := col(fs[i]), col(fs[i+1])
 		h0, h1 := hist(fs[i]), hist(fs[i+1])
-		for _, r := range rows {
-			v := q[r]
+		for j, r := range rows {
+			v := qs[j]
 			h0[c0[r]] += v
 			h1[c1[r]] += v
 		}
 	}
 	for ; i < len(fs); i++ {
 		c0, h0 := col(fs[i]), hist(fs[i])
-		for _, r := range rows {
-			h0[c0[r]] += q[r]
+		for j, r := range rows {
+			h0[c0[r]] += qs[j]
 		}
 	}
 }
@@ -305,12 +330,25 @@ func (t *trainer) nodeKey(level, idx int) int {
 // gain.
 func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	D := t.cfg.Depth
-	part, tmp := t.part[:len(rows)], t.tmp[:len(rows)]
-	copy(part, rows)
+	// part holds the rows grouped by node, qp their derivatives in the same
+	// order; each partition writes into the spare pair. With every row in
+	// the tree the first level reads the rows in order and t.q as they are.
+	n := len(rows)
+	part, qp := rows, t.q
+	if n != t.n {
+		qp = t.qp[:n]
+		parallel(t.cfg.Threads, n, func(lo, hi int) {
+			for j, r := range rows[lo:hi] {
+				qp[lo+j] = t.q[r]
+			}
+		})
+	}
+	tmp, tmpq := t.tmp[:n], t.tmpq[:n]
+	spare, spareq := t.part[:n], t.qp[:n]
 	t.active = feats
 	seg := []int{0, len(rows)}
 	root := t.hist()
-	t.build(part, root)
+	t.build(part, qp, root)
 	hists := [][]cell{root}
 	var g grown
 	if t.cfg.Growth == Oblivious {
@@ -329,9 +367,24 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 				g.split[level] = allLeft
 			}
 		} else {
-			for p := 0; p < nodes; p++ {
+			type split struct {
+				f, s int
+				gn   float64
+			}
+			per := make([]split, nodes)
+			T := 1
+			if nodes >= 4 {
+				T = t.cfg.Threads
+			}
+			parallelN(T, nodes, func(_, lo, hi int) {
+				for p := lo; p < hi; p++ {
+					f, s, gn := t.bestNode(hists[p], feats)
+					per[p] = split{f, s, gn}
+				}
+			})
+			for p, c := range per {
 				k := t.nodeKey(level, p)
-				f, s, gn := t.bestNode(hists[p], feats)
+				f, s, gn := c.f, c.s, c.gn
 				if gn > 0 {
 					g.feat[k], g.split[k] = int32(f), s
 					gain[f] += gn
@@ -341,39 +394,23 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			}
 		}
 		if level+1 == D {
-			// The last level's rows need no partition: their leaves come
-			// from routing below.
 			for _, h := range hists {
 				t.release(h)
 			}
 			break
 		}
-		// Partition every node's rows, left then right, keeping row order,
-		// without branches: each row is written to both sides and only the
-		// side it belongs to advances.
 		next := make([]int, 0, 2*nodes+1)
 		next = append(next, 0)
 		for p := 0; p < nodes; p++ {
 			k := t.nodeKey(level, p)
-			f, s := int(g.feat[k]), g.split[k]
 			a, b := seg[p], seg[p+1]
-			col := t.bins[f*t.n : (f+1)*t.n]
-			left, right := tmp[a:b], t.right[:b-a]
-			nl, nr := 0, 0
-			for _, row := range part[a:b] {
-				bit := 0
-				if int(col[row]) > s {
-					bit = 1
-				}
-				left[nl] = row
-				right[nr] = row
-				nl += 1 - bit
-				nr += bit
-			}
-			copy(left[nl:], right[:nr])
+			nl := t.partition(part[a:b], qp[a:b], tmp[a:b], tmpq[a:b], int(g.feat[k]), g.split[k])
 			next = append(next, a+nl, b)
 		}
-		part, tmp = tmp, part
+		// The rows now live in tmp; the next level writes to the other pair
+		// (never to the input, which may be t.all and t.q).
+		part, qp = tmp, tmpq
+		tmp, tmpq, spare, spareq = spare, spareq, tmp, tmpq
 		seg = next
 		// Child histograms: build the smaller child, subtract for the other.
 		child := make([][]cell, 2*nodes)
@@ -385,7 +422,7 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 				small, big = big, small
 			}
 			hs := t.hist()
-			t.build(part[seg[small]:seg[small+1]], hs)
+			t.build(part[seg[small]:seg[small+1]], qp[seg[small]:seg[small+1]], hs)
 			for _, f := range t.active {
 				ps, ss := parent[f*stride:f*stride+t.nb[f]], hs[f*stride:f*stride+t.nb[f]]
 				for i := range ps {
@@ -402,25 +439,113 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	nl := 1 << D
 	g.leaf = make([]float64, nl)
 	g.leafOf = t.leafOf
-	t.route(&g, t.bins, t.n, g.leafOf)
-	G, H := make([]float64, nl), make([]float64, nl)
-	gh, K, k := t.gh, t.K, t.k
-	if len(rows) == t.n {
-		for i, p := range g.leafOf {
-			G[p] += gh[(i*K+k)*2]
-			H[p] += gh[(i*K+k)*2+1]
-		}
+	if n == t.n {
+		// The last level's nodes hold every row: each row's leaf is its
+		// node and the side of the last split, one pass instead of a walk
+		// down every level.
+		t.leavesOf(&g, part, seg, g.leafOf)
 	} else {
-		for _, r := range rows {
-			p := g.leafOf[r]
-			G[p] += gh[(int(r)*K+k)*2]
-			H[p] += gh[(int(r)*K+k)*2+1]
-		}
+		t.route(&g, t.bins, t.n, g.leafOf)
 	}
+	G, H := t.leafSums(rows, g.leafOf, nl)
 	for p := range g.leaf {
 		g.leaf[p] = t.leafValue(G[p], H[p])
 	}
 	return g
+}
+
+// leafBlock is how many rows one partial leaf sum covers. The partial sums
+// are added in block order, so the floating-point result is the same for
+// any thread count.
+const leafBlock = 1 << 15
+
+// leafSums adds the exact derivatives of rows (all rows, in order, when
+// len(rows) == n) per leaf.
+func (t *trainer) leafSums(rows []int32, leafOf []int32, nl int) (G, H []float64) {
+	gh, K, k := t.gh, t.K, t.k
+	m := len(rows)
+	blocks := (m + leafBlock - 1) / leafBlock
+	part := make([]float64, blocks*nl*2)
+	parallelN(t.cfg.Threads, blocks, func(_, lo, hi int) {
+		for b := lo; b < hi; b++ {
+			ps := part[b*nl*2 : (b+1)*nl*2]
+			for j := b * leafBlock; j < min(m, (b+1)*leafBlock); j++ {
+				i := j
+				if m != t.n {
+					i = int(rows[j])
+				}
+				p := leafOf[i]
+				ps[2*p] += gh[(i*K+k)*2]
+				ps[2*p+1] += gh[(i*K+k)*2+1]
+			}
+		}
+	})
+	G, H = make([]float64, nl), make([]float64, nl)
+	for b := 0; b < blocks; b++ {
+		ps := part[b*nl*2 : (b+1)*nl*2]
+		for p := range G {
+			G[p] += ps[2*p]
+			H[p] += ps[2*p+1]
+		}
+	}
+	return G, H
+}
+
+// partition writes a node's rows (and their derivatives) to dst, those
+// with bin(f) <= s first, both sides in their order, and returns how many
+// went left. The result is the same for any thread count: each thread
+// counts its chunk's left rows first, so it knows where to write.
+func (t *trainer) partition(rows []int32, qs []cell, dst []int32, dstq []cell, f, s int) int {
+	col := t.bins[f*t.n : (f+1)*t.n]
+	T := t.cfg.Threads
+	if len(rows) < 1<<15 {
+		// Without branches: each row is written to both sides and only the
+		// side it belongs to advances.
+		right, rightq := t.right[:len(rows)], t.rightq[:len(rows)]
+		nl, nr := 0, 0
+		for j, row := range rows {
+			bit := 0
+			if int(col[row]) > s {
+				bit = 1
+			}
+			dst[nl], dstq[nl] = row, qs[j]
+			right[nr], rightq[nr] = row, qs[j]
+			nl += 1 - bit
+			nr += bit
+		}
+		copy(dst[nl:], right[:nr])
+		copy(dstq[nl:], rightq[:nr])
+		return nl
+	}
+	lefts := make([]int, T+1)
+	parallelN(T, len(rows), func(w, lo, hi int) {
+		c := 0
+		for _, row := range rows[lo:hi] {
+			if int(col[row]) <= s {
+				c++
+			}
+		}
+		lefts[w+1] = c
+	})
+	for w := 1; w <= T; w++ {
+		lefts[w] += lefts[w-1]
+	}
+	nl := lefts[T]
+	parallelN(T, len(rows), func(w, lo, hi int) {
+		l, r := lefts[w], nl+lo-lefts[w]
+		for j, row := range rows[lo:hi] {
+			// Branch-free: a split is a coin toss the predictor loses.
+			bit := 0
+			if int(col[row]) > s {
+				bit = 1
+			}
+			at := l + (r-l)*bit
+			dst[at], dstq[at] = row, qs[lo+j]
+			l += 1 - bit
+			r += bit
+		}
+	})
+	return nl
 }
 
 // leafValue is the Newton step −G/(H+λ), shrunk by the learning rate; an
@@ -458,29 +583,51 @@ func (t *trainer) bestOblivious(hists [][]cell, feats []int) (int, int, float64)
 		tot[p].g, tot[p].h = t.decode(tot[p].c)
 		parent += score(tot[p].g, tot[p].h, l2)
 	}
-	acc := make([]float64, MaxBins+2)
-	for _, f := range feats {
-		nb := t.nb[f]
-		clear(acc[:nb])
-		for p, h := range hists {
-			var left cell
-			var last float64
-			cells := h[f*stride : f*stride+nb]
-			for s := 0; s < nb-1; s++ {
-				// An empty bin moves nothing across the split: the previous
-				// split's score stands (most bins of a small node are empty).
-				if c := cells[s]; c != 0 || s == 0 {
-					left += c
-					GL, HL := t.decode(left)
-					last = score(GL, HL, l2) + score(tot[p].g-GL, tot[p].h-HL, l2)
+	// Each feature's best split on its own, features split between
+	// threads, then the best of those in feature order: the same choice
+	// for any thread count.
+	type cand struct {
+		s    int
+		gain float64
+	}
+	per := make([]cand, len(feats))
+	T := 1
+	if len(hists)*len(feats) >= 64 {
+		T = t.cfg.Threads
+	}
+	parallelN(T, len(feats), func(_, lo, hi int) {
+		acc := make([]float64, MaxBins+2)
+		for fi := lo; fi < hi; fi++ {
+			f := feats[fi]
+			nb := t.nb[f]
+			clear(acc[:nb])
+			for p, h := range hists {
+				var left cell
+				var last float64
+				cells := h[f*stride : f*stride+nb]
+				for s := 0; s < nb-1; s++ {
+					// An empty bin moves nothing across the split: the previous
+					// split's score stands (most bins of a small node are empty).
+					if c := cells[s]; c != 0 || s == 0 {
+						left += c
+						GL, HL := t.decode(left)
+						last = score(GL, HL, l2) + score(tot[p].g-GL, tot[p].h-HL, l2)
+					}
+					acc[s] += last
 				}
-				acc[s] += last
 			}
+			c := cand{s: -1}
+			for s := 0; s < nb-1; s++ {
+				if gn := acc[s] - parent; better(gn, c.gain) {
+					c = cand{s, gn}
+				}
+			}
+			per[fi] = c
 		}
-		for s := 0; s < nb-1; s++ {
-			if gn := acc[s] - parent; gn > best+1e-12*math.Abs(best) && gn > 1e-12 {
-				bestF, bestS, best = f, s, gn
-			}
+	})
+	for fi, c := range per {
+		if c.s >= 0 && better(c.gain, best) {
+			bestF, bestS, best = feats[fi], c.s, c.gain
 		}
 	}
 	if bestF < 0 {
@@ -488,6 +635,10 @@ func (t *trainer) bestOblivious(hists [][]cell, feats []int) (int, int, float64)
 	}
 	return bestF, bestS, best / 2
 }
+
+// better says whether gain gn beats best: by more than rounding, and by
+// more than nothing.
+func better(gn, best float64) bool { return gn > best+1e-12*math.Abs(best) && gn > 1e-12 }
 
 // bestNode finds one node's best split under the minimum child weight.
 func (t *trainer) bestNode(h []cell, feats []int) (int, int, float64) {
@@ -513,7 +664,7 @@ func (t *trainer) bestNode(h []cell, feats []int) (int, int, float64) {
 			if HL < mcw || H-HL < mcw {
 				continue
 			}
-			if gn := score(GL, HL, l2) + score(G-GL, H-HL, l2) - parent; gn > best+1e-12*math.Abs(best) && gn > 1e-12 {
+			if gn := score(GL, HL, l2) + score(G-GL, H-HL, l2) - parent; better(gn, best) {
 				bestF, bestS, best = f, s, gn
 			}
 		}
@@ -522,6 +673,30 @@ func (t *trainer) bestNode(h []cell, feats []int) (int, int, float64) {
 		return 0, allLeft, 0
 	}
 	return bestF, bestS, best / 2
+}
+
+// leavesOf writes the leaf of each row in part, whose nodes at the last
+// level are the segments seg: the node's index, then the last split's bit.
+func (t *trainer) leavesOf(g *grown, part []int32, seg []int, out []int32) {
+	D := t.cfg.Depth
+	parallel(t.cfg.Threads, len(part), func(lo, hi int) {
+		p, _ := slices.BinarySearch(seg, lo+1) // the node holding position lo
+		p--
+		for a := lo; a < hi; p++ {
+			b := min(seg[p+1], hi)
+			k := t.nodeKey(D-1, p)
+			col, s := t.bins[int(g.feat[k])*t.n:(int(g.feat[k])+1)*t.n], g.split[k]
+			base := int32(p) << 1
+			for _, row := range part[a:b] {
+				bit := int32(0)
+				if int(col[row]) > s {
+					bit = 1
+				}
+				out[row] = base | bit
+			}
+			a = b
+		}
+	})
 }
 
 // route writes each row's leaf index using binned data (column-major, n
