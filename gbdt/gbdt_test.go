@@ -149,9 +149,9 @@ func TestLargeFitPaths(t *testing.T) {
 		subsample float64
 	}{{Oblivious, 1}, {Oblivious, 0.7}, {Depthwise, 1}, {Depthwise, 0.7}} {
 		cfg := DefaultConfig()
-		cfg.Trees, cfg.Growth, cfg.Subsample, cfg.ColSample = 8, c.growth, c.subsample, 1
+		cfg.Trees, cfg.Growth, cfg.Subsample, cfg.ColSample = 4, c.growth, c.subsample, 1
 		var first *Model
-		for _, threads := range []int{1, 2, 3} {
+		for _, threads := range []int{1, 3} {
 			cfg.Threads = threads
 			m := fit(t, d, y, nil, nil, cfg)
 			mg, err := m.Margins(d, 1)

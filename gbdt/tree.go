@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // A histogram cell packs the sums of the quantised first and second
@@ -190,9 +191,8 @@ func (t *trainer) release(h []cell) { t.free = append(t.free, h) }
 // build sums the derivatives qs of rows into h. With several threads the
 // rows are split between them; cells are integers, so the sum is exact and
 // the model does not depend on the thread count.
-func (t *trainer) build(rows []int32, qs []cell, h []cell) {
+func (t *trainer) build(rows []int32, qs []cell, h []cell, T int) {
 	fs := t.active
-	T := t.cfg.Threads
 	identity := len(rows) == t.n // every row, in order
 	if T <= 1 || len(rows) < 4096 {
 		if identity {
@@ -348,7 +348,7 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	t.active = feats
 	seg := []int{0, len(rows)}
 	root := t.hist()
-	t.build(part, qp, root)
+	t.build(part, qp, root, t.cfg.Threads)
 	hists := [][]cell{root}
 	var g grown
 	if t.cfg.Growth == Oblivious {
@@ -399,13 +399,19 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			}
 			break
 		}
+		// Partition every node. Nodes write to their own ranges, so small
+		// ones run side by side; a large one splits its rows between the
+		// threads itself.
+		nls := make([]int, nodes)
+		t.eachNode(nodes, func(p int) int { return seg[p+1] - seg[p] }, func(p int, inner int) {
+			k := t.nodeKey(level, p)
+			a, b := seg[p], seg[p+1]
+			nls[p] = t.partition(part[a:b], qp[a:b], tmp[a:b], tmpq[a:b], t.right[a:b], t.rightq[a:b], int(g.feat[k]), g.split[k], inner)
+		})
 		next := make([]int, 0, 2*nodes+1)
 		next = append(next, 0)
 		for p := 0; p < nodes; p++ {
-			k := t.nodeKey(level, p)
-			a, b := seg[p], seg[p+1]
-			nl := t.partition(part[a:b], qp[a:b], tmp[a:b], tmpq[a:b], int(g.feat[k]), g.split[k])
-			next = append(next, a+nl, b)
+			next = append(next, seg[p]+nls[p], seg[p+1])
 		}
 		// The rows now live in tmp; the next level writes to the other pair
 		// (never to the input, which may be t.all and t.q).
@@ -414,23 +420,29 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 		seg = next
 		// Child histograms: build the smaller child, subtract for the other.
 		child := make([][]cell, 2*nodes)
-		for p := 0; p < nodes; p++ {
-			a, m, b := seg[2*p], seg[2*p+1], seg[2*p+2]
-			parent := hists[p]
-			small, big := 2*p, 2*p+1
-			if m-a > b-m {
-				small, big = big, small
+		smallOf := func(p int) int {
+			if seg[2*p+1]-seg[2*p] > seg[2*p+2]-seg[2*p+1] {
+				return 2*p + 1
 			}
-			hs := t.hist()
-			t.build(part[seg[small]:seg[small+1]], qp[seg[small]:seg[small+1]], hs)
+			return 2 * p
+		}
+		for p := 0; p < nodes; p++ {
+			child[smallOf(p)] = t.hist()
+		}
+		t.eachNode(nodes, func(p int) int { c := smallOf(p); return seg[c+1] - seg[c] }, func(p int, inner int) {
+			small := smallOf(p)
+			big := 4*p + 1 - small // the sibling: 2p+1 for 2p and 2p for 2p+1
+			a, b := seg[small], seg[small+1]
+			hs, parent := child[small], hists[p]
+			t.build(part[a:b], qp[a:b], hs, inner)
 			for _, f := range t.active {
 				ps, ss := parent[f*stride:f*stride+t.nb[f]], hs[f*stride:f*stride+t.nb[f]]
 				for i := range ps {
 					ps[i] -= ss[i]
 				}
 			}
-			child[small], child[big] = hs, parent
-		}
+			child[big] = parent
+		})
 		hists = child
 	}
 	// Leaf values from the exact derivatives of each leaf's rows. Every
@@ -452,6 +464,46 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 		g.leaf[p] = t.leafValue(G[p], H[p])
 	}
 	return g
+}
+
+// bigNode is the fewest rows for which one node's partition or histogram
+// is split between threads; smaller nodes of a level are handed out whole.
+const bigNode = 1 << 16
+
+// eachNode runs fn for nodes 0..nodes-1 of a level, each node's work
+// sized rows(p): with one thread in order; otherwise the large nodes one
+// after another, each with every thread (inner), and the others whole,
+// side by side. Each node's result is computed by fn alone, so it does not
+// depend on who ran it.
+func (t *trainer) eachNode(nodes int, rows func(p int) int, fn func(p, inner int)) {
+	T := t.cfg.Threads
+	if T <= 1 {
+		for p := 0; p < nodes; p++ {
+			fn(p, 1)
+		}
+		return
+	}
+	var small []int
+	for p := 0; p < nodes; p++ {
+		if rows(p) >= bigNode {
+			fn(p, T)
+		} else {
+			small = append(small, p)
+		}
+	}
+	if len(small) == 0 {
+		return
+	}
+	var next atomic.Int64
+	parallelN(T, len(small), func(_, _, _ int) {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(small) {
+				return
+			}
+			fn(small[i], 1)
+		}
+	})
 }
 
 // leafBlock is how many rows one partial leaf sum covers. The partial sums
@@ -495,13 +547,11 @@ func (t *trainer) leafSums(rows []int32, leafOf []int32, nl int) (G, H []float64
 // with bin(f) <= s first, both sides in their order, and returns how many
 // went left. The result is the same for any thread count: each thread
 // counts its chunk's left rows first, so it knows where to write.
-func (t *trainer) partition(rows []int32, qs []cell, dst []int32, dstq []cell, f, s int) int {
+func (t *trainer) partition(rows []int32, qs []cell, dst []int32, dstq []cell, right []int32, rightq []cell, f, s, T int) int {
 	col := t.bins[f*t.n : (f+1)*t.n]
-	T := t.cfg.Threads
 	if len(rows) < 1<<15 {
-		// Without branches: each row is written to both sides and only the
-		// side it belongs to advances.
-		right, rightq := t.right[:len(rows)], t.rightq[:len(rows)]
+		// Without branches: each row is written to both sides (right to
+		// scratch space) and only the side it belongs to advances.
 		nl, nr := 0, 0
 		for j, row := range rows {
 			bit := 0
