@@ -54,8 +54,6 @@ type trainer struct {
 	all     []int32 // 0..n-1, the rows of every round without subsampling
 	tmp     []int32
 	tmpq    []cell
-	right   []int32
-	rightq  []cell
 	free    [][]cell
 }
 
@@ -71,10 +69,8 @@ func newTrainer(cfg Config, bins []uint8, n, F int, bd []borders) *trainer {
 	t.q = make([]cell, n)
 	t.part = make([]int32, n)
 	t.tmp = make([]int32, n)
-	t.right = make([]int32, n)
 	t.qp = make([]cell, n)
 	t.tmpq = make([]cell, n)
-	t.rightq = make([]cell, n)
 	t.leafOf = make([]int32, n)
 	return t
 }
@@ -399,20 +395,10 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 			}
 			break
 		}
-		// Partition every node. Nodes write to their own ranges, so small
-		// ones run side by side; a large one splits its rows between the
-		// threads itself.
-		nls := make([]int, nodes)
-		t.eachNode(nodes, func(p int) int { return seg[p+1] - seg[p] }, func(p int, inner int) {
+		next := t.partitionLevel(part, qp, tmp, tmpq, seg, func(p int) (int, int) {
 			k := t.nodeKey(level, p)
-			a, b := seg[p], seg[p+1]
-			nls[p] = t.partition(part[a:b], qp[a:b], tmp[a:b], tmpq[a:b], t.right[a:b], t.rightq[a:b], int(g.feat[k]), g.split[k], inner)
+			return int(g.feat[k]), g.split[k]
 		})
-		next := make([]int, 0, 2*nodes+1)
-		next = append(next, 0)
-		for p := 0; p < nodes; p++ {
-			next = append(next, seg[p]+nls[p], seg[p+1])
-		}
 		// The rows now live in tmp; the next level writes to the other pair
 		// (never to the input, which may be t.all and t.q).
 		part, qp = tmp, tmpq
@@ -466,8 +452,8 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 	return g
 }
 
-// bigNode is the fewest rows for which one node's partition or histogram
-// is split between threads; smaller nodes of a level are handed out whole.
+// bigNode is the fewest rows for which one node's histogram is split
+// between threads; smaller nodes of a level are handed out whole.
 const bigNode = 1 << 16
 
 // eachNode runs fn for nodes 0..nodes-1 of a level, each node's work
@@ -543,59 +529,92 @@ func (t *trainer) leafSums(rows []int32, leafOf []int32, nl int) (G, H []float64
 	return G, H
 }
 
-// partition writes a node's rows (and their derivatives) to dst, those
-// with bin(f) <= s first, both sides in their order, and returns how many
-// went left. The result is the same for any thread count: each thread
-// counts its chunk's left rows first, so it knows where to write.
-func (t *trainer) partition(rows []int32, qs []cell, dst []int32, dstq []cell, right []int32, rightq []cell, f, s, T int) int {
-	col := t.bins[f*t.n : (f+1)*t.n]
-	if len(rows) < 1<<15 {
-		// Without branches: each row is written to both sides (right to
-		// scratch space) and only the side it belongs to advances.
-		nl, nr := 0, 0
-		for j, row := range rows {
-			bit := 0
-			if int(col[row]) > s {
-				bit = 1
-			}
-			dst[nl], dstq[nl] = row, qs[j]
-			right[nr], rightq[nr] = row, qs[j]
-			nl += 1 - bit
-			nr += bit
-		}
-		copy(dst[nl:], right[:nr])
-		copy(dstq[nl:], rightq[:nr])
-		return nl
+// partitionLevel moves every node's rows (and their derivatives) from
+// part to dst, those with bin(f) <= s of the node's split first, both
+// sides in their order, and returns the child segments. The whole level's
+// rows are cut into one chunk per thread, whatever the nodes: each chunk
+// first counts its left rows per node, which tells every chunk where its
+// rows go, then writes them. The result is the same for any thread count.
+func (t *trainer) partitionLevel(part []int32, qp []cell, dst []int32, dstq []cell, seg []int, split func(p int) (f, s int)) []int {
+	N, nodes := seg[len(seg)-1], len(seg)-1
+	C := t.cfg.Threads
+	if N < 1<<15 {
+		C = 1
 	}
-	lefts := make([]int, T+1)
-	parallelN(T, len(rows), func(w, lo, hi int) {
-		c := 0
-		for _, row := range rows[lo:hi] {
-			if int(col[row]) <= s {
-				c++
+	chunk := func(w int) (int, int) { return w * N / C, (w + 1) * N / C }
+	// walk calls fn for each node's share [a, b) of chunk [lo, hi).
+	walk := func(lo, hi int, fn func(p, a, b int)) {
+		p, _ := slices.BinarySearch(seg, lo+1) // the node holding position lo
+		for p, a := p-1, lo; a < hi; p++ {
+			b := min(seg[p+1], hi)
+			if b > a {
+				fn(p, a, b)
 			}
+			a = b
 		}
-		lefts[w+1] = c
-	})
-	for w := 1; w <= T; w++ {
-		lefts[w] += lefts[w-1]
 	}
-	nl := lefts[T]
-	parallelN(T, len(rows), func(w, lo, hi int) {
-		l, r := lefts[w], nl+lo-lefts[w]
-		for j, row := range rows[lo:hi] {
-			// Branch-free: a split is a coin toss the predictor loses.
-			bit := 0
-			if int(col[row]) > s {
-				bit = 1
-			}
-			at := l + (r-l)*bit
-			dst[at], dstq[at] = row, qs[lo+j]
-			l += 1 - bit
-			r += bit
+	lefts := make([]int, C*nodes) // [chunk][node]
+	forChunks := func(fn func(w, lo, hi int)) {
+		if C == 1 {
+			fn(0, 0, N)
+			return
 		}
+		parallelN(C, C, func(w, _, _ int) {
+			lo, hi := chunk(w)
+			fn(w, lo, hi)
+		})
+	}
+	forChunks(func(w, lo, hi int) {
+		walk(lo, hi, func(p, a, b int) {
+			f, s := split(p)
+			col := t.bins[f*t.n : (f+1)*t.n]
+			c := 0
+			for _, row := range part[a:b] {
+				if int(col[row]) <= s {
+					c++
+				}
+			}
+			lefts[w*nodes+p] = c
+		})
 	})
-	return nl
+	// Where chunk w writes node p's rows: after the left (right) rows of
+	// the chunks before it.
+	leftAt, rightAt := make([]int, C*nodes), make([]int, C*nodes)
+	next := make([]int, 1, 2*nodes+1)
+	for p := 0; p < nodes; p++ {
+		nl := 0
+		for w := 0; w < C; w++ {
+			nl += lefts[w*nodes+p]
+		}
+		l, r := seg[p], seg[p]+nl
+		for w := 0; w < C; w++ {
+			lo, hi := chunk(w)
+			rows := max(0, min(hi, seg[p+1])-max(lo, seg[p]))
+			leftAt[w*nodes+p], rightAt[w*nodes+p] = l, r
+			l += lefts[w*nodes+p]
+			r += rows - lefts[w*nodes+p]
+		}
+		next = append(next, seg[p]+nl, seg[p+1])
+	}
+	forChunks(func(w, lo, hi int) {
+		walk(lo, hi, func(p, a, b int) {
+			f, s := split(p)
+			col := t.bins[f*t.n : (f+1)*t.n]
+			l, r := leftAt[w*nodes+p], rightAt[w*nodes+p]
+			for j, row := range part[a:b] {
+				// Branch-free: a split is a coin toss the predictor loses.
+				bit := 0
+				if int(col[row]) > s {
+					bit = 1
+				}
+				at := l + (r-l)*bit
+				dst[at], dstq[at] = row, qp[a+j]
+				l += 1 - bit
+				r += bit
+			}
+		})
+	})
+	return next
 }
 
 // leafValue is the Newton step −G/(H+λ), shrunk by the learning rate; an
