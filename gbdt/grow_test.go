@@ -114,7 +114,11 @@ func refTree(t *testing.T, tr *trainer, rows []int32, feats []int, g grown) {
 // paths, with every row (leaves from the partition) and with a subsample
 // (leaves from routing), for both growth policies and several thread
 // counts, over a few rounds so later trees start from uneven derivatives.
+// bigNode is lowered so a level's large nodes split their rows between
+// threads too, not only the root.
 func TestGrowMatchesReference(t *testing.T) {
+	defer func(b int) { bigNode = b }(bigNode)
+	bigNode = 8192
 	d, y := synthetic(70_000, 7, 5)
 	for _, growth := range []Growth{Oblivious, Depthwise} {
 		for _, subsample := range []float64{1, 0.6} {

@@ -28,9 +28,10 @@ func (t *trainer) decode(c cell) (G, H float64) {
 // slower (30 features' histograms do not fit in L1), and packing eight
 // features' bins into one word per row 1.7x slower at a million rows: a
 // node's rows, gathered from words, touch cache lines the prefetcher
-// cannot foresee, where in byte columns they fall on lines it streams. Histograms are laid out feature
-// after feature, 256 cells each (off[f] = 256·f), so the cell of a byte
-// needs no table lookup; bin 0 is the missing values.
+// cannot foresee, where in byte columns they fall on lines it streams.
+// Histograms are laid out feature after feature, 256 cells each
+// (off[f] = 256·f), so the cell of a byte needs no table lookup; bin 0 is
+// the missing values.
 type trainer struct {
 	cfg   Config
 	bins  []uint8 // F × n, column-major
@@ -49,7 +50,8 @@ type trainer struct {
 	part         []int32 // rows, grouped by node
 	// qp holds q of part's rows, in part's order, so histogram passes over
 	// a node's rows read their derivatives in sequence instead of
-	// gathering them (the gather was half of training at a million rows).
+	// gathering them (the gather was the largest single cost of training
+	// at a million rows).
 	qp      []cell
 	leafOf  []int32
 	active  []int // features of the tree being grown, sorted
@@ -195,7 +197,7 @@ func (t *trainer) build(rows []int32, qs []cell, h []cell, T int) {
 	identity := len(rows) == t.n // every row, in order
 	if T <= 1 || len(rows) < 4096 {
 		if identity {
-			t.buildRange(nil, t.q, 0, h, fs)
+			t.buildRange(nil, qs, 0, h, fs)
 		} else {
 			t.buildRange(rows, qs, 0, h, fs)
 		}
@@ -221,7 +223,7 @@ func (t *trainer) build(rows []int32, qs []cell, h []cell, T int) {
 		go func() {
 			defer wg.Done()
 			if identity {
-				t.buildRange(nil, t.q[lo:hi], lo, dst, fs)
+				t.buildRange(nil, qs[lo:hi], lo, dst, fs)
 			} else {
 				t.buildRange(rows[lo:hi], qs[lo:hi], 0, dst, fs)
 			}
@@ -456,8 +458,9 @@ func (t *trainer) grow(rows []int32, feats []int, gain []float64) grown {
 }
 
 // bigNode is the fewest rows for which one node's histogram is split
-// between threads; smaller nodes of a level are handed out whole.
-const bigNode = 1 << 16
+// between threads; smaller nodes of a level are handed out whole. A
+// variable so tests reach both paths on small data.
+var bigNode = 1 << 16
 
 // eachNode runs fn for nodes 0..nodes-1 of a level, each node's work
 // sized rows(p): with one thread in order; otherwise the large nodes one
@@ -545,17 +548,7 @@ func (t *trainer) partitionLevel(part []int32, qp []cell, dst []int32, dstq []ce
 		C = 1
 	}
 	chunk := func(w int) (int, int) { return w * N / C, (w + 1) * N / C }
-	// walk calls fn for each node's share [a, b) of chunk [lo, hi).
-	walk := func(lo, hi int, fn func(p, a, b int)) {
-		p, _ := slices.BinarySearch(seg, lo+1) // the node holding position lo
-		for p, a := p-1, lo; a < hi; p++ {
-			b := min(seg[p+1], hi)
-			if b > a {
-				fn(p, a, b)
-			}
-			a = b
-		}
-	}
+	walk := func(lo, hi int, fn func(p, a, b int)) { eachSegment(seg, lo, hi, fn) }
 	lefts := make([]int, C*nodes) // [chunk][node]
 	forChunks := func(fn func(w, lo, hi int)) {
 		if C == 1 {
@@ -747,15 +740,25 @@ func (t *trainer) bestNode(h []cell, feats []int) (int, int, float64) {
 	return bestF, bestS, best / 2
 }
 
+// eachSegment calls fn(p, a, b) for each node p's share [a, b) of the
+// positions [lo, hi), where node p holds positions seg[p]..seg[p+1].
+func eachSegment(seg []int, lo, hi int, fn func(p, a, b int)) {
+	p, _ := slices.BinarySearch(seg, lo+1) // the node holding position lo
+	for p, a := p-1, lo; a < hi; p++ {
+		b := min(seg[p+1], hi)
+		if b > a {
+			fn(p, a, b)
+		}
+		a = b
+	}
+}
+
 // leavesOf writes the leaf of each row in part, whose nodes at the last
 // level are the segments seg: the node's index, then the last split's bit.
 func (t *trainer) leavesOf(g *grown, part []int32, seg []int, out []int32) {
 	D := t.cfg.Depth
 	parallel(t.cfg.Threads, len(part), func(lo, hi int) {
-		p, _ := slices.BinarySearch(seg, lo+1) // the node holding position lo
-		p--
-		for a := lo; a < hi; p++ {
-			b := min(seg[p+1], hi)
+		eachSegment(seg, lo, hi, func(p, a, b int) {
 			k := t.nodeKey(D-1, p)
 			col, s := t.bins[int(g.feat[k])*t.n:(int(g.feat[k])+1)*t.n], g.split[k]
 			base := int32(p) << 1
@@ -766,8 +769,7 @@ func (t *trainer) leavesOf(g *grown, part []int32, seg []int, out []int32) {
 				}
 				out[row] = base | bit
 			}
-			a = b
-		}
+		})
 	})
 }
 
